@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {Hashes} from "@openzeppelin/contracts/utils/cryptography/Hashes.sol";
+
+/**
+ * @title LicenceRegistry
+ * @notice Anchors batches of licence leaves and records sparse status changes of single leaves.
+ *
+ * A leaf is an opaque hash computed off-chain from a licence version (identifier, version,
+ * document digest, data root, kind, parent leaf); no personal data ever reaches the chain.
+ * Each leaf travels with a lookup key (a hash of the licence identifier and version), so a
+ * verifier holding only an identifier (a QR code) can find the leaf from the chain alone.
+ * Each batch stores one Merkle root (OpenZeppelin `MerkleProof` compatible: sorted pairs,
+ * keccak256) and emits every leaf, so any region can index every leaf from the chain alone.
+ * A status change writes only the leaf it touches, after the caller proves with a Merkle proof
+ * that the leaf belongs to a batch anchored by its own region.
+ */
+contract LicenceRegistry is AccessControl {
+    /// @notice Role allowed to register and remove issuer accounts.
+    bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
+    /// @notice Role of agency accounts that anchor batches and change statuses.
+    bytes32 public constant ISSUER_ROLE = keccak256("ISSUER_ROLE");
+    /// @notice Upper bound on leaves per batch, keeping one anchor transaction's gas bounded.
+    uint256 public constant MAX_BATCH_LEAVES = 1024;
+
+    /// @notice Lifecycle status of a leaf. `Active` is the implicit status of any anchored leaf.
+    enum Status {
+        Active,
+        Suspended,
+        Revoked,
+        Cancelled,
+        ReportedLost,
+        Superseded
+    }
+
+    struct Batch {
+        bytes32 root;
+        uint32 region;
+        address submitter;
+        uint64 blockNumber;
+        uint64 timestamp;
+        uint32 leafCount;
+    }
+
+    struct LeafState {
+        Status status;
+        uint16 reason;
+        uint64 since;
+        uint64 blockNumber;
+    }
+
+    mapping(address account => uint32 region) private _issuerRegion;
+    Batch[] private _batches;
+    mapping(bytes32 root => uint256 batchId) private _batchOfRoot;
+    mapping(bytes32 leaf => LeafState) private _leafState;
+
+    /// @notice The batch has no leaves.
+    error EmptyBatch();
+    /// @notice The batch has more leaves than `MAX_BATCH_LEAVES`.
+    error BatchTooLarge(uint256 size, uint256 max);
+    /// @notice `keys` must have one entry per leaf.
+    error LengthMismatch(uint256 leaves, uint256 keys);
+    /// @notice Leaves must be strictly ascending (sorted, no duplicates); `index` breaks the order.
+    error LeavesNotSorted(uint256 index);
+    /// @notice A batch with the same root was anchored before, as `batchId`.
+    error BatchAlreadyAnchored(bytes32 root, uint256 batchId);
+    /// @notice No batch has this id.
+    error UnknownBatch(uint256 batchId);
+    /// @notice The proof does not show `leaf` to be in batch `batchId`.
+    error NotInBatch(bytes32 leaf, uint256 batchId);
+    /// @notice The caller's region is not the region that anchored the leaf.
+    error WrongRegion(uint32 callerRegion, uint32 leafRegion);
+    /// @notice Region code 0 is reserved for "no region".
+    error InvalidRegion();
+    /// @notice The zero address cannot be an issuer.
+    error ZeroAddress();
+    /// @notice The account is already registered for `region`.
+    error IssuerAlreadyRegistered(address account, uint32 region);
+    /// @notice The account is not a registered issuer.
+    error NotAnIssuer(address account);
+    /// @notice The lifecycle does not allow moving `leaf` from `from` to `to`.
+    error InvalidTransition(bytes32 leaf, Status from, Status to);
+
+    /// @notice An agency account was registered as an issuer of `region`.
+    event IssuerRegistered(address indexed account, uint32 indexed region);
+    /// @notice An agency account stopped being an issuer of `region`.
+    event IssuerRemoved(address indexed account, uint32 indexed region);
+    /// @notice A batch was anchored; `leaves` are all its leaves in ascending order and
+    /// `keys[i]` is the lookup key of `leaves[i]`.
+    event BatchAnchored(
+        uint256 indexed batchId,
+        bytes32 indexed root,
+        uint32 indexed region,
+        address submitter,
+        uint64 timestamp,
+        bytes32[] leaves,
+        bytes32[] keys
+    );
+    /// @notice The status of `leaf` (in batch `batchId`) changed from `from` to `to`.
+    event LeafStatusChanged(
+        bytes32 indexed leaf,
+        uint256 indexed batchId,
+        uint32 indexed region,
+        Status from,
+        Status to,
+        uint16 reason,
+        uint64 timestamp
+    );
+
+    /**
+     * @param admin Account that administers roles and registers the first issuers.
+     */
+    constructor(address admin) {
+        if (admin == address(0)) revert ZeroAddress();
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(REGISTRAR_ROLE, admin);
+    }
+
+    // ----------------------------------------------------------------------------- issuers
+
+    /**
+     * @notice Registers `account` as an issuer of `region` and grants it `ISSUER_ROLE`.
+     * @param account The agency's chain account.
+     * @param region The 6-digit administrative division code of the agency's region.
+     */
+    function registerIssuer(address account, uint32 region) external onlyRole(REGISTRAR_ROLE) {
+        if (account == address(0)) revert ZeroAddress();
+        if (region == 0) revert InvalidRegion();
+        uint32 current = _issuerRegion[account];
+        if (current != 0) revert IssuerAlreadyRegistered(account, current);
+        _issuerRegion[account] = region;
+        _grantRole(ISSUER_ROLE, account);
+        emit IssuerRegistered(account, region);
+    }
+
+    /**
+     * @notice Removes `account` from the issuers; leaves it anchored stay anchored.
+     * @param account The agency's chain account.
+     */
+    function removeIssuer(address account) external onlyRole(REGISTRAR_ROLE) {
+        uint32 region = _issuerRegion[account];
+        if (region == 0) revert NotAnIssuer(account);
+        delete _issuerRegion[account];
+        _revokeRole(ISSUER_ROLE, account);
+        emit IssuerRemoved(account, region);
+    }
+
+    /**
+     * @notice The region `account` issues for, or 0 when it is not an issuer.
+     * @param account The agency's chain account.
+     */
+    function issuerRegion(address account) external view returns (uint32) {
+        return _issuerRegion[account];
+    }
+
+    // ----------------------------------------------------------------------------- anchoring
+
+    /**
+     * @notice Anchors a batch of leaves under the caller's region and returns its id.
+     * @dev The root is computed here, so it can never disagree with the emitted leaves.
+     * @param leaves The batch's leaves, strictly ascending.
+     * @param keys The lookup key of each leaf, in the same order.
+     * @return batchId The new batch's id (ids start at 1).
+     */
+    function anchorBatch(
+        bytes32[] calldata leaves,
+        bytes32[] calldata keys
+    ) external onlyRole(ISSUER_ROLE) returns (uint256 batchId) {
+        uint256 n = leaves.length;
+        if (n == 0) revert EmptyBatch();
+        if (keys.length != n) revert LengthMismatch(n, keys.length);
+        if (n > MAX_BATCH_LEAVES) revert BatchTooLarge(n, MAX_BATCH_LEAVES);
+        for (uint256 i = 1; i < n; ++i) {
+            if (leaves[i] <= leaves[i - 1]) revert LeavesNotSorted(i);
+        }
+        bytes32 root = merkleRoot(leaves);
+        uint256 existing = _batchOfRoot[root];
+        if (existing != 0) revert BatchAlreadyAnchored(root, existing);
+
+        uint32 region = _issuerRegion[msg.sender];
+        _batches.push(
+            Batch({
+                root: root,
+                region: region,
+                submitter: msg.sender,
+                blockNumber: uint64(block.number),
+                timestamp: uint64(block.timestamp),
+                leafCount: uint32(n)
+            })
+        );
+        batchId = _batches.length;
+        _batchOfRoot[root] = batchId;
+        emit BatchAnchored(batchId, root, region, msg.sender, uint64(block.timestamp), leaves, keys);
+    }
+
+    /**
+     * @notice The Merkle root of `leaves` as this contract computes it.
+     * @dev Adjacent pairs are hashed with sorted order (commutative keccak256); an odd last node
+     * is carried up unchanged. Any proof built the same way verifies with `MerkleProof`.
+     * @param leaves The leaves in the order they are anchored.
+     */
+    function merkleRoot(bytes32[] calldata leaves) public pure returns (bytes32) {
+        uint256 n = leaves.length;
+        if (n == 0) revert EmptyBatch();
+        bytes32[] memory layer = leaves;
+        while (n > 1) {
+            uint256 half = n / 2;
+            for (uint256 i = 0; i < half; ++i) {
+                layer[i] = Hashes.commutativeKeccak256(layer[2 * i], layer[2 * i + 1]);
+            }
+            if (n % 2 == 1) {
+                layer[half] = layer[n - 1];
+                n = half + 1;
+            } else {
+                n = half;
+            }
+        }
+        return layer[0];
+    }
+
+    // ----------------------------------------------------------------------------- status
+
+    /**
+     * @notice Changes the status of one anchored leaf of the caller's own region.
+     * @dev Allowed: Active -> Suspended | Revoked | Cancelled | ReportedLost;
+     * Suspended -> Active | Revoked | Cancelled. Revoked, Cancelled, ReportedLost are terminal.
+     * Superseded is set only by an amendment, never here.
+     * @param leaf The leaf whose status changes.
+     * @param batchId The batch that anchored `leaf`.
+     * @param proof Merkle proof of `leaf` in that batch.
+     * @param to The new status.
+     * @param reason The reason code recorded with the change.
+     */
+    function changeStatus(
+        bytes32 leaf,
+        uint256 batchId,
+        bytes32[] calldata proof,
+        Status to,
+        uint16 reason
+    ) external onlyRole(ISSUER_ROLE) {
+        Batch storage b = _requireMember(leaf, batchId, proof);
+        uint32 callerRegion = _issuerRegion[msg.sender];
+        if (b.region != callerRegion) revert WrongRegion(callerRegion, b.region);
+        LeafState storage state = _leafState[leaf];
+        Status from = state.status;
+        if (!_allowed(from, to)) revert InvalidTransition(leaf, from, to);
+
+        state.status = to;
+        state.reason = reason;
+        state.since = uint64(block.timestamp);
+        state.blockNumber = uint64(block.number);
+        emit LeafStatusChanged(leaf, batchId, b.region, from, to, reason, uint64(block.timestamp));
+    }
+
+    // ----------------------------------------------------------------------------- views
+
+    /// @notice Number of batches anchored so far (the newest batch's id).
+    function batchCount() external view returns (uint256) {
+        return _batches.length;
+    }
+
+    /**
+     * @notice The batch with id `batchId`.
+     * @param batchId A batch id, from 1 to `batchCount()`.
+     */
+    function getBatch(uint256 batchId) external view returns (Batch memory) {
+        return _batch(batchId);
+    }
+
+    /**
+     * @notice The id of the batch whose root is `root`, or 0 when none is.
+     * @param root A Merkle root.
+     */
+    function batchIdOfRoot(bytes32 root) external view returns (uint256) {
+        return _batchOfRoot[root];
+    }
+
+    /**
+     * @notice The current status of `leaf`; an anchored leaf never changed is `Active` since 0.
+     * @param leaf A leaf.
+     */
+    function leafStatus(bytes32 leaf) external view returns (LeafState memory) {
+        return _leafState[leaf];
+    }
+
+    /**
+     * @notice Whether `proof` shows `leaf` to be in batch `batchId`.
+     * @param leaf A leaf.
+     * @param batchId A batch id.
+     * @param proof Merkle proof of `leaf` in that batch.
+     */
+    function isAnchored(
+        bytes32 leaf,
+        uint256 batchId,
+        bytes32[] calldata proof
+    ) external view returns (bool) {
+        if (batchId == 0 || batchId > _batches.length) return false;
+        return MerkleProof.verifyCalldata(proof, _batches[batchId - 1].root, leaf);
+    }
+
+    // ----------------------------------------------------------------------------- internals
+
+    function _batch(uint256 batchId) private view returns (Batch storage) {
+        if (batchId == 0 || batchId > _batches.length) revert UnknownBatch(batchId);
+        return _batches[batchId - 1];
+    }
+
+    function _requireMember(
+        bytes32 leaf,
+        uint256 batchId,
+        bytes32[] calldata proof
+    ) private view returns (Batch storage b) {
+        b = _batch(batchId);
+        if (!MerkleProof.verifyCalldata(proof, b.root, leaf)) revert NotInBatch(leaf, batchId);
+    }
+
+    function _allowed(Status from, Status to) private pure returns (bool) {
+        if (from == Status.Active) {
+            return
+                to == Status.Suspended ||
+                to == Status.Revoked ||
+                to == Status.Cancelled ||
+                to == Status.ReportedLost;
+        }
+        if (from == Status.Suspended) {
+            return to == Status.Active || to == Status.Revoked || to == Status.Cancelled;
+        }
+        return false;
+    }
+}

@@ -1,0 +1,39 @@
+// Compiles contracts/ offline: Hardhat's own compiler download cannot work on a machine without
+// internet, so the solc build is the pinned npm `solc` package (solcjs), handed to Hardhat by
+// overriding the subtask that would otherwise download one.
+const path = require("path");
+const { subtask } = require("hardhat/config");
+const { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } = require("hardhat/builtin-tasks/task-names");
+
+const SOLC_VERSION = require("solc/package.json").version;
+
+subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args, hre, runSuper) => {
+  if (args.solcVersion !== SOLC_VERSION) {
+    throw new Error(
+      `contracts ask for solc ${args.solcVersion} but only the pinned npm solc ${SOLC_VERSION} ` +
+        "is available offline; set solidity.version in hardhat.config.js to match package.json"
+    );
+  }
+  return {
+    compilerPath: path.join(path.dirname(require.resolve("solc")), "soljson.js"),
+    isSolcJs: true,
+    version: SOLC_VERSION,
+    longVersion: require("solc").version(),
+  };
+});
+
+/** @type import('hardhat/config').HardhatUserConfig */
+module.exports = {
+  solidity: {
+    version: SOLC_VERSION,
+    settings: {
+      optimizer: { enabled: true, runs: 200 },
+      evmVersion: "cancun",
+    },
+  },
+  paths: {
+    sources: "./contracts",
+    artifacts: "./artifacts",
+    cache: "./cache",
+  },
+};

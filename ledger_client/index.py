@@ -1,0 +1,321 @@
+"""A local index of the registry's events, built from the chain alone.
+
+Every verifier and auditor reads this index instead of scanning the chain. It is filled by
+``ChainIndexer.sync`` in bounded block ranges; each range is stored together with the
+checkpoint in one database transaction, so a crash between ranges loses nothing and reading
+a range twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    delete,
+    select,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from ledger_client import merkle
+from ledger_client.errors import ChainUnavailableError
+from ledger_client.registry import BatchAnchored, LeafStatus, RegistryClient, StatusChanged
+
+log = logging.getLogger(__name__)
+
+
+class IndexBase(DeclarativeBase):
+    """Tables owned by the chain index (created beside the service's own tables)."""
+
+
+class IndexCheckpoint(IndexBase):
+    __tablename__ = "chain_checkpoint"
+    contract: Mapped[str] = mapped_column(String(42), primary_key=True)
+    next_block: Mapped[int] = mapped_column(BigInteger)
+
+
+class IndexedBatch(IndexBase):
+    __tablename__ = "chain_batch"
+    contract: Mapped[str] = mapped_column(String(42), primary_key=True)
+    batch_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
+    region: Mapped[int] = mapped_column(Integer)
+    submitter: Mapped[str] = mapped_column(String(42))
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+    tx_hash: Mapped[str] = mapped_column(String(66))
+    leaf_count: Mapped[int] = mapped_column(Integer)
+
+
+class IndexedLeaf(IndexBase):
+    __tablename__ = "chain_leaf"
+    contract: Mapped[str] = mapped_column(String(42), primary_key=True)
+    leaf: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    batch_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    key: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
+
+
+class IndexedStatus(IndexBase):
+    __tablename__ = "chain_status"
+    __table_args__ = (UniqueConstraint("contract", "tx_hash", "log_index"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contract: Mapped[str] = mapped_column(String(42), index=True)
+    leaf: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
+    batch_id: Mapped[int] = mapped_column(BigInteger)
+    region: Mapped[int] = mapped_column(Integer)
+    from_status: Mapped[int] = mapped_column(Integer)
+    to_status: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[int] = mapped_column(Integer)
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    tx_hash: Mapped[str] = mapped_column(String(66))
+    log_index: Mapped[int] = mapped_column(Integer)
+
+
+@dataclass(frozen=True)
+class LeafRecord:
+    """Where a leaf was anchored."""
+
+    leaf: bytes
+    batch_id: int
+    root: bytes
+    region: int
+    submitter: str
+    block_number: int
+    timestamp: int
+    tx_hash: str
+    position: int
+    key: bytes
+
+
+@dataclass(frozen=True)
+class StatusRecord:
+    status: LeafStatus
+    reason: int
+    timestamp: int
+    block_number: int
+    tx_hash: str
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    from_block: int
+    to_block: int
+    batches: int
+    status_changes: int
+
+
+def _too_wide(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return any(w in text for w in ("range", "too many", "limit", "exceed", "too large"))
+
+
+class ChainIndexer:
+    """Reads the registry's events into the index tables."""
+
+    def __init__(
+        self,
+        registry: RegistryClient,
+        sessions: sessionmaker[Session],
+        start_block: int = 0,
+        max_range: int = 2_000,
+    ) -> None:
+        self.registry = registry
+        self.sessions = sessions
+        self.start_block = start_block
+        self.max_range = max_range
+        self.contract = registry.address
+
+    def checkpoint(self) -> int:
+        with self.sessions() as s:
+            cp = s.get(IndexCheckpoint, self.contract)
+            return cp.next_block if cp else self.start_block
+
+    def sync(self, progress: Callable[[int, int], None] | None = None) -> SyncResult:
+        """Index everything up to the chain head; returns what was read."""
+        try:
+            head = int(self.registry.w3.eth.block_number)
+        except Exception as exc:
+            raise ChainUnavailableError(f"cannot read the chain head ({exc})") from exc
+        start = self.checkpoint()
+        if head + 1 < start:
+            # The node lost blocks (an embedded node restarted from an older state dump):
+            # forget what the chain no longer has, then read forward again.
+            log.warning("chain head %s is behind the index checkpoint %s; rewinding", head, start)
+            self._rewind(head + 1)
+            start = head + 1
+        first, batches, statuses = start, 0, 0
+        step = self.max_range
+        while start <= head:
+            end = min(head, start + step - 1)
+            try:
+                b, st = self.registry.events_in_range(start, end)
+            except ChainUnavailableError as exc:
+                if step > 1 and _too_wide(exc):
+                    step = max(1, step // 2)
+                    continue
+                raise
+            self._store(b, st, end + 1)
+            batches += len(b)
+            statuses += len(st)
+            if progress:
+                progress(end, head)
+            start = end + 1
+        return SyncResult(first, head, batches, statuses)
+
+    def _store(self, batches: list[BatchAnchored], statuses: list[StatusChanged], nxt: int) -> None:
+        with self.sessions.begin() as s:
+            for b in batches:
+                if s.get(IndexedBatch, (self.contract, b.batch_id)) is not None:
+                    continue
+                s.add(
+                    IndexedBatch(
+                        contract=self.contract, batch_id=b.batch_id, root=b.root,
+                        region=b.region, submitter=b.submitter, block_number=b.tx.block_number,
+                        timestamp=b.timestamp, tx_hash=b.tx.tx_hash, leaf_count=len(b.leaves),
+                    )
+                )  # fmt: skip
+                s.add_all(
+                    IndexedLeaf(
+                        contract=self.contract, leaf=leaf, batch_id=b.batch_id, position=i, key=key
+                    )
+                    for i, (leaf, key) in enumerate(zip(b.leaves, b.keys, strict=True))
+                )
+            for st in statuses:
+                seen = s.scalar(
+                    select(IndexedStatus.id).where(
+                        IndexedStatus.contract == self.contract,
+                        IndexedStatus.tx_hash == st.tx.tx_hash,
+                        IndexedStatus.log_index == st.log_index,
+                    )
+                )
+                if seen is not None:
+                    continue
+                s.add(
+                    IndexedStatus(
+                        contract=self.contract, leaf=st.leaf, batch_id=st.batch_id,
+                        region=st.region, from_status=int(st.from_status),
+                        to_status=int(st.to_status), reason=st.reason, timestamp=st.timestamp,
+                        block_number=st.tx.block_number, tx_hash=st.tx.tx_hash,
+                        log_index=st.log_index,
+                    )
+                )  # fmt: skip
+            cp = s.get(IndexCheckpoint, self.contract)
+            if cp is None:
+                s.add(IndexCheckpoint(contract=self.contract, next_block=nxt))
+            else:
+                cp.next_block = nxt
+
+    def _rewind(self, first_missing: int) -> None:
+        with self.sessions.begin() as s:
+            gone = select(IndexedBatch.batch_id).where(
+                IndexedBatch.contract == self.contract, IndexedBatch.block_number >= first_missing
+            )
+            s.execute(
+                delete(IndexedLeaf).where(
+                    IndexedLeaf.contract == self.contract, IndexedLeaf.batch_id.in_(gone)
+                )
+            )
+            s.execute(
+                delete(IndexedBatch).where(
+                    IndexedBatch.contract == self.contract,
+                    IndexedBatch.block_number >= first_missing,
+                )
+            )
+            s.execute(
+                delete(IndexedStatus).where(
+                    IndexedStatus.contract == self.contract,
+                    IndexedStatus.block_number >= first_missing,
+                )
+            )
+            cp = s.get(IndexCheckpoint, self.contract)
+            if cp is not None:
+                cp.next_block = first_missing
+
+
+class ChainIndex:
+    """Read side of the index for one registry contract."""
+
+    def __init__(self, sessions: sessionmaker[Session], contract: str) -> None:
+        self.sessions = sessions
+        self.contract = contract
+
+    def find_leaf(self, leaf: bytes) -> LeafRecord | None:
+        """The earliest batch that anchored ``leaf``, if any."""
+        found = self._find(IndexedLeaf.leaf == leaf)
+        return found[0] if found else None
+
+    def find_by_key(self, key: bytes) -> list[LeafRecord]:
+        """Every anchored leaf with lookup key ``key``, oldest first."""
+        return self._find(IndexedLeaf.key == key)
+
+    def _find(self, condition: Any) -> list[LeafRecord]:
+        with self.sessions() as s:
+            rows = s.execute(
+                select(IndexedLeaf, IndexedBatch)
+                .join(
+                    IndexedBatch,
+                    (IndexedBatch.contract == IndexedLeaf.contract)
+                    & (IndexedBatch.batch_id == IndexedLeaf.batch_id),
+                )
+                .where(IndexedLeaf.contract == self.contract, condition)
+                .order_by(IndexedLeaf.batch_id)
+            ).all()
+        return [
+            LeafRecord(
+                leaf=lf.leaf,
+                batch_id=b.batch_id,
+                root=b.root,
+                region=b.region,
+                submitter=b.submitter,
+                block_number=b.block_number,
+                timestamp=b.timestamp,
+                tx_hash=b.tx_hash,
+                position=lf.position,
+                key=lf.key,
+            )
+            for lf, b in rows
+        ]
+
+    def batch_leaves(self, batch_id: int) -> list[bytes]:
+        with self.sessions() as s:
+            return list(
+                s.scalars(
+                    select(IndexedLeaf.leaf)
+                    .where(IndexedLeaf.contract == self.contract, IndexedLeaf.batch_id == batch_id)
+                    .order_by(IndexedLeaf.position)
+                )
+            )
+
+    def proof(self, record: LeafRecord) -> list[bytes]:
+        """Merkle proof of an indexed leaf in its batch."""
+        return merkle.proof(self.batch_leaves(record.batch_id), record.position)
+
+    def status_history(self, leaf: bytes) -> list[StatusRecord]:
+        with self.sessions() as s:
+            rows = s.scalars(
+                select(IndexedStatus)
+                .where(IndexedStatus.contract == self.contract, IndexedStatus.leaf == leaf)
+                .order_by(IndexedStatus.block_number, IndexedStatus.log_index)
+            ).all()
+        return [
+            StatusRecord(LeafStatus(r.to_status), r.reason, r.timestamp, r.block_number, r.tx_hash)
+            for r in rows
+        ]
+
+    def status_at(self, leaf: bytes, timestamp: int | None = None) -> StatusRecord | None:
+        """The last status change of ``leaf`` at or before ``timestamp`` (None: now)."""
+        last = None
+        for rec in self.status_history(leaf):
+            if timestamp is not None and rec.timestamp > timestamp:
+                break
+            last = rec
+        return last

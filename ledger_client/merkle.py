@@ -1,0 +1,70 @@
+"""Merkle trees exactly as ``LicenceRegistry.merkleRoot`` builds them.
+
+Adjacent pairs hash with sorted order (commutative keccak256), an odd last node is carried up
+unchanged; proofs are lists of sibling hashes and verify with OpenZeppelin's ``MerkleProof``.
+Leaves are anchored sorted ascending, so a batch's root depends only on its set of leaves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from eth_utils import keccak
+
+
+def hash_pair(a: bytes, b: bytes) -> bytes:
+    """keccak256 of the two nodes in ascending order (OpenZeppelin ``commutativeKeccak256``)."""
+    return keccak(a + b) if a < b else keccak(b + a)
+
+
+def _check(leaves: Sequence[bytes]) -> None:
+    if not leaves:
+        raise ValueError("a Merkle tree needs at least one leaf")
+    for leaf in leaves:
+        if len(leaf) != 32:
+            raise ValueError(f"leaves are 32-byte hashes; got {len(leaf)} bytes")
+
+
+def layers(leaves: Sequence[bytes]) -> list[list[bytes]]:
+    """All layers of the tree, leaves first, root last."""
+    _check(leaves)
+    out = [list(leaves)]
+    while len(out[-1]) > 1:
+        cur = out[-1]
+        nxt = [hash_pair(cur[i], cur[i + 1]) for i in range(0, len(cur) - 1, 2)]
+        if len(cur) % 2:
+            nxt.append(cur[-1])
+        out.append(nxt)
+    return out
+
+
+def root(leaves: Sequence[bytes]) -> bytes:
+    """The root the contract computes for ``leaves`` in this order."""
+    return layers(leaves)[-1][0]
+
+
+def proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
+    """Sibling hashes from leaf ``index`` up to the root."""
+    all_layers = layers(leaves)
+    if not 0 <= index < len(leaves):
+        raise IndexError(f"leaf index {index} outside 0..{len(leaves) - 1}")
+    path: list[bytes] = []
+    for layer in all_layers[:-1]:
+        sibling = index ^ 1
+        if sibling < len(layer):
+            path.append(layer[sibling])
+        index //= 2
+    return path
+
+
+def verify(proof_: Sequence[bytes], root_: bytes, leaf: bytes) -> bool:
+    """OpenZeppelin ``MerkleProof.verify``: fold the proof over the leaf and compare."""
+    node = leaf
+    for sibling in proof_:
+        node = hash_pair(node, sibling)
+    return node == root_
+
+
+def sorted_unique(leaves: Sequence[bytes]) -> list[bytes]:
+    """Leaves in the canonical order the contract accepts: ascending, without duplicates."""
+    return sorted(set(leaves))

@@ -1,0 +1,163 @@
+"""The embedded chain: one local anvil node with persistent state.
+
+Only this module knows anvil. It starts the node detached (so it outlives the command that
+started it), records its pid, and stops it with SIGINT so anvil dumps its state before exiting.
+The state file is also dumped every ``state_interval`` seconds, so even a killed node loses at
+most that much.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledger_client.connection import DEFAULT_CHAIN_ID, is_reachable
+from ledger_client.errors import ChainUnavailableError
+
+_PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def anvil_binary() -> str:
+    """The anvil executable: ``LICLEDGER_ANVIL``, the npm package's, or one on PATH."""
+    env = os.environ.get("LICLEDGER_ANVIL")
+    if env:
+        return env
+    local = _PROJECT_ROOT / "node_modules" / ".bin" / "anvil"
+    if local.exists():
+        return str(local)
+    found = shutil.which("anvil")
+    if found:
+        return found
+    raise ChainUnavailableError(
+        "anvil not found: run `npm ci` in the project folder (it installs @foundry-rs/anvil) "
+        "or set LICLEDGER_ANVIL to the binary"
+    )
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """How to run the embedded node."""
+
+    directory: Path
+    host: str = "127.0.0.1"
+    port: int = 8545
+    chain_id: int = DEFAULT_CHAIN_ID
+    state_interval: int = 1
+    start_timeout: float = 20.0
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def state_file(self) -> Path:
+        return self.directory / "anvil-state.json"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.directory / "anvil.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.directory / "anvil.log"
+
+
+class AnvilNode:
+    """Start, stop and inspect the embedded node described by ``config``."""
+
+    def __init__(self, config: NodeConfig) -> None:
+        self.config = config
+
+    def pid(self) -> int | None:
+        """The recorded pid if that process is still alive."""
+        try:
+            pid = int(self.config.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            return pid
+        return pid
+
+    def is_running(self) -> bool:
+        return is_reachable(self.config.rpc_url)
+
+    def start(self) -> bool:
+        """Start the node unless one already answers; True when this call started it."""
+        if self.is_running():
+            return False
+        cfg = self.config
+        cfg.directory.mkdir(parents=True, exist_ok=True)
+        cmd = [
+            anvil_binary(),
+            "--host", cfg.host,
+            "--port", str(cfg.port),
+            "--chain-id", str(cfg.chain_id),
+            "--state", str(cfg.state_file),
+            "--state-interval", str(cfg.state_interval),
+            "--preserve-historical-states",
+            "--base-fee", "0",
+            "--gas-price", "0",
+        ]  # fmt: skip
+        log = open(cfg.log_file, "ab")  # noqa: SIM115 - handed to the child process
+        try:
+            proc = subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True, cwd=cfg.directory,
+            )  # fmt: skip
+        finally:
+            log.close()
+        cfg.pid_file.write_text(str(proc.pid))
+        deadline = time.monotonic() + cfg.start_timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise ChainUnavailableError(
+                    f"anvil exited at start (code {proc.returncode}); see {cfg.log_file} "
+                    f"(is port {cfg.port} taken? choose another with --port)"
+                )
+            if self.is_running():
+                return True
+            time.sleep(0.1)
+        self.stop()
+        raise ChainUnavailableError(f"anvil did not answer within {cfg.start_timeout:.0f} s")
+
+    def stop(self, timeout: float = 15.0) -> bool:
+        """Stop the node gracefully (state dumped); True when a node was stopped."""
+        pid = self.pid()
+        if pid is None:
+            self.config.pid_file.unlink(missing_ok=True)
+            return False
+        for sig, wait in ((signal.SIGINT, timeout), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                break
+            if _wait_gone(pid, wait):
+                break
+        self.config.pid_file.unlink(missing_ok=True)
+        return True
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done == pid:
+                return True
+        except ChildProcessError:
+            pass
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False

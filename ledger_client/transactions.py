@@ -1,0 +1,194 @@
+"""Sending transactions signed locally: nonces, gas, receipts, and typed reverts.
+
+A transaction can be prepared (signed, with its hash known) before it is broadcast, so a caller
+can record it durably first and, after a crash, re-broadcast exactly the same bytes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.contract.contract import ContractFunction
+from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound
+from web3.types import TxReceipt
+
+from ledger_client.connection import ChainConfig
+from ledger_client.errors import ChainUnavailableError, TransactionError
+from ledger_client.reverts import RevertDecoder, revert_data
+
+_GAS_HEADROOM = 1.25
+_NONCE_ERRORS = ("nonce too low", "nonce too high", "already known", "replacement transaction")
+
+
+@dataclass(frozen=True)
+class SignedTx:
+    """A signed transaction not necessarily broadcast yet."""
+
+    raw: bytes
+    tx_hash: str
+    nonce: int
+    sender: str
+
+
+class TransactionSender:
+    """Signs and sends transactions of one account; safe to share between threads."""
+
+    def __init__(
+        self,
+        w3: Web3,
+        account: LocalAccount,
+        config: ChainConfig,
+        decoder: RevertDecoder,
+    ) -> None:
+        self.w3 = w3
+        self.account = account
+        self.config = config
+        self.decoder = decoder
+        self._lock = threading.Lock()
+        self._next_nonce: int | None = None
+
+    @property
+    def address(self) -> str:
+        return str(self.account.address)
+
+    # ------------------------------------------------------------------ preparing
+
+    def prepare(self, call: ContractFunction) -> SignedTx:
+        """Estimate gas (a revert surfaces here as ``ContractRevertError``), take a nonce, sign."""
+        tx = self._base_tx()
+        gas = self._estimate(call, tx)
+        with self._lock:
+            nonce = self._take_nonce()
+            tx.update({"nonce": nonce, "gas": gas})
+            built = call.build_transaction(tx)  # type: ignore[arg-type]
+            signed = self.account.sign_transaction(built)  # type: ignore[arg-type]
+        return SignedTx(
+            raw=bytes(signed.raw_transaction),
+            tx_hash="0x" + bytes(signed.hash).hex(),
+            nonce=nonce,
+            sender=self.address,
+        )
+
+    def prepare_deploy(self, abi: list[dict[str, Any]], bytecode: str, *args: Any) -> SignedTx:
+        """A signed contract creation."""
+        factory = self.w3.eth.contract(abi=abi, bytecode=bytecode)
+        return self.prepare(factory.constructor(*args))  # type: ignore[arg-type]
+
+    def _base_tx(self) -> dict[str, Any]:
+        price = self.config.gas_price_wei
+        return {
+            "from": self.address,
+            "chainId": self.config.chain_id,
+            "maxFeePerGas": price,
+            "maxPriorityFeePerGas": price,
+        }
+
+    def _estimate(self, call: ContractFunction, tx: dict[str, Any]) -> int:
+        try:
+            estimate = call.estimate_gas(tx)  # type: ignore[arg-type]
+        except ContractLogicError as exc:
+            data = revert_data(exc)
+            if data is not None:
+                raise self.decoder.decode(data) from exc
+            raise TransactionError(f"contract refused the call: {exc}") from exc
+        except Exception as exc:
+            raise self._wrap(exc, "estimating gas") from exc
+        return int(estimate * _GAS_HEADROOM) + 21_000
+
+    def _take_nonce(self) -> int:
+        if self._next_nonce is None:
+            self._next_nonce = self._chain_nonce()
+        nonce = self._next_nonce
+        self._next_nonce += 1
+        return nonce
+
+    def _chain_nonce(self) -> int:
+        try:
+            return int(self.w3.eth.get_transaction_count(self.account.address, "pending"))
+        except Exception as exc:
+            raise self._wrap(exc, "reading the account nonce") from exc
+
+    def reset_nonce(self) -> None:
+        """Forget the cached nonce: the next transaction reads it from the node again."""
+        with self._lock:
+            self._next_nonce = None
+
+    # ------------------------------------------------------------------ sending
+
+    def broadcast(self, signed: SignedTx) -> str:
+        """Send ``signed``; sending the same bytes twice is harmless."""
+        try:
+            self.w3.eth.send_raw_transaction(HexBytes(signed.raw))
+        except Exception as exc:
+            message = str(exc).lower()
+            if "already known" in message or "already imported" in message:
+                return signed.tx_hash
+            if any(m in message for m in _NONCE_ERRORS):
+                self.reset_nonce()
+                raise NonceConflictError(
+                    f"nonce {signed.nonce} of {signed.sender} was already used ({exc})"
+                ) from exc
+            raise self._wrap(exc, "sending a transaction") from exc
+        return signed.tx_hash
+
+    def receipt(self, tx_hash: str) -> TxReceipt | None:
+        """The receipt of ``tx_hash`` if it is mined, else None."""
+        try:
+            return self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+        except TransactionNotFound:
+            return None
+        except Exception as exc:
+            raise self._wrap(exc, "reading a receipt") from exc
+
+    def wait(self, tx_hash: str, call: ContractFunction | None = None) -> TxReceipt:
+        """Wait for the receipt; a failed transaction raises with the decoded revert if known."""
+        try:
+            receipt = self.w3.eth.wait_for_transaction_receipt(
+                HexBytes(tx_hash),
+                timeout=self.config.receipt_timeout,
+                poll_latency=self.config.poll_interval,
+            )
+        except TimeExhausted as exc:
+            raise TransactionError(
+                f"transaction {tx_hash} not mined within {self.config.receipt_timeout:.0f} s; "
+                "is the chain producing blocks?"
+            ) from exc
+        except Exception as exc:
+            raise self._wrap(exc, "waiting for a receipt") from exc
+        if receipt["status"] != 1:
+            raise TransactionError(f"transaction {tx_hash} failed on-chain (status 0)")
+        return receipt
+
+    def transact(self, call: ContractFunction, attempts: int = 3) -> TxReceipt:
+        """Prepare, broadcast and wait; retries when another writer took the nonce."""
+        for attempt in range(attempts):
+            signed = self.prepare(call)
+            try:
+                self.broadcast(signed)
+            except NonceConflictError:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+                continue
+            return self.wait(signed.tx_hash)
+        raise AssertionError("unreachable")
+
+    def _wrap(self, exc: BaseException, doing: str) -> Exception:
+        if isinstance(exc, TransactionError | ChainUnavailableError):
+            return exc
+        name = type(exc).__name__
+        if "connection" in name.lower() or "timeout" in name.lower() or isinstance(exc, OSError):
+            return ChainUnavailableError(
+                f"chain node at {self.config.rpc_url} stopped answering while {doing} ({name})"
+            )
+        return TransactionError(f"error while {doing}: {exc}")
+
+
+class NonceConflictError(TransactionError):
+    """The nonce was consumed by another transaction of the same account."""
