@@ -1,0 +1,46 @@
+# The two commands of the README. Each installs what it needs, idempotently.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ARTIFACT := artifacts/contracts/LicenceRegistry.sol/LicenceRegistry.json
+
+.PHONY: demo test setup lint bench clean
+
+demo: setup
+	$(BIN)/licledger demo --out demo-out
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+bench: setup
+	$(BIN)/python -m bench.anchoring
+
+setup: $(STAMP) $(ARTIFACT) .fonts-ok
+
+# System packages: a CJK TrueType font for the PDFs, poppler for the independent signature
+# check in the tests. Installed with apt when missing and we are root; otherwise say what to do.
+.fonts-ok:
+	@bash scripts/system-deps.sh
+	@touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+$(ARTIFACT): node_modules/.package-lock.json hardhat.config.js $(wildcard contracts/*.sol)
+	HARDHAT_DISABLE_TELEMETRY_PROMPT=true npx hardhat compile
+	@touch $@
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	@touch $@
+
+clean:
+	rm -rf $(VENV) node_modules artifacts cache .fonts-ok demo-out

@@ -1,0 +1,109 @@
+"""The FastAPI application: routers, error mapping, and the background worker and indexer."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from ledger_client.errors import ChainUnavailableError, ContractRevertError, LedgerError
+from licence_service.anchoring import AnchorWorker
+from licence_service.api.deps import api_keys
+from licence_service.api.routers import licences, pages, verify
+from licence_service.errors import ServiceError
+from licence_service.runtime import Runtime
+from signing.errors import SigningError
+from verifier.errors import VerificationError
+
+log = logging.getLogger(__name__)
+
+
+def _index_loop(rt: Runtime, stop: threading.Event, interval: float) -> None:
+    while not stop.is_set():
+        try:
+            rt.indexer.sync()
+        except Exception:
+            log.exception("indexer round failed; retrying")
+        stop.wait(interval)
+
+
+def create_app(rt: Runtime, background: bool = True) -> FastAPI:
+    """The app for one region; ``background`` runs the anchoring worker and the indexer."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        threads: list[threading.Thread] = []
+        if background:
+            worker = AnchorWorker(rt)
+            threads = [
+                threading.Thread(target=worker.run, args=(stop,), name="anchor", daemon=True),
+                threading.Thread(
+                    target=_index_loop, args=(rt, stop, 1.0), name="indexer", daemon=True
+                ),
+            ]
+            for t in threads:
+                t.start()
+        yield
+        stop.set()
+        for t in threads:
+            t.join(timeout=10)
+
+    app = FastAPI(
+        title="Licence Ledger",
+        version="0.1.0",
+        description="Electronic licences as signed PDFs anchored on a permissioned chain.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.runtime = rt
+    app.state.api_keys = api_keys(rt)
+
+    api = APIRouter(prefix="/api/v1")
+    api.include_router(licences.router)
+    api.include_router(verify.router)
+
+    @api.get("/health", tags=["health"])
+    def health() -> dict[str, object]:
+        """Liveness plus the chain head the service sees."""
+        try:
+            head: int | None = int(rt.w3.eth.block_number)
+        except Exception:
+            head = None
+        return {"status": "ok" if head is not None else "degraded", "block_number": head}
+
+    app.include_router(api)
+    app.include_router(pages.router)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/verify")
+
+    @app.exception_handler(ServiceError)
+    async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "field": exc.field}, exc.status_code)
+
+    @app.exception_handler(VerificationError)
+    async def verification_error(_: Request, exc: VerificationError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "field": "file"}, 422)
+
+    @app.exception_handler(ContractRevertError)
+    async def revert_error(_: Request, exc: ContractRevertError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "field": None}, 409)
+
+    @app.exception_handler(LedgerError)
+    async def ledger_error(_: Request, exc: LedgerError) -> JSONResponse:
+        code = 503 if isinstance(exc, ChainUnavailableError) else 502
+        return JSONResponse({"detail": str(exc), "field": None}, code)
+
+    @app.exception_handler(SigningError)
+    async def signing_error(_: Request, exc: SigningError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "field": None}, 500)
+
+    return app

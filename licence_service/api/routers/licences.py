@@ -1,0 +1,89 @@
+"""Licences: issue, read, download, revoke."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+
+from ledger_client.registry import LeafStatus
+from licence_service.api.deps import Role, RuntimeDep, require
+from licence_service.api.schemas import (
+    ErrorOut,
+    IssuedOut,
+    IssueIn,
+    LicenceOut,
+    RevokeIn,
+    StatusOut,
+)
+from licence_service.issuance import IssueRequest
+from licence_service.operations import issue_licence, licence_view, pdf_path
+from licence_service.status import change_status
+
+router = APIRouter(prefix="/licences", tags=["licences"])
+ERRORS: dict[int | str, dict[str, object]] = {
+    code: {"model": ErrorOut} for code in (401, 403, 404, 409, 422, 503)
+}
+
+AgencyRole = Annotated[Role, Depends(require(Role.AGENCY))]
+AnyRole = Annotated[Role, Depends(require(Role.AGENCY, Role.WINDOW, Role.AUDITOR))]
+
+
+@router.post("", status_code=201, response_model=IssuedOut, responses=ERRORS)
+def issue_endpoint(body: IssueIn, rt: RuntimeDep, request: Request, _: AgencyRole) -> IssuedOut:
+    """Issue a licence as a signed PDF; with `wait` (default) it returns once anchored."""
+    req = IssueRequest(
+        type_code=body.type_code,
+        holder_name=body.holder_name,
+        holder_id=body.holder_id,
+        fields=body.fields,
+        valid_from=body.valid_from,
+        valid_until=body.valid_until,
+        agency_code=body.agency_code,
+    )
+    doc = issue_licence(rt, req, wait=body.wait)
+    return IssuedOut(
+        licence_id=doc.licence_id,
+        version=doc.version,
+        document_digest=doc.document_digest,
+        leaf=doc.leaf,
+        anchored=doc.anchored,
+        tx_hash=doc.tx_hash,
+        batch_id=doc.batch_id,
+        pdf_url=str(request.url_for("download_pdf", licence_id=doc.licence_id)),
+    )
+
+
+@router.get("/{licence_id}", response_model=LicenceOut, responses=ERRORS)
+def get_licence(licence_id: str, rt: RuntimeDep, _: AnyRole) -> LicenceOut:
+    """A licence with all its versions (by full identifier or base id)."""
+    return LicenceOut.model_validate(licence_view(rt, licence_id))
+
+
+@router.get(
+    "/{licence_id}/pdf",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/pdf": {}}}, **ERRORS},
+)
+def download_pdf(licence_id: str, rt: RuntimeDep, _: AnyRole) -> FileResponse:
+    """The signed PDF of a version (or of the current version for a base id)."""
+    path = pdf_path(rt, licence_id)
+    return FileResponse(path, media_type="application/pdf", filename=f"{licence_id}.pdf")
+
+
+@router.post("/{licence_id}/revoke", response_model=StatusOut, responses=ERRORS)
+async def revoke(licence_id: str, body: RevokeIn, rt: RuntimeDep, _: AgencyRole) -> StatusOut:
+    """Revoke the licence's current version (terminal), anchored with its reason code."""
+    res = await run_in_threadpool(
+        change_status, rt, licence_id, LeafStatus.REVOKED, body.code, body.reason, "api"
+    )
+    return StatusOut(
+        licence_id=res.licence_id,
+        status=res.status,
+        reason_code=res.reason_code,
+        tx_hash=res.tx_hash,
+        block_number=res.block_number,
+        block_time=res.block_time,
+    )

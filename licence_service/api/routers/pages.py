@@ -1,0 +1,128 @@
+"""HTML pages for people: the status page a QR code opens, and a file-drop verification page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.responses import HTMLResponse
+
+from licence_service.api.deps import RuntimeDep
+from licence_service.errors import ServiceError
+from licence_service.operations import verify_pdf, verify_qr
+from verifier.errors import VerificationError
+from verifier.verdicts import Verdict, VerificationResult
+
+router = APIRouter(include_in_schema=False)
+
+_VERDICT_ZH = {
+    Verdict.VALID: "有效",
+    Verdict.TAMPERED: "已被篡改",
+    Verdict.NOT_ANCHORED: "链上无记录",
+    Verdict.PENDING: "待上链",
+    Verdict.SUPERSEDED: "已被新版本替代",
+    Verdict.SUSPENDED: "已挂起",
+    Verdict.REVOKED: "已撤销",
+    Verdict.CANCELLED: "已注销",
+    Verdict.REPORTED_LOST: "已挂失",
+    Verdict.EXPIRED: "已过期",
+    Verdict.UNKNOWN_ISSUER: "签发机构未知",
+}
+
+_STYLE = (Path(__file__).resolve().parents[2] / "templates" / "style.css").read_text("utf-8")
+
+
+def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    html = (
+        "<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
+        f"<body><main>{body}</main></body></html>"
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def _result_html(result: VerificationResult) -> str:
+    cls = "ok" if result.ok else "bad"
+    rows = [
+        ("证照标识 Licence", result.licence_id),
+        ("证照类型 Type", result.type_name),
+        ("持证主体 Holder", result.holder_name),
+        ("签发机构 Issuer", result.issuer and f"{result.issuer} ({result.issuer_code})"),
+        ("有效期至 Valid until", result.valid_until),
+        ("上链时间 Anchored", result.anchored_at and f"{result.anchored_at:%Y-%m-%d %H:%M:%S} UTC"),
+        ("交易 Transaction", result.anchor_tx),
+    ]
+    facts = "".join(f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>" for k, v in rows if v)
+    checks = "".join(
+        f"<tr><td>{'✔' if c.ok else ('✘' if c.ok is False else '?')}</td>"
+        f"<td>{escape(c.name)}</td><td>{escape(c.detail)}</td></tr>"
+        for c in result.checks
+    )
+    return (
+        f"<div class='verdict {cls}' id='verdict'>{escape(str(result.verdict))} · "
+        f"{_VERDICT_ZH[result.verdict]}</div><p id='reason'>{escape(result.reason)}</p>"
+        f"<table>{facts}</table><h2>核验项 Checks</h2><table id='checks'>{checks}</table>"
+        "<p><a href='/verify'>核验另一份证照 Verify another licence</a></p>"
+    )
+
+
+def _error_html(message: str) -> str:
+    return (
+        "<div class='verdict bad' id='verdict'>无法核验 · Cannot verify</div>"
+        f"<p>{escape(message)}</p>"
+    )
+
+
+@router.get("/v/{token}", response_class=HTMLResponse)
+def qr_status_page(token: str, rt: RuntimeDep) -> HTMLResponse:
+    """Where a licence's QR code leads: its live verdict."""
+    try:
+        result = verify_qr(rt, token)
+    except (VerificationError, ServiceError) as exc:
+        return _page("证照核验", _error_html(str(exc)), 422)
+    return _page(
+        "证照核验 Licence check", "<h1>电子证照核验 Licence check</h1>" + _result_html(result)
+    )
+
+
+_FORM = """
+<h1>电子证照核验 Licence check</h1>
+<form method='post' action='/verify' enctype='multipart/form-data'>
+ <div class='drop'><p>拖入或选择证照PDF文件 · Drop or choose the licence PDF</p>
+ <input type='file' name='file' accept='application/pdf' id='file'></div>
+ <p>或输入二维码内容 · or paste the QR code's content</p>
+ <input type='text' name='qr' id='qr' placeholder='http://…/v/LL1…'>
+ <p><button type='submit' id='submit'>核验 Verify</button></p>
+</form>
+"""
+
+
+@router.get("/verify", response_class=HTMLResponse)
+def verify_form() -> HTMLResponse:
+    return _page("证照核验", _FORM)
+
+
+@router.post("/verify", response_class=HTMLResponse)
+def verify_form_post(
+    rt: RuntimeDep,
+    file: Annotated[UploadFile | None, File()] = None,
+    qr: Annotated[str | None, Form()] = None,
+    at: Annotated[datetime | None, Form()] = None,
+) -> HTMLResponse:
+    try:
+        data = file.file.read() if file is not None else b""
+        if data:
+            result = verify_pdf(rt, data, at)
+        elif qr and qr.strip():
+            result = verify_qr(rt, qr, at)
+        else:
+            return _page(
+                "证照核验", _error_html("choose a PDF file or paste a QR payload") + _FORM, 422
+            )
+    except (VerificationError, ServiceError) as exc:
+        return _page("证照核验", _error_html(str(exc)) + _FORM, 422)
+    return _page("证照核验", _result_html(result))

@@ -1,0 +1,102 @@
+"""Request and response bodies of the HTTP API (kept apart from the ORM models)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+
+class IssueIn(BaseModel):
+    type_code: str = Field(examples=["BL01"])
+    holder_name: str = Field(examples=["杭州青禾科技有限公司"])
+    holder_id: str = Field(description="Citizen ID number or unified social credit code")
+    fields: dict[str, str] = Field(default_factory=dict, description="Face fields of the type")
+    valid_from: date | None = None
+    valid_until: date | None = None
+    agency_code: str | None = None
+    wait: bool = Field(True, description="Return only once the licence is anchored")
+
+
+class IssuedOut(BaseModel):
+    licence_id: str
+    version: int
+    document_digest: str
+    leaf: str
+    anchored: bool
+    tx_hash: str | None
+    batch_id: int | None
+    pdf_url: str
+
+
+class VersionOut(BaseModel):
+    version: int
+    licence_id: str
+    valid_from: date
+    valid_until: date
+    document_digest: str
+    leaf: str
+    anchor_state: str
+    anchor_tx: str | None
+
+
+class LicenceOut(BaseModel):
+    base_id: str
+    type_code: str
+    holder_name: str
+    holder_id_type: str
+    status: str
+    current_version: int
+    issuer: str
+    issuer_code: str
+    region_code: int
+    versions: list[VersionOut]
+
+
+class RevokeIn(BaseModel):
+    reason: str = Field(min_length=1, description="Free text, kept off-chain")
+    code: int = Field(1, ge=0, le=65535, description="Reason code anchored on-chain")
+
+
+class StatusOut(BaseModel):
+    licence_id: str
+    status: str
+    reason_code: int
+    tx_hash: str
+    block_number: int
+    block_time: datetime
+
+
+class QrIn(BaseModel):
+    payload: str = Field(description="QR token or the status URL it encodes")
+    at: datetime | None = None
+
+
+class CheckOut(BaseModel):
+    name: str
+    ok: bool | None
+    detail: str
+
+
+class VerificationOut(BaseModel):
+    verdict: str
+    reason: str
+    licence_id: str | None
+    version: int | None
+    issuer: str | None
+    issuer_code: str | None
+    region: int | None
+    holder_name: str | None
+    type_name: str | None
+    valid_until: str | None
+    anchored_at: datetime | None
+    anchor_tx: str | None
+    batch_id: int | None
+    status_since: datetime | None
+    checked_at: datetime | None
+    checks: list[CheckOut]
+
+
+class ErrorOut(BaseModel):
+    detail: str
+    field: str | None = None

@@ -1,0 +1,111 @@
+"""Configuration: one data directory per region, environment variables with one prefix.
+
+Everything a region keeps (database, keys, chain state, contract addresses, PDFs) lives under
+the data directory, so a region is backed up or moved by copying one folder.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ledger_client.connection import DEFAULT_CHAIN_ID, ChainConfig
+from ledger_client.node import NodeConfig
+
+ENV_PREFIX = "LICLEDGER_"
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(ENV_PREFIX + name, default)
+
+
+class ConfigError(ValueError):
+    """A setting has a value that cannot work; the message names the variable."""
+
+
+def _int(name: str, default: int) -> int:
+    raw = _env(name, str(default))
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{ENV_PREFIX}{name}={raw!r} is not a whole number") from exc
+
+
+def _float(name: str, default: float) -> float:
+    raw = _env(name, str(default))
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{ENV_PREFIX}{name}={raw!r} is not a number") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    chain_port: int = 8545
+    rpc_url: str = "http://127.0.0.1:8545"
+    chain_id: int = DEFAULT_CHAIN_ID
+    embedded_chain: bool = True
+    api_host: str = "127.0.0.1"
+    api_port: int = 8600
+    public_url: str = "http://127.0.0.1:8600"
+    batch_size: int = 64
+    flush_interval: float = 0.5
+    receipt_timeout: float = 60.0
+
+    # ------------------------------------------------------------------ layout
+    @property
+    def keys_dir(self) -> Path:
+        return self.home / "keys"
+
+    @property
+    def chain_dir(self) -> Path:
+        return self.home / "chain"
+
+    @property
+    def pdf_dir(self) -> Path:
+        return self.home / "pdfs"
+
+    @property
+    def deployment_file(self) -> Path:
+        return self.home / "deployment.json"
+
+    @property
+    def passphrase_file(self) -> Path:
+        return self.keys_dir / "passphrase"
+
+    def chain(self) -> ChainConfig:
+        return ChainConfig(
+            rpc_url=self.rpc_url, chain_id=self.chain_id, receipt_timeout=self.receipt_timeout
+        )
+
+    def node(self) -> NodeConfig:
+        return NodeConfig(directory=self.chain_dir, port=self.chain_port, chain_id=self.chain_id)
+
+
+def load_settings(home: Path | str | None = None, **overrides: object) -> Settings:
+    """Settings from ``home`` (or ``LICLEDGER_HOME``, or ``./.licledger``) and the environment."""
+    base = Path(home or _env("HOME", str(Path.cwd() / ".licledger"))).expanduser().resolve()
+    chain_port = _int("CHAIN_PORT", 8545)
+    api_port = _int("API_PORT", 8600)
+    rpc_default = f"http://127.0.0.1:{chain_port}"
+    rpc_url = _env("RPC_URL", rpc_default)
+    settings = Settings(
+        home=base,
+        database_url=_env("DATABASE_URL", f"sqlite:///{base / 'licledger.db'}"),
+        chain_port=chain_port,
+        rpc_url=rpc_url,
+        chain_id=_int("CHAIN_ID", DEFAULT_CHAIN_ID),
+        embedded_chain=rpc_url == rpc_default,
+        api_host=_env("API_HOST", "127.0.0.1"),
+        api_port=api_port,
+        public_url=_env("PUBLIC_URL", f"http://127.0.0.1:{api_port}"),
+        batch_size=_int("BATCH_SIZE", 64),
+        flush_interval=_float("FLUSH_INTERVAL", 0.5),
+        receipt_timeout=_float("RECEIPT_TIMEOUT", 60.0),
+    )
+    if settings.batch_size < 1 or settings.batch_size > 1024:
+        raise ConfigError(f"{ENV_PREFIX}BATCH_SIZE must be between 1 and 1024")
+    return replace(settings, **overrides) if overrides else settings  # type: ignore[arg-type]

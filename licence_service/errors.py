@@ -1,0 +1,37 @@
+"""Service errors: typed inside, readable outside (CLI messages, HTTP status codes)."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base of the service's errors; ``status_code`` is what the HTTP API answers."""
+
+    status_code = 400
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidInputError(ServiceError):
+    status_code = 422
+
+
+class NotFoundError(ServiceError):
+    status_code = 404
+
+
+class ConflictError(ServiceError):
+    """The request makes no sense in the licence's current state."""
+
+    status_code = 409
+
+
+class NotSetUpError(ServiceError):
+    """The region, agency or chain has not been initialised yet."""
+
+    status_code = 503
+
+
+class AnchorTimeoutError(ServiceError):
+    status_code = 504

@@ -1,0 +1,145 @@
+"""The service's own tables (the chain index has its own, in ``ledger_client.index``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Agency(Base):
+    """An issuing agency of this region, with its chain account and signing certificate."""
+
+    __tablename__ = "agency"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(18), unique=True)  # unified social credit code
+    name: Mapped[str] = mapped_column(String(200))
+    region_code: Mapped[int] = mapped_column(Integer)
+    region_name: Mapped[str] = mapped_column(String(100))
+    chain_address: Mapped[str] = mapped_column(String(42), unique=True)
+    cert_pem: Mapped[str] = mapped_column(Text)
+    cert_fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Licence(Base):
+    """A licence across all its versions."""
+
+    __tablename__ = "licence"
+    __table_args__ = (UniqueConstraint("agency_id", "type_code", "serial"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    base_id: Mapped[str] = mapped_column(String(120), unique=True)
+    type_code: Mapped[str] = mapped_column(String(32))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    serial: Mapped[int] = mapped_column(Integer)
+    holder_name: Mapped[str] = mapped_column(String(200))
+    holder_id_type: Mapped[str] = mapped_column(String(20))
+    holder_id: Mapped[str] = mapped_column(String(18), index=True)
+    current_version: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(20), default="ACTIVE")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    agency: Mapped[Agency] = relationship()
+    versions: Mapped[list[LicenceVersion]] = relationship(
+        back_populates="licence", order_by="LicenceVersion.version"
+    )
+
+
+class LicenceVersion(Base):
+    """One immutable version of a licence: its face data, its signed PDF and its leaf."""
+
+    __tablename__ = "licence_version"
+    __table_args__ = (UniqueConstraint("licence_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    licence_id: Mapped[int] = mapped_column(ForeignKey("licence.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    identifier: Mapped[str] = mapped_column(String(140), unique=True)
+    fields_json: Mapped[str] = mapped_column(Text)
+    salts_json: Mapped[str] = mapped_column(Text)
+    data_root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    issue_date: Mapped[date] = mapped_column(Date)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+    document_digest: Mapped[bytes] = mapped_column(LargeBinary(32))
+    pdf_path: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[int] = mapped_column(Integer, default=0)
+    key: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
+    leaf: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    parent_leaf: Mapped[bytes] = mapped_column(LargeBinary(32))
+    qr_payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    licence: Mapped[Licence] = relationship(back_populates="versions")
+    outbox: Mapped[OutboxEntry | None] = relationship(back_populates="version", uselist=False)
+
+
+class AnchorBatch(Base):
+    """One anchor transaction: recorded (signed) before it is broadcast, so it survives a crash."""
+
+    __tablename__ = "anchor_batch"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    state: Mapped[str] = mapped_column(String(12), default="prepared", index=True)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    raw_tx: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    nonce: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    chain_batch_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    block_number: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    block_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    entries: Mapped[list[OutboxEntry]] = relationship(back_populates="batch")
+
+
+class OutboxEntry(Base):
+    """A leaf waiting to be anchored; written in the same transaction as its document."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("licence_version.id"), unique=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    leaf: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    key: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
+    state: Mapped[str] = mapped_column(String(12), default="pending", index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("anchor_batch.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    version: Mapped[LicenceVersion] = relationship(back_populates="outbox")
+    batch: Mapped[AnchorBatch | None] = relationship(back_populates="entries")
+
+
+class StatusChange(Base):
+    """A status change of a licence version, with where it landed on-chain."""
+
+    __tablename__ = "status_change"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("licence_version.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    reason_code: Mapped[int] = mapped_column(Integer)
+    reason_text: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(100), default="")
+    tx_hash: Mapped[str] = mapped_column(String(66))
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

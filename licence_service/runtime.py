@@ -1,0 +1,195 @@
+"""One region's running parts, assembled from its settings: database, chain, keys, verifier.
+
+The CLI and the HTTP app both build a ``Runtime``; nothing here is global.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+from functools import cached_property
+
+from cryptography import x509
+from eth_account.signers.local import LocalAccount
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from web3 import Web3
+
+from ledger_client.accounts import create_account, load_account, save_account
+from ledger_client.artifacts import load_artifact
+from ledger_client.connection import connect
+from ledger_client.deployment import Deployment, deploy
+from ledger_client.errors import DeploymentError
+from ledger_client.index import ChainIndex, ChainIndexer
+from ledger_client.node import AnvilNode
+from ledger_client.registry import REGISTRY, RegistryClient
+from ledger_client.reverts import RevertDecoder
+from ledger_client.transactions import TransactionSender
+from licence_service.config import Settings
+from licence_service.db import make_engine, make_sessions
+from licence_service.errors import NotSetUpError
+from licence_service.models import Agency, LicenceVersion, OutboxEntry
+from signing.certificates import KeyAndCert
+from signing.keystore import load_credentials
+from verifier.engine import TrustStore, Verifier, VerifierConfig
+
+OPERATOR = "operator"
+REGION_CA = "region-ca"
+
+
+def agency_credentials_name(code: str) -> str:
+    return f"agency-{code}"
+
+
+class Runtime:
+    """Lazily connects to what a command needs, so `--help` and errors stay fast."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.home.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._senders: dict[str, TransactionSender] = {}
+        self._creds: dict[str, KeyAndCert] = {}
+
+    # ------------------------------------------------------------------ storage
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        return make_sessions(make_engine(self.settings.database_url))
+
+    @cached_property
+    def passphrase(self) -> str:
+        """``LICLEDGER_KEY_PASSPHRASE``, else a random one generated once into the keys folder."""
+        env = os.environ.get("LICLEDGER_KEY_PASSPHRASE")
+        if env:
+            return env
+        path = self.settings.passphrase_file
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(32))
+        return path.read_text().strip()
+
+    # ------------------------------------------------------------------ chain
+    @cached_property
+    def node(self) -> AnvilNode:
+        return AnvilNode(self.settings.node())
+
+    @cached_property
+    def w3(self) -> Web3:
+        return connect(self.settings.chain())
+
+    @cached_property
+    def decoder(self) -> RevertDecoder:
+        return RevertDecoder([load_artifact(REGISTRY).abi])
+
+    @cached_property
+    def deployment(self) -> Deployment:
+        dep = Deployment.load(self.settings.deployment_file)
+        if not dep.is_live(self.w3):
+            raise DeploymentError(
+                f"no contract at {dep.registry} on {self.settings.rpc_url}: the chain was reset. "
+                f"Remove {self.settings.deployment_file} and run `licledger chain up`"
+            )
+        return dep
+
+    def operator_account(self) -> LocalAccount:
+        path = self.settings.keys_dir / f"{OPERATOR}.chain.json"
+        if not path.exists():
+            save_account(path, create_account(), self.passphrase)
+        return load_account(path, self.passphrase)
+
+    def sender(self, account: LocalAccount) -> TransactionSender:
+        with self._lock:
+            sender = self._senders.get(account.address)
+            if sender is None:
+                sender = TransactionSender(self.w3, account, self.settings.chain(), self.decoder)
+                self._senders[account.address] = sender
+            return sender
+
+    def ensure_deployment(self) -> tuple[Deployment, bool]:
+        """The recorded deployment if live, else deploy now; True when this call deployed."""
+        path = self.settings.deployment_file
+        if path.exists():
+            dep = Deployment.load(path)
+            if dep.is_live(self.w3):
+                return dep, False
+        dep = deploy(self.sender(self.operator_account()))
+        dep.save(path)
+        self.__dict__.pop("deployment", None)
+        return dep, True
+
+    def registry(self, account: LocalAccount | None = None) -> RegistryClient:
+        sender = self.sender(account) if account is not None else None
+        return RegistryClient(self.w3, self.deployment.registry, sender)
+
+    @cached_property
+    def indexer(self) -> ChainIndexer:
+        return ChainIndexer(
+            self.registry(), self.sessions, start_block=self.deployment.block_number
+        )
+
+    @cached_property
+    def index(self) -> ChainIndex:
+        return ChainIndex(self.sessions, self.deployment.registry)
+
+    # ------------------------------------------------------------------ agencies
+    def agency(self, session: Session, code: str | None = None) -> Agency:
+        """The agency with ``code``, or the region's only/first agency."""
+        query = select(Agency).order_by(Agency.id)
+        if code:
+            query = query.where(Agency.code == code)
+        agency = session.scalars(query).first()
+        if agency is None:
+            raise NotSetUpError(
+                f"agency {code} is not set up in {self.settings.home}"
+                if code
+                else f"no issuing agency is set up in {self.settings.home}; run `licledger init`"
+            )
+        return agency
+
+    def agency_credentials(self, code: str) -> KeyAndCert:
+        creds = self._creds.get(code)
+        if creds is None:
+            creds = load_credentials(
+                self.settings.keys_dir, agency_credentials_name(code), self.passphrase.encode()
+            )
+            self._creds[code] = creds
+        return creds
+
+    def agency_account(self, code: str) -> LocalAccount:
+        return load_account(self.settings.keys_dir / f"agency-{code}.chain.json", self.passphrase)
+
+    # ------------------------------------------------------------------ verifying
+    def trust_store(self) -> TrustStore:
+        """Trusted region authorities (``keys/trust/*.pem``) and this region's agencies."""
+        roots = [
+            x509.load_pem_x509_certificate(p.read_bytes())
+            for p in sorted((self.settings.keys_dir / "trust").glob("*.pem"))
+        ]
+        with self.sessions() as s:
+            agencies = {
+                a.code: x509.load_pem_x509_certificate(a.cert_pem.encode())
+                for a in s.scalars(select(Agency))
+            }
+            regions = {a.region_code: a.region_name for a in s.scalars(select(Agency))}
+        return TrustStore(roots=tuple(roots), agencies=agencies, region_names=regions)
+
+    def pending_leaf(self, key: bytes) -> bytes | None:
+        with self.sessions() as s:
+            return s.scalar(
+                select(OutboxEntry.leaf)
+                .join(LicenceVersion, LicenceVersion.id == OutboxEntry.version_id)
+                .where(OutboxEntry.key == key, OutboxEntry.state != "anchored")
+            )
+
+    def verifier(self, direct: bool = False) -> Verifier:
+        return Verifier(
+            index=self.index,
+            trust=self.trust_store(),
+            indexer=self.indexer,
+            registry=self.registry(),
+            pending=self.pending_leaf,
+            config=VerifierConfig(direct_chain_read=direct),
+        )

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the project needs when they are missing: a CJK TrueType font
+# (reportlab embeds it in the licence PDFs) and poppler-utils (pdfsig/pdffonts, used by the tests
+# as an independent validator). Idempotent; needs root only when something is missing.
+set -euo pipefail
+missing=()
+ls /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc /usr/share/fonts/truetype/arphic/uming.ttc \
+  >/dev/null 2>&1 || [ -n "${LICLEDGER_CJK_FONT:-}" ] || missing+=(fonts-wqy-zenhei)
+command -v pdfsig >/dev/null 2>&1 || missing+=(poppler-utils)
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" != "0" ]; then
+  echo "missing system packages: ${missing[*]}; install them with: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+echo "installing ${missing[*]} with apt-get"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

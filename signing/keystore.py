@@ -1,0 +1,141 @@
+"""Credentials on disk, with the private key encrypted at rest.
+
+Layout for credentials called ``name`` in ``directory``::
+
+    <name>.key.pem     PKCS#8, encrypted with the passphrase, mode 0600
+    <name>.cert.pem    the certificate
+    <name>.chain.pem   the issuer chain (may be empty for a CA)
+
+Every file is written to a temporary file in the same directory and moved into place with
+:func:`os.replace`, so a crash never leaves a half-written key behind. The key is written
+last: :func:`credentials_exist` keys off it, so a reader never sees a key without its cert.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from signing.certificates import KeyAndCert
+from signing.errors import KeystoreError
+
+__all__ = ["credentials_exist", "credential_paths", "load_credentials", "save_credentials"]
+
+_KEY_MODE = 0o600
+_DIR_MODE = 0o700
+
+
+def _check_name(name: str) -> None:
+    if not name or name in {".", ".."} or "/" in name or "\\" in name or "\0" in name:
+        raise KeystoreError(
+            f"credential name {name!r} is not a plain file name; use letters, digits, '-' or '_'."
+        )
+
+
+def credential_paths(directory: Path, name: str) -> tuple[Path, Path, Path]:
+    """Return the (key, cert, chain) paths used for credentials ``name``."""
+    _check_name(name)
+    base = Path(directory)
+    return base / f"{name}.key.pem", base / f"{name}.cert.pem", base / f"{name}.chain.pem"
+
+
+def _atomic_write(path: Path, data: bytes, mode: int) -> None:
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        # mkstemp creates the file 0600 already; chmod makes the final mode explicit.
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise
+
+
+def save_credentials(directory: Path, name: str, creds: KeyAndCert, passphrase: bytes) -> None:
+    """Write ``creds`` under ``directory`` with the key encrypted by ``passphrase``."""
+    if not passphrase:
+        raise KeystoreError(
+            "the passphrase is empty; keys are stored encrypted at rest, so give a non-empty "
+            "passphrase."
+        )
+    key_path, cert_path, chain_path = credential_paths(directory, name)
+    try:
+        Path(directory).mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+        key_pem = creds.key.private_bytes(
+            encoding=serialization.Encoding.PEM,
+            format=serialization.PrivateFormat.PKCS8,
+            encryption_algorithm=serialization.BestAvailableEncryption(passphrase),
+        )
+        cert_pem = creds.cert.public_bytes(serialization.Encoding.PEM)
+        chain_pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in creds.chain)
+        _atomic_write(cert_path, cert_pem, 0o644)
+        _atomic_write(chain_path, chain_pem, 0o644)
+        _atomic_write(key_path, key_pem, _KEY_MODE)
+    except OSError as exc:
+        raise KeystoreError(
+            f"cannot write credentials {name!r} to {directory}: {exc.strerror or exc}; "
+            "check that the directory is writable."
+        ) from exc
+
+
+def credentials_exist(directory: Path, name: str) -> bool:
+    """True when the key and certificate files of ``name`` are both present."""
+    key_path, cert_path, _ = credential_paths(directory, name)
+    return key_path.is_file() and cert_path.is_file()
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise KeystoreError(
+            f"credential file {path} does not exist; create the credentials first "
+            "(save_credentials) or point to the right key directory."
+        ) from exc
+    except OSError as exc:
+        raise KeystoreError(f"cannot read credential file {path}: {exc.strerror or exc}.") from exc
+
+
+def load_credentials(directory: Path, name: str, passphrase: bytes) -> KeyAndCert:
+    """Load and decrypt credentials ``name``; checks that key and certificate belong together."""
+    key_path, cert_path, chain_path = credential_paths(directory, name)
+    key_pem = _read(key_path)
+    cert_pem = _read(cert_path)
+    chain_pem = chain_path.read_bytes() if chain_path.is_file() else b""
+    try:
+        key = serialization.load_pem_private_key(key_pem, password=passphrase or None)
+    except TypeError as exc:
+        raise KeystoreError(
+            f"the key in {key_path} is encrypted and no passphrase was given; pass its passphrase."
+        ) from exc
+    except ValueError as exc:
+        raise KeystoreError(
+            f"cannot decrypt {key_path}: wrong passphrase (or a corrupted key file); "
+            "use the passphrase the credentials were saved with."
+        ) from exc
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise KeystoreError(f"the key in {key_path} is not an ECDSA key; expected ECDSA P-256.")
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem)
+        chain = tuple(x509.load_pem_x509_certificates(chain_pem)) if chain_pem.strip() else ()
+    except ValueError as exc:
+        raise KeystoreError(
+            f"the certificate files of {name!r} in {directory} are corrupted: {exc}; "
+            "restore them from backup."
+        ) from exc
+    if cert.public_key() != key.public_key():
+        raise KeystoreError(
+            f"the certificate {cert_path} does not belong to the key {key_path}; "
+            "restore the matching pair."
+        )
+    return KeyAndCert(key=key, cert=cert, chain=chain)

@@ -1,0 +1,290 @@
+"""Validation of a single PAdES signature, offline, against explicit trust roots.
+
+The result is a flat :class:`SignatureReport` instead of pyHanko's status objects so that
+callers (the verifier, the HTTP API) need no pyHanko knowledge, and so that *every* input,
+including garbage, yields a report rather than an exception.
+
+On top of pyHanko's checks this module insists that the unsigned gap of the byte range
+(the hex-encoded ``/Contents``) is byte-for-byte the canonical encoding of the CMS object
+followed by zero padding. pyHanko tolerates extra bytes in that padding and hex digits in
+either case, which means some single-byte edits of the file would otherwise go unnoticed.
+
+Time: without a timestamp authority the only signing time is the one the signer put in the
+signed data (``/M`` or the signing-time attribute), so by default the certificate chain is
+checked at that time. Pass ``validation_time`` (e.g. the ledger anchor's block time) to check
+at a time you trust more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from io import BytesIO
+from typing import Any
+
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate, AdESSubIndic
+from pyhanko.sign.fields import enumerate_sig_fields
+from pyhanko.sign.validation import validate_pdf_signature as _pyhanko_validate
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+
+__all__ = ["SignatureReport", "validate_pdf_signature"]
+
+
+@dataclass(frozen=True)
+class SignatureReport:
+    """Outcome of checking one PDF signature; ``detail`` explains the worst problem."""
+
+    signed: bool
+    intact: bool
+    valid: bool
+    covers_whole_file: bool
+    trusted: bool
+    signer: x509.Certificate | None
+    signer_fingerprint: str | None
+    signing_time: datetime | None
+    detail: str
+
+    @property
+    def ok(self) -> bool:
+        """True only if the file is exactly what a trusted signer signed."""
+        return (
+            self.signed and self.intact and self.valid and self.covers_whole_file and self.trusted
+        )
+
+
+def _unsigned(detail: str) -> SignatureReport:
+    return SignatureReport(
+        signed=False,
+        intact=False,
+        valid=False,
+        covers_whole_file=False,
+        trusted=False,
+        signer=None,
+        signer_fingerprint=None,
+        signing_time=None,
+        detail=detail,
+    )
+
+
+def _broken(detail: str, signer: x509.Certificate | None = None) -> SignatureReport:
+    return SignatureReport(
+        signed=True,
+        intact=False,
+        valid=False,
+        covers_whole_file=False,
+        trusted=False,
+        signer=signer,
+        signer_fingerprint=_fingerprint(signer),
+        signing_time=None,
+        detail=detail,
+    )
+
+
+def _fingerprint(cert: x509.Certificate | None) -> str | None:
+    if cert is None:
+        return None
+    return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
+def _to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+def _from_asn1(cert: asn1_x509.Certificate) -> x509.Certificate:
+    return x509.load_der_x509_certificate(cert.dump())
+
+
+def _run_sync(func: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call pyHanko's sync API, which uses ``asyncio.run``, even inside a running loop.
+
+    ``asyncio.run`` refuses to start in a thread that already runs a loop (e.g. a FastAPI
+    ``async def`` handler), so in that case the call runs in a short-lived worker thread.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return func(*args, **kwargs)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(func, *args, **kwargs).result()
+
+
+def _gap_problem(pdf_bytes: bytes, emb: EmbeddedPdfSignature) -> str | None:
+    """Check that the bytes outside the signed range are the canonical ``<hex CMS + 00s>``."""
+    try:
+        start1, len1, start2, len2 = (int(v) for v in emb.byte_range)
+    except (TypeError, ValueError):
+        return "the signature's /ByteRange is not four integers, so its coverage is unknown"
+    if start1 != 0 or start2 < len1 or start2 + len2 > len(pdf_bytes):
+        return "the signature's /ByteRange does not describe this file"
+    gap = pdf_bytes[len1:start2]
+    contents = bytes(emb.pkcs7_content)
+    canonical = b"<" + contents.hex().encode("ascii") + b">"
+    if gap not in (canonical, canonical.upper()):
+        return "the signature container bytes in the file were altered (non-canonical encoding)"
+    try:
+        used = len(_content_info_der(contents))
+    except ValueError:
+        return "the signature container is not a well-formed CMS structure"
+    if any(contents[used:]):
+        return "the signature container has non-zero bytes after the CMS structure"
+    return None
+
+
+def _content_info_der(contents: bytes) -> bytes:
+    """Return the DER TLV at the start of ``contents`` (the CMS ContentInfo)."""
+    if len(contents) < 2 or contents[0] != 0x30:
+        raise ValueError("not a DER SEQUENCE")
+    first = contents[1]
+    if first < 0x80:
+        header, length = 2, first
+    else:
+        count = first & 0x7F
+        if count == 0 or count > 4 or len(contents) < 2 + count:
+            raise ValueError("bad DER length")
+        header = 2 + count
+        length = int.from_bytes(contents[2:header], "big")
+    if header + length > len(contents):
+        raise ValueError("DER length runs past the container")
+    return contents[: header + length]
+
+
+_TRUST_PROBLEMS: dict[AdESSubIndic, str] = {
+    AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND: (
+        "the signer's certificate does not chain to any of the trusted roots"
+    ),
+    AdESIndeterminate.EXPIRED: "the signer's certificate (or its CA) had expired at signing time",
+    AdESIndeterminate.NOT_YET_VALID: (
+        "the signer's certificate (or its CA) was not yet valid at signing time"
+    ),
+    AdESFailure.NOT_YET_VALID: (
+        "the signer's certificate (or its CA) was not yet valid at signing time"
+    ),
+    AdESFailure.REVOKED: "the signer's certificate has been revoked",
+    AdESIndeterminate.CHAIN_CONSTRAINTS_FAILURE: (
+        "the signer's certificate chain violates its constraints (key usage, CA flags)"
+    ),
+    AdESIndeterminate.SIG_CONSTRAINTS_FAILURE: (
+        "the signer's certificate is not allowed for signing (key usage)"
+    ),
+    AdESIndeterminate.CRYPTO_CONSTRAINTS_FAILURE: (
+        "the signature uses an algorithm that is not allowed"
+    ),
+}
+
+
+def _trust_detail(status: PdfSignatureStatus) -> str:
+    indic = status.trust_problem_indic
+    if indic is None:
+        return "the signer's certificate does not chain to any of the trusted roots"
+    known = _TRUST_PROBLEMS.get(indic)
+    return known if known is not None else f"the signer's certificate is not trusted ({indic.name})"
+
+
+def _pick_signature(reader: PdfFileReader) -> tuple[EmbeddedPdfSignature | None, str | None]:
+    """Return the latest signature, or ``(None, reason)`` when one exists but is unreadable."""
+    signatures: list[EmbeddedPdfSignature] = []
+    for fq_name, _sig_obj, sig_field in enumerate_sig_fields(reader, filled_status=True):
+        try:
+            signatures.append(EmbeddedPdfSignature(reader, sig_field, fq_name))
+        except Exception as exc:  # any parse failure means a broken signature container
+            return None, f"signature {fq_name!r} cannot be read ({type(exc).__name__}: {exc})"
+    if not signatures:
+        return None, None
+    return max(signatures, key=lambda emb: emb.signed_revision), None
+
+
+def validate_pdf_signature(
+    pdf_bytes: bytes,
+    trust_roots: Sequence[x509.Certificate],
+    *,
+    validation_time: datetime | None = None,
+) -> SignatureReport:
+    """Check the (last) signature of ``pdf_bytes`` against ``trust_roots``; never raises.
+
+    Revocation is not checked (the consortium revokes on the ledger, not via CRL/OCSP), and
+    nothing is fetched from the network.
+    """
+    data = bytes(pdf_bytes) if isinstance(pdf_bytes, bytes | bytearray | memoryview) else b""
+    if not data.lstrip()[:5].startswith(b"%PDF"):
+        return _unsigned("the file is not a readable PDF (no %PDF header)")
+    try:
+        reader = PdfFileReader(BytesIO(data))
+        emb, broken = _pick_signature(reader)
+    except Exception as exc:  # pyHanko raises many types on malformed input
+        return _unsigned(f"the file is not a readable PDF ({type(exc).__name__}: {exc})")
+    if emb is None:
+        if broken is not None:
+            return _broken(f"the file was altered: {broken}")
+        return _unsigned("the PDF carries no signature")
+
+    try:
+        signer: x509.Certificate | None = _from_asn1(emb.signer_cert)
+    except Exception:
+        signer = None
+    try:
+        signing_time = emb.self_reported_timestamp
+    except Exception:
+        signing_time = None
+    gap_problem = _gap_problem(data, emb)
+
+    try:
+        moment = validation_time or signing_time or datetime.now(UTC)
+        if moment.utcoffset() is None:
+            moment = moment.replace(tzinfo=UTC)
+        context = ValidationContext(
+            trust_roots=[_to_asn1(c) for c in trust_roots],
+            allow_fetching=False,
+            revocation_mode="soft-fail",
+            moment=moment,
+        )
+        status: PdfSignatureStatus = _run_sync(_pyhanko_validate, emb, context)
+    except Exception as exc:
+        return _broken(
+            f"the signature cannot be validated ({type(exc).__name__}: {exc})", signer=signer
+        )
+
+    covers_whole_file = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+    trusted = bool(
+        status.valid and status.trust_problem_indic is None and status.validation_path is not None
+    )
+    valid = bool(status.valid) and gap_problem is None
+    if not status.intact:
+        detail = "the signed bytes were changed after signing (the document digest does not match)"
+    elif gap_problem is not None:
+        detail = gap_problem
+    elif not status.valid:
+        detail = "the signature value does not verify against the signer's certificate"
+    elif not covers_whole_file:
+        detail = (
+            "data was added to the file after it was signed (incremental update or appended "
+            "bytes); the file is not the one that was signed"
+            if status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
+            else "the signature does not cover the file in the standard way"
+        )
+    elif not trusted:
+        detail = _trust_detail(status)
+    else:
+        name = signer.subject.rfc4514_string() if signer is not None else "unknown signer"
+        when = f" at {signing_time.isoformat()}" if signing_time is not None else ""
+        detail = f"signature valid: signed by {name}{when}, covering the whole file"
+    return SignatureReport(
+        signed=True,
+        intact=bool(status.intact),
+        valid=valid,
+        covers_whole_file=covers_whole_file,
+        trusted=trusted,
+        signer=signer,
+        signer_fingerprint=_fingerprint(signer),
+        signing_time=signing_time,
+        detail=detail,
+    )

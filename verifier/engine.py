@@ -1,0 +1,354 @@
+"""Verification of a licence PDF or QR payload against the chain index.
+
+The verifier needs no issuer database: the PDF carries its own metadata and signature, the
+chain index (built from events alone) says whether and when its leaf was anchored and what
+happened to it since, and the trust store says which issuers are real. Every check is kept,
+passed or failed, so the verdict can always be explained.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from cryptography import x509
+
+from ledger_client import merkle
+from ledger_client.index import ChainIndex, ChainIndexer, LeafRecord
+from ledger_client.registry import LeafStatus, RegistryClient
+from signing.certificates import subject_attributes
+from signing.compact import verify_compact
+from signing.errors import MetadataError
+from signing.pdf_metadata import read_metadata
+from signing.validation import validate_pdf_signature
+from verifier.errors import VerificationError
+from verifier.leaves import LeafInput, LeafKind, document_digest, lookup_key
+from verifier.qr import parse_token
+from verifier.verdicts import Check, Verdict, VerificationResult
+
+METADATA_FILE = "licence-metadata.json"
+
+_STATUS_VERDICT = {
+    LeafStatus.SUSPENDED: Verdict.SUSPENDED,
+    LeafStatus.REVOKED: Verdict.REVOKED,
+    LeafStatus.CANCELLED: Verdict.CANCELLED,
+    LeafStatus.REPORTED_LOST: Verdict.REPORTED_LOST,
+    LeafStatus.SUPERSEDED: Verdict.SUPERSEDED,
+}
+
+# When several checks fail, the verdict names the most fundamental failure.
+_PRIORITY = {
+    "signature": Verdict.TAMPERED,
+    "digest": Verdict.TAMPERED,
+    "metadata": Verdict.TAMPERED,
+    "issuer": Verdict.UNKNOWN_ISSUER,
+    "anchor": Verdict.NOT_ANCHORED,
+    "status": None,  # the status itself names the verdict
+    "validity": Verdict.EXPIRED,
+}
+
+PendingLookup = Callable[[bytes], bytes | None]
+"""Given a lookup key, the leaf the local service has accepted but not yet anchored."""
+
+
+@dataclass(frozen=True)
+class TrustStore:
+    """Region root certificates, and agency certificates by agency code for QR checks."""
+
+    roots: tuple[x509.Certificate, ...]
+    agencies: Mapping[str, x509.Certificate] = field(default_factory=dict)
+    region_names: Mapping[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VerifierConfig:
+    sync_before_verify: bool = True
+    # Re-check the Merkle proof and the current status against contract state, not only
+    # against the local index.
+    direct_chain_read: bool = False
+
+
+def split_identifier(identifier: str) -> tuple[str, int]:
+    """``(base, version)`` of a full licence identifier ``<base>.<NNN>.<check>``."""
+    parts = identifier.rsplit(".", 2)
+    if len(parts) != 3 or not parts[1].isdigit():
+        raise VerificationError(f"licence identifier {identifier!r} has no version segment")
+    return parts[0], int(parts[1])
+
+
+def _ts(value: int) -> datetime:
+    return datetime.fromtimestamp(value, tz=UTC)
+
+
+class Verifier:
+    def __init__(
+        self,
+        index: ChainIndex,
+        trust: TrustStore,
+        indexer: ChainIndexer | None = None,
+        registry: RegistryClient | None = None,
+        pending: PendingLookup | None = None,
+        config: VerifierConfig | None = None,
+    ) -> None:
+        self.index = index
+        self.trust = trust
+        self.indexer = indexer
+        self.registry = registry
+        self.pending = pending
+        self.config = config or VerifierConfig()
+
+    # ------------------------------------------------------------------ entry points
+
+    def verify_pdf(self, data: bytes, at: datetime | None = None) -> VerificationResult:
+        """Verdict for a licence file, now or at time ``at``."""
+        if not data.lstrip()[:5].startswith(b"%PDF"):
+            raise VerificationError("the file is not a PDF (it does not start with %PDF)")
+        when = at or datetime.now(UTC)
+        checks: list[Check] = []
+        result = VerificationResult(Verdict.VALID, "", checks, checked_at=when)
+
+        report = validate_pdf_signature(data, self.trust.roots)
+        sig_ok = report.signed and report.intact and report.valid and report.covers_whole_file
+        checks.append(Check("signature", sig_ok, report.detail))
+
+        try:
+            meta = read_metadata(data, METADATA_FILE)
+        except MetadataError as exc:
+            checks.append(Check("metadata", False, f"no readable licence metadata: {exc}"))
+            return self._decide(result)
+        self._describe(result, meta)
+
+        issuer_ok, issuer_detail = self._issuer_check(report.trusted, report.signer, meta)
+        checks.append(Check("issuer", issuer_ok, issuer_detail))
+
+        try:
+            base, version = str(meta["base_id"]), int(meta["version"])
+            key = lookup_key(base, version, LeafKind(int(meta.get("kind", 0))))
+            leaf = LeafInput(
+                key=key,
+                document_digest=document_digest(data),
+                data_root=bytes.fromhex(str(meta["data_root"])),
+                kind=LeafKind(int(meta.get("kind", 0))),
+                parent=bytes.fromhex(str(meta.get("parent_leaf", "00" * 32))),
+            ).leaf()
+        except (KeyError, ValueError) as exc:
+            checks.append(Check("metadata", False, f"licence metadata incomplete ({exc})"))
+            return self._decide(result)
+
+        self._sync()
+        record = self.index.find_leaf(leaf)
+        if record is None:
+            self._unanchored(result, key, leaf)
+            return self._decide(result)
+        checks.append(Check("digest", True, "document digest matches the anchored leaf"))
+        self._anchor_checks(result, record, meta_region=int(meta.get("region_code", 0)), when=when)
+        valid_from = date.fromisoformat(str(meta["valid_from"]))
+        valid_until = date.fromisoformat(str(meta["valid_until"]))
+        checks.append(self._validity(valid_from, valid_until, when))
+        return self._decide(result)
+
+    def verify_qr(self, payload: str, at: datetime | None = None) -> VerificationResult:
+        """Verdict for a QR payload (token or status-page URL), now or at ``at``."""
+        token = parse_token(payload)
+        claims = token.claims
+        when = at or datetime.now(UTC)
+        checks: list[Check] = []
+        result = VerificationResult(
+            Verdict.VALID,
+            "",
+            checks,
+            licence_id=claims.identifier,
+            issuer_code=claims.issuer_code,
+            region=claims.region,
+            valid_until=claims.valid_until.isoformat(),
+            checked_at=when,
+        )
+        cert = self.trust.agencies.get(claims.issuer_code)
+        if cert is None:
+            checks.append(Check("issuer", False, f"agency {claims.issuer_code} is not known"))
+            return self._decide(result)
+        attrs = subject_attributes(cert)
+        result.issuer = attrs.get("name")
+        checks.append(
+            Check("issuer", True, f"issued by {attrs.get('name')} ({claims.issuer_code})")
+        )
+        sig_ok = verify_compact(cert, token.message, token.signature)
+        checks.append(
+            Check(
+                "signature",
+                sig_ok,
+                "QR claims signed by the issuing agency"
+                if sig_ok
+                else "QR signature does not match the issuing agency's key: the code was altered",
+            )
+        )
+        if not sig_ok:
+            return self._decide(result)
+        base, version = split_identifier(claims.identifier)
+        result.version = version
+        key = lookup_key(base, version)
+        self._sync()
+        records = self.index.find_by_key(key)
+        if not records:
+            self._unanchored(result, key, None)
+            return self._decide(result)
+        record = records[-1]
+        self._anchor_checks(result, record, meta_region=claims.region, when=when)
+        checks.append(self._validity(None, claims.valid_until, when))
+        return self._decide(result)
+
+    # ------------------------------------------------------------------ checks
+
+    def _sync(self) -> None:
+        if self.indexer is not None and self.config.sync_before_verify:
+            self.indexer.sync()
+
+    def _describe(self, result: VerificationResult, meta: Mapping[str, object]) -> None:
+        result.licence_id = _opt(meta.get("licence_id"))
+        result.version = int(str(meta["version"])) if "version" in meta else None
+        result.issuer = _opt(meta.get("issuer_name"))
+        result.issuer_code = _opt(meta.get("issuer_code"))
+        result.region = int(str(meta["region_code"])) if "region_code" in meta else None
+        result.holder_name = _opt(meta.get("holder_name"))
+        result.type_name = _opt(meta.get("type_name"))
+        result.valid_until = _opt(meta.get("valid_until"))
+
+    def _issuer_check(
+        self, trusted: bool, signer: x509.Certificate | None, meta: Mapping[str, object]
+    ) -> tuple[bool, str]:
+        if signer is None:
+            return False, "no signing certificate in the document"
+        attrs = subject_attributes(signer)
+        who = f"{attrs.get('name', '?')} ({attrs.get('code', '?')})"
+        if not trusted:
+            return False, f"signed by {who}, which no trusted region authority certifies"
+        if attrs.get("code") != meta.get("issuer_code"):
+            return False, (
+                f"signed by {who}, but the licence names issuer {meta.get('issuer_code')}: "
+                "the signer is not the issuer"
+            )
+        return True, f"signed by {who}, certified by a trusted region authority"
+
+    def _unanchored(self, result: VerificationResult, key: bytes, leaf: bytes | None) -> None:
+        others = self.index.find_by_key(key)
+        if others and leaf is not None:
+            result.checks.append(
+                Check(
+                    "digest",
+                    False,
+                    "the chain holds a different document for this licence version: "
+                    "this file's bytes are not the ones that were anchored",
+                )
+            )
+            return
+        pending_leaf = self.pending(key) if self.pending else None
+        if pending_leaf is not None and (leaf is None or pending_leaf == leaf):
+            result.checks.append(
+                Check("anchor", False, "accepted by the issuing service, not yet anchored")
+            )
+            result.extra["pending"] = True
+            return
+        result.checks.append(Check("anchor", False, "no anchored record of this document"))
+
+    def _anchor_checks(
+        self, result: VerificationResult, record: LeafRecord, meta_region: int, when: datetime
+    ) -> None:
+        checks = result.checks
+        result.anchored_at = _ts(record.timestamp)
+        result.anchor_tx = record.tx_hash
+        result.batch_id = record.batch_id
+        proof = self.index.proof(record)
+        proof_ok = merkle.verify(proof, record.root, record.leaf)
+        where = f"batch {record.batch_id}, block {record.block_number}"
+        if proof_ok and self.config.direct_chain_read and self.registry is not None:
+            proof_ok = self.registry.is_anchored(record.leaf, record.batch_id, proof)
+            where += ", confirmed against contract state"
+        if record.timestamp > when.timestamp():
+            checks.append(
+                Check("anchor", False, f"anchored only at {result.anchored_at:%Y-%m-%d %H:%M} UTC")
+            )
+            return
+        checks.append(
+            Check(
+                "anchor",
+                proof_ok,
+                f"anchored in {where} at {result.anchored_at:%Y-%m-%d %H:%M:%S} UTC"
+                if proof_ok
+                else "Merkle proof does not match the anchored root",
+            )
+        )
+        if record.region != meta_region:
+            checks.append(
+                Check(
+                    "issuer",
+                    False,
+                    f"anchored by region {record.region}, but the licence names region "
+                    f"{meta_region}",
+                )
+            )
+        status = self.index.status_at(record.leaf, int(when.timestamp()))
+        current = status.status if status else LeafStatus.ACTIVE
+        if self.config.direct_chain_read and self.registry is not None and self._is_now(when):
+            current = self.registry.leaf_status(record.leaf).status
+        if current is LeafStatus.ACTIVE:
+            checks.append(Check("status", True, "active: not suspended, revoked or cancelled"))
+            return
+        since = _ts(status.timestamp) if status else None
+        result.status_since = since
+        reason = f", reason code {status.reason}" if status else ""
+        checks.append(
+            Check(
+                "status",
+                False,
+                f"{current.name.lower().replace('_', ' ')} since "
+                f"{since:%Y-%m-%d %H:%M:%S} UTC{reason}"
+                if since
+                else current.name.lower(),
+            )
+        )
+        result.extra["status"] = current.name
+
+    @staticmethod
+    def _is_now(when: datetime) -> bool:
+        return abs(datetime.now(UTC).timestamp() - when.timestamp()) < 60
+
+    @staticmethod
+    def _validity(valid_from: date | None, valid_until: date, when: datetime) -> Check:
+        day = when.date()
+        if valid_from is not None and day < valid_from:
+            return Check("validity", False, f"not valid before {valid_from.isoformat()}")
+        if day > valid_until:
+            return Check("validity", False, f"validity ended on {valid_until.isoformat()}")
+        return Check("validity", True, f"within the validity period (until {valid_until})")
+
+    # ------------------------------------------------------------------ deciding
+
+    def _decide(self, result: VerificationResult) -> VerificationResult:
+        failed = [c for c in result.checks if c.ok is False]
+        if not failed:
+            result.verdict = Verdict.VALID
+            result.reason = "authentic, anchored, current and within its validity period"
+            return result
+        order = list(_PRIORITY)
+        failed.sort(key=lambda c: order.index(c.name) if c.name in order else len(order))
+        worst = failed[0]
+        if worst.name == "anchor" and result.extra.get("pending"):
+            result.verdict = Verdict.PENDING
+        elif worst.name == "status":
+            result.verdict = _STATUS_VERDICT[LeafStatus[str(result.extra["status"])]]
+        else:
+            verdict = _PRIORITY[worst.name]
+            assert verdict is not None
+            result.verdict = verdict
+        result.reason = worst.detail
+        return result
+
+
+def _opt(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def metadata_json(meta: Mapping[str, object]) -> str:
+    return json.dumps(meta, ensure_ascii=False, sort_keys=True)

@@ -1,0 +1,64 @@
+"""Verdicts and the checks behind them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Verdict(StrEnum):
+    VALID = "VALID"
+    TAMPERED = "TAMPERED"
+    NOT_ANCHORED = "NOT_ANCHORED"
+    PENDING = "PENDING"
+    SUPERSEDED = "SUPERSEDED"
+    SUSPENDED = "SUSPENDED"
+    REVOKED = "REVOKED"
+    CANCELLED = "CANCELLED"
+    REPORTED_LOST = "REPORTED_LOST"
+    EXPIRED = "EXPIRED"
+    UNKNOWN_ISSUER = "UNKNOWN_ISSUER"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One thing the verifier looked at: ``ok`` is None when it could not be checked."""
+
+    name: str
+    ok: bool | None
+    detail: str
+
+
+@dataclass
+class VerificationResult:
+    verdict: Verdict
+    reason: str
+    checks: list[Check]
+    licence_id: str | None = None
+    version: int | None = None
+    issuer: str | None = None
+    issuer_code: str | None = None
+    region: int | None = None
+    holder_name: str | None = None
+    type_name: str | None = None
+    valid_until: str | None = None
+    anchored_at: datetime | None = None
+    anchor_tx: str | None = None
+    batch_id: int | None = None
+    status_since: datetime | None = None
+    checked_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict is Verdict.VALID
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["verdict"] = str(self.verdict)
+        for key in ("anchored_at", "status_since", "checked_at"):
+            value = getattr(self, key)
+            out[key] = value.isoformat() if value else None
+        return out
