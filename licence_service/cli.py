@@ -37,7 +37,7 @@ app = typer.Typer(
 chain_app = typer.Typer(help="Run the embedded chain node.", no_args_is_help=True)
 app.add_typer(chain_app, name="chain")
 
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 DataDir = Annotated[
@@ -167,7 +167,7 @@ def init_cmd(
     region_name: Annotated[str, typer.Option(help="Region name.")] = "杭州市",
     agency_code: Annotated[
         str, typer.Option(help="Agency unified social credit code.")
-    ] = "11330100002489458W",
+    ] = "11330100002489458U",
     agency_name: Annotated[str, typer.Option(help="Agency name.")] = "杭州市市场监督管理局",
     as_json: JsonOut = False,
 ) -> None:

@@ -20,7 +20,7 @@ from signing.certificates import create_region_ca, issue_agency_certificate
 from signing.keystore import credentials_exist, load_credentials, save_credentials
 
 DEFAULT_REGION = ("330100", "杭州市")
-DEFAULT_AGENCY = ("11330100002489458W", "杭州市市场监督管理局")
+DEFAULT_AGENCY = ("11330100002489458U", "杭州市市场监督管理局")
 
 
 @dataclass(frozen=True)

@@ -219,7 +219,9 @@ def issue_agency_certificate(
         aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key())
     cert = (
         x509.CertificateBuilder()
-        .subject_name(_name(common_name=name_text, organization=name_text, unit=region, serial=code))
+        .subject_name(
+            _name(common_name=name_text, organization=name_text, unit=region, serial=code)
+        )
         .issuer_name(ca.cert.subject)
         .public_key(public_key)
         .serial_number(x509.random_serial_number())

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from signing.certificates import KeyAndCert
 from signing.errors import KeystoreError
 
-__all__ = ["credentials_exist", "credential_paths", "load_credentials", "save_credentials"]
+__all__ = ["credential_paths", "credentials_exist", "load_credentials", "save_credentials"]
 
 _KEY_MODE = 0o600
 _DIR_MODE = 0o700

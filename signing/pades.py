@@ -56,7 +56,9 @@ def _signer(credentials: KeyAndCert) -> signers.SimpleSigner:
             "load the key and certificate that were issued together."
         )
     registry = SimpleCertificateStore()
-    registry.register_multiple(translate_pyca_cryptography_cert_to_asn1(c) for c in credentials.chain)
+    registry.register_multiple(
+        translate_pyca_cryptography_cert_to_asn1(c) for c in credentials.chain
+    )
     return signers.SimpleSigner(
         signing_cert=translate_pyca_cryptography_cert_to_asn1(credentials.cert),
         signing_key=translate_pyca_cryptography_key_to_asn1(credentials.key),

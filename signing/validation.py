@@ -26,8 +26,10 @@ from datetime import UTC, datetime
 from io import BytesIO
 from typing import Any
 
+from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate, AdESSubIndic
@@ -118,8 +120,15 @@ def _run_sync(func: Any, *args: Any, **kwargs: Any) -> Any:
         return pool.submit(func, *args, **kwargs).result()
 
 
-def _gap_problem(pdf_bytes: bytes, emb: EmbeddedPdfSignature) -> str | None:
-    """Check that the bytes outside the signed range are the canonical ``<hex CMS + 00s>``."""
+def _gap_problem(
+    pdf_bytes: bytes, emb: EmbeddedPdfSignature, trust_roots: Sequence[x509.Certificate]
+) -> str | None:
+    """Check the bytes outside the signed range: ``<`` hex of a strict CMS, zero padding ``>``.
+
+    The signature cannot cover its own container, so every part of the container that the
+    signature does not protect indirectly is checked here; a one-byte edit anywhere in the
+    file must not leave a signature that reports as fine.
+    """
     try:
         start1, len1, start2, len2 = (int(v) for v in emb.byte_range)
     except (TypeError, ValueError):
@@ -132,15 +141,21 @@ def _gap_problem(pdf_bytes: bytes, emb: EmbeddedPdfSignature) -> str | None:
     if gap not in (canonical, canonical.upper()):
         return "the signature container bytes in the file were altered (non-canonical encoding)"
     try:
-        used = len(_content_info_der(contents))
-    except ValueError:
+        der = _first_tlv(contents)
+        content_info = cms.ContentInfo.load(der, strict=True)
+        if content_info.dump(force=True) != der:
+            return "the signature container is not DER-encoded (it was altered)"
+    except Exception:  # asn1crypto raises ValueError, IndexError, TypeError, ... on bad input
         return "the signature container is not a well-formed CMS structure"
-    if any(contents[used:]):
+    if any(contents[len(der) :]):
         return "the signature container has non-zero bytes after the CMS structure"
-    return None
+    try:
+        return _unprotected_fields_problem(content_info["content"], trust_roots)
+    except Exception as exc:  # malformed ASN.1 surfaces as many exception types
+        return f"the signature container cannot be checked ({type(exc).__name__}: {exc})"
 
 
-def _content_info_der(contents: bytes) -> bytes:
+def _first_tlv(contents: bytes) -> bytes:
     """Return the DER TLV at the start of ``contents`` (the CMS ContentInfo)."""
     if len(contents) < 2 or contents[0] != 0x30:
         raise ValueError("not a DER SEQUENCE")
@@ -156,6 +171,77 @@ def _content_info_der(contents: bytes) -> bytes:
     if header + length > len(contents):
         raise ValueError("DER length runs past the container")
     return contents[: header + length]
+
+
+def _unprotected_fields_problem(
+    signed_data: cms.SignedData, trust_roots: Sequence[x509.Certificate]
+) -> str | None:
+    """Check the SignedData fields that neither the signature nor the digest protect."""
+    signer_infos = list(signed_data["signer_infos"])
+    if len(signer_infos) != 1:
+        return "the signature container must hold exactly one signer"
+    signer_info = signer_infos[0]
+    sid = signer_info["sid"]
+    certificates = [
+        c.chosen for c in signed_data["certificates"] if isinstance(c.chosen, asn1_x509.Certificate)
+    ]
+    if len(certificates) != len(signed_data["certificates"]):
+        return "the signature container holds certificates of an unexpected kind"
+    # RFC 5652 5.1/5.3: versions follow from the structure; anything else was edited.
+    uses_ski = sid.name == "subject_key_identifier"
+    expected_si_version = "v3" if uses_ski else "v1"
+    if signer_info["version"].native != expected_si_version:
+        return "the signer's version number in the signature container was altered"
+    data_content = signed_data["encap_content_info"]["content_type"].native == "data"
+    expected_sd_version = "v1" if data_content and not uses_ski else "v3"
+    if signed_data["version"].native != expected_sd_version:
+        return "the version number of the signature container was altered"
+    digest_algorithms = [a.dump() for a in signed_data["digest_algorithms"]]
+    if digest_algorithms != [signer_info["digest_algorithm"].dump()]:
+        return "the digest algorithm list of the signature container was altered"
+    if not uses_ski:
+        issuer_serial = sid.chosen
+        if not any(
+            c.issuer.dump() == issuer_serial["issuer"].dump()
+            and c.serial_number == issuer_serial["serial_number"].native
+            for c in certificates
+        ):
+            return "the signer identifier in the signature container matches no certificate"
+    return _certificate_bag_problem(certificates, trust_roots)
+
+
+def _certificate_bag_problem(
+    certificates: list[asn1_x509.Certificate], trust_roots: Sequence[x509.Certificate]
+) -> str | None:
+    """Every embedded certificate must carry a valid signature of an issuer we can see.
+
+    Chain certificates are not covered by the document signature, so an edited copy of the
+    CA certificate would otherwise pass unnoticed whenever the trusted root is supplied.
+    """
+    bag = [_from_asn1(c) for c in certificates]
+    issuers = [*bag, *trust_roots]
+    root_ders = {r.public_bytes(serialization.Encoding.DER) for r in trust_roots}
+    for cert in bag:
+        if cert.public_bytes(serialization.Encoding.DER) in root_ders:
+            continue
+        issuer_name = cert.issuer.public_bytes()
+        if not any(
+            i.subject.public_bytes() == issuer_name and _issued_by(cert, i) for i in issuers
+        ):
+            return (
+                f"the embedded certificate {cert.subject.rfc4514_string()} does not verify "
+                "against any issuer in the signature or the trust roots (the signature "
+                "container was altered or is incomplete)"
+            )
+    return None
+
+
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 _TRUST_PROBLEMS: dict[AdESSubIndic, str] = {
@@ -235,7 +321,7 @@ def validate_pdf_signature(
         signing_time = emb.self_reported_timestamp
     except Exception:
         signing_time = None
-    gap_problem = _gap_problem(data, emb)
+    gap_problem = _gap_problem(data, emb, trust_roots)
 
     try:
         moment = validation_time or signing_time or datetime.now(UTC)

@@ -108,6 +108,7 @@ class Verifier:
         when = at or datetime.now(UTC)
         checks: list[Check] = []
         result = VerificationResult(Verdict.VALID, "", checks, checked_at=when)
+        result.extra["point_in_time"] = at is not None
 
         report = validate_pdf_signature(data, self.trust.roots)
         sig_ok = report.signed and report.intact and report.valid and report.covers_whole_file
@@ -164,6 +165,7 @@ class Verifier:
             region=claims.region,
             valid_until=claims.valid_until.isoformat(),
             checked_at=when,
+            extra={"point_in_time": at is not None},
         )
         cert = self.trust.agencies.get(claims.issuer_code)
         if cert is None:
@@ -265,7 +267,7 @@ class Verifier:
         if proof_ok and self.config.direct_chain_read and self.registry is not None:
             proof_ok = self.registry.is_anchored(record.leaf, record.batch_id, proof)
             where += ", confirmed against contract state"
-        if record.timestamp > when.timestamp():
+        if result.extra.get("point_in_time") and record.timestamp > when.timestamp():
             checks.append(
                 Check("anchor", False, f"anchored only at {result.anchored_at:%Y-%m-%d %H:%M} UTC")
             )
@@ -288,7 +290,8 @@ class Verifier:
                     f"{meta_region}",
                 )
             )
-        status = self.index.status_at(record.leaf, int(when.timestamp()))
+        at_ts = int(when.timestamp()) if result.extra.get("point_in_time") else None
+        status = self.index.status_at(record.leaf, at_ts)
         current = status.status if status else LeafStatus.ACTIVE
         if self.config.direct_chain_read and self.registry is not None and self._is_now(when):
             current = self.registry.leaf_status(record.leaf).status

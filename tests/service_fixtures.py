@@ -1,0 +1,50 @@
+"""Building a region's runtime on the session's anvil node."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ledger_client.node import AnvilNode
+from licence_service.config import load_settings
+from licence_service.issuance import IssueRequest
+from licence_service.runtime import Runtime
+from licence_service.setup import chain_up, init_region
+
+BUSINESS_FIELDS = {
+    "类型": "有限责任公司（自然人投资或控股）",
+    "法定代表人": "王晓东",
+    "注册资本": "100万元",
+    "成立日期": "2018-05-21",
+    "住所": "浙江省杭州市西湖区文三路90号",
+    "经营范围": "技术开发、技术服务；软件开发",
+}
+HOLDER_USCC = "91330106MA2B0XKH34"
+
+
+def region_runtime(home: Path, anvil: AnvilNode, **overrides: object) -> Runtime:
+    """A region whose chain is the test session's anvil node (not started or stopped here)."""
+    settings = load_settings(
+        home,
+        **{
+            "rpc_url": anvil.config.rpc_url,
+            "chain_port": anvil.config.port,
+            "embedded_chain": False,
+            "public_url": "http://127.0.0.1:8600",
+            **overrides,
+        },
+    )
+    rt = Runtime(settings)
+    chain_up(rt)
+    init_region(rt)
+    return rt
+
+
+def business_request(**changes: object) -> IssueRequest:
+    base: dict[str, object] = {
+        "type_code": "BL01",
+        "holder_name": "杭州青禾科技有限公司",
+        "holder_id": HOLDER_USCC,
+        "fields": dict(BUSINESS_FIELDS),
+    }
+    base.update(changes)
+    return IssueRequest(**base)  # type: ignore[arg-type]

@@ -1,0 +1,128 @@
+"""The HTTP API and pages on a real uvicorn server on loopback."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import uvicorn
+
+from ledger_client.node import AnvilNode
+from licence_service.api.app import create_app
+from licence_service.api.deps import api_keys
+from licence_service.runtime import Runtime
+from tests.chain_fixtures import free_port
+from tests.service_fixtures import BUSINESS_FIELDS, HOLDER_USCC, region_runtime
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode
+) -> Iterator[tuple[str, Runtime]]:
+    port = free_port()
+    rt = region_runtime(
+        tmp_path_factory.mktemp("api-region"), anvil, public_url=f"http://127.0.0.1:{port}"
+    )
+    config = uvicorn.Config(create_app(rt), host="127.0.0.1", port=port, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not srv.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", rt
+    srv.should_exit = True
+    thread.join(10)
+
+
+def keys(rt: Runtime) -> dict[str, str]:
+    return {role.value: key for key, role in api_keys(rt).items()}
+
+
+ISSUE_BODY = {
+    "type_code": "BL01",
+    "holder_name": "杭州青禾科技有限公司",
+    "holder_id": HOLDER_USCC,
+    "fields": BUSINESS_FIELDS,
+}
+
+
+def test_issue_get_download_verify_revoke(server: tuple[str, Runtime]) -> None:
+    url, rt = server
+    agency = {"X-API-Key": keys(rt)["agency"]}
+    with httpx.Client(base_url=url, timeout=30) as c:
+        r = c.post("/api/v1/licences", json=ISSUE_BODY, headers=agency)
+        assert r.status_code == 201, r.text
+        issued = r.json()
+        assert issued["anchored"] and issued["tx_hash"].startswith("0x")
+        lid = issued["licence_id"]
+
+        r = c.get(f"/api/v1/licences/{lid}", headers=agency)
+        assert r.status_code == 200
+        assert r.json()["versions"][0]["anchor_state"] == "anchored"
+
+        pdf = c.get(f"/api/v1/licences/{lid}/pdf", headers=agency)
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+        assert pdf.headers["content-type"] == "application/pdf"
+
+        r = c.post("/api/v1/verify/pdf", files={"file": ("l.pdf", pdf.content, "application/pdf")})
+        assert r.status_code == 200 and r.json()["verdict"] == "VALID", r.text
+        assert {ch["name"] for ch in r.json()["checks"]} >= {"signature", "anchor", "status"}
+
+        with rt.sessions() as s:
+            from sqlalchemy import select
+
+            from licence_service.models import LicenceVersion
+
+            payload = s.scalar(
+                select(LicenceVersion.qr_payload).where(LicenceVersion.identifier == lid)
+            )
+        assert payload is not None and payload.startswith(url + "/v/LL1.")
+        r = c.post("/api/v1/verify/qr", json={"payload": payload})
+        assert r.json()["verdict"] == "VALID"
+        page = c.get(payload.removeprefix(url))
+        assert page.status_code == 200 and "VALID" in page.text and "有效" in page.text
+
+        tampered = bytearray(pdf.content)
+        tampered[len(tampered) // 2] ^= 0x01
+        r = c.post("/api/v1/verify/pdf", files={"file": ("t.pdf", bytes(tampered))})
+        assert r.json()["verdict"] != "VALID"
+
+        r = c.post(
+            f"/api/v1/licences/{lid}/revoke", json={"reason": "测试撤销", "code": 1}, headers=agency
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == "REVOKED"
+        r = c.post("/api/v1/verify/pdf", files={"file": ("l.pdf", pdf.content)})
+        assert r.json()["verdict"] == "REVOKED"
+        r = c.post(f"/api/v1/licences/{lid}/revoke", json={"reason": "again"}, headers=agency)
+        assert r.status_code == 409 and "REVOKED" in r.json()["detail"]
+
+        page = c.post("/verify", files={"file": ("l.pdf", pdf.content)})
+        assert page.status_code == 200 and "REVOKED" in page.text
+
+
+def test_roles_and_errors(server: tuple[str, Runtime]) -> None:
+    url, rt = server
+    k = keys(rt)
+    with httpx.Client(base_url=url, timeout=30) as c:
+        assert c.post("/api/v1/licences", json=ISSUE_BODY).status_code == 401
+        r = c.post("/api/v1/licences", json=ISSUE_BODY, headers={"X-API-Key": k["window"]})
+        assert r.status_code == 403
+        bad = dict(ISSUE_BODY, holder_id="91330106MA2B0XKH35")
+        r = c.post("/api/v1/licences", json=bad, headers={"X-API-Key": k["agency"]})
+        assert r.status_code == 422 and r.json()["field"] == "holder_id"
+        assert "check character" in r.json()["detail"]
+        r = c.get("/api/v1/licences/1.2.156.3005.2.BL01.nope", headers={"X-API-Key": k["auditor"]})
+        assert r.status_code == 404
+        r = c.post("/api/v1/verify/pdf", files={"file": ("x.pdf", b"not a pdf")})
+        assert r.status_code == 422 and "not a PDF" in r.json()["detail"]
+        r = c.post("/api/v1/verify/qr", json={"payload": "garbage"})
+        assert r.status_code == 422
+        spec = c.get("/api/v1/openapi.json").json()
+        assert "/api/v1/licences" in spec["paths"] and "/api/v1/verify/pdf" in spec["paths"]
+        assert c.get("/verify").status_code == 200

@@ -1,0 +1,122 @@
+"""The `licledger` command as a user runs it: its own chain, restarts, exit codes, JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.chain_fixtures import free_port
+from tests.service_fixtures import BUSINESS_FIELDS, HOLDER_USCC
+
+EXE = str(Path(sys.executable).parent / "licledger")
+
+
+class Cli:
+    def __init__(self, home: Path, cwd: Path) -> None:
+        self.home = home
+        self.cwd = cwd
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "LICLEDGER_CHAIN_PORT": str(self.port),
+            "LICLEDGER_API_PORT": str(free_port()),
+        }
+        self.env.pop("LICLEDGER_HOME", None)
+
+    def run(self, *args: str, check: int | None = 0) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [EXE, *args, "--data-dir", str(self.home)],
+            cwd=self.cwd, env=self.env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert "Traceback" not in proc.stderr, proc.stderr
+        if check is not None:
+            assert proc.returncode == check, (args, proc.stdout, proc.stderr)
+        return proc
+
+    def json(self, *args: str, check: int | None = 0) -> dict:
+        return json.loads(self.run(*args, "--json", check=check).stdout)
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+    cwd = tmp_path_factory.mktemp("elsewhere")  # the CLI works from any current directory
+    c = Cli(tmp_path_factory.mktemp("cli-home"), cwd)
+    c.run("chain", "up")
+    c.run("init")
+    yield c
+    c.run("chain", "down", check=None)
+
+
+def issue_args() -> list[str]:
+    args = ["issue", "--type", "BL01", "--holder-name", "杭州青禾科技有限公司"]
+    args += ["--holder-id", HOLDER_USCC]
+    for k, v in BUSINESS_FIELDS.items():
+        args += ["--field", f"{k}={v}"]
+    return args
+
+
+def test_issue_verify_revoke_and_survive_a_chain_restart(cli: Cli, tmp_path: Path) -> None:
+    kept = cli.json(*issue_args())
+    gone = cli.json(*issue_args())
+    for doc in (kept, gone):
+        assert doc["anchored"] and doc["tx_hash"].startswith("0x") and Path(doc["pdf"]).exists()
+        assert doc["version"] == 1 and len(doc["document_digest"]) == 64
+    result = cli.json("verify", kept["pdf"])
+    assert result["verdict"] == "VALID"
+    assert {"verdict", "licence_id", "version", "issuer", "checks"} <= set(result)
+    assert all({"name", "ok", "detail"} <= set(ch) for ch in result["checks"])
+
+    tampered = tmp_path / "tampered.pdf"
+    data = bytearray(Path(kept["pdf"]).read_bytes())
+    data[len(data) // 3] ^= 0x04
+    tampered.write_bytes(bytes(data))
+    assert cli.json("verify", str(tampered), check=1)["verdict"] != "VALID"
+
+    revoked = cli.json("revoke", gone["licence_id"], "--reason", "违法经营")
+    assert revoked["status"] == "REVOKED"
+    assert cli.json("verify", gone["pdf"], check=1)["verdict"] == "REVOKED"
+    human = cli.run("verify", gone["pdf"], check=1)
+    assert "REVOKED" in human.stdout
+
+    status = cli.json("chain", "status")
+    height = status["block_number"]
+    cli.run("chain", "down")
+    down = cli.run("verify", kept["pdf"], check=2)
+    assert "not reachable" in down.stderr and "chain up" in down.stderr
+    cli.run("chain", "up")
+    assert cli.json("chain", "status")["block_number"] >= height
+    assert cli.json("verify", kept["pdf"])["verdict"] == "VALID"
+    assert cli.json("verify", gone["pdf"], check=1)["verdict"] == "REVOKED"
+    assert cli.json("verify", "--qr", _qr_of(cli, kept["licence_id"]))["verdict"] == "VALID"
+
+
+def _qr_of(cli: Cli, licence_id: str) -> str:
+    import sqlite3
+
+    db = sqlite3.connect(cli.home / "licledger.db")
+    (payload,) = db.execute(
+        "select qr_payload from licence_version where identifier = ?", (licence_id,)
+    ).fetchone()
+    db.close()
+    return str(payload)
+
+
+def test_errors_are_one_line_with_exit_code_2(cli: Cli) -> None:
+    missing = cli.run("verify", "/nonexistent/file.pdf", check=2)
+    assert "cannot read" in missing.stderr
+    bad = cli.run(*[a if a != HOLDER_USCC else "91330106MA2B0XKH35" for a in issue_args()], check=2)
+    assert "holder_id" in bad.stderr and "check character" in bad.stderr
+    no_field = cli.run(
+        "issue", "--type", "BL01", "--holder-name", "x", "--holder-id", HOLDER_USCC, check=2
+    )
+    assert "required" in no_field.stderr or "missing" in no_field.stderr
+    neither = cli.run("verify", check=2)
+    assert "either" in neither.stderr
+    assert cli.run("verify", "--qr", "LL1.nope", check=2).returncode == 2
+    assert cli.run("revoke", "1.2.156.3005.2.BL01.X.1.001.A", "--reason", "x", check=2)
