@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -407,6 +408,10 @@ def demo_cmd(
 
 
 def main() -> None:
+    # pyHanko logs a full traceback when it cannot build a certificate path; for us that is an
+    # ordinary UNKNOWN_ISSUER verdict, explained in the checks, so keep the terminal clean.
+    for name in ("pyhanko", "pyhanko_certvalidator"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     app()
 
 

@@ -147,6 +147,17 @@ def test_status_change_reverts(setup) -> None:
     assert a.leaf_status(batch[1]).status is LeafStatus.ACTIVE
 
 
+def test_constructor_refuses_zero_admin(w3: Web3, chain_config: ChainConfig) -> None:
+    from ledger_client.artifacts import load_artifact
+    from ledger_client.registry import REGISTRY
+
+    art = load_artifact(REGISTRY)
+    sender = sender_for(w3, chain_config)
+    with pytest.raises(ContractRevertError) as info:
+        sender.prepare_deploy(art.abi, art.bytecode, "0x0000000000000000000000000000000000000000")
+    assert info.value.name == "ZeroAddress"
+
+
 def test_issuer_registration_roles(setup) -> None:
     admin: RegistryClient = setup["admin"]
     account = create_account().address

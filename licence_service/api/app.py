@@ -62,6 +62,8 @@ def create_app(rt: Runtime, background: bool = True) -> FastAPI:
         redoc_url=None,
         lifespan=lifespan,
     )
+    for name in ("pyhanko", "pyhanko_certvalidator"):  # see cli.main
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     app.state.runtime = rt
     app.state.api_keys = api_keys(rt)
 

@@ -44,16 +44,8 @@ def issue_endpoint(body: IssueIn, rt: RuntimeDep, request: Request, _: AgencyRol
         agency_code=body.agency_code,
     )
     doc = issue_licence(rt, req, wait=body.wait)
-    return IssuedOut(
-        licence_id=doc.licence_id,
-        version=doc.version,
-        document_digest=doc.document_digest,
-        leaf=doc.leaf,
-        anchored=doc.anchored,
-        tx_hash=doc.tx_hash,
-        batch_id=doc.batch_id,
-        pdf_url=str(request.url_for("download_pdf", licence_id=doc.licence_id)),
-    )
+    pdf_url = str(request.url_for("download_pdf", licence_id=doc.licence_id))
+    return IssuedOut.model_validate({**vars(doc), "pdf_url": pdf_url})
 
 
 @router.get("/{licence_id}", response_model=LicenceOut, responses=ERRORS)
@@ -79,11 +71,4 @@ async def revoke(licence_id: str, body: RevokeIn, rt: RuntimeDep, _: AgencyRole)
     res = await run_in_threadpool(
         change_status, rt, licence_id, LeafStatus.REVOKED, body.code, body.reason, "api"
     )
-    return StatusOut(
-        licence_id=res.licence_id,
-        status=res.status,
-        reason_code=res.reason_code,
-        tx_hash=res.tx_hash,
-        block_number=res.block_number,
-        block_time=res.block_time,
-    )
+    return StatusOut.model_validate(res, from_attributes=True)

@@ -1,0 +1,98 @@
+"""Benchmark of the spine: issue (render + sign + store), anchor, verify.
+
+Runs on its own temporary data directory and its own anvil node on a free loopback port, and
+prints figures with the conditions they were measured under. `make bench` runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import socket
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from ledger_client.node import AnvilNode, NodeConfig
+from licence_service.anchoring import AnchorWorker
+from licence_service.config import load_settings
+from licence_service.demo_data import demo_applications
+from licence_service.issuance import IssueRequest, issue
+from licence_service.runtime import Runtime
+from licence_service.setup import chain_up, init_region
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--licences", type=int, default=200)
+    parser.add_argument("--verify", type=int, default=100)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        port = _free_port()
+        node = AnvilNode(NodeConfig(directory=home / "chain", port=port))
+        node.start()
+        try:
+            settings = load_settings(
+                home, chain_port=port, rpc_url=f"http://127.0.0.1:{port}", embedded_chain=False
+            )
+            rt = Runtime(settings)
+            chain_up(rt)
+            init_region(rt)
+            apps = demo_applications(args.licences, "330100", seed=1)
+
+            t0 = time.perf_counter()
+            docs = [
+                issue(rt, IssueRequest(a.type_code, a.holder_name, a.holder_id, a.fields))
+                for a in apps
+            ]
+            issue_s = time.perf_counter() - t0
+
+            t0 = time.perf_counter()
+            flushed = AnchorWorker(rt).flush()
+            anchor_s = time.perf_counter() - t0
+
+            verifier = rt.verifier()
+            verifier.indexer.sync() if verifier.indexer else None  # warm the index
+            pdf_ms: list[float] = []
+            for doc in docs[: args.verify]:
+                data = doc.pdf_path.read_bytes()
+                t = time.perf_counter()
+                verdict = verifier.verify_pdf(data).verdict
+                pdf_ms.append((time.perf_counter() - t) * 1000)
+                assert verdict.value == "VALID", verdict
+            size = statistics.mean(d.pdf_path.stat().st_size for d in docs)
+        finally:
+            node.stop()
+
+    print("Licence Ledger spine benchmark")
+    print(f"  machine: {os.cpu_count()} cores, {platform.python_implementation()} "
+          f"{platform.python_version()}, {platform.system()} {platform.machine()}")  # fmt: skip
+    print(f"  chain: anvil on loopback, batch size {settings.batch_size}, SQLite (WAL, sync FULL)")
+    print(f"  issue (validate, render, watermark, sign, store): {args.licences} licences in "
+          f"{issue_s:.2f} s = {args.licences / issue_s:.1f} licences/s, "
+          f"{issue_s / args.licences * 1000:.0f} ms each, "
+          f"mean PDF {size / 1024:.0f} KiB")  # fmt: skip
+    print(f"  anchor: {flushed.leaves} leaves in {flushed.batches} batches in {anchor_s:.2f} s = "
+          f"{flushed.leaves / anchor_s:.0f} leaves/s")  # fmt: skip
+    print(f"  verify PDF (signature, index, Merkle proof, status): n={len(pdf_ms)} "
+          f"p50 {_pct(pdf_ms, 0.5):.1f} ms, p95 {_pct(pdf_ms, 0.95):.1f} ms, "
+          f"max {max(pdf_ms):.1f} ms")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
