@@ -45,6 +45,13 @@ contract LicenceRegistry is AccessControl {
         uint32 leafCount;
     }
 
+    /// @notice A leaf with the batch that anchored it and its Merkle proof in that batch.
+    struct Member {
+        bytes32 leaf;
+        uint256 batchId;
+        bytes32[] proof;
+    }
+
     struct LeafState {
         Status status;
         uint16 reason;
@@ -56,6 +63,7 @@ contract LicenceRegistry is AccessControl {
     Batch[] private _batches;
     mapping(bytes32 root => uint256 batchId) private _batchOfRoot;
     mapping(bytes32 leaf => LeafState) private _leafState;
+    mapping(bytes32 leaf => bytes32 child) private _successor;
 
     /// @notice The batch has no leaves.
     error EmptyBatch();
@@ -83,6 +91,10 @@ contract LicenceRegistry is AccessControl {
     error NotAnIssuer(address account);
     /// @notice The lifecycle does not allow moving `leaf` from `from` to `to`.
     error InvalidTransition(bytes32 leaf, Status from, Status to);
+    /// @notice `leaf` already has a successor version `child`.
+    error SuccessorAlreadySet(bytes32 leaf, bytes32 child);
+    /// @notice A leaf cannot succeed itself.
+    error SelfSuccession(bytes32 leaf);
 
     /// @notice An agency account was registered as an issuer of `region`.
     event IssuerRegistered(address indexed account, uint32 indexed region);
@@ -107,6 +119,14 @@ contract LicenceRegistry is AccessControl {
         Status from,
         Status to,
         uint16 reason,
+        uint64 timestamp
+    );
+
+    /// @notice `leaf` was replaced by the newer version `child`.
+    event LeafSuperseded(
+        bytes32 indexed leaf,
+        bytes32 indexed child,
+        uint32 indexed region,
         uint64 timestamp
     );
 
@@ -241,21 +261,52 @@ contract LicenceRegistry is AccessControl {
         Status to,
         uint16 reason
     ) external onlyRole(ISSUER_ROLE) {
-        Batch storage b = _requireMember(leaf, batchId, proof);
-        uint32 callerRegion = _issuerRegion[msg.sender];
-        if (b.region != callerRegion) revert WrongRegion(callerRegion, b.region);
-        LeafState storage state = _leafState[leaf];
-        Status from = state.status;
+        uint32 region = _requireOwn(leaf, batchId, proof);
+        Status from = _leafState[leaf].status;
         if (!_allowed(from, to)) revert InvalidTransition(leaf, from, to);
+        _setStatus(leaf, batchId, region, from, to, reason);
+    }
 
-        state.status = to;
-        state.reason = reason;
-        state.since = uint64(block.timestamp);
-        state.blockNumber = uint64(block.number);
-        emit LeafStatusChanged(leaf, batchId, b.region, from, to, reason, uint64(block.timestamp));
+    /**
+     * @notice Links a version to its successor version (an amendment or a re-issue).
+     * @dev Active or Suspended leaves become Superseded; a ReportedLost leaf keeps its status
+     * (the loss stays visible) but still points to the re-issued version. Both leaves must be
+     * anchored by the caller's region.
+     * @param parent The version being replaced, with its batch and Merkle proof.
+     * @param child The new version, with its batch and Merkle proof.
+     * @param reason The reason code recorded with the change.
+     */
+    function supersede(
+        Member calldata parent,
+        Member calldata child,
+        uint16 reason
+    ) external onlyRole(ISSUER_ROLE) {
+        bytes32 leaf = parent.leaf;
+        if (child.leaf == leaf) revert SelfSuccession(leaf);
+        uint32 region = _requireOwn(leaf, parent.batchId, parent.proof);
+        _requireOwn(child.leaf, child.batchId, child.proof);
+        bytes32 existing = _successor[leaf];
+        if (existing != bytes32(0)) revert SuccessorAlreadySet(leaf, existing);
+        Status from = _leafState[leaf].status;
+        bool changes = from == Status.Active || from == Status.Suspended;
+        if (!changes && from != Status.ReportedLost) {
+            revert InvalidTransition(leaf, from, Status.Superseded);
+        }
+
+        _successor[leaf] = child.leaf;
+        if (changes) _setStatus(leaf, parent.batchId, region, from, Status.Superseded, reason);
+        emit LeafSuperseded(leaf, child.leaf, region, uint64(block.timestamp));
     }
 
     // ----------------------------------------------------------------------------- views
+
+    /**
+     * @notice The successor version of `leaf`, or zero when it has none.
+     * @param leaf A leaf.
+     */
+    function successorOf(bytes32 leaf) external view returns (bytes32) {
+        return _successor[leaf];
+    }
 
     /// @notice Number of batches anchored so far (the newest batch's id).
     function batchCount() external view returns (uint256) {
@@ -315,6 +366,34 @@ contract LicenceRegistry is AccessControl {
     ) private view returns (Batch storage b) {
         b = _batch(batchId);
         if (!MerkleProof.verifyCalldata(proof, b.root, leaf)) revert NotInBatch(leaf, batchId);
+    }
+
+    /// @dev Proves `leaf` is in `batchId` and that the caller's region anchored that batch.
+    function _requireOwn(
+        bytes32 leaf,
+        uint256 batchId,
+        bytes32[] calldata proof
+    ) private view returns (uint32 region) {
+        region = _requireMember(leaf, batchId, proof).region;
+        uint32 callerRegion = _issuerRegion[msg.sender];
+        if (region != callerRegion) revert WrongRegion(callerRegion, region);
+    }
+
+    function _setStatus(
+        bytes32 leaf,
+        uint256 batchId,
+        uint32 region,
+        Status from,
+        Status to,
+        uint16 reason
+    ) private {
+        _leafState[leaf] = LeafState({
+            status: to,
+            reason: reason,
+            since: uint64(block.timestamp),
+            blockNumber: uint64(block.number)
+        });
+        emit LeafStatusChanged(leaf, batchId, region, from, to, reason, uint64(block.timestamp));
     }
 
     function _allowed(Status from, Status to) private pure returns (bool) {

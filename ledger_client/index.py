@@ -26,7 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 from ledger_client import merkle
 from ledger_client.errors import ChainUnavailableError
-from ledger_client.registry import BatchAnchored, LeafStatus, RegistryClient, StatusChanged
+from ledger_client.registry import ChainEvents, LeafStatus, RegistryClient
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,16 @@ class IndexedStatus(IndexBase):
     block_number: Mapped[int] = mapped_column(BigInteger)
     tx_hash: Mapped[str] = mapped_column(String(66))
     log_index: Mapped[int] = mapped_column(Integer)
+
+
+class IndexedSuccession(IndexBase):
+    __tablename__ = "chain_successor"
+    contract: Mapped[str] = mapped_column(String(42), primary_key=True)
+    leaf: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    child: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    tx_hash: Mapped[str] = mapped_column(String(66))
 
 
 @dataclass(frozen=True)
@@ -157,23 +167,23 @@ class ChainIndexer:
         while start <= head:
             end = min(head, start + step - 1)
             try:
-                b, st = self.registry.events_in_range(start, end)
+                events = self.registry.events_in_range(start, end)
             except ChainUnavailableError as exc:
                 if step > 1 and _too_wide(exc):
                     step = max(1, step // 2)
                     continue
                 raise
-            self._store(b, st, end + 1)
-            batches += len(b)
-            statuses += len(st)
+            self._store(events, end + 1)
+            batches += len(events.batches)
+            statuses += len(events.statuses)
             if progress:
                 progress(end, head)
             start = end + 1
         return SyncResult(first, head, batches, statuses)
 
-    def _store(self, batches: list[BatchAnchored], statuses: list[StatusChanged], nxt: int) -> None:
+    def _store(self, events: ChainEvents, nxt: int) -> None:
         with self.sessions.begin() as s:
-            for b in batches:
+            for b in events.batches:
                 if s.get(IndexedBatch, (self.contract, b.batch_id)) is not None:
                     continue
                 s.add(
@@ -189,7 +199,16 @@ class ChainIndexer:
                     )
                     for i, (leaf, key) in enumerate(zip(b.leaves, b.keys, strict=True))
                 )
-            for st in statuses:
+            for u in events.successions:
+                if s.get(IndexedSuccession, (self.contract, u.leaf)) is None:
+                    s.add(
+                        IndexedSuccession(
+                            contract=self.contract, leaf=u.leaf, child=u.child,
+                            timestamp=u.timestamp, block_number=u.tx.block_number,
+                            tx_hash=u.tx.tx_hash,
+                        )
+                    )  # fmt: skip
+            for st in events.statuses:
                 seen = s.scalar(
                     select(IndexedStatus.id).where(
                         IndexedStatus.contract == self.contract,
@@ -228,6 +247,12 @@ class ChainIndexer:
                 delete(IndexedBatch).where(
                     IndexedBatch.contract == self.contract,
                     IndexedBatch.block_number >= first_missing,
+                )
+            )
+            s.execute(
+                delete(IndexedSuccession).where(
+                    IndexedSuccession.contract == self.contract,
+                    IndexedSuccession.block_number >= first_missing,
                 )
             )
             s.execute(
@@ -310,6 +335,14 @@ class ChainIndex:
             StatusRecord(LeafStatus(r.to_status), r.reason, r.timestamp, r.block_number, r.tx_hash)
             for r in rows
         ]
+
+    def successor(self, leaf: bytes, timestamp: int | None = None) -> bytes | None:
+        """The version that replaced ``leaf`` (as of ``timestamp``), if any."""
+        with self.sessions() as s:
+            row = s.get(IndexedSuccession, (self.contract, leaf))
+        if row is None or (timestamp is not None and row.timestamp > timestamp):
+            return None
+        return row.child
 
     def status_at(self, leaf: bytes, timestamp: int | None = None) -> StatusRecord | None:
         """The last status change of ``leaf`` at or before ``timestamp`` (None: now)."""

@@ -84,6 +84,37 @@ class StatusChanged:
     log_index: int
 
 
+@dataclass(frozen=True)
+class Superseded:
+    leaf: bytes
+    child: bytes
+    region: int
+    timestamp: int
+    tx: TxInfo
+    log_index: int
+
+
+@dataclass(frozen=True)
+class Member:
+    """A leaf with the batch that anchored it and its Merkle proof there."""
+
+    leaf: bytes
+    batch_id: int
+    proof: tuple[bytes, ...]
+
+    def as_tuple(self) -> tuple[bytes, int, list[bytes]]:
+        return (self.leaf, self.batch_id, list(self.proof))
+
+
+@dataclass(frozen=True)
+class ChainEvents:
+    """The registry's events in a block range, each list in chain order."""
+
+    batches: list[BatchAnchored]
+    statuses: list[StatusChanged]
+    successions: list[Superseded]
+
+
 class RegistryClient:
     """One deployed ``LicenceRegistry``; writes need a ``TransactionSender``."""
 
@@ -132,6 +163,13 @@ class RegistryClient:
         receipt = self._need_sender().transact(fn)
         events = self._decode(receipt, "LeafStatusChanged")
         return self._status_event(events[0], self._tx_info(receipt))
+
+    def supersede(self, parent: Member, child: Member, reason: int) -> Superseded:
+        """Link ``parent`` to its successor ``child``; both must be the caller region's."""
+        fn = self.contract.functions.supersede(parent.as_tuple(), child.as_tuple(), reason)
+        receipt = self._need_sender().transact(fn)
+        ev = self._decode(receipt, "LeafSuperseded")[0]
+        return self._superseded_event(ev, self._tx_info(receipt))
 
     # ------------------------------------------------------------------ receipts & events
 
@@ -184,12 +222,22 @@ class RegistryClient:
             log_index=int(ev["logIndex"]),
         )
 
-    def events_in_range(
-        self, from_block: int, to_block: int
-    ) -> tuple[list[BatchAnchored], list[StatusChanged]]:
-        """Batch and status events in ``[from_block, to_block]``, in chain order.
+    @staticmethod
+    def _superseded_event(ev: Any, tx: TxInfo) -> Superseded:
+        a = ev["args"]
+        return Superseded(
+            leaf=bytes(a["leaf"]),
+            child=bytes(a["child"]),
+            region=int(a["region"]),
+            timestamp=int(a["timestamp"]),
+            tx=tx,
+            log_index=int(ev["logIndex"]),
+        )
 
-        Both event kinds carry their block timestamp, so no block has to be fetched.
+    def events_in_range(self, from_block: int, to_block: int) -> ChainEvents:
+        """The registry's events in ``[from_block, to_block]``, in chain order.
+
+        Every event kind carries its block timestamp, so no block has to be fetched.
         """
         try:
             logs = self.w3.eth.get_logs(
@@ -197,22 +245,26 @@ class RegistryClient:
             )
         except Exception as exc:
             raise _read_error(exc, self.w3) from exc
-        batches: list[BatchAnchored] = []
-        statuses: list[StatusChanged] = []
+        out = ChainEvents([], [], [])
         batch_topic = self._topic("BatchAnchored")
         status_topic = self._topic("LeafStatusChanged")
+        succession_topic = self._topic("LeafSuperseded")
         for log in logs:
             topic = bytes(log["topics"][0])
             tx = TxInfo("0x" + bytes(log["transactionHash"]).hex(), int(log["blockNumber"]), 0)
             if topic == batch_topic:
                 ev = self.contract.events.BatchAnchored().process_log(log)
                 b = self._batch_event(ev, tx)
-                batches.append(_with_time(b, b.timestamp))
+                out.batches.append(_with_time(b, b.timestamp))
             elif topic == status_topic:
                 ev = self.contract.events.LeafStatusChanged().process_log(log)
                 s = self._status_event(ev, tx)
-                statuses.append(_with_time(s, s.timestamp))
-        return batches, statuses
+                out.statuses.append(_with_time(s, s.timestamp))
+            elif topic == succession_topic:
+                ev = self.contract.events.LeafSuperseded().process_log(log)
+                u = self._superseded_event(ev, tx)
+                out.successions.append(_with_time(u, u.timestamp))
+        return out
 
     def _topic(self, event: str) -> bytes:
         item = next(i for i in self._abi if i.get("type") == "event" and i["name"] == event)
@@ -242,6 +294,10 @@ class RegistryClient:
     def leaf_status(self, leaf: bytes) -> LeafState:
         s = self._call(self.contract.functions.leafStatus(leaf))
         return LeafState(LeafStatus(s[0]), int(s[1]), int(s[2]), int(s[3]))
+
+    def successor_of(self, leaf: bytes) -> bytes | None:
+        child = bytes(self._call(self.contract.functions.successorOf(leaf)))
+        return None if child == bytes(32) else child
 
     def is_anchored(self, leaf: bytes, batch_id: int, proof: Sequence[bytes]) -> bool:
         return bool(self._call(self.contract.functions.isAnchored(leaf, batch_id, list(proof))))

@@ -196,3 +196,61 @@ def test_python_root_matches_contract(setup, raw: list[bytes]) -> None:
     batch = sorted(raw)
     a: RegistryClient = setup["a"]
     assert a.contract.functions.merkleRoot(batch).call() == merkle.root(batch)
+
+
+def member(batch: list[bytes], i: int, batch_id: int):
+    from ledger_client.registry import Member
+
+    return Member(batch[i], batch_id, tuple(merkle.proof(batch, i)))
+
+
+def test_supersede_links_versions_and_enforces_rules(setup) -> None:
+    a: RegistryClient = setup["a"]
+    batch = leaves(6)
+    ev = anchor(a, batch)
+    old, new = member(batch, 0, ev.batch_id), member(batch, 1, ev.batch_id)
+    linked = a.supersede(old, new, 7)
+    assert (linked.leaf, linked.child) == (old.leaf, new.leaf)
+    assert a.leaf_status(old.leaf).status is LeafStatus.SUPERSEDED
+    assert a.successor_of(old.leaf) == new.leaf
+    assert a.successor_of(new.leaf) is None
+    err = expect_revert("SuccessorAlreadySet", a.supersede, old, member(batch, 2, ev.batch_id), 7)
+    assert err.args_by_name["child"] == new.leaf
+    expect_revert("SelfSuccession", a.supersede, new, new, 7)
+    # a lost licence keeps its status but points at the re-issued version
+    lost = member(batch, 3, ev.batch_id)
+    a.change_status(lost.leaf, lost.batch_id, list(lost.proof), LeafStatus.REPORTED_LOST, 4)
+    a.supersede(lost, member(batch, 4, ev.batch_id), 4)
+    assert a.leaf_status(lost.leaf).status is LeafStatus.REPORTED_LOST
+    assert a.successor_of(lost.leaf) == batch[4]
+    # a cancelled licence cannot be amended
+    gone = member(batch, 5, ev.batch_id)
+    a.change_status(gone.leaf, gone.batch_id, list(gone.proof), LeafStatus.CANCELLED, 2)
+    expect_revert("InvalidTransition", a.supersede, gone, new, 7)
+
+
+def test_supersede_across_regions_is_refused(setup) -> None:
+    a: RegistryClient = setup["a"]
+    b: RegistryClient = setup["b"]
+    batch_a, batch_b = leaves(2), leaves(2)
+    ev_a, ev_b = anchor(a, batch_a), anchor(b, batch_b)
+    expect_revert(
+        "WrongRegion",
+        a.supersede,
+        member(batch_a, 0, ev_a.batch_id),
+        member(batch_b, 0, ev_b.batch_id),
+        1,
+    )
+    expect_revert(
+        "WrongRegion",
+        b.supersede,
+        member(batch_a, 0, ev_a.batch_id),
+        member(batch_b, 0, ev_b.batch_id),
+        1,
+    )
+    bad = member(batch_a, 1, ev_a.batch_id)
+    from ledger_client.registry import Member
+
+    expect_revert(
+        "NotInBatch", a.supersede, Member(os.urandom(32), ev_a.batch_id, bad.proof), bad, 1
+    )
