@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from ledger_client import merkle
-from ledger_client.errors import TransactionError
-from ledger_client.registry import RegistryClient
+from ledger_client.errors import ContractRevertError, TransactionError
+from ledger_client.registry import Member, RegistryClient
 from ledger_client.transactions import NonceConflictError, SignedTx
-from licence_service.models import Agency, AnchorBatch, OutboxEntry
+from licence_service.models import Agency, AnchorBatch, LicenceVersion, OutboxEntry
 from licence_service.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class AnchorWorker:
             while (prepared := self._prepare_next()) is not None:
                 leaves += self._finish(prepared)
                 batches += 1
+            self._link_versions()
             return FlushResult(batches, leaves)
 
     def run(self, stop: threading.Event, interval: float | None = None) -> None:
@@ -193,12 +195,55 @@ class AnchorWorker:
             f"{self.rt.settings.receipt_timeout:.0f} s; it stays recorded and is retried"
         )
 
+    def _link_versions(self) -> None:
+        """Write the on-chain parent → child link of every amended version now anchored."""
+        with self.rt.sessions() as s:
+            pending = [
+                (v.id, v.parent_leaf, v.leaf, v.licence.agency_id, v.change_category)
+                for v in s.scalars(
+                    select(LicenceVersion).where(LicenceVersion.link_state == "pending")
+                )
+            ]
+        for version_id, parent, child, agency_id, category in pending:
+            with self.rt.sessions() as s:
+                parent_m, child_m = member_of(s, parent), member_of(s, child)
+            if parent_m is None or child_m is None:
+                continue  # not anchored yet: next round
+            registry = self._registry(agency_id)
+            try:
+                registry.supersede(parent_m, child_m, CHANGE_REASON_CODES.get(category or "", 10))
+            except ContractRevertError as exc:
+                # A crash after the link was mined but before it was recorded: already done.
+                if not (
+                    exc.name == "SuccessorAlreadySet" and registry.successor_of(parent) == child
+                ):
+                    raise
+            with self.rt.sessions.begin() as s:
+                row = s.get(LicenceVersion, version_id)
+                assert row is not None
+                row.link_state = "linked"
+
     def _registry(self, agency_id: int) -> RegistryClient:
         with self.rt.sessions() as s:
             agency = s.get(Agency, agency_id)
             assert agency is not None
             code = agency.code
         return self.rt.registry(self.rt.agency_account(code))
+
+
+CHANGE_REASON_CODES = {"change": 10, "correction": 11, "reissue": 12}
+"""Reason codes of version links on-chain, by change category."""
+
+
+def member_of(s: Session, leaf: bytes) -> Member | None:
+    """The anchored ``leaf`` with its chain batch id and Merkle proof, or None if not anchored."""
+    entry = s.scalar(select(OutboxEntry).where(OutboxEntry.leaf == leaf))
+    if entry is None or entry.state != "anchored" or entry.batch is None:
+        return None
+    batch = entry.batch
+    assert batch.chain_batch_id is not None
+    leaves = sorted(s.scalars(select(OutboxEntry.leaf).where(OutboxEntry.batch_id == batch.id)))
+    return Member(leaf, batch.chain_batch_id, tuple(merkle.proof(leaves, leaves.index(leaf))))
 
 
 def wait_anchored(rt: Runtime, leaves: Sequence[bytes], timeout: float = 60.0) -> None:

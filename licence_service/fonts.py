@@ -1,4 +1,9 @@
-"""The CJK font embedded in licence PDFs (reportlab embeds a subset of a TrueType font)."""
+"""Locating and registering the CJK font used in licence PDFs.
+
+reportlab's built-in fonts have no Chinese glyphs, and relying on a viewer-side CJK font
+would make the rendering depend on the viewer, so a TrueType font is embedded (reportlab
+subsets it to the glyphs used). Parsing the font file takes ~0.2 s, hence the cache.
+"""
 
 from __future__ import annotations
 
@@ -9,40 +14,67 @@ from pathlib import Path
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
-FONT_NAME = "LicenceCJK"
-KNOWN_PATHS = (
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/arphic/uming.ttc",
-    "/usr/share/fonts/truetype/arphic/ukai.ttc",
+__all__ = ["CJK_FONT_ENV", "KNOWN_CJK_FONTS", "FontNotFoundError", "cjk_font_name", "find_cjk_font"]
+
+CJK_FONT_ENV = "LICLEDGER_CJK_FONT"
+
+KNOWN_CJK_FONTS: tuple[Path, ...] = (
+    Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),
+    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+    Path("/usr/share/fonts/truetype/arphic/uming.ttc"),
+    Path("/usr/share/fonts/truetype/arphic/ukai.ttc"),
 )
+
+_FONT_NAME = "LicLedgerCJK"
 _lock = threading.Lock()
-_registered = False
+_registered: str | None = None
 
 
 class FontNotFoundError(RuntimeError):
-    """No embeddable CJK TrueType font is installed."""
+    """No usable CJK TrueType font was found on this machine."""
 
 
-def font_path() -> Path:
-    env = os.environ.get("LICLEDGER_CJK_FONT")
-    candidates = [env] if env else list(KNOWN_PATHS)
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
+def find_cjk_font() -> Path:
+    """Return the CJK font to use: ``$LICLEDGER_CJK_FONT`` if set, else a known Debian path."""
+    override = os.environ.get(CJK_FONT_ENV)
+    if override:
+        path = Path(override)
+        if not path.is_file():
+            raise FontNotFoundError(
+                f"{CJK_FONT_ENV}={override} does not point to a font file; set it to a "
+                "TrueType font with Chinese glyphs (.ttf/.ttc) or unset it."
+            )
+        return path
+    for path in KNOWN_CJK_FONTS:
+        if path.is_file():
+            return path
     raise FontNotFoundError(
-        "no CJK TrueType font found; install one with `apt-get install fonts-wqy-zenhei` "
-        "or set LICLEDGER_CJK_FONT to a .ttf/.ttc file"
-        + (f" (LICLEDGER_CJK_FONT={env} does not exist)" if env else "")
+        "no CJK font found (looked in "
+        + ", ".join(str(p) for p in KNOWN_CJK_FONTS)
+        + "); install one with `apt-get install fonts-wqy-zenhei` or set "
+        f"{CJK_FONT_ENV} to the path of a TrueType font with Chinese glyphs."
     )
 
 
 def cjk_font_name() -> str:
-    """Register the CJK font with reportlab once and return its name."""
+    """Register the CJK font with reportlab once and return its registered name."""
     global _registered
+    if _registered is not None:
+        return _registered
     with _lock:
-        if not _registered:
-            path = font_path()
-            pdfmetrics.registerFont(TTFont(FONT_NAME, str(path), subfontIndex=0))
-            _registered = True
-    return FONT_NAME
+        if _registered is None:
+            path = find_cjk_font()
+            try:
+                font = (
+                    TTFont(_FONT_NAME, str(path), subfontIndex=0)
+                    if path.suffix.lower() == ".ttc"
+                    else TTFont(_FONT_NAME, str(path))
+                )
+            except Exception as exc:  # reportlab raises TTFError and plain errors alike
+                raise FontNotFoundError(
+                    f"cannot load the CJK font {path} ({exc}); install fonts-wqy-zenhei "
+                    f"(apt-get install fonts-wqy-zenhei) or set {CJK_FONT_ENV} to another font."
+                ) from exc
+            pdfmetrics.registerFont(font)
+            _registered = _FONT_NAME
+    return _registered

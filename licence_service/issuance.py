@@ -35,7 +35,15 @@ from signing.certificates import KeyAndCert
 from signing.pades import SignerConfig, sign_pdf
 from signing.pdf_metadata import embed_metadata
 from verifier.engine import METADATA_FILE
-from verifier.leaves import ZERO, LeafInput, LeafKind, document_digest, fields_root, lookup_key
+from verifier.leaves import (
+    ZERO,
+    LeafInput,
+    LeafKind,
+    attachment_identifier,
+    document_digest,
+    fields_root,
+    lookup_key,
+)
 from verifier.qr import QrClaims, encode_token, token_url
 
 METADATA_SCHEMA = "licledger/1"
@@ -124,88 +132,116 @@ class _Document:
     qr_payload: str
 
 
-def build_document(
-    rt: Runtime,
-    agency: Agency,
-    creds: KeyAndCert,
-    ltype: LicenceType,
-    ident: LicenceIdentifier,
-    values: dict[str, str],
-    type_fields: dict[str, str],
-    issue_date: date,
-    start: date,
-    end: date,
-    parent: bytes = ZERO,
-) -> _Document:
+@dataclass(frozen=True)
+class DocumentSpec:
+    """Everything that goes into one signed licence document: a version, or a copy of one."""
+
+    agency: Agency
+    creds: KeyAndCert
+    ltype: LicenceType
+    ident: LicenceIdentifier
+    values: dict[str, str]  # the face values (core and type fields)
+    type_fields: dict[str, str]
+    issue_date: date
+    start: date
+    end: date
+    parent: bytes = ZERO
+    kind: LeafKind = LeafKind.VERSION
+    serial: int = 0
+    extra: dict[str, str] = field(default_factory=dict)  # committed too (e.g. copy purpose)
+    expires: date | None = None  # of this document, when earlier than the licence's end
+    annotation: tuple[tuple[str, str], ...] = ()
+    grade: TrustGrade = TrustGrade.A
+
+    @property
+    def identifier(self) -> str:
+        if self.kind is LeafKind.VERSION:
+            return str(self.ident)
+        return attachment_identifier(str(self.ident), self.kind, self.serial)
+
+    @property
+    def valid_until(self) -> date:
+        return self.expires or self.end
+
+
+def build_document(rt: Runtime, spec: DocumentSpec) -> _Document:
     """Render, watermark, embed metadata, sign; compute the leaf of the signed bytes."""
-    salts = {k: secrets.token_bytes(16) for k in values}
-    root = fields_root(values, salts)
+    agency, ltype, ident = spec.agency, spec.ltype, spec.ident
+    committed = {**spec.values, **spec.extra}
+    salts = {k: secrets.token_bytes(16) for k in committed}
+    root = fields_root(committed, salts)
     claims = QrClaims(
-        identifier=str(ident),
+        identifier=spec.identifier,
         data_root_prefix=root.hex()[:16],
-        valid_until=end,
+        valid_until=spec.valid_until,
         issuer_code=agency.code,
         region=agency.region_code,
     )
-    qr = token_url(rt.settings.public_url, encode_token(claims, creds.key))
+    qr = token_url(rt.settings.public_url, encode_token(claims, spec.creds.key))
     holder_type = HolderIdType(ltype.holder_id_type)
     face = LicenceFace(
         type_name=ltype.name,
         type_code=ltype.code,
-        identifier=str(ident),
-        holder_name=values["holder_name"],
-        holder_id=values["holder_id"],
+        identifier=spec.identifier,
+        holder_name=spec.values["holder_name"],
+        holder_id=spec.values["holder_id"],
         holder_id_type=holder_type.label,
         issuer_name=agency.name,
         issuer_code=agency.code,
-        issue_date=issue_date,
-        valid_from=start,
-        valid_until=end,
+        issue_date=spec.issue_date,
+        valid_from=spec.start,
+        valid_until=spec.end,
         version=ident.version,
-        fields=tuple(type_fields.items()),
+        fields=tuple(spec.type_fields.items()),
     )
     pdf = render_licence_pdf(
         face,
         RenderOptions(
-            watermark=watermark_text(TrustGrade.A, agency.name, end),
+            watermark=watermark_text(spec.grade, agency.name, spec.valid_until),
             qr_payload=qr,
             seal_label=f"{agency.name}(电子印章)",
+            annotation=spec.annotation,
         ),
     )
-    key = lookup_key(ident.base, ident.version)
+    key = lookup_key(ident.base, ident.version, spec.kind, spec.serial)
     metadata: dict[str, Any] = {
         "schema": METADATA_SCHEMA,
-        "licence_id": str(ident),
+        "licence_id": spec.identifier,
         "base_id": ident.base,
         "version": ident.version,
         "type_code": ltype.code,
         "type_name": ltype.name,
-        "holder_name": values["holder_name"],
+        "holder_name": spec.values["holder_name"],
         "holder_id_type": str(holder_type),
-        "holder_id": values["holder_id"],
+        "holder_id": spec.values["holder_id"],
         "issuer_name": agency.name,
         "issuer_code": agency.code,
+        "defining_authority": agency.name,
         "region_code": agency.region_code,
         "jurisdiction": str(agency.region_code),
-        "issue_date": issue_date.isoformat(),
-        "valid_from": start.isoformat(),
-        "valid_until": end.isoformat(),
-        "fields": type_fields,
-        "trust_grade": str(TrustGrade.A),
-        "kind": int(LeafKind.VERSION),
+        "issue_date": spec.issue_date.isoformat(),
+        "valid_from": spec.start.isoformat(),
+        "valid_until": spec.valid_until.isoformat(),
+        "licence_valid_until": spec.end.isoformat(),
+        "fields": spec.type_fields,
+        "trust_grade": str(spec.grade),
+        "kind": int(spec.kind),
+        "serial": spec.serial,
         "data_root": root.hex(),
-        "parent_leaf": parent.hex(),
+        "parent_leaf": spec.parent.hex(),
+        "status": "ACTIVE",
+        **spec.extra,
     }
     pdf = embed_metadata(pdf, metadata, METADATA_FILE)
     signed = sign_pdf(
         pdf,
         SignerConfig(
-            credentials=creds,
-            reason=f"{ltype.name} {ident}",
+            credentials=spec.creds,
+            reason=f"{ltype.name} {spec.identifier}",
             location=agency.region_name,
         ),
     )
-    leaf = LeafInput(key, document_digest(signed), root, LeafKind.VERSION, parent)
+    leaf = LeafInput(key, document_digest(signed), root, spec.kind, spec.parent)
     return _Document(signed, metadata, leaf, {k: v.hex() for k, v in salts.items()}, qr)
 
 
@@ -241,9 +277,8 @@ def issue(rt: Runtime, req: IssueRequest, attempts: int = 5) -> IssuedDocument:
             with rt.sessions.begin() as s:
                 serial = _next_serial(s, agency.id, ltype.code)
                 ident = LicenceIdentifier.create(ltype.code, agency.code, serial)
-                doc = build_document(
-                    rt, agency, creds, ltype, ident, values, fields, today, start, end
-                )
+                spec = DocumentSpec(agency, creds, ltype, ident, values, fields, today, start, end)
+                doc = build_document(rt, spec)
                 path = write_pdf(rt.settings.pdf_dir, pdf_name(ident, doc.leaf), doc.pdf)
                 licence = Licence(
                     base_id=ident.base, type_code=ltype.code, agency_id=agency.id, serial=serial,
@@ -252,7 +287,7 @@ def issue(rt: Runtime, req: IssueRequest, attempts: int = 5) -> IssuedDocument:
                 )  # fmt: skip
                 s.add(licence)
                 s.flush()
-                version = _version_row(licence.id, ident, doc, values, today, start, end, path)
+                version = version_row(licence.id, ident, doc, values, today, start, end, path)
                 s.add(version)
                 s.flush()
                 s.add(
@@ -285,7 +320,7 @@ def _next_serial(s: Session, agency_id: int, type_code: str) -> int:
     return int(current or 0) + 1
 
 
-def _version_row(
+def version_row(
     licence_id: int, ident: LicenceIdentifier, doc: _Document, values: dict[str, str],
     issue_date: date, start: date, end: date, path: Path,
 ) -> LicenceVersion:  # fmt: skip

@@ -117,6 +117,8 @@ class LicenceType:
     shareable_fields: tuple[str, ...] = ()
     masked_fields: tuple[str, ...] = ()
     description: str = ""
+    # Joint review of cancellations: (approvals required, agency codes that may approve).
+    cancellation_review: tuple[int, tuple[str, ...]] | None = None
     _lookup: dict[str, FieldSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -198,6 +200,7 @@ _TYPE_KEYS = {
     "code",
     "name",
     "description",
+    "cancellation_review",
     "holder_id_type",
     "validity_years",
     "fields",
@@ -262,7 +265,21 @@ def _parse_type(raw: Any) -> LicenceType:
         shareable_fields=_string_list(raw.get("shareable_fields", []), "shareable_fields"),
         masked_fields=_string_list(raw.get("masked_fields", []), "masked_fields"),
         description=description,
+        cancellation_review=_parse_review(raw.get("cancellation_review")),
     )
+
+
+def _parse_review(raw: Any) -> tuple[int, tuple[str, ...]] | None:
+    """``{"required": M, "approvers": [agency codes]}``: M of the named agencies must approve."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) != {"required", "approvers"}:
+        raise ValueError('cancellation_review must be {"required": M, "approvers": [...]}')
+    approvers = _string_list(raw["approvers"], "cancellation_review.approvers")
+    required = raw["required"]
+    if not isinstance(required, int) or not 1 <= required <= len(approvers):
+        raise ValueError("cancellation_review.required must be between 1 and len(approvers)")
+    return required, approvers
 
 
 def _entry_name(raw: Any, index: int) -> str:

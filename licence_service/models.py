@@ -86,10 +86,73 @@ class LicenceVersion(Base):
     leaf: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     parent_leaf: Mapped[bytes] = mapped_column(LargeBinary(32))
     qr_payload: Mapped[str] = mapped_column(Text)
+    # Why this version exists (amendments and corrections): category code and free text.
+    change_category: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    change_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The on-chain link from the previous version to this one: none (v1), pending, linked.
+    link_state: Mapped[str] = mapped_column(String(10), default="none", index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     licence: Mapped[Licence] = relationship(back_populates="versions")
     outbox: Mapped[OutboxEntry | None] = relationship(back_populates="version", uselist=False)
+
+
+class Attachment(Base):
+    """A document derived from a version and anchored on its own: a use-specific copy, an
+    annual inspection record, a window check (grade B), a joint-review approval."""
+
+    __tablename__ = "attachment"
+    __table_args__ = (UniqueConstraint("version_id", "kind", "serial"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("licence_version.id"), index=True)
+    kind: Mapped[int] = mapped_column(Integer)
+    serial: Mapped[int] = mapped_column(Integer)
+    identifier: Mapped[str] = mapped_column(String(160), unique=True)
+    data_json: Mapped[str] = mapped_column(Text)
+    salts_json: Mapped[str] = mapped_column(Text)
+    data_root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    document_digest: Mapped[bytes] = mapped_column(LargeBinary(32))
+    pdf_path: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    key: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
+    leaf: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    parent_leaf: Mapped[bytes] = mapped_column(LargeBinary(32))
+    valid_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="ACTIVE")
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    version: Mapped[LicenceVersion] = relationship()
+
+
+class ReviewRequest(Base):
+    """A high-risk operation waiting for M-of-N approvals of named agencies."""
+
+    __tablename__ = "review_request"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    licence_id: Mapped[int] = mapped_column(ForeignKey("licence.id"), index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    required: Mapped[int] = mapped_column(Integer)
+    approvers_json: Mapped[str] = mapped_column(Text)
+    reason_code: Mapped[int] = mapped_column(Integer)
+    reason_text: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(12), default="pending", index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    licence: Mapped[Licence] = relationship()
+    approvals: Mapped[list[Approval]] = relationship(back_populates="review")
+
+
+class Approval(Base):
+    __tablename__ = "approval"
+    __table_args__ = (UniqueConstraint("review_id", "agency_code"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review_request.id"))
+    agency_code: Mapped[str] = mapped_column(String(18))
+    attachment_id: Mapped[int] = mapped_column(ForeignKey("attachment.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    review: Mapped[ReviewRequest] = relationship(back_populates="approvals")
+    attachment: Mapped[Attachment] = relationship()
 
 
 class AnchorBatch(Base):
@@ -117,7 +180,12 @@ class OutboxEntry(Base):
 
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    version_id: Mapped[int] = mapped_column(ForeignKey("licence_version.id"), unique=True)
+    version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("licence_version.id"), unique=True, nullable=True
+    )
+    attachment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("attachment.id"), unique=True, nullable=True
+    )
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
     leaf: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     key: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
@@ -125,16 +193,17 @@ class OutboxEntry(Base):
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("anchor_batch.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    version: Mapped[LicenceVersion] = relationship(back_populates="outbox")
+    version: Mapped[LicenceVersion | None] = relationship(back_populates="outbox")
     batch: Mapped[AnchorBatch | None] = relationship(back_populates="entries")
 
 
 class StatusChange(Base):
-    """A status change of a licence version, with where it landed on-chain."""
+    """A status change of a licence version or attachment, with where it landed on-chain."""
 
     __tablename__ = "status_change"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("licence_version.id"), index=True)
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachment.id"), nullable=True)
     status: Mapped[str] = mapped_column(String(20))
     reason_code: Mapped[int] = mapped_column(Integer)
     reason_text: Mapped[str] = mapped_column(Text, default="")

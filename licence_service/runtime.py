@@ -29,7 +29,7 @@ from ledger_client.transactions import TransactionSender
 from licence_service.config import Settings
 from licence_service.db import make_engine, make_sessions
 from licence_service.errors import NotSetUpError
-from licence_service.models import Agency, LicenceVersion, OutboxEntry
+from licence_service.models import Agency, OutboxEntry
 from signing.certificates import KeyAndCert
 from signing.keystore import load_credentials
 from verifier.engine import TrustStore, Verifier, VerifierConfig
@@ -179,9 +179,9 @@ class Runtime:
     def pending_leaf(self, key: bytes) -> bytes | None:
         with self.sessions() as s:
             return s.scalar(
-                select(OutboxEntry.leaf)
-                .join(LicenceVersion, LicenceVersion.id == OutboxEntry.version_id)
-                .where(OutboxEntry.key == key, OutboxEntry.state != "anchored")
+                select(OutboxEntry.leaf).where(
+                    OutboxEntry.key == key, OutboxEntry.state != "anchored"
+                )
             )
 
     def verifier(self, direct: bool = False) -> Verifier:

@@ -21,6 +21,8 @@ from signing.keystore import credentials_exist, load_credentials, save_credentia
 
 DEFAULT_REGION = ("330100", "杭州市")
 DEFAULT_AGENCY = ("11330100002489458U", "杭州市市场监督管理局")
+# The second approver of joint reviews in the packaged licence types (FP01 cancellations).
+HEALTH_AGENCY = ("11330100002489466N", "杭州市卫生健康委员会")
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,10 @@ from enum import IntEnum
 
 from sqlalchemy import select
 
-from ledger_client import merkle
 from ledger_client.registry import LeafStatus
-from licence_service.anchoring import AnchorWorker
+from licence_service.anchoring import AnchorWorker, member_of
 from licence_service.errors import ConflictError, InvalidInputError, NotFoundError
-from licence_service.models import AnchorBatch, Licence, LicenceVersion, OutboxEntry, StatusChange
+from licence_service.models import Licence, LicenceVersion, OutboxEntry, StatusChange
 from licence_service.runtime import Runtime
 
 
@@ -99,17 +98,11 @@ def change_status(
     if entry.state != "anchored":
         AnchorWorker(rt).flush()
     with rt.sessions() as s:
-        entry = s.scalar(select(OutboxEntry).where(OutboxEntry.version_id == version_id))
-        assert entry is not None and entry.batch_id is not None
-        batch = s.get(AnchorBatch, entry.batch_id)
-        assert batch is not None and batch.chain_batch_id is not None
-        batch_leaves = sorted(
-            s.scalars(select(OutboxEntry.leaf).where(OutboxEntry.batch_id == batch.id))
-        )
-        chain_batch = batch.chain_batch_id
-    proof = merkle.proof(batch_leaves, batch_leaves.index(leaf))
+        member = member_of(s, leaf)
+    if member is None:
+        raise ConflictError(f"{identifier} is not anchored yet; try again shortly")
     registry = rt.registry(rt.agency_account(agency_code))
-    event = registry.change_status(leaf, chain_batch, proof, to, int(reason_code))
+    event = registry.change_status(leaf, member.batch_id, member.proof, to, int(reason_code))
     block_time = datetime.fromtimestamp(event.timestamp, tz=UTC)
     with rt.sessions.begin() as s:
         licence = s.get(Licence, lic_id)

@@ -1,0 +1,93 @@
+"""Generic signing toolkit: X.509 credentials, encrypted key storage, PAdES signing and
+validation of PDFs, embedded JSON metadata and compact signatures for QR codes.
+
+Nothing here knows about licences. Names are re-exported lazily so that importing
+``signing`` for certificates alone does not pay pyHanko's ~0.5 s import time.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from signing.certificates import (
+        KeyAndCert,
+        certificate_fingerprint,
+        create_region_ca,
+        issue_agency_certificate,
+        subject_attributes,
+    )
+    from signing.compact import sign_compact, verify_compact
+    from signing.errors import (
+        CertificateError,
+        KeystoreError,
+        MetadataError,
+        PdfSigningError,
+        SigningError,
+    )
+    from signing.keystore import credentials_exist, load_credentials, save_credentials
+    from signing.pades import SignerConfig, sign_pdf
+    from signing.pdf_metadata import embed_metadata, read_metadata
+    from signing.validation import SignatureReport, validate_pdf_signature
+
+_EXPORTS: dict[str, str] = {
+    "KeyAndCert": "signing.certificates",
+    "certificate_fingerprint": "signing.certificates",
+    "create_region_ca": "signing.certificates",
+    "issue_agency_certificate": "signing.certificates",
+    "subject_attributes": "signing.certificates",
+    "sign_compact": "signing.compact",
+    "verify_compact": "signing.compact",
+    "CertificateError": "signing.errors",
+    "KeystoreError": "signing.errors",
+    "MetadataError": "signing.errors",
+    "PdfSigningError": "signing.errors",
+    "SigningError": "signing.errors",
+    "credentials_exist": "signing.keystore",
+    "load_credentials": "signing.keystore",
+    "save_credentials": "signing.keystore",
+    "SignerConfig": "signing.pades",
+    "sign_pdf": "signing.pades",
+    "embed_metadata": "signing.pdf_metadata",
+    "read_metadata": "signing.pdf_metadata",
+    "SignatureReport": "signing.validation",
+    "validate_pdf_signature": "signing.validation",
+}
+
+__all__ = [
+    "CertificateError",
+    "KeyAndCert",
+    "KeystoreError",
+    "MetadataError",
+    "PdfSigningError",
+    "SignatureReport",
+    "SignerConfig",
+    "SigningError",
+    "certificate_fingerprint",
+    "create_region_ca",
+    "credentials_exist",
+    "embed_metadata",
+    "issue_agency_certificate",
+    "load_credentials",
+    "read_metadata",
+    "save_credentials",
+    "sign_compact",
+    "sign_pdf",
+    "subject_attributes",
+    "validate_pdf_signature",
+    "verify_compact",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'signing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

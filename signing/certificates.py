@@ -123,18 +123,30 @@ def _check_days(valid_days: int) -> None:
         raise CertificateError(f"valid_days must be positive, got {valid_days}.")
 
 
-def create_region_ca(region_code: str, region_name: str, valid_days: int = 3650) -> KeyAndCert:
+def _check_aware(not_before: datetime | None) -> None:
+    if not_before is not None and not_before.utcoffset() is None:
+        raise CertificateError("not_before is a naive datetime; pass a timezone-aware datetime.")
+
+
+def create_region_ca(
+    region_code: str,
+    region_name: str,
+    valid_days: int = 3650,
+    not_before: datetime | None = None,
+) -> KeyAndCert:
     """Create a self-signed region CA that may only issue end-entity certificates.
 
     ``pathLen=0`` because agencies never run CAs of their own; this keeps a stolen agency key
     from minting further signing certificates that would chain to the region.
+    ``not_before`` (timezone-aware) lets tests build a CA that started in the past.
     """
     code = _require_text(region_code, "region_code")
     name_text = _require_text(region_name, "region_name")
     _check_days(valid_days)
+    _check_aware(not_before)
     key = ec.generate_private_key(ec.SECP256R1())
     subject = _name(common_name=name_text, organization=name_text, unit=code, serial=code)
-    now = datetime.now(UTC)
+    start = not_before if not_before is not None else datetime.now(UTC) - _CLOCK_SKEW
     public_key = key.public_key()
     ski = x509.SubjectKeyIdentifier.from_public_key(public_key)
     cert = (
@@ -143,8 +155,8 @@ def create_region_ca(region_code: str, region_name: str, valid_days: int = 3650)
         .issuer_name(subject)
         .public_key(public_key)
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - _CLOCK_SKEW)
-        .not_valid_after(now + timedelta(days=valid_days))
+        .not_valid_before(start)
+        .not_valid_after(start + timedelta(days=valid_days))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -200,8 +212,7 @@ def issue_agency_certificate(
     name_text = _require_text(agency_name, "agency_name")
     region = _require_text(region_code, "region_code")
     _check_days(valid_days)
-    if not_before is not None and not_before.utcoffset() is None:
-        raise CertificateError("not_before is a naive datetime; pass a timezone-aware datetime.")
+    _check_aware(not_before)
     start = not_before if not_before is not None else datetime.now(UTC) - _CLOCK_SKEW
     end = min(start + timedelta(days=valid_days), ca.cert.not_valid_after_utc)
     start = max(start, ca.cert.not_valid_before_utc)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import hashlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,6 +41,13 @@ from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverage
 from pyhanko_certvalidator import ValidationContext
 
 __all__ = ["SignatureReport", "validate_pdf_signature"]
+
+# pyHanko logs every failed path build (an untrusted signer) with a traceback at WARNING/ERROR.
+# The outcome is already in the report; a NullHandler stops Python's last-resort handler from
+# printing those tracebacks to stderr when the application has not configured logging, while
+# an application that does configure logging still receives the records.
+for _logger_name in ("pyhanko", "pyhanko_certvalidator"):
+    logging.getLogger(_logger_name).addHandler(logging.NullHandler())
 
 
 @dataclass(frozen=True)
@@ -142,9 +150,9 @@ def _gap_problem(
         return "the signature container bytes in the file were altered (non-canonical encoding)"
     try:
         der = _first_tlv(contents)
-        content_info = cms.ContentInfo.load(der, strict=True)
-        if content_info.dump(force=True) != der:
+        if not _is_strict_der(der):
             return "the signature container is not DER-encoded (it was altered)"
+        content_info = cms.ContentInfo.load(der, strict=True)
     except Exception:  # asn1crypto raises ValueError, IndexError, TypeError, ... on bad input
         return "the signature container is not a well-formed CMS structure"
     if any(contents[len(der) :]):
@@ -153,6 +161,63 @@ def _gap_problem(
         return _unprotected_fields_problem(content_info["content"], trust_roots)
     except Exception as exc:  # malformed ASN.1 surfaces as many exception types
         return f"the signature container cannot be checked ({type(exc).__name__}: {exc})"
+
+
+def _read_header(data: bytes, pos: int, end: int) -> tuple[int, int, int] | None:
+    """Parse one DER tag+length at ``pos``; return (tag, content start, content end)."""
+    if pos + 2 > end:
+        return None
+    tag = data[pos]
+    if tag & 0x1F == 0x1F:  # high tag numbers never occur in CMS/X.509
+        return None
+    first = data[pos + 1]
+    if first < 0x80:
+        start, length = pos + 2, first
+    else:
+        count = first & 0x7F
+        if count == 0 or count > 4 or pos + 2 + count > end:
+            return None
+        raw_length = data[pos + 2 : pos + 2 + count]
+        length = int.from_bytes(raw_length, "big")
+        if raw_length[0] == 0 or length < 0x80:  # DER: minimal length encoding
+            return None
+        start = pos + 2 + count
+    if start + length > end:
+        return None
+    return tag, start, start + length
+
+
+def _is_strict_der(data: bytes, pos: int = 0, end: int | None = None, depth: int = 0) -> bool:
+    """Walk the TLV tree and insist on DER: minimal lengths, exact nesting, canonical values.
+
+    Much cheaper than re-encoding with asn1crypto (``dump(force=True)`` costs ~150 ms).
+    """
+    end = len(data) if end is None else end
+    if depth > 64:
+        return False
+    while pos < end:
+        header = _read_header(data, pos, end)
+        if header is None:
+            return False
+        tag, start, stop = header
+        if tag & 0x20:  # constructed: its content must be exactly a sequence of TLVs
+            if not _is_strict_der(data, start, stop, depth + 1):
+                return False
+        elif tag == 0x01 and (stop - start != 1 or data[start] not in (0x00, 0xFF)):
+            return False  # BOOLEAN
+        elif tag == 0x02 and (
+            stop == start
+            or (
+                stop - start > 1
+                and (
+                    (data[start] == 0x00 and data[start + 1] < 0x80)
+                    or (data[start] == 0xFF and data[start + 1] >= 0x80)
+                )
+            )
+        ):
+            return False  # INTEGER not minimally encoded
+        pos = stop
+    return pos == end
 
 
 def _first_tlv(contents: bytes) -> bytes:
@@ -268,12 +333,28 @@ _TRUST_PROBLEMS: dict[AdESSubIndic, str] = {
 }
 
 
-def _trust_detail(status: PdfSignatureStatus) -> str:
+_OUT_OF_BOUNDS = frozenset(
+    {AdESIndeterminate.OUT_OF_BOUNDS_NO_POE, AdESIndeterminate.OUT_OF_BOUNDS_NOT_REVOKED}
+)
+
+
+def _trust_detail(status: PdfSignatureStatus, signer: x509.Certificate | None) -> str:
     indic = status.trust_problem_indic
+    moment = status.validation_time
+    if indic in _OUT_OF_BOUNDS and signer is not None and moment is not None:
+        if moment > signer.not_valid_after_utc:
+            return _TRUST_PROBLEMS[AdESIndeterminate.EXPIRED]
+        if moment < signer.not_valid_before_utc:
+            return _TRUST_PROBLEMS[AdESIndeterminate.NOT_YET_VALID]
+        return "a certificate in the signer's chain was not valid at signing time"
     if indic is None:
         return "the signer's certificate does not chain to any of the trusted roots"
     known = _TRUST_PROBLEMS.get(indic)
-    return known if known is not None else f"the signer's certificate is not trusted ({indic.name})"
+    return (
+        known
+        if known is not None
+        else f"the signer's certificate is not trusted ({getattr(indic, 'name', indic)})"
+    )
 
 
 def _pick_signature(reader: PdfFileReader) -> tuple[EmbeddedPdfSignature | None, str | None]:
@@ -358,7 +439,7 @@ def validate_pdf_signature(
             else "the signature does not cover the file in the standard way"
         )
     elif not trusted:
-        detail = _trust_detail(status)
+        detail = _trust_detail(status, signer)
     else:
         name = signer.subject.rfc4514_string() if signer is not None else "unknown signer"
         when = f" at {signing_time.isoformat()}" if signing_time is not None else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -96,7 +97,7 @@ def test_incremental_update_after_signing_is_tampered(rt: Runtime) -> None:
 
 def test_signed_by_a_key_that_is_not_the_issuers(rt: Runtime) -> None:
     from licence_service.identifiers import LicenceIdentifier
-    from licence_service.issuance import build_document, face_values
+    from licence_service.issuance import DocumentSpec, build_document, face_values
     from licence_service.licence_types import get_licence_type
     from signing.certificates import create_region_ca, issue_agency_certificate
 
@@ -110,14 +111,12 @@ def test_signed_by_a_key_that_is_not_the_issuers(rt: Runtime) -> None:
     end = today + timedelta(days=365)
     values = face_values(ltype, req.holder_name, req.holder_id, today, end, req.fields)
     ident = LicenceIdentifier.create("BL01", agency.code, 999_999)
-    forged = build_document(rt, agency, rogue, ltype, ident, values, req.fields, today, today, end)
+    spec = DocumentSpec(agency, rogue, ltype, ident, values, req.fields, today, today, end)
+    forged = build_document(rt, spec)
     result = verify(rt, forged.pdf)
     assert result.verdict is Verdict.UNKNOWN_ISSUER
     # the genuine key, but never anchored
-    genuine = build_document(
-        rt, agency, rt.agency_credentials(agency.code), ltype, ident, values, req.fields,
-        today, today, end,
-    )  # fmt: skip
+    genuine = build_document(rt, replace(spec, creds=rt.agency_credentials(agency.code)))
     assert verify(rt, genuine.pdf).verdict is Verdict.NOT_ANCHORED
 
 

@@ -24,7 +24,7 @@ from signing.errors import MetadataError
 from signing.pdf_metadata import read_metadata
 from signing.validation import validate_pdf_signature
 from verifier.errors import VerificationError
-from verifier.leaves import LeafInput, LeafKind, document_digest, lookup_key
+from verifier.leaves import SUFFIX, LeafInput, LeafKind, document_digest, lookup_key
 from verifier.qr import parse_token
 from verifier.verdicts import Check, Verdict, VerificationResult
 
@@ -46,6 +46,7 @@ _PRIORITY = {
     "issuer": Verdict.UNKNOWN_ISSUER,
     "anchor": Verdict.NOT_ANCHORED,
     "status": None,  # the status itself names the verdict
+    "licence": None,  # the licence's status names the verdict of its attachment
     "validity": Verdict.EXPIRED,
 }
 
@@ -70,12 +71,32 @@ class VerifierConfig:
     direct_chain_read: bool = False
 
 
-def split_identifier(identifier: str) -> tuple[str, int]:
-    """``(base, version)`` of a full licence identifier ``<base>.<NNN>.<check>``."""
-    parts = identifier.rsplit(".", 2)
+@dataclass(frozen=True)
+class DocumentRef:
+    """What an identifier names: a version of a licence, or an attachment of one."""
+
+    base: str
+    version: int
+    kind: LeafKind = LeafKind.VERSION
+    serial: int = 0
+
+    @property
+    def key(self) -> bytes:
+        return lookup_key(self.base, self.version, self.kind, self.serial)
+
+
+def split_identifier(identifier: str) -> DocumentRef:
+    """Parse ``<base>.<NNN>.<check>`` or ``<base>.<NNN>.<check>/<letter><serial>``."""
+    head, _, tail = identifier.partition("/")
+    parts = head.rsplit(".", 2)
     if len(parts) != 3 or not parts[1].isdigit():
         raise VerificationError(f"licence identifier {identifier!r} has no version segment")
-    return parts[0], int(parts[1])
+    if not tail:
+        return DocumentRef(parts[0], int(parts[1]))
+    kinds = {letter: kind for kind, letter in SUFFIX.items()}
+    if tail[:1] not in kinds or not tail[1:].isdigit():
+        raise VerificationError(f"identifier {identifier!r} has an unknown attachment suffix")
+    return DocumentRef(parts[0], int(parts[1]), kinds[tail[:1]], int(tail[1:]))
 
 
 def _ts(value: int) -> datetime:
@@ -125,13 +146,18 @@ class Verifier:
         checks.append(Check("issuer", issuer_ok, issuer_detail))
 
         try:
-            base, version = str(meta["base_id"]), int(meta["version"])
-            key = lookup_key(base, version, LeafKind(int(meta.get("kind", 0))))
+            ref = DocumentRef(
+                str(meta["base_id"]),
+                int(meta["version"]),
+                LeafKind(int(meta.get("kind", 0))),
+                int(meta.get("serial", 0)),
+            )
+            key = ref.key
             leaf = LeafInput(
                 key=key,
                 document_digest=document_digest(data),
                 data_root=bytes.fromhex(str(meta["data_root"])),
-                kind=LeafKind(int(meta.get("kind", 0))),
+                kind=ref.kind,
                 parent=bytes.fromhex(str(meta.get("parent_leaf", "00" * 32))),
             ).leaf()
         except (KeyError, ValueError) as exc:
@@ -144,7 +170,12 @@ class Verifier:
             self._unanchored(result, key, leaf)
             return self._decide(result)
         checks.append(Check("digest", True, "document digest matches the anchored leaf"))
-        self._anchor_checks(result, record, meta_region=int(meta.get("region_code", 0)), when=when)
+        self._anchor_checks(result, record, ref, int(meta.get("region_code", 0)), when)
+        if ref.kind is not LeafKind.VERSION:
+            result.extra["attachment"] = {
+                k: meta[k] for k in ("purpose", "recipient", "made_by", "made_at") if k in meta
+            }
+            self._parent_checks(result, bytes.fromhex(str(meta["parent_leaf"])), ref, when)
         valid_from = date.fromisoformat(str(meta["valid_from"]))
         valid_until = date.fromisoformat(str(meta["valid_until"]))
         checks.append(self._validity(valid_from, valid_until, when))
@@ -188,16 +219,15 @@ class Verifier:
         )
         if not sig_ok:
             return self._decide(result)
-        base, version = split_identifier(claims.identifier)
-        result.version = version
-        key = lookup_key(base, version)
+        ref = split_identifier(claims.identifier)
+        result.version = ref.version
         self._sync()
-        records = self.index.find_by_key(key)
+        records = self.index.find_by_key(ref.key)
         if not records:
-            self._unanchored(result, key, None)
+            self._unanchored(result, ref.key, None)
             return self._decide(result)
         record = records[-1]
-        self._anchor_checks(result, record, meta_region=claims.region, when=when)
+        self._anchor_checks(result, record, ref, claims.region, when)
         checks.append(self._validity(None, claims.valid_until, when))
         return self._decide(result)
 
@@ -255,7 +285,12 @@ class Verifier:
         result.checks.append(Check("anchor", False, "no anchored record of this document"))
 
     def _anchor_checks(
-        self, result: VerificationResult, record: LeafRecord, meta_region: int, when: datetime
+        self,
+        result: VerificationResult,
+        record: LeafRecord,
+        ref: DocumentRef,
+        meta_region: int,
+        when: datetime,
     ) -> None:
         checks = result.checks
         result.anchored_at = _ts(record.timestamp)
@@ -301,17 +336,51 @@ class Verifier:
         since = _ts(status.timestamp) if status else None
         result.status_since = since
         reason = f", reason code {status.reason}" if status else ""
-        checks.append(
-            Check(
-                "status",
-                False,
-                f"{current.name.lower().replace('_', ' ')} since "
-                f"{since:%Y-%m-%d %H:%M:%S} UTC{reason}"
-                if since
-                else current.name.lower(),
-            )
+        detail = (
+            f"{current.name.lower().replace('_', ' ')} since {since:%Y-%m-%d %H:%M:%S} UTC{reason}"
+            if since
+            else current.name.lower()
         )
+        newest = self._newest_version(record.leaf, ref, at_ts)
+        if newest is not None:
+            result.extra["current_version"] = newest
+            detail += f"; the current version is {newest:03d}"
+        checks.append(Check("status", False, detail))
         result.extra["status"] = current.name
+
+    def _newest_version(self, leaf: bytes, ref: DocumentRef, at_ts: int | None) -> int | None:
+        """Follow on-chain successor links from ``leaf``; the newest version's number."""
+        newest = None
+        seen = {leaf}
+        while (child := self.index.successor(leaf, at_ts)) is not None and child not in seen:
+            seen.add(child)
+            leaf = child
+            record = self.index.find_leaf(child)
+            if record is None:
+                break
+            for n in range(ref.version + 1, 1000):
+                if lookup_key(ref.base, n) == record.key:
+                    newest = n
+                    break
+        return newest
+
+    def _parent_checks(
+        self, result: VerificationResult, parent: bytes, ref: DocumentRef, when: datetime
+    ) -> None:
+        """An attachment is only as good as the licence version it was made from."""
+        at_ts = int(when.timestamp()) if result.extra.get("point_in_time") else None
+        status = self.index.status_at(parent, at_ts)
+        if status is None or status.status is LeafStatus.ACTIVE:
+            result.checks.append(
+                Check("licence", True, f"licence version {ref.version:03d} is active")
+            )
+            return
+        detail = f"the licence version it belongs to is {status.status.name.lower()}"
+        newest = self._newest_version(parent, ref, at_ts)
+        if newest is not None:
+            detail += f"; the current version is {newest:03d}"
+        result.checks.append(Check("licence", False, detail))
+        result.extra.setdefault("status", status.status.name)
 
     @staticmethod
     def _is_now(when: datetime) -> bool:
@@ -339,7 +408,7 @@ class Verifier:
         worst = failed[0]
         if worst.name == "anchor" and result.extra.get("pending"):
             result.verdict = Verdict.PENDING
-        elif worst.name == "status":
+        elif worst.name in ("status", "licence"):
             result.verdict = _STATUS_VERDICT[LeafStatus[str(result.extra["status"])]]
         else:
             verdict = _PRIORITY[worst.name]

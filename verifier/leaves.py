@@ -26,7 +26,23 @@ class LeafKind(IntEnum):
     """What kind of document a leaf commits to."""
 
     VERSION = 0
-    COPY = 1
+    COPY = 1  # use-specific copy (加注件)
+    INSPECTION = 2  # annual inspection record (年检)
+    APPROVAL = 3  # a joint-review approval
+    CHECKED = 4  # grade B: checked against the original by window staff
+
+
+SUFFIX = {
+    LeafKind.COPY: "C",
+    LeafKind.INSPECTION: "I",
+    LeafKind.APPROVAL: "A",
+    LeafKind.CHECKED: "B",
+}
+"""Letter that names an attachment after its version's identifier: ``<identifier>/C001``."""
+
+
+def attachment_identifier(version_identifier: str, kind: LeafKind, serial: int) -> str:
+    return f"{version_identifier}/{SUFFIX[kind]}{serial:03d}"
 
 
 def lookup_key(
