@@ -6,93 +6,32 @@ Exit codes: 0 success (or VALID), 1 a valid but negative answer (a verdict other
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
-import sys
-from collections.abc import Callable
-from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-from ledger_client.errors import LedgerError
-from ledger_client.registry import LeafStatus
-from licence_service.config import ConfigError, Settings, load_settings
+from licence_service import cli_lifecycle  # noqa: F401 - registers the lifecycle commands
+from licence_service.cli_common import (
+    DataDir,
+    ExitWith,
+    JsonOut,
+    app,
+    chain_app,
+    handled,
+    out,
+    parse_at,
+    parse_date,
+    parse_fields,
+    print_json,
+    runtime,
+)
+from licence_service.config import Settings, load_settings
 from licence_service.errors import ServiceError
 from licence_service.issuance import IssueRequest
 from licence_service.runtime import Runtime
-from signing.errors import SigningError
-from verifier.errors import VerificationError
 from verifier.verdicts import VerificationResult
-
-app = typer.Typer(
-    name="licledger",
-    help="Licence Ledger: signed licence PDFs anchored on a permissioned chain.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-chain_app = typer.Typer(help="Run the embedded chain node.", no_args_is_help=True)
-app.add_typer(chain_app, name="chain")
-
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        envvar="LICLEDGER_HOME",
-        help="Folder holding everything the region keeps (default ./.licledger).",
-        show_default=False,
-    ),
-]
-JsonOut = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class ExitWith(Exception):
-    def __init__(self, code: int) -> None:
-        self.code = code
-
-
-def handled(fn: F) -> F:
-    """Turn every expected error into a readable message and exit code 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except ExitWith as exc:
-            raise typer.Exit(exc.code) from None
-        except ServiceError as exc:
-            where = f" [{exc.field}]" if exc.field else ""
-            _fail(f"{exc}{where}")
-        except (LedgerError, SigningError, VerificationError, ConfigError, OSError) as exc:
-            _fail(str(exc) or type(exc).__name__)
-        except KeyboardInterrupt:
-            _fail("interrupted")
-        return None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(2)
-
-
-def _runtime(data_dir: Path | None) -> Runtime:
-    return Runtime(load_settings(data_dir))
-
-
-def _print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n")
-
 
 # ---------------------------------------------------------------------------- chain
 
@@ -118,7 +57,7 @@ def chain_up_cmd(
         "data_dir": str(settings.home),
     }
     if as_json:
-        _print_json(info)
+        print_json(info)
         return
     state = "started" if result.started_node else "already running"
     out.print(f"chain {state} at {settings.rpc_url}, block {result.block_number}")
@@ -135,7 +74,7 @@ def _port_overrides(port: int | None) -> dict[str, Any]:
 @handled
 def chain_down_cmd(data_dir: DataDir = None) -> None:
     """Stop the embedded node gracefully (its state is saved)."""
-    rt = _runtime(data_dir)
+    rt = runtime(data_dir)
     stopped = rt.node.stop()
     out.print("chain stopped" if stopped else "chain was not running")
 
@@ -144,14 +83,14 @@ def chain_down_cmd(data_dir: DataDir = None) -> None:
 @handled
 def chain_status_cmd(data_dir: DataDir = None, as_json: JsonOut = False) -> None:
     """Block height, contract addresses and node process."""
-    rt = _runtime(data_dir)
+    rt = runtime(data_dir)
     info: dict[str, Any] = {"rpc_url": rt.settings.rpc_url, "pid": rt.node.pid()}
     info["block_number"] = int(rt.w3.eth.block_number)
     info["chain_id"] = rt.settings.chain_id
     info["registry"] = rt.deployment.registry
     info["batches"] = rt.registry().batch_count()
     if as_json:
-        _print_json(info)
+        print_json(info)
         return
     for k, v in info.items():
         out.print(f"{k:>13}: {v}")
@@ -175,7 +114,7 @@ def init_cmd(
     """Set up the region authority and an issuing agency (starts the chain if needed)."""
     from licence_service.setup import chain_up, init_region
 
-    rt = _runtime(data_dir)
+    rt = runtime(data_dir)
     chain_up(rt)
     agency = init_region(rt, region_code, region_name, agency_code, agency_name)
     info = {
@@ -186,31 +125,12 @@ def init_cmd(
         "certificate_sha256": agency.cert_fingerprint,
     }
     if as_json:
-        _print_json(info)
+        print_json(info)
     else:
         out.print(f"agency {agency.name} ({agency.code}) of region {agency.region_code} ready")
 
 
 # ---------------------------------------------------------------------------- licences
-
-
-def _parse_fields(pairs: list[str]) -> dict[str, str]:
-    fields: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ServiceError(f"--field {pair!r} is not KEY=VALUE", field="field")
-        fields[key.strip()] = value
-    return fields
-
-
-def _parse_date(value: str | None, name: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ServiceError(f"{name} {value!r} is not a date like 2026-03-01", field=name) from None
 
 
 @app.command("issue")
@@ -232,14 +152,14 @@ def issue_cmd(
     """Issue a licence as a signed PDF and anchor it (waits unless --no-wait)."""
     from licence_service.operations import issue_licence
 
-    rt = _runtime(data_dir)
+    rt = runtime(data_dir)
     req = IssueRequest(
         type_code=licence_type,
         holder_name=holder_name,
         holder_id=holder_id,
-        fields=_parse_fields(field or []),
-        valid_from=_parse_date(valid_from, "valid_from"),
-        valid_until=_parse_date(valid_until, "valid_until"),
+        fields=parse_fields(field or []),
+        valid_from=parse_date(valid_from, "valid_from"),
+        valid_until=parse_date(valid_until, "valid_until"),
         agency_code=agency,
     )
     doc = issue_licence(rt, req, wait=not no_wait)
@@ -254,58 +174,13 @@ def issue_cmd(
         "batch_id": doc.batch_id,
     }
     if as_json:
-        _print_json(info)
+        print_json(info)
         return
     for k, v in info.items():
         out.print(f"{k:>15}: {v}", highlight=False)
 
 
-_REASONS = {"violation": 1, "holder-request": 2, "data-error": 3, "lost": 4, "other": 9}
-
-
-@app.command("revoke")
-@handled
-def revoke_cmd(
-    licence_id: Annotated[str, typer.Argument(help="Licence identifier (or base id).")],
-    reason: Annotated[str, typer.Option(help="Why it is revoked (free text, kept off-chain).")],
-    code: Annotated[
-        str, typer.Option(help="Reason category: " + ", ".join(_REASONS))
-    ] = "violation",
-    data_dir: DataDir = None,
-    as_json: JsonOut = False,
-) -> None:
-    """Revoke a licence (terminal); anchored on-chain with its reason code."""
-    from licence_service.status import change_status
-
-    if code not in _REASONS:
-        raise ServiceError(f"--code must be one of {', '.join(_REASONS)}", field="code")
-    rt = _runtime(data_dir)
-    res = change_status(rt, licence_id, LeafStatus.REVOKED, _REASONS[code], reason, actor="cli")
-    info = {
-        "licence_id": res.licence_id,
-        "status": res.status,
-        "reason_code": res.reason_code,
-        "tx_hash": res.tx_hash,
-        "block_number": res.block_number,
-        "block_time": res.block_time.isoformat(),
-    }
-    if as_json:
-        _print_json(info)
-    else:
-        out.print(f"{res.licence_id} REVOKED in block {res.block_number} (tx {res.tx_hash})")
-
-
 # ---------------------------------------------------------------------------- verify
-
-
-def _parse_at(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ServiceError(f"--at {value!r} is not a time like 2026-03-01T00:00:00Z") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @app.command("verify")
@@ -325,8 +200,8 @@ def verify_cmd(
 
     if (file is None) == (qr is None):
         raise ServiceError("give either a PDF file or --qr PAYLOAD", field="file")
-    when = _parse_at(at)
-    rt = _runtime(data_dir)
+    when = parse_at(at)
+    rt = runtime(data_dir)
     if file is not None:
         try:
             data = file.read_bytes()
@@ -337,7 +212,7 @@ def verify_cmd(
         assert qr is not None
         result = verify_qr(rt, qr, when, direct)
     if as_json:
-        _print_json(result.to_json())
+        print_json(result.to_json())
     else:
         _print_result(result)
     raise ExitWith(0 if result.ok else 1)
@@ -402,9 +277,9 @@ def demo_cmd(
     """Issue, anchor, verify, tamper and revoke on the embedded defaults; print a table."""
     from licence_service.demo import run_demo
 
-    report = run_demo(_runtime(data_dir), out_dir, count, console=None if as_json else out)
+    report = run_demo(runtime(data_dir), out_dir, count, console=None if as_json else out)
     if as_json:
-        _print_json(report)
+        print_json(report)
 
 
 def main() -> None:

@@ -1,18 +1,36 @@
-"""Status changes of licences, written on-chain first (the chain is what verifiers read)."""
+"""Status changes of licences and of their attachments, written on-chain first.
+
+The chain is what verifiers read, so a change is recorded in the database only after its
+transaction is mined. High-risk operations named by the licence type (cancellations of some
+types) wait for M-of-N approvals of named agencies, each approval anchored on its own.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ledger_client.registry import LeafStatus
 from licence_service.anchoring import AnchorWorker, member_of
+from licence_service.attachments import record_approval
 from licence_service.errors import ConflictError, InvalidInputError, NotFoundError
-from licence_service.models import Licence, LicenceVersion, OutboxEntry, StatusChange
+from licence_service.licence_types import get_licence_type
+from licence_service.models import (
+    Agency,
+    Approval,
+    Attachment,
+    Licence,
+    OutboxEntry,
+    ReviewRequest,
+    StatusChange,
+)
 from licence_service.runtime import Runtime
+from licence_service.versions import find_licence
 
 
 class ReasonCode(IntEnum):
@@ -33,6 +51,8 @@ _ALLOWED: dict[LeafStatus, set[LeafStatus]] = {
     },
     LeafStatus.SUSPENDED: {LeafStatus.ACTIVE, LeafStatus.REVOKED, LeafStatus.CANCELLED},
 }  # fmt: skip
+# An attachment (e.g. a use-specific copy) can only be revoked on its own.
+_ALLOWED_ATTACHMENT: dict[LeafStatus, set[LeafStatus]] = {LeafStatus.ACTIVE: {LeafStatus.REVOKED}}
 
 
 @dataclass(frozen=True)
@@ -40,28 +60,48 @@ class StatusResult:
     licence_id: str
     status: str
     reason_code: int
-    tx_hash: str
-    block_number: int
-    block_time: datetime
+    tx_hash: str | None
+    block_number: int | None
+    block_time: datetime | None
+    review_id: int | None = None
+    approvals: int = 0
+    required: int = 0
 
 
-def find_version(rt: Runtime, licence_id: str) -> tuple[int, int]:
-    """(licence row id, version row id) for a full identifier, or a base id (current version)."""
-    with rt.sessions() as s:
-        version = s.scalar(select(LicenceVersion).where(LicenceVersion.identifier == licence_id))
-        if version is not None:
-            return version.licence_id, version.id
-        licence = s.scalar(select(Licence).where(Licence.base_id == licence_id))
-        if licence is None:
-            raise NotFoundError(f"no licence {licence_id} in this region", field="licence_id")
-        current = s.scalar(
-            select(LicenceVersion).where(
-                LicenceVersion.licence_id == licence.id,
-                LicenceVersion.version == licence.current_version,
-            )
+@dataclass(frozen=True)
+class _Target:
+    identifier: str
+    licence_id: int
+    version_id: int
+    attachment_id: int | None
+    leaf: bytes
+    status: LeafStatus
+    agency_code: str
+
+
+def _target(s: Session, identifier: str) -> _Target:
+    if "/" in identifier:
+        att = s.scalar(select(Attachment).where(Attachment.identifier == identifier))
+        if att is None:
+            raise NotFoundError(f"no attachment {identifier} in this region", "licence_id")
+        version = att.version
+        licence = version.licence
+        return _Target(
+            att.identifier, licence.id, version.id, att.id, att.leaf,
+            LeafStatus[att.status], licence.agency.code,
+        )  # fmt: skip
+    licence = find_licence(s, identifier)
+    current = licence.versions[-1]
+    if identifier not in (licence.base_id, current.identifier):
+        raise ConflictError(
+            f"{identifier} is a historical version; act on the current version "
+            f"{current.identifier}",
+            field="licence_id",
         )
-        assert current is not None
-        return licence.id, current.id
+    return _Target(
+        current.identifier, licence.id, current.id, None, current.leaf,
+        LeafStatus[licence.status], licence.agency.code,
+    )  # fmt: skip
 
 
 def change_status(
@@ -71,50 +111,171 @@ def change_status(
     reason_code: int = ReasonCode.OTHER,
     reason_text: str = "",
     actor: str = "",
+    reviewed: bool = False,
 ) -> StatusResult:
-    """Move a licence's current version to ``to``: anchored first, then recorded."""
+    """Move a licence's current version (or an attachment) to ``to``; anchored, then recorded.
+
+    A cancellation that the licence type puts under joint review opens a review instead and
+    returns with ``review_id`` set and no transaction.
+    """
     if not 0 <= reason_code <= 0xFFFF:
         raise InvalidInputError("reason code must be between 0 and 65535", field="reason_code")
-    lic_id, version_id = find_version(rt, licence_id)
     with rt.sessions() as s:
-        licence = s.get(Licence, lic_id)
-        version = s.get(LicenceVersion, version_id)
-        assert licence is not None and version is not None
-        if version.version != licence.current_version:
+        target = _target(s, licence_id)
+        allowed = _ALLOWED_ATTACHMENT if target.attachment_id else _ALLOWED
+        if to not in allowed.get(target.status, set()):
             raise ConflictError(
-                f"{version.identifier} is a historical version; act on the current version "
-                f"{licence.current_version:03d}",
-                field="licence_id",
-            )
-        current = LeafStatus[licence.status]
-        if to not in _ALLOWED.get(current, set()):
-            raise ConflictError(
-                f"{version.identifier} is {current.name}; it cannot become {to.name}",
+                f"{target.identifier} is {target.status.name}; it cannot become {to.name}",
                 field="status",
             )
-        entry = s.scalar(select(OutboxEntry).where(OutboxEntry.version_id == version_id))
-        assert entry is not None
-        identifier, leaf, agency_code = version.identifier, version.leaf, licence.agency.code
-    if entry.state != "anchored":
+        if to is LeafStatus.CANCELLED and not reviewed and target.attachment_id is None:
+            licence = s.get(Licence, target.licence_id)
+            assert licence is not None
+            rule = get_licence_type(licence.type_code).cancellation_review
+            if rule is not None:
+                return _open_review(rt, licence, rule, reason_code, reason_text)
+        entry = s.scalar(select(OutboxEntry).where(OutboxEntry.leaf == target.leaf))
+        anchored = entry is not None and entry.state == "anchored"
+    if not anchored:
         AnchorWorker(rt).flush()
     with rt.sessions() as s:
-        member = member_of(s, leaf)
+        member = member_of(s, target.leaf)
     if member is None:
-        raise ConflictError(f"{identifier} is not anchored yet; try again shortly")
-    registry = rt.registry(rt.agency_account(agency_code))
-    event = registry.change_status(leaf, member.batch_id, member.proof, to, int(reason_code))
+        raise ConflictError(f"{target.identifier} is not anchored yet; try again shortly")
+    registry = rt.registry(rt.agency_account(target.agency_code))
+    event = registry.change_status(target.leaf, member.batch_id, member.proof, to, int(reason_code))
     block_time = datetime.fromtimestamp(event.timestamp, tz=UTC)
     with rt.sessions.begin() as s:
-        licence = s.get(Licence, lic_id)
-        assert licence is not None
-        licence.status = to.name
+        if target.attachment_id is not None:
+            att = s.get(Attachment, target.attachment_id)
+            assert att is not None
+            att.status = to.name
+        else:
+            licence = s.get(Licence, target.licence_id)
+            assert licence is not None
+            licence.status = to.name
         s.add(
             StatusChange(
-                version_id=version_id, status=to.name, reason_code=int(reason_code),
-                reason_text=reason_text, actor=actor, tx_hash=event.tx.tx_hash,
-                block_number=event.tx.block_number, block_time=block_time,
+                version_id=target.version_id, attachment_id=target.attachment_id,
+                status=to.name, reason_code=int(reason_code), reason_text=reason_text,
+                actor=actor, tx_hash=event.tx.tx_hash, block_number=event.tx.block_number,
+                block_time=block_time,
             )
         )  # fmt: skip
     return StatusResult(
-        identifier, to.name, int(reason_code), event.tx.tx_hash, event.tx.block_number, block_time
+        target.identifier, to.name, int(reason_code), event.tx.tx_hash,
+        event.tx.block_number, block_time,
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- joint review
+
+
+def _open_review(
+    rt: Runtime,
+    licence: Licence,
+    rule: tuple[int, tuple[str, ...]],
+    reason_code: int,
+    reason_text: str,
+) -> StatusResult:
+    required, approvers = rule
+    with rt.sessions.begin() as s:
+        open_ = s.scalar(
+            select(ReviewRequest).where(
+                ReviewRequest.licence_id == licence.id, ReviewRequest.state == "pending"
+            )
+        )
+        if open_ is not None:
+            raise ConflictError(
+                f"a cancellation of {licence.base_id} is already under review (#{open_.id})",
+                field="licence_id",
+            )
+        review = ReviewRequest(
+            licence_id=licence.id, action="CANCEL", required=required,
+            approvers_json=json.dumps(list(approvers)), reason_code=reason_code,
+            reason_text=reason_text,
+        )  # fmt: skip
+        s.add(review)
+        s.flush()
+        review_id = review.id
+    current = licence.versions[-1].identifier
+    return StatusResult(
+        current, "PENDING_REVIEW", reason_code, None, None, None, review_id, 0, required
     )
+
+
+def approve(rt: Runtime, review_id: int, agency_code: str, note: str = "") -> StatusResult:
+    """Record one named agency's approval (anchored); the M-th approval executes the action."""
+    with rt.sessions.begin() as s:
+        review = s.get(ReviewRequest, review_id)
+        if review is None:
+            raise NotFoundError(f"no review #{review_id}", field="review_id")
+        if review.state != "pending":
+            raise ConflictError(f"review #{review_id} is already {review.state}", "review_id")
+        approvers = json.loads(review.approvers_json)
+        if agency_code not in approvers:
+            raise ConflictError(
+                f"agency {agency_code} is not one of the approvers of review #{review_id} "
+                f"({', '.join(approvers)})",
+                field="agency",
+            )
+        if any(a.agency_code == agency_code for a in review.approvals):
+            raise ConflictError(f"agency {agency_code} has already approved", field="agency")
+        approver = s.scalar(select(Agency).where(Agency.code == agency_code))
+        if approver is None:
+            raise NotFoundError(
+                f"agency {agency_code} is not set up in this region; run `licledger init "
+                f"--agency-code {agency_code} --agency-name …` first",
+                field="agency",
+            )
+        licence = review.licence
+        data = {
+            "review": str(review.id),
+            "action": review.action,
+            "licence_leaf": licence.versions[-1].leaf.hex(),
+            "approver": agency_code,
+            "decision": "approve",
+            "note": note,
+        }
+        attachment_id, _ = record_approval(rt, s, licence, approver, data)
+        review.approvals.append(Approval(agency_code=agency_code, attachment_id=attachment_id))
+        s.flush()
+        count, required = len(review.approvals), review.required
+        licence_base, reason_code, reason_text = (
+            licence.base_id, review.reason_code, review.reason_text,
+        )  # fmt: skip
+    AnchorWorker(rt).flush()  # the approval is anchored before anything it allows happens
+    if count < required:
+        return StatusResult(
+            licence_base, "PENDING_REVIEW", reason_code, None, None, None, review_id,
+            count, required,
+        )  # fmt: skip
+    result = change_status(
+        rt, licence_base, LeafStatus.CANCELLED, reason_code, reason_text, "joint review", True
+    )
+    with rt.sessions.begin() as s:
+        review = s.get(ReviewRequest, review_id)
+        assert review is not None
+        review.state = "executed"
+    return StatusResult(
+        result.licence_id, result.status, result.reason_code, result.tx_hash,
+        result.block_number, result.block_time, review_id, count, required,
+    )  # fmt: skip
+
+
+def reviews(rt: Runtime, state: str | None = "pending") -> list[dict[str, object]]:
+    """Reviews (pending by default) with who approved and who may still approve."""
+    with rt.sessions() as s:
+        query = select(ReviewRequest).order_by(ReviewRequest.id)
+        if state:
+            query = query.where(ReviewRequest.state == state)
+        out: list[dict[str, object]] = []
+        for r in s.scalars(query):
+            approved = [a.agency_code for a in r.approvals]
+            out.append({
+                "review_id": r.id, "licence": r.licence.base_id, "action": r.action,
+                "state": r.state, "required": r.required, "approved_by": approved,
+                "waiting_for": [c for c in json.loads(r.approvers_json) if c not in approved],
+                "reason": r.reason_text, "created_at": r.created_at.isoformat(),
+            })  # fmt: skip
+        return out
