@@ -4,6 +4,7 @@ inspections, joint review, field checks — each verified from the chain."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -41,7 +42,7 @@ def pdf(rt: Runtime, identifier: str) -> bytes:
     with rt.sessions() as s:
         v = s.scalar(select(LicenceVersion).where(LicenceVersion.identifier == identifier))
         assert v is not None
-        return open(v.pdf_path, "rb").read()
+        return Path(v.pdf_path).read_bytes()
 
 
 def verdict(rt: Runtime, data: bytes, at: datetime | None = None):
@@ -156,7 +157,7 @@ def test_use_specific_copy(rt: Runtime) -> None:
     copy = make_copy(rt, doc.licence_id, "办理银行开户", "中国工商银行杭州分行", until)
     flush(rt)
     assert copy.identifier.endswith("/C001") and copy.pdf_path
-    data = open(copy.pdf_path, "rb").read()
+    data = Path(copy.pdf_path).read_bytes()
     result = verdict(rt, data)
     assert result.verdict is Verdict.VALID, result.checks
     assert result.extra["attachment"]["purpose"] == "办理银行开户"
@@ -177,7 +178,7 @@ def test_use_specific_copy(rt: Runtime) -> None:
     copy2 = make_copy(rt, doc.licence_id, "招投标", "某采购中心", until)
     flush(rt)
     change_status(rt, doc.licence_id, LeafStatus.REVOKED, 1)
-    assert verdict(rt, open(copy2.pdf_path or "", "rb").read()).verdict is Verdict.REVOKED
+    assert verdict(rt, Path(copy2.pdf_path or "").read_bytes()).verdict is Verdict.REVOKED
 
 
 def test_copy_cap(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -100,3 +100,75 @@ class VerificationOut(BaseModel):
 class ErrorOut(BaseModel):
     detail: str
     field: str | None = None
+
+
+class AmendIn(BaseModel):
+    fields: dict[str, str] = Field(default_factory=dict, description="Changed face fields")
+    category: str = Field("change", description="change, correction or reissue")
+    reason: str = Field(min_length=1)
+    valid_until: date | None = None
+    wait: bool = True
+
+
+class StatusIn(BaseModel):
+    action: str = Field(description="suspend, reinstate, revoke, cancel or report-lost")
+    reason: str = Field(min_length=1, description="Free text, kept off-chain")
+    code: int | None = Field(None, ge=0, le=65535, description="Reason code anchored on-chain")
+
+
+class StatusChangeOut(BaseModel):
+    licence_id: str
+    status: str
+    reason_code: int
+    tx_hash: str | None
+    block_number: int | None
+    block_time: datetime | None
+    review_id: int | None = None
+    approvals: int = 0
+    required: int = 0
+
+
+class CopyIn(BaseModel):
+    purpose: str = Field(min_length=1)
+    recipient: str = Field(min_length=1)
+    valid_until: date
+
+
+class InspectionIn(BaseModel):
+    year: int
+    result: str = Field(min_length=1)
+    note: str = ""
+
+
+class AttachmentOut(BaseModel):
+    identifier: str
+    kind: str
+    leaf: str
+    valid_until: date | None
+    pdf_url: str | None = None
+
+
+class ApproveIn(BaseModel):
+    agency_code: str
+    note: str = ""
+
+
+class FieldCheckIn(BaseModel):
+    field: str
+    value: str
+
+
+class FieldCheckOut(BaseModel):
+    licence_id: str
+    field: str
+    match: bool
+    proof: dict[str, object] | None
+
+
+class FieldProofIn(BaseModel):
+    proof: dict[str, object]
+
+
+class FieldProofOut(BaseModel):
+    ok: bool
+    checks: list[CheckOut]

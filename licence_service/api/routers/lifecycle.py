@@ -1,0 +1,170 @@
+"""The licence lifecycle: amendments, status changes, copies, inspections, joint reviews,
+field checks and history."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse
+
+from ledger_client.registry import LeafStatus
+from licence_service.anchoring import AnchorWorker, wait_anchored
+from licence_service.api.deps import Role, RuntimeDep, require
+from licence_service.api.routers.licences import ERRORS
+from licence_service.api.schemas import (
+    AmendIn,
+    ApproveIn,
+    AttachmentOut,
+    CopyIn,
+    FieldCheckIn,
+    FieldCheckOut,
+    FieldProofIn,
+    FieldProofOut,
+    InspectionIn,
+    IssuedOut,
+    StatusChangeOut,
+    StatusIn,
+)
+from licence_service.attachments import make_copy, record_inspection
+from licence_service.errors import InvalidInputError
+from licence_service.field_checks import check_field
+from licence_service.operations import anchor_info, licence_history, pdf_path
+from licence_service.status import ReasonCode, approve, change_status, reviews
+from licence_service.versions import Amendment, amend
+from verifier.fields import check_field_proof
+from verifier.leaves import LeafKind, attachment_identifier
+
+router = APIRouter(tags=["lifecycle"])
+AgencyRole = Annotated[Role, Depends(require(Role.AGENCY))]
+AnyRole = Annotated[Role, Depends(require(Role.AGENCY, Role.WINDOW, Role.AUDITOR))]
+
+ACTIONS: dict[str, tuple[LeafStatus, ReasonCode]] = {
+    "suspend": (LeafStatus.SUSPENDED, ReasonCode.VIOLATION),
+    "reinstate": (LeafStatus.ACTIVE, ReasonCode.OTHER),
+    "revoke": (LeafStatus.REVOKED, ReasonCode.VIOLATION),
+    "cancel": (LeafStatus.CANCELLED, ReasonCode.HOLDER_REQUEST),
+    "report-lost": (LeafStatus.REPORTED_LOST, ReasonCode.LOST),
+}
+
+
+def _action(name: str) -> tuple[LeafStatus, ReasonCode]:
+    if name not in ACTIONS:
+        raise InvalidInputError(f"action must be one of {', '.join(ACTIONS)}", field="action")
+    return ACTIONS[name]
+
+
+@router.post("/licences/{licence_id}/amend", status_code=201, response_model=IssuedOut,
+             responses=ERRORS)  # fmt: skip
+def amend_endpoint(
+    licence_id: str, body: AmendIn, rt: RuntimeDep, request: Request, _: AgencyRole
+) -> IssuedOut:
+    """Create version N+1; the previous version becomes SUPERSEDED once both are anchored."""
+    doc = amend(rt, licence_id, Amendment(body.fields, body.category, body.reason,
+                                          body.valid_until))  # fmt: skip
+    if body.wait:
+        AnchorWorker(rt).flush()
+        wait_anchored(rt, [bytes.fromhex(doc.leaf)])
+        doc = anchor_info(rt, doc)
+    pdf_url = str(request.url_for("download_pdf", licence_id=doc.licence_id))
+    return IssuedOut.model_validate({**vars(doc), "pdf_url": pdf_url})
+
+
+@router.post("/licences/{licence_id}/status", response_model=StatusChangeOut, responses=ERRORS)
+def status_endpoint(
+    licence_id: str, body: StatusIn, rt: RuntimeDep, _: AgencyRole
+) -> StatusChangeOut:
+    """Suspend, reinstate, revoke, cancel (may open a joint review) or report lost."""
+    to, default = _action(body.action)
+    res = change_status(rt, licence_id, to, body.code if body.code is not None else default,
+                        body.reason, actor="api")  # fmt: skip
+    return StatusChangeOut.model_validate(asdict(res))
+
+
+@router.get("/licences/{licence_id}/history", responses=ERRORS)
+def history_endpoint(licence_id: str, rt: RuntimeDep, _: AnyRole) -> dict[str, Any]:
+    """Versions, GB/T 36903-style metadata, status changes, attachments and a timeline."""
+    return licence_history(rt, licence_id)
+
+
+@router.post("/licences/{licence_id}/copies", status_code=201, response_model=AttachmentOut,
+             responses=ERRORS)  # fmt: skip
+def copy_endpoint(
+    licence_id: str, body: CopyIn, rt: RuntimeDep, request: Request, _: AgencyRole
+) -> AttachmentOut:
+    """A use-specific copy (加注件) for one purpose and recipient, at most 90 days."""
+    res = make_copy(rt, licence_id, body.purpose, body.recipient, body.valid_until)
+    AnchorWorker(rt).flush()
+    serial = int(res.identifier.rsplit("/C", 1)[1])
+    url = request.url_for("copy_pdf", licence_id=res.identifier.split("/")[0], serial=serial)
+    return AttachmentOut(identifier=res.identifier, kind=res.kind, leaf=res.leaf,
+                         valid_until=res.valid_until, pdf_url=str(url))  # fmt: skip
+
+
+def _copy_id(licence_id: str, serial: int) -> str:
+    return attachment_identifier(licence_id, LeafKind.COPY, serial)
+
+
+@router.get("/licences/{licence_id}/copies/{serial}/pdf", response_class=FileResponse,
+            responses={200: {"content": {"application/pdf": {}}}, **ERRORS})  # fmt: skip
+def copy_pdf(licence_id: str, serial: int, rt: RuntimeDep, _: AnyRole) -> FileResponse:
+    """The signed PDF of a use-specific copy."""
+    ident = _copy_id(licence_id, serial)
+    return FileResponse(pdf_path(rt, ident), media_type="application/pdf",
+                        filename=f"{ident.replace('/', '-')}.pdf")  # fmt: skip
+
+
+@router.post("/licences/{licence_id}/copies/{serial}/revoke", response_model=StatusChangeOut,
+             responses=ERRORS)  # fmt: skip
+def revoke_copy(
+    licence_id: str, serial: int, body: StatusIn, rt: RuntimeDep, _: AgencyRole
+) -> StatusChangeOut:
+    """Revoke one copy; the licence itself is untouched."""
+    res = change_status(rt, _copy_id(licence_id, serial), LeafStatus.REVOKED,
+                        body.code or ReasonCode.OTHER, body.reason, actor="api")  # fmt: skip
+    return StatusChangeOut.model_validate(asdict(res))
+
+
+@router.post("/licences/{licence_id}/inspections", status_code=201,
+             response_model=AttachmentOut, responses=ERRORS)  # fmt: skip
+def inspection_endpoint(
+    licence_id: str, body: InspectionIn, rt: RuntimeDep, _: AgencyRole
+) -> AttachmentOut:
+    """Attach an annual inspection (年检) result to the current version; anchored."""
+    res = record_inspection(rt, licence_id, body.year, body.result, body.note, actor="api")
+    AnchorWorker(rt).flush()
+    return AttachmentOut(identifier=res.identifier, kind=res.kind, leaf=res.leaf,
+                         valid_until=None)  # fmt: skip
+
+
+@router.get("/reviews", responses=ERRORS)
+def reviews_endpoint(rt: RuntimeDep, _: AnyRole, state: str | None = "pending") -> list[Any]:
+    """Joint reviews (pending by default) with approvals given and still needed."""
+    return reviews(rt, state)
+
+
+@router.post("/reviews/{review_id}/approve", response_model=StatusChangeOut, responses=ERRORS)
+def approve_endpoint(
+    review_id: int, body: ApproveIn, rt: RuntimeDep, _: AgencyRole
+) -> StatusChangeOut:
+    """One named agency approves; the last required approval executes the operation."""
+    return StatusChangeOut.model_validate(asdict(approve(rt, review_id, body.agency_code,
+                                                         body.note)))  # fmt: skip
+
+
+@router.post("/licences/{licence_id}/check", response_model=FieldCheckOut, responses=ERRORS)
+def field_check_endpoint(
+    licence_id: str, body: FieldCheckIn, rt: RuntimeDep, _: AnyRole
+) -> FieldCheckOut:
+    """Does this field of the current version equal the value? A proof comes with `true`."""
+    return FieldCheckOut.model_validate(asdict(check_field(rt, licence_id, body.field,
+                                                           body.value)))  # fmt: skip
+
+
+@router.post("/verify/field-proof", response_model=FieldProofOut, responses=ERRORS)
+def field_proof_endpoint(body: FieldProofIn, rt: RuntimeDep) -> FieldProofOut:
+    """Check a field proof against the chain (public: it discloses nothing new)."""
+    rt.indexer.sync()
+    res = check_field_proof(dict(body.proof), rt.index)
+    return FieldProofOut.model_validate({"ok": res.ok, "checks": [asdict(c) for c in res.checks]})
