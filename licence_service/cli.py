@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from licence_service import cli_lifecycle  # noqa: F401 - registers the lifecycle commands
 from licence_service.cli_common import (
@@ -220,19 +221,26 @@ def verify_cmd(
 
 def _print_result(result: VerificationResult) -> None:
     colour = "green" if result.ok else "red"
-    out.print(f"[bold {colour}]{result.verdict}[/]  {result.reason}", highlight=False)
+    out.print(f"[bold {colour}]{result.verdict}[/]  {escape(result.reason)}", highlight=False)
     for label, value in (
         ("licence", result.licence_id),
         ("holder", result.holder_name),
         ("issuer", f"{result.issuer} ({result.issuer_code})" if result.issuer else None),
         ("anchored", result.anchored_at and f"{result.anchored_at:%Y-%m-%d %H:%M:%S} UTC"),
         ("anchor tx", result.anchor_tx),
+        ("valid to", result.valid_until),
+        (
+            "current",
+            result.extra.get("current_version")
+            and f"version {result.extra['current_version']:03d}",
+        ),  # fmt: skip
+        *((k, v) for k, v in result.extra.get("attachment", {}).items()),
     ):
         if value:
-            out.print(f"  {label:>9}: {value}", highlight=False)
+            out.print(f"  {label:>9}: {value}", highlight=False, markup=False)
     for check in result.checks:
         mark = {True: "[green]✓[/]", False: "[red]✗[/]", None: "[yellow]?[/]"}[check.ok]
-        out.print(f"  {mark} {check.name:<9} {check.detail}", highlight=False)
+        out.print(f"  {mark} {check.name:<9} {escape(check.detail)}", highlight=False)
 
 
 # ---------------------------------------------------------------------------- serve & demo

@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ledger_client.errors import LedgerError
 from licence_service.config import ConfigError, load_settings
@@ -31,7 +32,7 @@ chain_app = typer.Typer(help="Run the embedded chain node.", no_args_is_help=Tru
 app.add_typer(chain_app, name="chain")
 
 out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 DataDir = Annotated[
     Path | None,
@@ -74,7 +75,7 @@ def handled(fn: F) -> F:
 
 
 def fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(2)
 
 
@@ -93,7 +94,7 @@ def show(info: dict[str, Any], as_json: bool) -> None:
         return
     width = max(len(k) for k in info) if info else 0
     for k, v in info.items():
-        out.print(f"{k:>{width}}: {v}", highlight=False)
+        out.print(f"{k:>{width}}: {v}", highlight=False, markup=False)
 
 
 def parse_fields(pairs: list[str]) -> dict[str, str]:

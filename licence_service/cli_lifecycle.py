@@ -212,6 +212,7 @@ def reviews_cmd(
             f"{len(r['approved_by'])}/{r['required']} approvals; waiting for "  # type: ignore[arg-type]
             f"{', '.join(r['waiting_for']) or '-'}",  # type: ignore[arg-type]
             highlight=False,
+            markup=False,
         )
 
 
@@ -261,6 +262,9 @@ def history_cmd(licence_id: LicenceArg, data_dir: DataDir = None, as_json: JsonO
     if as_json:
         print_json(info)
         return
-    out.print(f"{info['base_id']}  {info['status']}  current version {info['current_version']:03d}")
+    out.print(
+        f"{info['base_id']}  {info['status']}  current version {info['current_version']:03d}",
+        markup=False,
+    )
     for event in info["timeline"]:  # type: ignore[attr-defined]
-        out.print(f"  {event['time']}  {event['what']}", highlight=False)
+        out.print(f"  {event['time']}  {event['what']}", highlight=False, markup=False)

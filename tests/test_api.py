@@ -137,8 +137,11 @@ def test_lifecycle_endpoints(server: tuple[str, Runtime]) -> None:
     window = {"X-API-Key": k["window"]}
     with httpx.Client(base_url=url, timeout=30) as c:
         lid = c.post("/api/v1/licences", json=ISSUE_BODY, headers=agency).json()["licence_id"]
-        r = c.post(f"/api/v1/licences/{lid}/amend",
-                   json={"fields": {"注册资本": "500万元"}, "reason": "增资"}, headers=agency)  # fmt: skip
+        r = c.post(
+            f"/api/v1/licences/{lid}/amend",
+            json={"fields": {"注册资本": "500万元"}, "reason": "增资"},
+            headers=agency,
+        )
         assert r.status_code == 201, r.text
         v2 = r.json()["licence_id"]
         assert r.json()["version"] == 2 and r.json()["anchored"]
@@ -146,43 +149,64 @@ def test_lifecycle_endpoints(server: tuple[str, Runtime]) -> None:
         r = c.post("/api/v1/verify/pdf", files={"file": ("v1.pdf", old_pdf)})
         assert r.json()["verdict"] == "SUPERSEDED" and "002" in r.json()["reason"]
 
-        r = c.post(f"/api/v1/licences/{v2}/status",
-                   json={"action": "suspend", "reason": "整改"}, headers=agency)  # fmt: skip
+        r = c.post(
+            f"/api/v1/licences/{v2}/status",
+            json={"action": "suspend", "reason": "整改"},
+            headers=agency,
+        )
         assert r.status_code == 200 and r.json()["status"] == "SUSPENDED", r.text
-        r = c.post(f"/api/v1/licences/{v2}/status",
-                   json={"action": "fly", "reason": "x"}, headers=agency)  # fmt: skip
+        r = c.post(
+            f"/api/v1/licences/{v2}/status", json={"action": "fly", "reason": "x"}, headers=agency
+        )
         assert r.status_code == 422 and r.json()["field"] == "action"
-        r = c.post(f"/api/v1/licences/{v2}/status",
-                   json={"action": "reinstate", "reason": "完成"}, headers=agency)  # fmt: skip
+        r = c.post(
+            f"/api/v1/licences/{v2}/status",
+            json={"action": "reinstate", "reason": "完成"},
+            headers=agency,
+        )
         assert r.json()["status"] == "ACTIVE"
 
         until = (datetime.now(UTC).date() + timedelta(days=20)).isoformat()
-        r = c.post(f"/api/v1/licences/{v2}/copies",
-                   json={"purpose": "银行开户", "recipient": "某银行", "valid_until": until},
-                   headers=agency)  # fmt: skip
+        r = c.post(
+            f"/api/v1/licences/{v2}/copies",
+            json={"purpose": "银行开户", "recipient": "某银行", "valid_until": until},
+            headers=agency,
+        )
         assert r.status_code == 201, r.text
         copy_pdf = c.get(r.json()["pdf_url"], headers=window)
         assert copy_pdf.status_code == 200
         r = c.post("/api/v1/verify/pdf", files={"file": ("c.pdf", copy_pdf.content)})
         assert r.json()["verdict"] == "VALID", r.text
-        r = c.post(f"/api/v1/licences/{v2}/copies/1/revoke",
-                   json={"action": "revoke", "reason": "完成"}, headers=agency)  # fmt: skip
+        r = c.post(
+            f"/api/v1/licences/{v2}/copies/1/revoke",
+            json={"action": "revoke", "reason": "完成"},
+            headers=agency,
+        )
         assert r.json()["status"] == "REVOKED"
         r = c.post("/api/v1/verify/pdf", files={"file": ("c.pdf", copy_pdf.content)})
         assert r.json()["verdict"] == "REVOKED"
 
         year = datetime.now(UTC).year
-        r = c.post(f"/api/v1/licences/{v2}/inspections",
-                   json={"year": year, "result": "合格"}, headers=agency)  # fmt: skip
+        r = c.post(
+            f"/api/v1/licences/{v2}/inspections",
+            json={"year": year, "result": "合格"},
+            headers=agency,
+        )
         assert r.status_code == 201 and r.json()["kind"] == "INSPECTION"
 
-        r = c.post(f"/api/v1/licences/{v2}/check",
-                   json={"field": "注册资本", "value": "500万元"}, headers=window)  # fmt: skip
+        r = c.post(
+            f"/api/v1/licences/{v2}/check",
+            json={"field": "注册资本", "value": "500万元"},
+            headers=window,
+        )
         assert r.json()["match"] is True
         proof = r.json()["proof"]
         assert c.post("/api/v1/verify/field-proof", json={"proof": proof}).json()["ok"] is True
-        r = c.post(f"/api/v1/licences/{v2}/check",
-                   json={"field": "注册资本", "value": "1万元"}, headers=window)  # fmt: skip
+        r = c.post(
+            f"/api/v1/licences/{v2}/check",
+            json={"field": "注册资本", "value": "1万元"},
+            headers=window,
+        )
         assert r.json() == {"licence_id": v2, "field": "注册资本", "match": False, "proof": None}
 
         history = c.get(f"/api/v1/licences/{lid}/history", headers=window).json()

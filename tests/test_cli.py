@@ -32,8 +32,12 @@ class Cli:
     def run(self, *args: str, check: int | None = 0) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
             [EXE, *args, "--data-dir", str(self.home)],
-            cwd=self.cwd, env=self.env, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            cwd=self.cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert "Traceback" not in proc.stderr, proc.stderr
         if check is not None:
             assert proc.returncode == check, (args, proc.stdout, proc.stderr)
@@ -120,3 +124,50 @@ def test_errors_are_one_line_with_exit_code_2(cli: Cli) -> None:
     assert "either" in neither.stderr
     assert cli.run("verify", "--qr", "LL1.nope", check=2).returncode == 2
     assert cli.run("revoke", "1.2.156.3005.2.BL01.X.1.001.A", "--reason", "x", check=2)
+
+
+def test_lifecycle_commands(cli: Cli) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    doc = cli.json(*issue_args())
+    lid = doc["licence_id"]
+    v2 = cli.json("amend", lid, "--field", "注册资本=300万元", "--reason", "增资")
+    assert v2["version"] == 2 and v2["anchored"]
+    old = cli.json("verify", doc["pdf"], check=1)
+    assert old["verdict"] == "SUPERSEDED"
+    anchored_at = old["anchored_at"]
+    at = (datetime.fromisoformat(anchored_at)).isoformat()
+    assert cli.json("verify", doc["pdf"], "--at", at)["verdict"] == "VALID"
+    assert cli.json("suspend", v2["licence_id"], "--reason", "整改")["status"] == "SUSPENDED"
+    assert cli.json("verify", v2["pdf"], check=1)["verdict"] == "SUSPENDED"
+    assert cli.json("reinstate", v2["licence_id"], "--reason", "完成")["status"] == "ACTIVE"
+    until = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
+    copy = cli.json(
+        "copy",
+        v2["licence_id"],
+        "--purpose",
+        "银行开户",
+        "--recipient",
+        "某银行",
+        "--valid-until",
+        until,
+    )
+    assert copy["copy_id"].endswith("/C001")
+    shown = cli.json("verify", copy["pdf"])
+    assert shown["verdict"] == "VALID" and shown["extra"]["attachment"]["purpose"] == "银行开户"
+    assert (
+        cli.run("check", lid, "--field", "注册资本", "--value", "300万元").stdout.strip() == "true"
+    )
+    assert (
+        cli.run("check", lid, "--field", "注册资本", "--value", "1万元", check=1).stdout.strip()
+        == "false"
+    )
+    history = cli.json("history", lid)
+    assert len(history["versions"]) == 2 and history["attachments"][0]["kind"] == "COPY"
+    bad = cli.run("reinstate", v2["licence_id"], "--reason", "x", check=2)
+    assert "ACTIVE" in bad.stderr and "cannot become" in bad.stderr
+    too_long = (datetime.now(UTC).date() + timedelta(days=120)).isoformat()
+    refused = cli.run(
+        "copy", lid, "--purpose", "x", "--recipient", "y", "--valid-until", too_long, check=2
+    )
+    assert "90 days" in refused.stderr
