@@ -233,7 +233,7 @@ def _print_result(result: VerificationResult) -> None:
             "current",
             result.extra.get("current_version")
             and f"version {result.extra['current_version']:03d}",
-        ),  # fmt: skip
+        ),
         *((k, v) for k, v in result.extra.get("attachment", {}).items()),
     ):
         if value:

@@ -381,8 +381,19 @@ def validate_pdf_signature(
     Revocation is not checked (the consortium revokes on the ledger, not via CRL/OCSP), and
     nothing is fetched from the network.
     """
+    try:
+        return _validate(pdf_bytes, trust_roots, validation_time)
+    except Exception as exc:  # last resort: the contract is "never raises"
+        return _unsigned(f"the file could not be checked ({type(exc).__name__}: {exc})")
+
+
+def _validate(
+    pdf_bytes: bytes,
+    trust_roots: Sequence[x509.Certificate],
+    validation_time: datetime | None,
+) -> SignatureReport:
     data = bytes(pdf_bytes) if isinstance(pdf_bytes, bytes | bytearray | memoryview) else b""
-    if not data.lstrip()[:5].startswith(b"%PDF"):
+    if b"%PDF-" not in data[:1024]:
         return _unsigned("the file is not a readable PDF (no %PDF header)")
     try:
         reader = PdfFileReader(BytesIO(data))
