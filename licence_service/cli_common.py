@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -13,9 +14,11 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from sqlalchemy.exc import SQLAlchemyError
 
 from ledger_client.errors import LedgerError
 from licence_service.config import ConfigError, load_settings
+from licence_service.db import SchemaError
 from licence_service.errors import ServiceError
 from licence_service.runtime import Runtime
 from signing.errors import SigningError
@@ -69,6 +72,17 @@ def handled(fn: F) -> F:
             fail(str(exc) or type(exc).__name__)
         except KeyboardInterrupt:
             fail("interrupted")
+        except SchemaError as exc:
+            fail(str(exc))
+        except SQLAlchemyError as exc:
+            fail(f"database error: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
+        except Exception as exc:  # the last line of defence: no tracebacks on the CLI
+            if os.environ.get("LICLEDGER_DEBUG"):
+                raise
+            fail(
+                f"unexpected {type(exc).__name__}: {exc} "
+                "(set LICLEDGER_DEBUG=1 to see the traceback and report it)"
+            )
         return None
 
     return wrapper  # type: ignore[return-value]

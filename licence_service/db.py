@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger_client.index import IndexBase
@@ -31,7 +31,27 @@ def make_engine(url: str) -> Engine:
 
     Base.metadata.create_all(engine)
     IndexBase.metadata.create_all(engine)
+    _check_schema(engine, url)
     return engine
+
+
+def _check_schema(engine: Engine, url: str) -> None:
+    """Refuse, with a clear message, a database created by an older version of the schema."""
+    inspector = inspect(engine)
+    for metadata in (Base.metadata, IndexBase.metadata):
+        for table in metadata.sorted_tables:
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            missing = [c.name for c in table.columns if c.name not in present]
+            if missing:
+                raise SchemaError(
+                    f"the database {engine.url.render_as_string(hide_password=True)} was made by "
+                    f"an older Licence Ledger (table {table.name} lacks {', '.join(missing)}); "
+                    "use a new data directory (--data-dir) or move the old one aside"
+                )
+
+
+class SchemaError(RuntimeError):
+    """The database's tables do not match this version's models."""
 
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,18 +13,65 @@ from rich.table import Table
 
 from ledger_client.registry import LeafStatus
 from licence_service.anchoring import AnchorWorker
+from licence_service.attachments import make_copy
 from licence_service.demo_data import demo_applications
 from licence_service.issuance import IssueRequest, issue
 from licence_service.operations import anchor_info, verify_pdf
 from licence_service.runtime import Runtime
 from licence_service.setup import DEFAULT_REGION, chain_up, init_region
 from licence_service.status import ReasonCode, change_status
+from licence_service.versions import Amendment, amend
 
 
 def tamper(data: bytes) -> bytes:
     """Change one byte inside the page content (not in the signature), as a forger would."""
     at = data.find(b"stream") + 40
     return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :]
+
+
+def _far_past() -> datetime:
+    return datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _lifecycle(
+    rt: Runtime, amended: dict[str, Any], paused: dict[str, Any], copied: dict[str, Any],
+    out_dir: Path,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Amendment, suspension and reinstatement, and a use-specific copy, each verified."""
+    rows: list[dict[str, Any]] = []
+
+    def check(base: dict[str, Any], case: str, pdf: Path, at: datetime | None = None) -> None:
+        result = verify_pdf(rt, pdf.read_bytes(), at)
+        note = result.extra.get("current_version")
+        verdict = str(result.verdict) + (f" → v{note:03d}" if note else "")
+        rows.append({**base, "case": case, "verdict": verdict, "pdf": str(pdf)})
+
+    new = amend(
+        rt, amended["licence_id"], Amendment({"注册资本": "800万元"}, "change", "demo: 增资")
+    )
+    AnchorWorker(rt).flush()
+    target = out_dir / f"{new.licence_id}.pdf"
+    shutil.copyfile(new.pdf_path, target)
+    check(amended, "old version after amendment", Path(amended["pdf"]))
+    check({**amended, "licence_id": new.licence_id}, "amended (version 2)", target)
+
+    change_status(rt, paused["licence_id"], LeafStatus.SUSPENDED, ReasonCode.VIOLATION,
+                  "demo: 停业整改", actor="demo")  # fmt: skip
+    check(paused, "suspended", Path(paused["pdf"]))
+    change_status(rt, paused["licence_id"], LeafStatus.ACTIVE, ReasonCode.OTHER,
+                  "demo: 整改完成", actor="demo")  # fmt: skip
+    check(paused, "reinstated", Path(paused["pdf"]))
+
+    until = datetime.now(UTC).date() + timedelta(days=30)
+    copy = make_copy(rt, copied["licence_id"], "办理银行开户", "中国工商银行杭州分行", until)
+    AnchorWorker(rt).flush()
+    assert copy.pdf_path is not None
+    target = out_dir / f"{copy.identifier.replace('/', '-')}.pdf"
+    shutil.copyfile(copy.pdf_path, target)
+    check({**copied, "licence_id": copy.identifier}, "use-specific copy (办理银行开户)", target)
+    later = datetime.combine(until + timedelta(days=1), datetime.min.time(), UTC)
+    check({**copied, "licence_id": copy.identifier}, f"copy at {later:%Y-%m-%d}", target, later)
+    return rows
 
 
 def run_demo(
@@ -75,14 +123,21 @@ def run_demo(
                   "demo: revoked for a violation", actor="demo")  # fmt: skip
     result = verify_pdf(rt, Path(revoked["pdf"]).read_bytes())
     rows.append({**revoked, "case": "after revocation", "verdict": str(result.verdict)})
+    anchored_at = verify_pdf(rt, Path(revoked["pdf"]).read_bytes(), _far_past()).anchored_at
+    if anchored_at is not None:
+        result = verify_pdf(rt, Path(revoked["pdf"]).read_bytes(), anchored_at)
+        rows.append({**revoked, "case": f"at {anchored_at:%H:%M:%S} (before revocation)",
+                     "verdict": str(result.verdict)})  # fmt: skip
+
+    rows += _lifecycle(rt, rows[3], rows[4], rows[5], out_dir)
 
     elapsed = time.monotonic() - started
     if console:
         table = Table(title="Licence Ledger demo", show_lines=False)
         for col in ("#", "case", "type", "holder", "licence identifier", "verdict"):
-            table.add_column(col, no_wrap=col != "holder")
+            table.add_column(col, no_wrap=col not in ("holder", "case"))
         for i, r in enumerate(rows, 1):
-            colour = "green" if r["verdict"] == "VALID" else "red"
+            colour = "green" if r["verdict"].startswith("VALID") else "red"
             table.add_row(str(i), r["case"], r["type"], r["holder"], r["licence_id"],
                           f"[{colour}]{r['verdict']}[/]")  # fmt: skip
         console.print(table)
