@@ -3,6 +3,7 @@ joint reviews, field checks, history."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -268,3 +269,47 @@ def history_cmd(licence_id: LicenceArg, data_dir: DataDir = None, as_json: JsonO
     )
     for event in info["timeline"]:  # type: ignore[attr-defined]
         out.print(f"  {event['time']}  {event['what']}", highlight=False, markup=False)
+
+
+@app.command("submit")
+@handled
+def submit_cmd(
+    image: Annotated[Path, typer.Argument(help="PNG or JPEG picture of the original.")],
+    title: Annotated[str, typer.Option(help="What the document is, e.g. 营业执照.")],
+    holder_name: Annotated[str, typer.Option(help="Holder's name.")],
+    holder_id: Annotated[str, typer.Option(help="Citizen ID or unified social credit code.")],
+    grade: Annotated[str, typer.Option(help="C (uploaded from the original) or D.")] = "C",
+    data_dir: DataDir = None,
+    as_json: JsonOut = False,
+) -> None:
+    """A holder submits a copy of a licence: stamped grade C or D (not anchored)."""
+    from licence_service.grades import submit_copy
+
+    try:
+        data = image.read_bytes()
+    except OSError as exc:
+        raise ServiceError(f"cannot read {image}: {exc.strerror}", field="image") from None
+    res = submit_copy(runtime(data_dir), data, title, holder_name, holder_id, grade)
+    show({"submission_id": res.submission_id, "grade": res.grade, "pdf": res.pdf_path}, as_json)
+
+
+@app.command("upgrade")
+@handled
+def upgrade_cmd(
+    submission_id: Annotated[int, typer.Argument(help="Submission number.")],
+    staff: Annotated[str, typer.Option(help="Window staff who checked the original.")],
+    valid_until: Annotated[str, typer.Option(help="YYYY-MM-DD end of the grade-B copy.")],
+    data_dir: DataDir = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Window staff checked the original: issue the grade-B copy (signed, anchored)."""
+    from licence_service.anchoring import AnchorWorker
+    from licence_service.grades import upgrade_to_b
+
+    rt = runtime(data_dir)
+    until = parse_date(valid_until, "valid_until")
+    assert until is not None
+    res = upgrade_to_b(rt, submission_id, staff, until)
+    AnchorWorker(rt).flush()
+    show({"submission_id": res.submission_id, "grade": "B", "identifier": res.identifier,
+          "pdf": res.pdf_path, "valid_until": str(res.valid_until)}, as_json)  # fmt: skip

@@ -436,3 +436,40 @@ def render_licence_pdf(face: LicenceFace, options: RenderOptions) -> bytes:
     c.showPage()
     c.save()
     return buffer.getvalue()
+
+
+def render_scan_pdf(
+    image: bytes, title: str, options: RenderOptions, lines: tuple[tuple[str, str], ...] = ()
+) -> bytes:
+    """A copy submitted as a picture of the original (grades B–D): the image, what it is,
+    and the grade's watermark over it."""
+    from reportlab.lib.utils import ImageReader
+
+    try:
+        reader = ImageReader(BytesIO(image))
+        width, height = reader.getSize()
+    except Exception as exc:  # PIL raises many kinds for a non-image
+        raise ValueError("the uploaded file is not a readable PNG or JPEG image") from exc
+    font = cjk_font_name()
+    buffer = BytesIO()
+    c = Canvas(buffer, pagesize=A4, pageCompression=1, initialFontName=font)
+    c.setTitle(title)
+    c.setCreator("Licence Ledger")
+    c.setFillColor(_INK)
+    c.setFont(font, 16)
+    c.drawCentredString(PAGE_WIDTH / 2, PAGE_HEIGHT - 25 * mm, title)
+    box_w, box_h = PAGE_WIDTH - 40 * mm, PAGE_HEIGHT - 110 * mm
+    scale = min(box_w / width, box_h / height)
+    w, h = width * scale, height * scale
+    c.drawImage(reader, (PAGE_WIDTH - w) / 2, 70 * mm + (box_h - h) / 2, w, h)
+    c.setFont(font, 9)
+    y = 60 * mm
+    for label, value in lines:
+        c.drawString(20 * mm, y, f"{label}：{value}")
+        y -= 5 * mm
+    _draw_annotation(c, options.annotation, font)
+    _draw_qr(c, options.qr_payload, font)
+    _draw_watermark(c, options.watermark, font)
+    c.showPage()
+    c.save()
+    return buffer.getvalue()

@@ -155,6 +155,25 @@ class Approval(Base):
     attachment: Mapped[Attachment] = relationship()
 
 
+class Submission(Base):
+    """A copy a holder submitted from the original (grade C or D); window staff who check it
+    against the original upgrade it to grade B, which is signed and anchored."""
+
+    __tablename__ = "submission"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    holder_name: Mapped[str] = mapped_column(String(200))
+    holder_id: Mapped[str] = mapped_column(String(18), index=True)
+    grade: Mapped[str] = mapped_column(String(1))
+    image: Mapped[bytes] = mapped_column(LargeBinary)
+    pdf_path: Mapped[str] = mapped_column(String(500))
+    checked_pdf_path: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    checked_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    checked_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    leaf: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class AnchorBatch(Base):
     """One anchor transaction: recorded (signed) before it is broadcast, so it survives a crash."""
 
@@ -185,6 +204,9 @@ class OutboxEntry(Base):
     )
     attachment_id: Mapped[int | None] = mapped_column(
         ForeignKey("attachment.id"), unique=True, nullable=True
+    )
+    submission_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submission.id"), unique=True, nullable=True
     )
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
     leaf: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)

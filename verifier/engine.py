@@ -24,7 +24,14 @@ from signing.errors import MetadataError
 from signing.pdf_metadata import read_metadata
 from signing.validation import validate_pdf_signature
 from verifier.errors import VerificationError
-from verifier.leaves import SUFFIX, LeafInput, LeafKind, document_digest, lookup_key
+from verifier.leaves import (
+    SUFFIX,
+    ZERO,
+    LeafInput,
+    LeafKind,
+    document_digest,
+    lookup_key,
+)
 from verifier.qr import parse_token
 from verifier.verdicts import Check, Verdict, VerificationResult
 
@@ -171,11 +178,14 @@ class Verifier:
             return self._decide(result)
         checks.append(Check("digest", True, "document digest matches the anchored leaf"))
         self._anchor_checks(result, record, ref, int(meta.get("region_code", 0)), when)
+        result.extra["trust_grade"] = meta.get("trust_grade")
         if ref.kind is not LeafKind.VERSION:
             result.extra["attachment"] = {
                 k: meta[k] for k in ("purpose", "recipient", "made_by", "made_at") if k in meta
             }
-            self._parent_checks(result, bytes.fromhex(str(meta["parent_leaf"])), ref, when)
+            parent = bytes.fromhex(str(meta["parent_leaf"]))
+            if parent != ZERO:
+                self._parent_checks(result, parent, ref, when)
         valid_from = date.fromisoformat(str(meta["valid_from"]))
         valid_until = date.fromisoformat(str(meta["valid_until"]))
         checks.append(self._validity(valid_from, valid_until, when))
