@@ -172,3 +172,8 @@ class FieldProofIn(BaseModel):
 class FieldProofOut(BaseModel):
     ok: bool
     checks: list[CheckOut]
+
+
+class UpgradeIn(BaseModel):
+    staff: str = Field(min_length=1, description="Who checked the original")
+    valid_until: date

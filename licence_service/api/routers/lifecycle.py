@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse
 
 from ledger_client.registry import LeafStatus
@@ -26,10 +26,12 @@ from licence_service.api.schemas import (
     IssuedOut,
     StatusChangeOut,
     StatusIn,
+    UpgradeIn,
 )
 from licence_service.attachments import make_copy, record_inspection
 from licence_service.errors import InvalidInputError
 from licence_service.field_checks import check_field
+from licence_service.grades import submit_copy, upgrade_to_b
 from licence_service.operations import anchor_info, licence_history, pdf_path
 from licence_service.status import ReasonCode, approve, change_status, reviews
 from licence_service.versions import Amendment, amend
@@ -168,3 +170,32 @@ def field_proof_endpoint(body: FieldProofIn, rt: RuntimeDep) -> FieldProofOut:
     rt.indexer.sync()
     res = check_field_proof(dict(body.proof), rt.index)
     return FieldProofOut.model_validate({"ok": res.ok, "checks": [asdict(c) for c in res.checks]})
+
+
+WindowRole = Annotated[Role, Depends(require(Role.WINDOW, Role.AGENCY))]
+
+
+@router.post("/submissions", status_code=201, responses=ERRORS)
+def submit_endpoint(
+    rt: RuntimeDep,
+    _: WindowRole,
+    image: Annotated[UploadFile, File(description="PNG or JPEG picture of the original")],
+    title: Annotated[str, Form()],
+    holder_name: Annotated[str, Form()],
+    holder_id: Annotated[str, Form()],
+    grade: Annotated[str, Form(description="C or D")] = "C",
+) -> dict[str, Any]:
+    """A holder's copy taken in at the window: stamped grade C or D, not anchored."""
+    res = submit_copy(rt, image.file.read(), title, holder_name, holder_id, grade)
+    return {"submission_id": res.submission_id, "grade": res.grade}
+
+
+@router.post("/submissions/{submission_id}/upgrade", responses=ERRORS)
+def upgrade_endpoint(
+    submission_id: int, body: UpgradeIn, rt: RuntimeDep, _: WindowRole
+) -> dict[str, Any]:
+    """Checked against the original: the grade-B copy is signed and anchored."""
+    res = upgrade_to_b(rt, submission_id, body.staff, body.valid_until)
+    AnchorWorker(rt).flush()
+    return {"submission_id": submission_id, "grade": "B", "identifier": res.identifier,
+            "valid_until": res.valid_until}  # fmt: skip
