@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ledger_client import merkle
@@ -37,13 +38,19 @@ class FlushResult:
     leaves: int
 
 
+class _ClaimLost(Exception):
+    """Another worker claimed some of the chosen leaves first."""
+
+
 class AnchorWorker:
     """Batches pending leaves per agency and anchors them."""
 
     def __init__(self, rt: Runtime, batch_size: int | None = None) -> None:
         self.rt = rt
         self.batch_size = batch_size or rt.settings.batch_size
-        self._lock = threading.Lock()
+        # One lock per region runtime: the API's background worker and a request that anchors
+        # right away must not batch the same leaves at the same time.
+        self._lock = rt.anchor_lock
 
     # ------------------------------------------------------------------ public
 
@@ -86,6 +93,23 @@ class AnchorWorker:
 
     def _prepare_next(self) -> int | None:
         """Choose the next batch of one agency and store it with its signed transaction."""
+        try:
+            return self._try_prepare()
+        except (IntegrityError, _ClaimLost):
+            # Another process batched the same leaves first (same root): ours never went out,
+            # so give its nonce back and look again.
+            self._reset_nonces()
+            return self._prepare_next()
+
+    def _reset_nonces(self) -> None:
+        with self.rt.sessions() as s:
+            codes = [a.code for a in s.scalars(select(Agency))]
+        for code in codes:
+            sender = self.rt.registry(self.rt.agency_account(code)).sender
+            if sender is not None:
+                sender.reset_nonce()
+
+    def _try_prepare(self) -> int | None:
         with self.rt.sessions.begin() as s:
             first = s.scalars(
                 select(OutboxEntry).where(OutboxEntry.state == "pending").order_by(OutboxEntry.id)
@@ -121,10 +145,7 @@ class AnchorWorker:
                 .values(state="batched", batch_id=batch.id)
             )
             if claimed.rowcount != len(entries):  # type: ignore[attr-defined]
-                s.rollback()
-                if registry.sender is not None:
-                    registry.sender.reset_nonce()
-                return self._prepare_next()
+                raise _ClaimLost  # rolls the batch back
             return batch.id
 
     def _finish(self, batch_id: int) -> int:

@@ -49,6 +49,7 @@ class Runtime:
         self.settings = settings
         settings.home.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self.anchor_lock = threading.Lock()
         self._senders: dict[str, TransactionSender] = {}
         self._creds: dict[str, KeyAndCert] = {}
 

@@ -209,3 +209,35 @@ def test_worker_resumes_after_crash_without_anchoring_twice(rt: Runtime) -> None
     assert states == ["anchored"] * 5
     for d in docs:
         assert verify(rt, Path(d.pdf_path).read_bytes()).verdict is Verdict.VALID
+
+
+def test_two_workers_racing_anchor_everything_once(rt: Runtime) -> None:
+    import threading
+
+    from licence_service.runtime import Runtime as RuntimeCls
+
+    docs = [issue(rt, business_request()) for _ in range(6)]
+    before = rt.registry().batch_count()
+    other = RuntimeCls(rt.settings)  # like a second process: own lock, own nonce cache
+    errors: list[BaseException] = []
+
+    def run(runtime: Runtime) -> None:
+        try:
+            AnchorWorker(runtime, batch_size=2).flush()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(r,)) for r in (rt, other, rt)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    AnchorWorker(rt).flush()  # whatever a loser left behind
+    assert not errors, errors
+    with rt.sessions() as s:
+        rows = s.scalars(
+            select(OutboxEntry).where(OutboxEntry.leaf.in_([bytes.fromhex(d.leaf) for d in docs]))
+        ).all()
+        assert [r.state for r in rows] == ["anchored"] * 6
+        assert len({r.batch_id for r in rows}) == 3
+    assert rt.registry().batch_count() - before == 3
