@@ -168,7 +168,7 @@ def _read_header(data: bytes, pos: int, end: int) -> tuple[int, int, int] | None
     if pos + 2 > end:
         return None
     tag = data[pos]
-    if tag & 0x1F == 0x1F:  # high tag numbers never occur in CMS/X.509
+    if tag == 0x00 or tag & 0x1F == 0x1F:  # no end-of-contents in DER; no high tag numbers
         return None
     first = data[pos + 1]
     if first < 0x80:
