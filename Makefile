@@ -28,8 +28,11 @@ setup: $(STAMP) $(ARTIFACT) .fonts-ok
 	@bash scripts/system-deps.sh
 	@touch $@
 
+# `npm install` rather than `npm ci`: the registry here serves only the linux-x64 build of
+# anvil's optional per-platform packages, which `npm ci` refuses as an out-of-sync lock file.
+# With the lock file present, `npm install` installs exactly the locked versions.
 node_modules/.package-lock.json: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund
 	@touch $@
 
 $(ARTIFACT): node_modules/.package-lock.json hardhat.config.js $(wildcard contracts/*.sol)
