@@ -26,6 +26,7 @@ from ledger_client import merkle
 from ledger_client.errors import ContractRevertError, TransactionError
 from ledger_client.registry import Member, RegistryClient
 from ledger_client.transactions import NonceConflictError, SignedTx
+from licence_service.audit import oplog
 from licence_service.models import Agency, AnchorBatch, LicenceVersion, OutboxEntry
 from licence_service.runtime import Runtime
 
@@ -45,18 +46,22 @@ class _ClaimLost(Exception):
 class AnchorWorker:
     """Batches pending leaves per agency and anchors them."""
 
-    def __init__(self, rt: Runtime, batch_size: int | None = None) -> None:
+    def __init__(self, rt: Runtime, batch_size: int | None = None, oplog_every: int = 1) -> None:
         self.rt = rt
         self.batch_size = batch_size or rt.settings.batch_size
         # One lock per region runtime: the API's background worker and a request that anchors
         # right away must not batch the same leaves at the same time.
         self._lock = rt.anchor_lock
+        self.oplog_every = oplog_every
 
     # ------------------------------------------------------------------ public
 
     def flush(self) -> FlushResult:
         """Finish unfinished batches, then anchor everything pending; returns what it did."""
         with self._lock:
+            with self.rt.sessions.begin() as s:
+                oplog.seal(s)
+                oplog.anchor_head(s, every=self.oplog_every)
             batches = leaves = 0
             for batch_id in self._unfinished():
                 leaves += self._finish(batch_id)

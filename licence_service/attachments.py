@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from licence_service.audit import oplog
 from licence_service.errors import ConflictError, InvalidInputError
 from licence_service.identifiers import LicenceIdentifier
 from licence_service.issuance import DocumentSpec, build_document, write_pdf
@@ -88,6 +89,7 @@ def _record(
     s.add(row)
     s.flush()
     s.add(OutboxEntry(attachment_id=row.id, agency_id=agency.id, leaf=leaf.leaf(), key=leaf.key))
+    oplog.record(s, f"attach:{kind.name}", identifier)
     return AttachmentResult(identifier, kind.name, leaf.leaf().hex(), pdf_path, valid_until, data)
 
 

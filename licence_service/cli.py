@@ -6,7 +6,9 @@ Exit codes: 0 success (or VALID), 1 a valid but negative answer (a verdict other
 
 from __future__ import annotations
 
+import getpass
 import logging
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,6 +16,7 @@ import typer
 from rich.markup import escape
 
 from licence_service import cli_lifecycle  # noqa: F401 - registers the lifecycle commands
+from licence_service.audit import oplog
 from licence_service.cli_common import (
     DataDir,
     ExitWith,
@@ -295,6 +298,7 @@ def main() -> None:
     # ordinary UNKNOWN_ISSUER verdict, explained in the checks, so keep the terminal clean.
     for name in ("pyhanko", "pyhanko_certvalidator"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    oplog.set_actor(f"cli:{getpass.getuser()}", os.environ.get("LICLEDGER_ROLE", "agency"))
     app()
 
 

@@ -17,15 +17,17 @@ from io import BytesIO
 import qrcode
 from qrcode.exceptions import DataOverflowError
 from reportlab.lib.colors import Color, HexColor, white
+from PIL import Image, ImageOps
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from licence_service.fonts import cjk_font_name
 from licence_service.trust_grades import chinese_date
 
-__all__ = ["LicenceFace", "RenderOptions", "render_licence_pdf", "wrap_text"]
+__all__ = ["LicenceFace", "RenderOptions", "render_licence_pdf", "render_scan_pdf", "wrap_text"]
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ class LicenceFace:
 
 @dataclass(frozen=True)
 class RenderOptions:
-    """Per-copy rendering choices: watermark sentence, QR content, seal caption."""
+    """Per-copy rendering choices: watermark sentence, QR content, seal caption, 加注 stamp."""
 
     watermark: str
     qr_payload: str
@@ -385,24 +387,45 @@ def _draw_watermark(c: Canvas, text: str, font: str) -> None:
         y -= size * 1.3
 
 
+_ANNOTATION_BOX = (_LEFT, 24 * mm, 84 * mm, 46 * mm)
+"""x, y, width, height of the 加注 stamp: bottom left, clear of the issuer block, seal and QR."""
+
+
 def _draw_annotation(c: Canvas, rows: tuple[tuple[str, str], ...], font: str) -> None:
-    """The 加注 stamp of a use-specific copy: a red box at the top of the page."""
+    """The 加注 stamp of a use-specific or checked copy: a red box at the bottom left.
+
+    The box has a fixed place so it never covers the title or the face data; long
+    annotations shrink the type (down to 6 pt) rather than overflow the box.
+    """
     if not rows:
         return
+    x, y0, width, max_height = _ANNOTATION_BOX
+    heading = "加注件 · 仅限下列用途使用"
     size = 8.5
-    width = 78 * mm
-    lines = [f"{label}：{value}" for label, value in rows]
-    wrapped = [part for line in lines for part in wrap_text(line, font, size, width - 6 * mm)]
-    height = (len(wrapped) + 1) * size * 1.35 + 4 * mm
-    x, top = _RIGHT - width, PAGE_HEIGHT - _INNER - 6 * mm
+    while True:
+        wrapped = [
+            part
+            for label, value in rows
+            for part in wrap_text(f"{label}:{value}", font, size, width - 6 * mm)
+        ]
+        height = (len(wrapped) + 1) * size * 1.35 + 5 * mm
+        if height <= max_height or size <= 6:
+            break
+        size -= 0.5
+    if height > max_height:
+        raise ValueError(
+            f"the annotation has too much text ({len(rows)} entries) for its box; "
+            "shorten the purpose or recipient."
+        )
+    top = y0 + max_height
     c.saveState()
     c.setStrokeColor(_SEAL_RED)
     c.setFillColor(_SEAL_RED)
     c.setLineWidth(1.2)
     c.rect(x, top - height, width, height, stroke=1, fill=0)
     c.setFont(font, size + 1.5)
-    y = top - 4 * mm - size
-    c.drawString(x + 3 * mm, y, "加注件 · 仅限下列用途使用")
+    y = top - 3 * mm - size
+    c.drawString(x + 3 * mm, y, heading)
     c.setFont(font, size)
     for line in wrapped:
         y -= size * 1.35
@@ -438,35 +461,91 @@ def render_licence_pdf(face: LicenceFace, options: RenderOptions) -> bytes:
     return buffer.getvalue()
 
 
+_MAX_SCAN_PIXELS = 40_000_000
+_SCAN_LONG_SIDE = 2400
+
+
+def _scan_image(image: bytes) -> tuple[ImageReader, int, int]:
+    """Decode an uploaded PNG/JPEG safely and return it re-encoded as JPEG for embedding.
+
+    Re-encoding strips metadata (EXIF location etc.), applies the EXIF rotation, bounds the
+    size of the PDF and lets reportlab embed the JPEG as is, which is much faster than
+    re-compressing raw pixels.
+    """
+    try:
+        with Image.open(BytesIO(image)) as probe:
+            kind = probe.format
+            width, height = probe.size
+            if kind not in ("PNG", "JPEG"):
+                raise ValueError(f"format {kind}")
+            if width * height > _MAX_SCAN_PIXELS:
+                raise ValueError(f"{width}x{height} pixels")
+            probe.load()
+            picture = ImageOps.exif_transpose(probe).convert("RGB")
+    except (OSError, ValueError, Image.DecompressionBombError, SyntaxError) as exc:
+        raise ValueError(
+            f"the uploaded file is not a readable PNG or JPEG image of at most "
+            f"{_MAX_SCAN_PIXELS // 1_000_000} megapixels ({exc}); upload a photo or scan "
+            "of the licence as PNG or JPEG."
+        ) from exc
+    picture.thumbnail((_SCAN_LONG_SIDE, _SCAN_LONG_SIDE))
+    encoded = BytesIO()
+    picture.save(encoded, "JPEG", quality=85)
+    encoded.seek(0)
+    return ImageReader(encoded), picture.width, picture.height
+
+
 def render_scan_pdf(
     image: bytes, title: str, options: RenderOptions, lines: tuple[tuple[str, str], ...] = ()
 ) -> bytes:
-    """A copy submitted as a picture of the original (grades B–D): the image, what it is,
-    and the grade's watermark over it."""
-    from reportlab.lib.utils import ImageReader
+    """A copy submitted as a picture of the original (grades B–D).
 
-    try:
-        reader = ImageReader(BytesIO(image))
-        width, height = reader.getSize()
-    except Exception as exc:  # PIL raises many kinds for a non-image
-        raise ValueError("the uploaded file is not a readable PNG or JPEG image") from exc
+    The page shows what the picture claims to be (``title``, ``lines``), the picture itself,
+    the 加注 stamp if any, the QR code, and the grade's watermark drawn *over* the picture so
+    it cannot be cropped off without leaving traces. A plain frame, not the licence's
+    ornamental one: this is a user's copy, not an issued licence.
+    """
+    if not options.watermark.strip():
+        raise ValueError("options.watermark is empty; every copy must carry its watermark")
+    if not options.qr_payload:
+        raise ValueError("options.qr_payload is empty; pass the text to encode in the QR code")
+    picture, width, height = _scan_image(image)
     font = cjk_font_name()
     buffer = BytesIO()
     c = Canvas(buffer, pagesize=A4, pageCompression=1, initialFontName=font)
     c.setTitle(title)
+    c.setSubject("持证人提交的证照图像副本")
     c.setCreator("Licence Ledger")
+    c.setStrokeColor(_MUTED)
+    c.setLineWidth(0.8)
+    c.rect(_INNER, _INNER, PAGE_WIDTH - 2 * _INNER, PAGE_HEIGHT - 2 * _INNER)
+
     c.setFillColor(_INK)
-    c.setFont(font, 16)
-    c.drawCentredString(PAGE_WIDTH / 2, PAGE_HEIGHT - 25 * mm, title)
-    box_w, box_h = PAGE_WIDTH - 40 * mm, PAGE_HEIGHT - 110 * mm
-    scale = min(box_w / width, box_h / height)
-    w, h = width * scale, height * scale
-    c.drawImage(reader, (PAGE_WIDTH - w) / 2, 70 * mm + (box_h - h) / 2, w, h)
-    c.setFont(font, 9)
-    y = 60 * mm
+    title_size = 20.0
+    while stringWidth(title, font, title_size) > _RIGHT - _LEFT and title_size > 10:
+        title_size -= 1
+    c.setFont(font, title_size)
+    c.drawCentredString(PAGE_WIDTH / 2, PAGE_HEIGHT - 30 * mm, title)
+    size = 10.0
+    y = PAGE_HEIGHT - 42 * mm
     for label, value in lines:
-        c.drawString(20 * mm, y, f"{label}：{value}")
-        y -= 5 * mm
+        for i, line in enumerate(wrap_text(f"{label}:{value}", font, size, _RIGHT - _LEFT)):
+            c.setFillColor(_MUTED if i == 0 else _INK)
+            c.setFont(font, size)
+            c.drawString(_LEFT, y, line)
+            y -= size * 1.45
+
+    box_top, box_bottom = y - 3 * mm, 74 * mm
+    box_width, box_height = _RIGHT - _LEFT, box_top - box_bottom
+    if box_height < 40 * mm:
+        raise ValueError("too many description lines leave no room for the image; shorten them")
+    scale = min(box_width / width, box_height / height)
+    w, h = width * scale, height * scale
+    c.drawImage(picture, _LEFT + (box_width - w) / 2, box_bottom + (box_height - h) / 2, w, h)
+    c.setStrokeColor(_MUTED)
+    c.setLineWidth(0.4)
+    c.rect(_LEFT + (box_width - w) / 2, box_bottom + (box_height - h) / 2, w, h)
+
     _draw_annotation(c, options.annotation, font)
     _draw_qr(c, options.qr_payload, font)
     _draw_watermark(c, options.watermark, font)

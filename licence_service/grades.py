@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from licence_service.audit import oplog
 from licence_service.document import RenderOptions, render_scan_pdf
 from licence_service.errors import ConflictError, InvalidInputError, NotFoundError
 from licence_service.identifiers import IdentifierError, validate_holder_id
@@ -81,6 +82,7 @@ def submit_copy(
         s.flush()
         path = write_pdf(rt.settings.pdf_dir / "submissions", f"submission-{row.id}-{grade}", pdf)
         row.pdf_path = str(path)
+        oplog.record(s, "submit", f"submission:{row.id}", grade=grade)
         return SubmissionResult(row.id, grade, str(path))
 
 
@@ -144,4 +146,5 @@ def upgrade_to_b(
         row.checked_pdf_path, row.checked_by, row.checked_until = str(path), staff, valid_until
         row.leaf = leaf.leaf()
         s.add(OutboxEntry(submission_id=row.id, agency_id=agency.id, leaf=leaf.leaf(), key=key))
+        oplog.record(s, "upgrade:B", identifier, staff=staff.strip())
         return SubmissionResult(row.id, "B", str(path), identifier, leaf.leaf().hex(), valid_until)

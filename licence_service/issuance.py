@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from licence_service.audit import oplog
 from licence_service.document import LicenceFace, RenderOptions, render_licence_pdf
 from licence_service.errors import InvalidInputError
 from licence_service.identifiers import (
@@ -292,10 +293,13 @@ def issue(rt: Runtime, req: IssueRequest, attempts: int = 5) -> IssuedDocument:
                 s.flush()
                 s.add(
                     OutboxEntry(
-                        version_id=version.id, agency_id=agency.id, leaf=doc.leaf.leaf(),
+                        version_id=version.id,
+                        agency_id=agency.id,
+                        leaf=doc.leaf.leaf(),
                         key=doc.leaf.key,
                     )
-                )  # fmt: skip
+                )
+                oplog.record(s, "issue", str(ident), type=ltype.code, agency=agency.code)
         except IntegrityError:
             if attempt == attempts - 1:
                 raise

@@ -174,6 +174,26 @@ class Submission(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class OpLogEntry(Base):
+    """One state-changing action (who, in which role, what, when).
+
+    Rows are appended inside the transaction of the change they describe and sealed into a
+    hash chain shortly after by the worker (``hash`` = SHA-256 over the previous hash and this
+    row's canonical content); the chain's head is anchored on-chain periodically.
+    """
+
+    __tablename__ = "oplog"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(200))
+    details_json: Mapped[str] = mapped_column(Text, default="{}")
+    prev_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
+    hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True, index=True)
+
+
 class AnchorBatch(Base):
     """One anchor transaction: recorded (signed) before it is broadcast, so it survives a crash."""
 
@@ -208,6 +228,7 @@ class OutboxEntry(Base):
     submission_id: Mapped[int | None] = mapped_column(
         ForeignKey("submission.id"), unique=True, nullable=True
     )
+    oplog_seq: Mapped[int | None] = mapped_column(Integer, nullable=True, unique=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
     leaf: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     key: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)

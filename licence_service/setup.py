@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import select
 
 from ledger_client.accounts import create_account, save_account
+from licence_service.audit import oplog
 from licence_service.errors import InvalidInputError
 from licence_service.identifiers import IdentifierError, validate_division_code, validate_uscc
 from licence_service.models import Agency
@@ -94,5 +95,6 @@ def init_region(
             )
             s.add(agency)
             s.flush()
+            oplog.record(s, "agency:init", agency_code, region=region, account=account.address)
         s.expunge(agency)
     return agency

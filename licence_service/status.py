@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from ledger_client.registry import LeafStatus
 from licence_service.anchoring import AnchorWorker, member_of
 from licence_service.attachments import record_approval
+from licence_service.audit import oplog
 from licence_service.errors import ConflictError, InvalidInputError, NotFoundError
 from licence_service.licence_types import get_licence_type
 from licence_service.models import (
@@ -154,6 +155,8 @@ def change_status(
             licence = s.get(Licence, target.licence_id)
             assert licence is not None
             licence.status = to.name
+        oplog.record(s, f"status:{to.name}", target.identifier, reason_code=int(reason_code),
+                     reason=reason_text, tx=event.tx.tx_hash)  # fmt: skip
         s.add(
             StatusChange(
                 version_id=target.version_id, attachment_id=target.attachment_id,
@@ -198,6 +201,7 @@ def _open_review(
         s.add(review)
         s.flush()
         review_id = review.id
+        oplog.record(s, "review:open", licence.base_id, review=review_id, operation="CANCEL")
     current = licence.versions[-1].identifier
     return StatusResult(
         current, "PENDING_REVIEW", reason_code, None, None, None, review_id, 0, required
@@ -239,6 +243,7 @@ def approve(rt: Runtime, review_id: int, agency_code: str, note: str = "") -> St
         }
         attachment_id, _ = record_approval(rt, s, licence, approver, data)
         review.approvals.append(Approval(agency_code=agency_code, attachment_id=attachment_id))
+        oplog.record(s, "review:approve", licence.base_id, review=review.id, agency=agency_code)
         s.flush()
         count, required = len(review.approvals), review.required
         licence_base, reason_code, reason_text = (

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from licence_service.audit import oplog
 from licence_service.errors import ConflictError, InvalidInputError, NotFoundError
 from licence_service.identifiers import LicenceIdentifier
 from licence_service.issuance import (
@@ -106,6 +107,8 @@ def amend(rt: Runtime, licence_id: str, amendment: Amendment) -> IssuedDocument:
                 version_id=row.id, agency_id=agency.id, leaf=doc.leaf.leaf(), key=doc.leaf.key
             )
         )
+        oplog.record(s, "amend", str(ident), category=amendment.category, reason=amendment.reason,
+                     fields=sorted(amendment.changes))  # fmt: skip
         licence.current_version = row.version
         licence.holder_name = holder_name
         licence.status = "ACTIVE"

@@ -4,8 +4,13 @@
 # as an independent validator). Idempotent; needs root only when something is missing.
 set -euo pipefail
 missing=()
-ls /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc /usr/share/fonts/truetype/arphic/uming.ttc \
-  >/dev/null 2>&1 || [ -n "${LICLEDGER_CJK_FONT:-}" ] || missing+=(fonts-wqy-zenhei)
+have_font=""
+for f in /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc /usr/share/fonts/truetype/wqy/wqy-microhei.ttc \
+  /usr/share/fonts/truetype/arphic/uming.ttc /usr/share/fonts/truetype/arphic/ukai.ttc \
+  "${LICLEDGER_CJK_FONT:-/nonexistent}"; do
+  [ -f "$f" ] && have_font=1
+done
+[ -n "$have_font" ] || missing+=(fonts-wqy-zenhei)
 command -v pdfsig >/dev/null 2>&1 || missing+=(poppler-utils)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

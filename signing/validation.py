@@ -190,6 +190,10 @@ def _read_header(data: bytes, pos: int, end: int) -> tuple[int, int, int] | None
 def _is_strict_der(data: bytes, pos: int = 0, end: int | None = None, depth: int = 0) -> bool:
     """Walk the TLV tree and insist on DER: minimal lengths, exact nesting, canonical values.
 
+    Only the container's own structure is walked (primitive values such as OCTET STRINGs are
+    not descended into); every BIT STRING at that level is a key or a signature, hence
+    octet-aligned.
+
     Much cheaper than re-encoding with asn1crypto (``dump(force=True)`` costs ~150 ms).
     """
     end = len(data) if end is None else end
@@ -216,6 +220,10 @@ def _is_strict_der(data: bytes, pos: int = 0, end: int | None = None, depth: int
             )
         ):
             return False  # INTEGER not minimally encoded
+        elif tag == 0x03 and (stop == start or data[start] != 0):
+            # Keys and signatures are octet-aligned; a non-zero "unused bits" count would let a
+            # flipped byte slip past verifiers that ignore it (cryptography does).
+            return False
         pos = stop
     return pos == end
 

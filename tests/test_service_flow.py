@@ -179,7 +179,7 @@ def test_worker_resumes_after_crash_without_anchoring_twice(rt: Runtime) -> None
     registry = rt.registry()
     count_before = registry.batch_count()
     # crash 1: the batch was chosen and its transaction signed, never broadcast
-    crashed = AnchorWorker(rt)
+    crashed = AnchorWorker(rt, oplog_every=10**9)
     batch_id = crashed._prepare_next()
     assert batch_id is not None
     # crash 2: a second batch broadcast, the worker died before recording the receipt
@@ -196,10 +196,10 @@ def test_worker_resumes_after_crash_without_anchoring_twice(rt: Runtime) -> None
     assert registry_for_agency.sender is not None
     registry_for_agency.sender.broadcast(signed)
 
-    result = AnchorWorker(rt).flush()  # a fresh worker after the "restart"
+    result = AnchorWorker(rt, oplog_every=10**9).flush()  # a fresh worker after the "restart"
     assert result.batches == 2 and result.leaves == 5
     assert registry.batch_count() == count_before + 2
-    assert AnchorWorker(rt).flush().batches == 0
+    assert AnchorWorker(rt, oplog_every=10**9).flush().batches == 0
     with rt.sessions() as s:
         states = s.scalars(
             select(OutboxEntry.state).where(
@@ -223,7 +223,7 @@ def test_two_workers_racing_anchor_everything_once(rt: Runtime) -> None:
 
     def run(runtime: Runtime) -> None:
         try:
-            AnchorWorker(runtime, batch_size=2).flush()
+            AnchorWorker(runtime, batch_size=2, oplog_every=10**9).flush()
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -232,7 +232,7 @@ def test_two_workers_racing_anchor_everything_once(rt: Runtime) -> None:
         t.start()
     for t in threads:
         t.join(60)
-    AnchorWorker(rt).flush()  # whatever a loser left behind
+    AnchorWorker(rt, oplog_every=10**9).flush()  # whatever a loser left behind
     assert not errors, errors
     with rt.sessions() as s:
         rows = s.scalars(

@@ -12,6 +12,7 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -265,6 +266,25 @@ def test_changed_byte_in_embedded_ca_certificate_is_detected(
     for delta in (40, len(ca_hex) // 2, len(ca_hex) - 6):
         report = validate_pdf_signature(_different_hex_digit(signed_pdf, offset + delta), [ca.cert])
         assert not report.ok, (delta, report.detail)
+
+
+def test_subtle_container_edits_are_detected(signed_pdf: bytes, ca: KeyAndCert) -> None:
+    """Edits that lenient DER parsers accept: longer CMS length, BIT STRING unused bits."""
+    _, len1, _, _ = _byte_range(signed_pdf)
+    assert signed_pdf[len1 + 1 : len1 + 5] == b"3082"  # <30 82 LL LL ...
+    longer = bytearray(signed_pdf)
+    longer[len1 + 8] = ord("F") if longer[len1 + 8] != ord("F") else ord("E")
+    assert not validate_pdf_signature(bytes(longer), [ca.cert]).ok
+
+    der = ca.cert.public_bytes(serialization.Encoding.DER)
+    signature_tlv = asn1_x509.Certificate.load(der)["signature_value"].dump()
+    unused_bits_index = len(der) - len(signature_tlv) + 2
+    assert der[unused_bits_index] == 0
+    offset = signed_pdf.index(der.hex().upper().encode(), len1)
+    unused = bytearray(signed_pdf)
+    unused[offset + 2 * unused_bits_index + 1] = ord("1")
+    report = validate_pdf_signature(bytes(unused), [ca.cert])
+    assert not report.ok and "DER" in report.detail
 
 
 @settings(

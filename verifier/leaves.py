@@ -30,6 +30,7 @@ class LeafKind(IntEnum):
     INSPECTION = 2  # annual inspection record (年检)
     APPROVAL = 3  # a joint-review approval
     CHECKED = 4  # grade B: checked against the original by window staff
+    OPLOG = 5  # the head of a region's operation log
 
 
 SUFFIX = {

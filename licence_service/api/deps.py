@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
 
+from licence_service.audit import oplog
 from licence_service.runtime import Runtime
 
 
@@ -40,7 +41,12 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def caller_role(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> Role:
+async def caller_role(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> Role:
+    """The caller's role from its API key; also names the caller in the operation log.
+
+    Async on purpose: it runs in the request's own context, which the endpoint (run in a
+    worker thread) inherits, so the actor set here is the one its actions are logged under.
+    """
     keys: dict[str, Role] = request.app.state.api_keys
     role = keys.get(x_api_key or "")
     if role is None:
@@ -49,6 +55,8 @@ def caller_role(request: Request, x_api_key: Annotated[str | None, Header()] = N
             "missing or unknown X-API-Key header; keys are in the data directory's "
             "keys/api-keys.json",
         )
+    host = request.client.host if request.client else "?"
+    oplog.set_actor(f"api:{role.value}@{host}", role.value)
     return role
 
 
