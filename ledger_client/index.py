@@ -26,7 +26,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 from ledger_client import merkle
 from ledger_client.errors import ChainUnavailableError
-from ledger_client.registry import ChainEvents, LeafStatus, RegistryClient
+from ledger_client.events import ChainEvents
+from ledger_client.registry import LeafStatus, RegistryClient
 
 log = logging.getLogger(__name__)
 

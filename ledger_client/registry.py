@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from web3 import Web3
 from web3.contract.contract import Contract, ContractFunction
 from web3.types import TxReceipt
+
+if TYPE_CHECKING:
+    from ledger_client.events import ChainEvents
 
 from ledger_client.artifacts import load_artifact
 from ledger_client.errors import ChainUnavailableError, ContractRevertError, TransactionError
@@ -106,15 +109,6 @@ class Member:
         return (self.leaf, self.batch_id, list(self.proof))
 
 
-@dataclass(frozen=True)
-class ChainEvents:
-    """The registry's events in a block range, each list in chain order."""
-
-    batches: list[BatchAnchored]
-    statuses: list[StatusChanged]
-    successions: list[Superseded]
-
-
 class RegistryClient:
     """One deployed ``LicenceRegistry``; writes need a ``TransactionSender``."""
 
@@ -135,7 +129,8 @@ class RegistryClient:
     def register_issuer(self, account: str, region: int) -> TxInfo:
         """Make ``account`` an issuer of ``region`` (caller needs REGISTRAR_ROLE)."""
         fn = self.contract.functions.registerIssuer(Web3.to_checksum_address(account), region)
-        return self._tx_info(self._need_sender().transact(fn))
+        receipt = self._need_sender().transact(fn)
+        return TxInfo("0x" + bytes(receipt["transactionHash"]).hex(), receipt["blockNumber"], 0)
 
     def prepare_anchor(self, leaves: Sequence[bytes], keys: Sequence[bytes]) -> SignedTx:
         """A signed ``anchorBatch`` transaction, not yet broadcast.
@@ -160,116 +155,40 @@ class RegistryClient:
     ) -> StatusChanged:
         """Move ``leaf`` to ``to``; the chain refuses unless the caller's region anchored it."""
         fn = self.contract.functions.changeStatus(leaf, batch_id, list(proof), int(to), reason)
-        receipt = self._need_sender().transact(fn)
-        events = self._decode(receipt, "LeafStatusChanged")
-        return self._status_event(events[0], self._tx_info(receipt))
+        return self._events(self._need_sender().transact(fn)).statuses[0]
 
     def supersede(self, parent: Member, child: Member, reason: int) -> Superseded:
         """Link ``parent`` to its successor ``child``; both must be the caller region's."""
         fn = self.contract.functions.supersede(parent.as_tuple(), child.as_tuple(), reason)
-        receipt = self._need_sender().transact(fn)
-        ev = self._decode(receipt, "LeafSuperseded")[0]
-        return self._superseded_event(ev, self._tx_info(receipt))
+        return self._events(self._need_sender().transact(fn)).successions[0]
 
     # ------------------------------------------------------------------ receipts & events
 
     def batch_from_receipt(self, receipt: TxReceipt) -> BatchAnchored:
-        events = self._decode(receipt, "BatchAnchored")
-        if not events:
+        batches = self._events(receipt).batches
+        if not batches:
             raise TransactionError("anchor transaction emitted no BatchAnchored event")
-        return self._batch_event(events[0], self._tx_info(receipt))
+        return batches[0]
 
-    def _decode(self, receipt: TxReceipt, event: str) -> list[Any]:
-        from web3.logs import DISCARD
+    def _events(self, receipt: TxReceipt) -> ChainEvents:
+        from ledger_client.events import decode_logs
 
-        return list(getattr(self.contract.events, event)().process_receipt(receipt, errors=DISCARD))
-
-    def _tx_info(self, receipt: TxReceipt) -> TxInfo:
-        block = self.w3.eth.get_block(receipt["blockNumber"])
-        return TxInfo(
-            tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
-            block_number=int(receipt["blockNumber"]),
-            timestamp=int(block["timestamp"]),
-        )
-
-    @staticmethod
-    def _batch_event(ev: Any, tx: TxInfo) -> BatchAnchored:
-        a = ev["args"]
-        return BatchAnchored(
-            batch_id=int(a["batchId"]),
-            root=bytes(a["root"]),
-            region=int(a["region"]),
-            submitter=str(a["submitter"]),
-            timestamp=int(a["timestamp"]),
-            leaves=tuple(bytes(x) for x in a["leaves"]),
-            keys=tuple(bytes(x) for x in a["keys"]),
-            tx=tx,
-            log_index=int(ev["logIndex"]),
-        )
-
-    @staticmethod
-    def _status_event(ev: Any, tx: TxInfo) -> StatusChanged:
-        a = ev["args"]
-        return StatusChanged(
-            leaf=bytes(a["leaf"]),
-            batch_id=int(a["batchId"]),
-            region=int(a["region"]),
-            from_status=LeafStatus(a["from"]),
-            to_status=LeafStatus(a["to"]),
-            reason=int(a["reason"]),
-            timestamp=int(a["timestamp"]),
-            tx=tx,
-            log_index=int(ev["logIndex"]),
-        )
-
-    @staticmethod
-    def _superseded_event(ev: Any, tx: TxInfo) -> Superseded:
-        a = ev["args"]
-        return Superseded(
-            leaf=bytes(a["leaf"]),
-            child=bytes(a["child"]),
-            region=int(a["region"]),
-            timestamp=int(a["timestamp"]),
-            tx=tx,
-            log_index=int(ev["logIndex"]),
-        )
+        return decode_logs(log for log in receipt["logs"] if log["address"] == self.address)
 
     def events_in_range(self, from_block: int, to_block: int) -> ChainEvents:
         """The registry's events in ``[from_block, to_block]``, in chain order.
 
-        Every event kind carries its block timestamp, so no block has to be fetched.
+        Every licence event carries its block timestamp, so no block has to be fetched.
         """
+        from ledger_client.events import decode_logs
+
         try:
             logs = self.w3.eth.get_logs(
                 {"address": self.address, "fromBlock": from_block, "toBlock": to_block}
             )
         except Exception as exc:
             raise _read_error(exc, self.w3) from exc
-        out = ChainEvents([], [], [])
-        batch_topic = self._topic("BatchAnchored")
-        status_topic = self._topic("LeafStatusChanged")
-        succession_topic = self._topic("LeafSuperseded")
-        for log in logs:
-            topic = bytes(log["topics"][0])
-            tx = TxInfo("0x" + bytes(log["transactionHash"]).hex(), int(log["blockNumber"]), 0)
-            if topic == batch_topic:
-                ev = self.contract.events.BatchAnchored().process_log(log)
-                b = self._batch_event(ev, tx)
-                out.batches.append(_with_time(b, b.timestamp))
-            elif topic == status_topic:
-                ev = self.contract.events.LeafStatusChanged().process_log(log)
-                s = self._status_event(ev, tx)
-                out.statuses.append(_with_time(s, s.timestamp))
-            elif topic == succession_topic:
-                ev = self.contract.events.LeafSuperseded().process_log(log)
-                u = self._superseded_event(ev, tx)
-                out.successions.append(_with_time(u, u.timestamp))
-        return out
-
-    def _topic(self, event: str) -> bytes:
-        item = next(i for i in self._abi if i.get("type") == "event" and i["name"] == event)
-        types = ",".join(i["type"] for i in item["inputs"])
-        return bytes(Web3.keccak(text=f"{event}({types})"))
+        return decode_logs(logs)
 
     # ------------------------------------------------------------------ reads
 
@@ -305,12 +224,6 @@ class RegistryClient:
     def issuer_region(self, account: str) -> int:
         fn = self.contract.functions.issuerRegion(Web3.to_checksum_address(account))
         return int(self._call(fn))
-
-
-def _with_time(event: Any, timestamp: int) -> Any:
-    from dataclasses import replace
-
-    return replace(event, tx=replace(event.tx, timestamp=timestamp))
 
 
 def _read_error(exc: BaseException, w3: Web3) -> Exception:

@@ -132,14 +132,22 @@ class AnchorWorker:
             pairs = sorted((e.leaf, e.key) for e in entries)
             leaves = [p[0] for p in pairs]
             registry = self._registry(first.agency_id)
-            signed = registry.prepare_anchor(leaves, [p[1] for p in pairs])
+            try:
+                signed: SignedTx | None = registry.prepare_anchor(leaves, [p[1] for p in pairs])
+            except ContractRevertError as exc:
+                if exc.name != "BatchAlreadyAnchored":
+                    raise
+                # These very leaves are on-chain already: another worker's batch (then our
+                # claim below fails and we look again), or a batch this database lost track
+                # of (then we adopt it instead of anchoring anything twice).
+                signed = None
             batch = AnchorBatch(
                 agency_id=first.agency_id,
-                state="prepared",
+                state="prepared" if signed else "sent",
                 root=merkle.root(leaves),
-                raw_tx=signed.raw,
-                tx_hash=signed.tx_hash,
-                nonce=signed.nonce,
+                raw_tx=signed.raw if signed else None,
+                tx_hash=signed.tx_hash if signed else None,
+                nonce=signed.nonce if signed else None,
             )
             s.add(batch)
             s.flush()
@@ -166,9 +174,11 @@ class AnchorWorker:
             )
         registry = self._registry(agency_id)
         sender = registry.sender
-        assert sender is not None and raw is not None and tx_hash is not None and nonce is not None
+        assert sender is not None
 
         if registry.batch_id_of_root(root) == 0:
+            if raw is None or tx_hash is None or nonce is None:
+                raise TransactionError(f"batch {batch_id} has no transaction and is not on-chain")
             signed = SignedTx(raw, tx_hash, nonce, sender.address)
             try:
                 self._send(registry, signed, batch_id)
@@ -185,6 +195,7 @@ class AnchorWorker:
             batch = s.get(AnchorBatch, batch_id)
             assert batch is not None
             batch.state = "confirmed"
+            batch.tx_hash = batch.tx_hash or _anchor_tx(registry, chain_id)
             batch.chain_batch_id = chain_id
             batch.block_number = info.block_number
             batch.block_time = datetime.fromtimestamp(info.timestamp, tz=UTC)
@@ -255,6 +266,25 @@ class AnchorWorker:
             assert agency is not None
             code = agency.code
         return self.rt.registry(self.rt.agency_account(code))
+
+
+def _anchor_tx(registry: RegistryClient, chain_batch_id: int) -> str | None:
+    """The transaction that anchored a batch this database did not send itself."""
+    from ledger_client.events import BATCH_ANCHORED
+
+    info = registry.batch(chain_batch_id)
+    logs = registry.w3.eth.get_logs(
+        {
+            "address": registry.address,
+            "fromBlock": info.block_number,
+            "toBlock": info.block_number,
+            "topics": [
+                "0x" + BATCH_ANCHORED.hex(),
+                "0x" + chain_batch_id.to_bytes(32, "big").hex(),
+            ],
+        }
+    )
+    return "0x" + bytes(logs[0]["transactionHash"]).hex() if logs else None
 
 
 CHANGE_REASON_CODES = {"change": 10, "correction": 11, "reissue": 12}

@@ -15,9 +15,9 @@ from datetime import date
 from io import BytesIO
 
 import qrcode
+from PIL import Image, ImageOps
 from qrcode.exceptions import DataOverflowError
 from reportlab.lib.colors import Color, HexColor, white
-from PIL import Image, ImageOps
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader

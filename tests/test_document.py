@@ -7,14 +7,22 @@ import statistics
 import subprocess
 import time
 from datetime import date
+from io import BytesIO
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from licence_service import fonts
-from licence_service.document import LicenceFace, RenderOptions, render_licence_pdf, wrap_text
+from licence_service.document import (
+    LicenceFace,
+    RenderOptions,
+    render_licence_pdf,
+    render_scan_pdf,
+    wrap_text,
+)
 from licence_service.fonts import FontNotFoundError, cjk_font_name, find_cjk_font
 from licence_service.trust_grades import TrustGrade, chinese_date, watermark_text
 from signing.certificates import KeyAndCert, create_region_ca, issue_agency_certificate
@@ -298,3 +306,59 @@ def test_render_embed_sign_validate(licence_pdf: bytes, agency: KeyAndCert, tmp_
     changed = bytearray(signed)
     changed[position] ^= 0x01
     assert not validate_pdf_signature(bytes(changed), [agency.chain[0]]).ok
+
+
+# ---------------------------------------------------------------- annotations and scans
+
+ANNOTATION = (
+    ("用途", "办理银行开户"),
+    ("使用方", "中国工商银行上海分行"),
+    ("制作", "张三"),
+    ("有效期至", "2026年5月30日"),
+)
+
+
+def _picture(kind: str, size: tuple[int, int] = (600, 420), mode: str = "RGB") -> bytes:
+    buffer = BytesIO()
+    Image.new(mode, size, 200 if mode != "RGB" else (250, 240, 220)).save(buffer, kind)
+    return buffer.getvalue()
+
+
+def test_annotation_is_stamped(options: RenderOptions, tmp_path: Path) -> None:
+    annotated = RenderOptions(
+        watermark=options.watermark, qr_payload=options.qr_payload, annotation=ANNOTATION
+    )
+    text = _run("pdftotext", render_licence_pdf(FACE, annotated), tmp_path, "-raw")
+    assert "加注件" in text
+    for label, value in ANNOTATION:
+        assert f"{label}:{value}" in text
+    with pytest.raises(ValueError, match="annotation has too much text"):
+        render_licence_pdf(
+            FACE,
+            RenderOptions(watermark="w", qr_payload="x", annotation=(("用途", "很长" * 400),)),
+        )
+
+
+@pytest.mark.parametrize("kind", ["PNG", "JPEG"])
+def test_scan_copy(kind: str, tmp_path: Path) -> None:
+    watermark = watermark_text(TrustGrade.C)
+    pdf = render_scan_pdf(
+        _picture(kind),
+        "营业执照",
+        RenderOptions(watermark=watermark, qr_payload=QR_PAYLOAD, annotation=ANNOTATION[:1]),
+        (("持有人", "杭州青禾科技有限公司"), ("信任等级", "C")),
+    )
+    assert pdf.startswith(b"%PDF-")
+    text = _run("pdftotext", pdf, tmp_path, "-raw")
+    for expected in ("营业执照", "持有人:杭州青禾科技有限公司", "扫码核验", "用途:办理银行开户"):
+        assert expected in text, expected
+    assert watermark in text
+    for row in _run("pdffonts", pdf, tmp_path).splitlines()[2:]:
+        assert " yes yes yes " in row, row
+
+
+def test_scan_rejects_non_images() -> None:
+    options = RenderOptions(watermark="本用户对此材料的真实性负责", qr_payload="x")
+    for bad in (b"not an image", b"", _picture("GIF"), _picture("PNG", (10_000, 5_000), "1")):
+        with pytest.raises(ValueError, match="PNG or JPEG"):
+            render_scan_pdf(bad, "营业执照", options)

@@ -241,3 +241,25 @@ def test_two_workers_racing_anchor_everything_once(rt: Runtime) -> None:
         assert [r.state for r in rows] == ["anchored"] * 6
         assert len({r.batch_id for r in rows}) == 3
     assert rt.registry().batch_count() - before == 3
+
+
+def test_worker_adopts_a_batch_the_database_lost(rt: Runtime) -> None:
+    """The same leaves already on-chain (e.g. the DB was restored from an older backup):
+    recorded from the chain, not anchored a second time."""
+    docs = [issue(rt, business_request()) for _ in range(2)]
+    with rt.sessions() as s:
+        entries = s.scalars(
+            select(OutboxEntry).where(OutboxEntry.leaf.in_([bytes.fromhex(d.leaf) for d in docs]))
+        ).all()
+        pairs = sorted((e.leaf, e.key) for e in entries)
+    registry = rt.registry(rt.agency_account(rt.agency(rt.sessions()).code))
+    behind = registry.anchor([p[0] for p in pairs], [p[1] for p in pairs])
+    before = registry.batch_count()
+    AnchorWorker(rt, oplog_every=10**9).flush()
+    assert registry.batch_count() == before
+    with rt.sessions() as s:
+        batch = s.scalar(select(AnchorBatch).where(AnchorBatch.chain_batch_id == behind.batch_id))
+        assert batch is not None and batch.state == "confirmed"
+        assert batch.tx_hash == behind.tx.tx_hash
+    for d in docs:
+        assert verify(rt, Path(d.pdf_path).read_bytes()).verdict is Verdict.VALID
