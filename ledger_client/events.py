@@ -7,13 +7,14 @@ decoded here directly with ``eth_abi``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from eth_abi import decode
 from eth_utils import keccak, to_checksum_address
 
+from ledger_client.errors import LedgerError
 from ledger_client.registry import (
     BatchAnchored,
     LeafStatus,
@@ -111,3 +112,32 @@ def decode_logs(logs: Iterable[Mapping[str, Any]]) -> ChainEvents:
                 )
             )  # fmt: skip
     return out
+
+
+def _too_wide(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return any(w in text for w in ("range", "too many", "limit", "exceed", "too large"))
+
+
+def scan(
+    fetch: Callable[[int, int], ChainEvents],
+    from_block: int,
+    to_block: int,
+    max_range: int = 2_000,
+) -> Iterator[tuple[int, int, ChainEvents]]:
+    """Events in bounded block ranges, ``(first, last, events)`` per range.
+
+    A node that refuses a range as too wide gets half of it, down to one block.
+    """
+    start, step = from_block, max(1, max_range)
+    while start <= to_block:
+        end = min(to_block, start + step - 1)
+        try:
+            events = fetch(start, end)
+        except LedgerError as exc:
+            if step > 1 and _too_wide(exc):
+                step = max(1, step // 2)
+                continue
+            raise
+        yield start, end, events
+        start = end + 1

@@ -26,7 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 from ledger_client import merkle
 from ledger_client.errors import ChainUnavailableError
-from ledger_client.events import ChainEvents
+from ledger_client.events import ChainEvents, scan
 from ledger_client.registry import LeafStatus, RegistryClient
 
 log = logging.getLogger(__name__)
@@ -124,11 +124,6 @@ class SyncResult:
     status_changes: int
 
 
-def _too_wide(exc: Exception) -> bool:
-    text = str(exc).lower()
-    return any(w in text for w in ("range", "too many", "limit", "exceed", "too large"))
-
-
 class ChainIndexer:
     """Reads the registry's events into the index tables."""
 
@@ -164,22 +159,12 @@ class ChainIndexer:
             self._rewind(head + 1)
             start = head + 1
         first, batches, statuses = start, 0, 0
-        step = self.max_range
-        while start <= head:
-            end = min(head, start + step - 1)
-            try:
-                events = self.registry.events_in_range(start, end)
-            except ChainUnavailableError as exc:
-                if step > 1 and _too_wide(exc):
-                    step = max(1, step // 2)
-                    continue
-                raise
+        for _, end, events in scan(self.registry.events_in_range, start, head, self.max_range):
             self._store(events, end + 1)
             batches += len(events.batches)
             statuses += len(events.statuses)
             if progress:
                 progress(end, head)
-            start = end + 1
         return SyncResult(first, head, batches, statuses)
 
     def _store(self, events: ChainEvents, nxt: int) -> None:
