@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from licence_service import cli_lifecycle  # noqa: F401 - registers the lifecycle commands
+from licence_service import cli_audit, cli_lifecycle  # noqa: F401 - register commands
 from licence_service.audit import oplog
 from licence_service.cli_common import (
     DataDir,
