@@ -214,3 +214,33 @@ def test_lifecycle_endpoints(server: tuple[str, Runtime]) -> None:
         assert {a["kind"] for a in history["attachments"]} == {"COPY", "INSPECTION"}
         assert history["metadata"]["holder_id_type"] == "uscc"
         assert c.get("/api/v1/reviews", headers=window).status_code == 200
+
+
+def test_audit_endpoints(server: tuple[str, Runtime]) -> None:
+    url, rt = server
+    k = keys(rt)
+    auditor = {"X-API-Key": k["auditor"]}
+    with httpx.Client(base_url=url, timeout=60) as c:
+        c.post("/api/v1/licences", json=ISSUE_BODY, headers={"X-API-Key": k["agency"]})
+        assert c.get("/api/v1/audit/replay", headers={"X-API-Key": k["agency"]}).status_code == 403
+        r = c.get("/api/v1/audit/replay", headers=auditor)
+        assert r.status_code == 200, r.text
+        report = r.json()
+        assert report["consistent"] is True, report["discrepancies"]
+        assert report["summary"]["licences"] >= 1 and report["statistics"]
+        html = c.get("/api/v1/audit/replay", params={"format": "html"}, headers=auditor)
+        assert html.headers["content-type"].startswith("text/html") and "<svg" in html.text
+        pdf = c.get("/api/v1/audit/replay", params={"format": "pdf"}, headers=auditor)
+        assert pdf.content.startswith(b"%PDF")
+        csv = c.get("/api/v1/audit/stats", params={"format": "csv"}, headers=auditor)
+        assert csv.text.startswith("period,region,agency,type,issued")
+        state = c.get("/api/v1/audit/state", params={"at": "2000-01-01T00:00:00Z"}, headers=auditor)
+        assert {row["status"] for row in state.json()} == {"NOT_ISSUED"}
+        # the API's actions are in the operation log under the caller's role
+        from licence_service.models import OpLogEntry
+
+        with rt.sessions() as s:
+            from sqlalchemy import select
+
+            actors = set(s.scalars(select(OpLogEntry.actor).where(OpLogEntry.action == "issue")))
+        assert any(a.startswith("api:agency@127.0.0.1") for a in actors)

@@ -190,3 +190,38 @@ def test_replay_after_a_chain_restart_gives_the_same_report(
         .verify_pdf(Path(issue_licence(after_rt, business_request()).pdf_path).read_bytes())
         .ok
     )
+
+
+def test_audit_cli_exit_codes_and_reports(rt: Runtime, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from licence_service.cli import app
+
+    ids = populate(rt)
+    home = ["--data-dir", str(rt.settings.home)]
+    env = {
+        "LICLEDGER_RPC_URL": rt.settings.rpc_url,
+        "LICLEDGER_CHAIN_PORT": str(rt.settings.chain_port),
+    }
+    runner = CliRunner()
+    files = [tmp_path / "r.json", tmp_path / "r.html", tmp_path / "r.pdf"]
+    args = ["audit", "replay", *home]
+    for f in files:
+        args += ["--report", str(f)]
+    ok = runner.invoke(app, args, env=env)
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(files[0].read_text())["consistent"] is True
+    assert "<svg" in files[1].read_text() and files[2].read_bytes().startswith(b"%PDF")
+    with rt.sessions.begin() as s:
+        v = s.scalar(select(LicenceVersion).where(LicenceVersion.identifier == ids[3]))
+        assert v is not None
+        v.fields_json = v.fields_json.replace("100万元", "1万元")
+    bad = runner.invoke(app, ["audit", "replay", *home], env=env)
+    assert bad.exit_code == 1 and "DATA_CHANGED" in bad.output
+    csv = tmp_path / "s.csv"
+    stats = runner.invoke(app, ["audit", "stats", *home, "--csv", str(csv)], env=env)
+    assert stats.exit_code == 0 and csv.read_text().startswith("period,region")
+    wrong = runner.invoke(
+        app, ["audit", "replay", *home, "--report", str(tmp_path / "r.txt")], env=env
+    )
+    assert wrong.exit_code == 2

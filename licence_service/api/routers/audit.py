@@ -1,0 +1,67 @@
+"""Auditor endpoints: replay, state at a time, statistics (read-only, auditor role)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+
+from licence_service.api.deps import Role, RuntimeDep, require
+from licence_service.api.routers.licences import ERRORS
+from licence_service.audit.history import read_history
+from licence_service.audit.replay import replay, report_json, state_at
+from licence_service.audit.reports import render_html, render_pdf
+from licence_service.audit.stats import statistics, to_csv
+from licence_service.errors import InvalidInputError
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+AuditorRole = Annotated[Role, Depends(require(Role.AUDITOR))]
+
+
+@router.get(
+    "/replay",
+    responses={
+        200: {"content": {"application/json": {}, "text/html": {}, "application/pdf": {}}},
+        **ERRORS,
+    },
+)
+def replay_endpoint(
+    rt: RuntimeDep,
+    _: AuditorRole,
+    format: Annotated[str, Query(pattern="^(json|html|pdf)$")] = "json",
+    from_block: int | None = None,
+    region: int | None = None,
+) -> Any:
+    """Rebuild the history from the chain and compare it with the database."""
+    result = replay(rt, from_block, region)
+    report = report_json(rt, result)
+    stats = statistics(rt, result.history)
+    if format == "html":
+        return HTMLResponse(render_html(report, stats))
+    if format == "pdf":
+        return Response(render_pdf(report, stats), media_type="application/pdf")
+    return {**report, "statistics": stats}
+
+
+@router.get("/state", responses=ERRORS)
+def state_endpoint(rt: RuntimeDep, _: AuditorRole, at: datetime) -> list[dict[str, Any]]:
+    """Every licence's status at time ``at``, from the chain."""
+    return state_at(rt, at)
+
+
+@router.get("/stats", responses=ERRORS)
+def stats_endpoint(
+    rt: RuntimeDep,
+    _: AuditorRole,
+    period: str = "month",
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+) -> Any:
+    """Counts by region, agency, licence type and period; `format=csv` for spreadsheets."""
+    if period not in ("month", "day"):
+        raise InvalidInputError("period must be month or day", field="period")
+    rows = statistics(rt, read_history(rt.registry(), rt.deployment.block_number), period)
+    if format == "csv":
+        return PlainTextResponse(to_csv(rows), media_type="text/csv")
+    return rows
