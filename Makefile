@@ -19,6 +19,7 @@ test: setup
 
 bench: setup
 	$(BIN)/python -m bench.anchoring
+	$(BIN)/python -m bench.replay
 
 setup: $(STAMP) $(ARTIFACT) .fonts-ok
 

@@ -1,0 +1,133 @@
+"""Benchmark of auditor replay: build a chain history of >= 100,000 licence events, then
+measure how fast it is rebuilt from the chain alone, and how memory grows with history.
+
+Licence events are leaves anchored (each a licence document), status changes and version
+links. The history is written straight through the registry (batches of 1,024 random
+leaves, plus status changes), on its own anvil node on a free loopback port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import socket
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+from ledger_client import merkle
+from ledger_client.accounts import create_account
+from ledger_client.artifacts import load_artifact
+from ledger_client.connection import ChainConfig, connect
+from ledger_client.deployment import deploy
+from ledger_client.node import AnvilNode, NodeConfig
+from ledger_client.registry import REGISTRY, LeafStatus, RegistryClient
+from ledger_client.reverts import RevertDecoder
+from ledger_client.transactions import TransactionSender
+from licence_service.audit.history import read_history
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def build(reg: RegistryClient, events: int, batch: int, statuses: int) -> tuple[int, float]:
+    """Anchor leaves and change statuses until ``events`` licence events exist."""
+    t0 = time.perf_counter()
+    made = 0
+    samples: list[tuple[list[bytes], int]] = []
+    while made < events - statuses:
+        leaves = merkle.sorted_unique([os.urandom(32) for _ in range(batch)])
+        ev = reg.anchor(leaves, [os.urandom(32) for _ in leaves])
+        made += len(leaves)
+        samples.append((leaves, ev.batch_id))
+    for i in range(statuses):
+        leaves, batch_id = samples[i % len(samples)]
+        j = (i // len(samples)) % len(leaves)
+        reg.change_status(leaves[j], batch_id, merkle.proof(leaves, j), LeafStatus.SUSPENDED, 1)
+        made += 1
+    return made, time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=1024)
+    parser.add_argument("--statuses", type=int, default=1_000)
+    parser.add_argument("--range", type=int, default=100, help="blocks per eth_getLogs call")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        port = _free_port()
+        node = AnvilNode(NodeConfig(directory=Path(tmp), port=port))
+        node.start()
+        try:
+            config = ChainConfig(rpc_url=f"http://127.0.0.1:{port}", receipt_timeout=120)
+            w3 = connect(config)
+            sender = TransactionSender(
+                w3, create_account(), config, RevertDecoder([load_artifact(REGISTRY).abi])
+            )
+            dep = deploy(sender)
+            reg = RegistryClient(w3, dep.registry, sender)
+            reg.register_issuer(sender.address, 330100)
+            made, build_s = build(reg, args.events, args.batch, args.statuses)
+            head = int(w3.eth.block_number)
+            reader = RegistryClient(w3, dep.registry)
+
+            runs = []
+            for _ in range(3):
+                t0 = time.perf_counter()
+                history = read_history(reader, dep.block_number, head, max_range=args.range)
+                runs.append(time.perf_counter() - t0)
+            best = min(runs)
+            rss_after = _rss_mib()
+
+            half_block = dep.block_number + (head - dep.block_number) // 2
+            tracemalloc.start()
+            half = read_history(reader, dep.block_number, half_block, max_range=args.range)
+            half_peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.reset_peak()
+            del half
+            full = read_history(reader, dep.block_number, head, max_range=args.range)
+            full_peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        finally:
+            node.stop()
+
+    leaves = len(full.leaves)
+    print("Licence Ledger auditor replay benchmark")
+    print(
+        f"  machine: {os.cpu_count()} cores, {platform.python_implementation()} "
+        f"{platform.python_version()}, {platform.system()} {platform.machine()}"
+    )
+    print(
+        f"  chain: anvil on loopback, {head - dep.block_number} blocks, "
+        f"{args.batch} leaves per batch, {args.range} blocks per eth_getLogs call"
+    )
+    print(
+        f"  history: {made} licence events ({leaves} leaves anchored, "
+        f"{args.statuses} status changes), built in {build_s:.1f} s"
+    )
+    print(
+        f"  replay from the chain: {history.events} events in "
+        f"{', '.join(f'{r:.2f}' for r in runs)} s; best {history.events / best:,.0f} events/s "
+        f"(target >= 20,000)"
+    )
+    print(
+        f"  memory (tracemalloc peak): half history {half_peak / 2**20:.1f} MiB, full "
+        f"history {full_peak / 2**20:.1f} MiB = {full_peak / max(leaves, 1):.0f} bytes per "
+        f"leaf of index; process max RSS {rss_after:.0f} MiB"
+    )
+
+
+if __name__ == "__main__":
+    main()
