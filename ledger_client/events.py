@@ -135,8 +135,8 @@ def scan(
         try:
             events = fetch(start, end)
         except LedgerError as exc:
-            if step > 1 and _too_wide(exc):
-                step = max(1, step // 2)
+            if end > start and _too_wide(exc):
+                step = max(1, (end - start + 1) // 2)
                 continue
             raise
         yield start, end, events
