@@ -244,3 +244,46 @@ def test_audit_endpoints(server: tuple[str, Runtime]) -> None:
 
             actors = set(s.scalars(select(OpLogEntry.actor).where(OpLogEntry.action == "issue")))
         assert any(a.startswith("api:agency@127.0.0.1") for a in actors)
+
+
+def test_submission_upgrade_and_metadata(server: tuple[str, Runtime]) -> None:
+    from datetime import UTC, datetime, timedelta
+    from io import BytesIO
+
+    from PIL import Image
+
+    url, rt = server
+    k = keys(rt)
+    window = {"X-API-Key": k["window"]}
+    buf = BytesIO()
+    Image.new("RGB", (300, 200), (240, 240, 230)).save(buf, "PNG")
+    with httpx.Client(base_url=url, timeout=30) as c:
+        r = c.post(
+            "/api/v1/submissions",
+            files={"image": ("scan.png", buf.getvalue(), "image/png")},
+            data={
+                "title": "营业执照",
+                "holder_name": "杭州青禾科技有限公司",
+                "holder_id": HOLDER_USCC,
+                "grade": "D",
+            },
+            headers=window,
+        )
+        assert r.status_code == 201, r.text
+        sid = r.json()["submission_id"]
+        until = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
+        r = c.post(
+            f"/api/v1/submissions/{sid}/upgrade",
+            json={"staff": "窗口王五", "valid_until": until},
+            headers=window,
+        )
+        assert r.status_code == 200 and r.json()["grade"] == "B", r.text
+        lid = c.post(
+            "/api/v1/licences", json=ISSUE_BODY, headers={"X-API-Key": k["agency"]}
+        ).json()["licence_id"]
+        meta = c.get(f"/api/v1/licences/{lid}", headers=window).json()["metadata"]
+        assert meta["licence_id"] == lid and meta["issuing_authority"] == "杭州市市场监督管理局"
+        assert meta["holder_id_type"] == "uscc" and meta["fields"]["注册资本"] == "100万元"
+        assert {"valid_from", "valid_until", "jurisdiction_code", "status", "type_code"} <= set(
+            meta
+        )

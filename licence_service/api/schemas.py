@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -50,6 +51,7 @@ class LicenceOut(BaseModel):
     issuer: str
     issuer_code: str
     region_code: int
+    metadata: dict[str, Any] = Field(description="GB/T 36903-style metadata of the current version")
     versions: list[VersionOut]
 
 
