@@ -194,6 +194,50 @@ class OpLogEntry(Base):
     hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True, index=True)
 
 
+class SeenNonce(Base):
+    """Nonces of signed region-to-region requests, kept until they expire (replay defence)."""
+
+    __tablename__ = "seen_nonce"
+    nonce: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    expiry: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class Consent(Base):
+    """A holder's consent to share a licence (or all licences of a type) with another region."""
+
+    __tablename__ = "consent"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    consent_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    holder_id: Mapped[str] = mapped_column(String(18), index=True)
+    licence_id: Mapped[int | None] = mapped_column(ForeignKey("licence.id"), nullable=True)
+    type_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    grantee_region: Mapped[int] = mapped_column(Integer)
+    purpose: Mapped[str] = mapped_column(Text)
+    fields_json: Mapped[str] = mapped_column(Text, default="[]")  # fields released in full
+    valid_until: Mapped[date] = mapped_column(Date)
+    confirmed_by: Mapped[str] = mapped_column(String(100))
+    tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Release(Base):
+    """A data release to another region, with its on-chain sharing receipt."""
+
+    __tablename__ = "release"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    receipt_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    licence_id: Mapped[int] = mapped_column(ForeignKey("licence.id"), index=True)
+    leaf: Mapped[bytes] = mapped_column(LargeBinary(32))
+    to_region: Mapped[int] = mapped_column(Integer)
+    to_account: Mapped[str] = mapped_column(String(42))
+    purpose: Mapped[str] = mapped_column(Text)
+    consent_id: Mapped[int | None] = mapped_column(ForeignKey("consent.id"), nullable=True)
+    fields_json: Mapped[str] = mapped_column(Text)
+    tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class AnchorBatch(Base):
     """One anchor transaction: recorded (signed) before it is broadcast, so it survives a crash."""
 

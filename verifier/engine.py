@@ -12,13 +12,14 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Protocol
 
 from cryptography import x509
 
 from ledger_client import merkle
 from ledger_client.index import ChainIndex, ChainIndexer, LeafRecord
 from ledger_client.registry import LeafStatus, RegistryClient
-from signing.certificates import subject_attributes
+from signing.certificates import certificate_fingerprint, subject_attributes
 from signing.compact import verify_compact
 from signing.errors import MetadataError
 from signing.pdf_metadata import read_metadata
@@ -62,12 +63,39 @@ PendingLookup = Callable[[bytes], bytes | None]
 
 
 @dataclass(frozen=True)
+class RegisteredCertificate:
+    """A signing certificate as the consortium's on-chain directory lists it."""
+
+    fingerprint: str
+    region: int
+    agency_code: str
+    registered_at: int
+    compromised_at: int  # 0: never reported compromised
+    revoked: bool
+    cert: x509.Certificate | None = None
+
+
+class CertificateDirectory(Protocol):
+    """The on-chain directory of regions' signing certificates (read from chain events)."""
+
+    def by_fingerprint(self, fingerprint: str) -> RegisteredCertificate | None: ...
+
+    def by_agency(self, agency_code: str) -> list[RegisteredCertificate]: ...
+
+
+@dataclass(frozen=True)
 class TrustStore:
-    """Region root certificates, and agency certificates by agency code for QR checks."""
+    """Who is a real issuer: local region roots, this region's agencies, and the directory.
+
+    ``roots``/``agencies`` serve a region's own licences; ``directory`` (the consortium's
+    on-chain membership) lets any region check any other region's licences from the chain
+    alone.
+    """
 
     roots: tuple[x509.Certificate, ...]
     agencies: Mapping[str, x509.Certificate] = field(default_factory=dict)
     region_names: Mapping[int, str] = field(default_factory=dict)
+    directory: CertificateDirectory | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +206,7 @@ class Verifier:
             return self._decide(result)
         checks.append(Check("digest", True, "document digest matches the anchored leaf"))
         self._anchor_checks(result, record, ref, int(meta.get("region_code", 0)), when)
+        self._key_compromise(result, report.signer, record.timestamp)
         result.extra["trust_grade"] = meta.get("trust_grade")
         if ref.kind is not LeafKind.VERSION:
             result.extra["attachment"] = {
@@ -208,10 +237,14 @@ class Verifier:
             checked_at=when,
             extra={"point_in_time": at is not None},
         )
-        cert = self.trust.agencies.get(claims.issuer_code)
-        if cert is None:
+        candidates = self._agency_certs(claims.issuer_code, claims.region)
+        if not candidates:
             checks.append(Check("issuer", False, f"agency {claims.issuer_code} is not known"))
             return self._decide(result)
+        cert = next(
+            (c for c in candidates if verify_compact(c, token.message, token.signature)),
+            candidates[0],
+        )
         attrs = subject_attributes(cert)
         result.issuer = attrs.get("name")
         checks.append(
@@ -243,6 +276,20 @@ class Verifier:
 
     # ------------------------------------------------------------------ checks
 
+    def _agency_certs(self, agency_code: str, region: int) -> list[x509.Certificate]:
+        """Certificates that may have signed a QR code of this agency (own store, directory)."""
+        certs: list[x509.Certificate] = []
+        own = self.trust.agencies.get(agency_code)
+        if own is not None:
+            certs.append(own)
+        if self.trust.directory is not None:
+            certs += [
+                r.cert
+                for r in self.trust.directory.by_agency(agency_code)
+                if r.cert is not None and r.region == region and not r.revoked
+            ]
+        return certs
+
     def _sync(self) -> None:
         if self.indexer is not None and self.config.sync_before_verify:
             self.indexer.sync()
@@ -264,6 +311,20 @@ class Verifier:
             return False, "no signing certificate in the document"
         attrs = subject_attributes(signer)
         who = f"{attrs.get('name', '?')} ({attrs.get('code', '?')})"
+        registered = self._registered(signer)
+        if registered is not None:
+            if registered.revoked:
+                return False, f"signed by {who}, whose certificate the directory lists as revoked"
+            if str(registered.region) != str(meta.get("region_code")) or (
+                registered.agency_code != meta.get("issuer_code")
+            ):
+                return False, (
+                    f"signed by {who}, registered for agency {registered.agency_code} of region "
+                    f"{registered.region}, but the licence names {meta.get('issuer_code')} of "
+                    f"region {meta.get('region_code')}"
+                )
+            name = self.trust.region_names.get(registered.region, str(registered.region))
+            return True, f"signed by {who} of region {name}, registered in the on-chain directory"
         if not trusted:
             return False, f"signed by {who}, which no trusted region authority certifies"
         if attrs.get("code") != meta.get("issuer_code"):
@@ -272,6 +333,41 @@ class Verifier:
                 "the signer is not the issuer"
             )
         return True, f"signed by {who}, certified by a trusted region authority"
+
+    def _registered(self, cert: x509.Certificate) -> RegisteredCertificate | None:
+        if self.trust.directory is None:
+            return None
+        return self.trust.directory.by_fingerprint(certificate_fingerprint(cert))
+
+    def _key_compromise(
+        self, result: VerificationResult, signer: x509.Certificate | None, anchored_at: int
+    ) -> None:
+        """A key reported lost signs nothing valid after the loss (anchoring time is the proof
+        of when a document existed; a signature's own time could be forged)."""
+        if signer is None:
+            return
+        registered = self._registered(signer)
+        if registered is None or not registered.compromised_at:
+            return
+        since = _ts(registered.compromised_at)
+        if anchored_at >= registered.compromised_at:
+            result.checks.append(
+                Check(
+                    "issuer",
+                    False,
+                    f"the signing key was reported "
+                    f"compromised from {since:%Y-%m-%d %H:%M:%S} UTC and this "
+                    "document was anchored after that",
+                )
+            )
+        else:
+            result.checks.append(
+                Check(
+                    "key",
+                    True,
+                    f"anchored before the signing key was reported compromised ({since:%Y-%m-%d})",
+                )
+            )
 
     def _unanchored(self, result: VerificationResult, key: bytes, leaf: bytes | None) -> None:
         others = self.index.find_by_key(key)
