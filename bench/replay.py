@@ -40,22 +40,25 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def build(reg: RegistryClient, events: int, batch: int, statuses: int) -> tuple[int, float]:
-    """Anchor leaves and change statuses until ``events`` licence events exist."""
+def build(reg: RegistryClient, events: int, batch: int, statuses: int) -> tuple[int, float, int]:
+    """Anchor leaves and change statuses until ``events`` licence events exist; also returns
+    the block by which half of the leaves were anchored."""
     t0 = time.perf_counter()
     made = 0
     samples: list[tuple[list[bytes], int]] = []
+    blocks: list[int] = []
     while made < events - statuses:
         leaves = merkle.sorted_unique([os.urandom(32) for _ in range(batch)])
         ev = reg.anchor(leaves, [os.urandom(32) for _ in leaves])
         made += len(leaves)
         samples.append((leaves, ev.batch_id))
+        blocks.append(ev.tx.block_number)
     for i in range(statuses):
         leaves, batch_id = samples[i % len(samples)]
         j = (i // len(samples)) % len(leaves)
         reg.change_status(leaves[j], batch_id, merkle.proof(leaves, j), LeafStatus.SUSPENDED, 1)
         made += 1
-    return made, time.perf_counter() - t0
+    return made, time.perf_counter() - t0, blocks[len(blocks) // 2]
 
 
 def main() -> None:
@@ -79,7 +82,7 @@ def main() -> None:
             dep = deploy(sender)
             reg = RegistryClient(w3, dep.registry, sender)
             reg.register_issuer(sender.address, 330100)
-            made, build_s = build(reg, args.events, args.batch, args.statuses)
+            made, build_s, half_block = build(reg, args.events, args.batch, args.statuses)
             head = int(w3.eth.block_number)
             reader = RegistryClient(w3, dep.registry)
 
@@ -91,10 +94,9 @@ def main() -> None:
             best = min(runs)
             rss_after = _rss_mib()
 
-            half_block = dep.block_number + (head - dep.block_number) // 2
             tracemalloc.start()
             half = read_history(reader, dep.block_number, half_block, max_range=args.range)
-            half_peak = tracemalloc.get_traced_memory()[1]
+            half_peak, half_leaves = tracemalloc.get_traced_memory()[1], len(half.leaves)
             tracemalloc.reset_peak()
             del half
             full = read_history(reader, dep.block_number, head, max_range=args.range)
