@@ -125,9 +125,10 @@ def main() -> None:
         f"(target >= 20,000)"
     )
     print(
-        f"  memory (tracemalloc peak): half history {half_peak / 2**20:.1f} MiB, full "
-        f"history {full_peak / 2**20:.1f} MiB = {full_peak / max(leaves, 1):.0f} bytes per "
-        f"leaf of index; process max RSS {rss_after:.0f} MiB"
+        f"  memory (tracemalloc peak): {half_leaves} leaves {half_peak / 2**20:.1f} MiB "
+        f"({half_peak / max(half_leaves, 1):.0f} B/leaf), {leaves} leaves "
+        f"{full_peak / 2**20:.1f} MiB ({full_peak / max(leaves, 1):.0f} B/leaf): grows with "
+        f"the index only; process max RSS {rss_after:.0f} MiB"
     )
 
 
