@@ -1,0 +1,723 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {LicenceRegistry} from "./LicenceRegistry.sol";
+
+/**
+ * @title RegionDirectory
+ * @notice The consortium's membership: regions, their agencies' chain accounts and their
+ * signing certificates. It is the trust root for "is this issuer real" and for cross-region
+ * calls.
+ *
+ * The admin creates the first region once (`bootstrap`); afterwards every change (adding or
+ * removing a region, an account or a certificate) needs the approval of `effectiveThreshold()`
+ * active regions. The directory holds `REGISTRAR_ROLE` on the `LicenceRegistry`, so an account
+ * added here becomes an issuer there and an account removed here can no longer anchor.
+ *
+ * Certificates are kept by SHA-256 fingerprint; the DER itself is only emitted in
+ * `CertificateAdded`, so any region can rebuild every other region's certificates from the chain
+ * alone. Certificates are never deleted: a retired (revoked) one stays valid for what it signed
+ * before its revocation, and a compromised one for what it signed before the reported loss,
+ * so point-in-time verification keeps working.
+ */
+contract RegionDirectory is AccessControl {
+    /// @notice Length of an agency's unified social credit code (a public organisation code).
+    uint256 public constant AGENCY_CODE_LENGTH = 18;
+
+    /// @notice The kinds of membership change a proposal can make.
+    enum Action {
+        AddRegion,
+        RemoveRegion,
+        AddAccount,
+        RemoveAccount,
+        AddCertificate,
+        RevokeCertificate
+    }
+
+    /// @notice What a proposal changes; fields an action does not use are empty.
+    struct Change {
+        Action action;
+        uint32 region;
+        string name;
+        address account;
+        bytes32 fingerprint;
+        string agencyCode;
+        bytes cert;
+    }
+
+    /// @notice A proposal; `approvers` are the regions that approved it, proposer first.
+    struct Proposal {
+        Change change;
+        uint32 proposerRegion;
+        uint64 createdAt;
+        uint64 executedAt;
+        uint32[] approvers;
+    }
+
+    /// @notice A proposal as `proposal()` returns it; `approvals` counts active regions only.
+    struct ProposalInfo {
+        Change change;
+        uint32 proposerRegion;
+        uint64 createdAt;
+        uint64 executedAt;
+        uint32 approvals;
+    }
+
+    struct Region {
+        string name;
+        bool active;
+        uint64 addedAt;
+        uint64 removedAt;
+    }
+
+    struct Certificate {
+        uint32 region;
+        uint64 registeredAt;
+        uint64 compromisedAt;
+        uint64 revokedAt;
+        string agencyCode;
+    }
+
+    /// @notice A certificate given to `bootstrap`.
+    struct CertificateInput {
+        bytes32 fingerprint;
+        string agencyCode;
+        bytes cert;
+    }
+
+    LicenceRegistry private immutable _registry;
+    uint32 private immutable _threshold;
+
+    uint32[] private _regionCodes;
+    uint32 private _activeCount;
+    mapping(uint32 code => Region) private _regions;
+    mapping(uint32 code => address[]) private _accounts;
+    mapping(address account => uint32 region) private _accountRegion;
+    mapping(address account => uint256 position) private _accountPosition; // index + 1
+    mapping(uint32 code => bytes32[]) private _certificatesOf;
+    mapping(bytes32 fingerprint => Certificate) private _certificates;
+    Proposal[] private _proposals;
+    mapping(uint256 id => mapping(uint32 region => bool)) private _approved;
+
+    /// @notice The zero address cannot be an admin, a registry or an account.
+    error ZeroAddress();
+    /// @notice The threshold must be at least 1.
+    error InvalidThreshold(uint256 threshold);
+    /// @notice A region code must be a 6-digit administrative division code.
+    error InvalidRegion(uint32 region);
+    /// @notice A region needs a name.
+    error EmptyName();
+    /// @notice A region needs at least one account.
+    error NoAccounts();
+    /// @notice `bootstrap` runs once, before any region exists.
+    error AlreadyBootstrapped();
+    /// @notice The caller is not an account of an active region.
+    error NotAMember(address account);
+    /// @notice `region` is already an active member.
+    error RegionAlreadyActive(uint32 region);
+    /// @notice `region` is not an active member.
+    error RegionNotActive(uint32 region);
+    /// @notice The last active region cannot be removed.
+    error LastRegion(uint32 region);
+    /// @notice `account` already belongs to a region (here or in the registry).
+    error AccountAlreadyRegistered(address account, uint32 region);
+    /// @notice `account` is not an account of `region`.
+    error AccountNotInRegion(address account, uint32 region);
+    /// @notice The last account of an active region cannot be removed.
+    error LastAccount(uint32 region);
+    /// @notice The fingerprint must be the SHA-256 of the certificate DER.
+    error FingerprintMismatch(bytes32 fingerprint, bytes32 computed);
+    /// @notice An agency code is an 18-character unified social credit code.
+    error InvalidAgencyCode(string agencyCode);
+    /// @notice A certificate with this fingerprint was registered before.
+    error CertificateAlreadyRegistered(bytes32 fingerprint);
+    /// @notice No certificate with this fingerprint is registered.
+    error UnknownCertificate(bytes32 fingerprint);
+    /// @notice The certificate belongs to `certificateRegion`, not to `region`.
+    error CertificateNotInRegion(bytes32 fingerprint, uint32 region, uint32 certificateRegion);
+    /// @notice The certificate is already revoked.
+    error CertificateAlreadyRevoked(bytes32 fingerprint);
+    /// @notice A compromise time must be nonzero and not in the future.
+    error InvalidCompromiseTime(uint64 since);
+    /// @notice A compromise can only be moved earlier; it is already recorded from `current`.
+    error CompromiseNotEarlier(bytes32 fingerprint, uint64 current, uint64 since);
+    /// @notice `bootstrap` arrays must have one entry per certificate.
+    error LengthMismatch();
+    /// @notice No proposal has this id.
+    error UnknownProposal(uint256 id);
+    /// @notice The proposal was executed before.
+    error ProposalAlreadyExecuted(uint256 id);
+    /// @notice `region` already approved proposal `id`.
+    error AlreadyApproved(uint256 id, uint32 region);
+    /// @notice Proposal `id` has `approvals` active approvals; `threshold` are needed.
+    error ThresholdNotReached(uint256 id, uint256 approvals, uint256 threshold);
+
+    /// @notice A proposal was made; the proposer's region is its first approval.
+    event ProposalCreated(
+        uint256 indexed id,
+        Action action,
+        uint32 indexed region,
+        uint32 indexed proposerRegion,
+        address account,
+        bytes32 fingerprint,
+        uint64 timestamp
+    );
+    /// @notice `region` approved proposal `id`; `approvals` active regions approve it now.
+    event ProposalApproved(
+        uint256 indexed id,
+        uint32 indexed region,
+        address approver,
+        uint32 approvals,
+        uint64 timestamp
+    );
+    /// @notice Proposal `id` reached the threshold and took effect.
+    event ProposalExecuted(
+        uint256 indexed id,
+        Action action,
+        uint32 indexed region,
+        uint64 timestamp
+    );
+    /// @notice `region` became an active member.
+    event RegionAdded(uint32 indexed region, string name, uint64 timestamp);
+    /// @notice `region` stopped being a member; its accounts and certificates went with it.
+    event RegionRemoved(uint32 indexed region, uint64 timestamp);
+    /// @notice `account` became an account of `region` (and an issuer in the registry).
+    event AccountAdded(uint32 indexed region, address indexed account, uint64 timestamp);
+    /// @notice `account` stopped being an account of `region` (and an issuer in the registry).
+    event AccountRemoved(uint32 indexed region, address indexed account, uint64 timestamp);
+    /// @notice A signing certificate of `region`; `cert` is its DER, SHA-256 = `fingerprint`.
+    event CertificateAdded(
+        uint32 indexed region,
+        bytes32 indexed fingerprint,
+        string agencyCode,
+        bytes cert,
+        uint64 timestamp
+    );
+    /// @notice The certificate was retired; it signs nothing valid from `timestamp` on.
+    event CertificateRevoked(uint32 indexed region, bytes32 indexed fingerprint, uint64 timestamp);
+    /// @notice The certificate's key was reported lost; it signs nothing valid from `since` on.
+    event CertificateCompromised(
+        bytes32 indexed fingerprint,
+        uint32 indexed region,
+        uint64 since,
+        uint64 timestamp
+    );
+
+    /**
+     * @param admin Account allowed to `bootstrap` the first region.
+     * @param registry The `LicenceRegistry` whose issuers this directory manages.
+     * @param threshold M: approvals of active regions a proposal needs (capped by their number).
+     */
+    constructor(address admin, address registry, uint32 threshold) {
+        if (admin == address(0) || registry == address(0)) revert ZeroAddress();
+        if (threshold == 0) revert InvalidThreshold(threshold);
+        _registry = LicenceRegistry(registry);
+        _threshold = threshold;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    modifier onlyMember() {
+        if (_accountRegion[msg.sender] == 0) revert NotAMember(msg.sender);
+        _;
+    }
+
+    // ----------------------------------------------------------------------------- bootstrap
+
+    /**
+     * @notice Creates the consortium's first region, once, before any region exists.
+     * @dev Each account is registered as an issuer of `region` in the registry.
+     * @param region The 6-digit administrative division code.
+     * @param name The region's name.
+     * @param accounts The region's agencies' chain accounts (at least one).
+     * @param fingerprints SHA-256 of each certificate's DER.
+     * @param agencyCodes The 18-character agency code of each certificate.
+     * @param certs Each certificate's DER, emitted in `CertificateAdded` only.
+     */
+    function bootstrap(
+        uint32 region,
+        string calldata name,
+        address[] calldata accounts,
+        bytes32[] calldata fingerprints,
+        string[] calldata agencyCodes,
+        bytes[] calldata certs
+    ) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (_regionCodes.length != 0) revert AlreadyBootstrapped();
+        if (accounts.length == 0) revert NoAccounts();
+        uint256 n = fingerprints.length;
+        if (agencyCodes.length != n || certs.length != n) revert LengthMismatch();
+        _checkNewRegion(region, name);
+        _addRegion(region, name);
+        for (uint256 i = 0; i < n; ++i) {
+            _bootstrapCertificate(region, fingerprints[i], agencyCodes[i], certs[i]);
+        }
+        for (uint256 i = 0; i < accounts.length; ++i) {
+            _checkNewAccount(accounts[i]);
+            _addAccount(region, accounts[i]);
+        }
+    }
+
+    // ----------------------------------------------------------------------------- proposals
+
+    /**
+     * @notice Proposes a membership change; the caller's region approves it at once, and it
+     * executes at once when that already reaches `effectiveThreshold()`.
+     * @dev The change is checked now and again when it executes (the state may have moved).
+     * @param action What to change.
+     * @param region The region concerned (the new region for `AddRegion`).
+     * @param name The new region's name (`AddRegion` only).
+     * @param account The account to add or remove (`AddRegion`: the new region's first one).
+     * @param fingerprint SHA-256 of `cert` (`AddRegion` optional, `AddCertificate`), or the
+     * certificate to revoke (`RevokeCertificate`).
+     * @param agencyCode The certificate's 18-character agency code, when one is added.
+     * @param cert The certificate's DER, when one is added.
+     * @return id The proposal's id (ids start at 1).
+     */
+    function propose(
+        Action action,
+        uint32 region,
+        string calldata name,
+        address account,
+        bytes32 fingerprint,
+        string calldata agencyCode,
+        bytes calldata cert
+    ) external onlyMember returns (uint256 id) {
+        if (action == Action.AddRegion) _checkNewRegion(region, name);
+        _checkState(action, region, account, fingerprint);
+        if (_addsCertificate(action, fingerprint)) {
+            _checkCertificateData(fingerprint, agencyCode, cert);
+        }
+
+        uint32 proposer = _accountRegion[msg.sender];
+        Proposal storage p = _proposals.push();
+        id = _proposals.length;
+        p.change.action = action;
+        p.change.region = region;
+        p.change.name = name;
+        p.change.account = account;
+        p.change.fingerprint = fingerprint;
+        p.change.agencyCode = agencyCode;
+        p.change.cert = cert;
+        p.proposerRegion = proposer;
+        p.createdAt = uint64(block.timestamp);
+        emit ProposalCreated(
+            id,
+            action,
+            region,
+            proposer,
+            account,
+            fingerprint,
+            uint64(block.timestamp)
+        );
+        _approve(id, p, proposer);
+    }
+
+    /**
+     * @notice Approves proposal `id` for the caller's region; executes it when the approvals of
+     * active regions reach `effectiveThreshold()`.
+     * @param id The proposal's id.
+     * @return executed Whether this approval executed the proposal.
+     */
+    function approve(uint256 id) external onlyMember returns (bool executed) {
+        Proposal storage p = _pending(id);
+        uint32 region = _accountRegion[msg.sender];
+        if (_approved[id][region]) revert AlreadyApproved(id, region);
+        executed = _approve(id, p, region);
+    }
+
+    /**
+     * @notice Executes proposal `id` whose approvals already reach `effectiveThreshold()`,
+     * e.g. after the removal of a region lowered it.
+     * @param id The proposal's id.
+     */
+    function execute(uint256 id) external onlyMember {
+        Proposal storage p = _pending(id);
+        uint256 approvals = _activeApprovals(p);
+        uint256 needed = effectiveThreshold();
+        if (approvals < needed) revert ThresholdNotReached(id, approvals, needed);
+        _execute(id, p);
+    }
+
+    // ----------------------------------------------------------------------------- key loss
+
+    /**
+     * @notice Reports the key of a certificate of the caller's own region lost from `since`:
+     * the certificate signs nothing valid from then on. Urgent, so no approvals are needed.
+     * @dev A report can only move the compromise time earlier, never later or back to none.
+     * @param fingerprint The certificate's SHA-256 fingerprint.
+     * @param since When the key was lost (a block timestamp, not in the future, nonzero).
+     */
+    function reportCompromised(bytes32 fingerprint, uint64 since) external onlyMember {
+        Certificate storage c = _certificates[fingerprint];
+        if (c.registeredAt == 0) revert UnknownCertificate(fingerprint);
+        uint32 callerRegion = _accountRegion[msg.sender];
+        if (c.region != callerRegion) {
+            revert CertificateNotInRegion(fingerprint, callerRegion, c.region);
+        }
+        if (since == 0 || since > block.timestamp) revert InvalidCompromiseTime(since);
+        uint64 current = c.compromisedAt;
+        if (current != 0 && since >= current) {
+            revert CompromiseNotEarlier(fingerprint, current, since);
+        }
+        c.compromisedAt = since;
+        emit CertificateCompromised(fingerprint, c.region, since, uint64(block.timestamp));
+    }
+
+    // ----------------------------------------------------------------------------- views
+
+    /// @notice The `LicenceRegistry` whose issuers this directory manages.
+    function registry() external view returns (address) {
+        return address(_registry);
+    }
+
+    /// @notice M: the approvals a proposal needs while at least M regions are active.
+    function threshold() external view returns (uint32) {
+        return _threshold;
+    }
+
+    /// @notice The approvals a proposal needs now: min(M, number of active regions).
+    function effectiveThreshold() public view returns (uint256) {
+        return _threshold < _activeCount ? _threshold : _activeCount;
+    }
+
+    /**
+     * @notice A region's name, whether it is an active member, and when it was (last) added
+     * and removed (0 while active); all empty for an unknown code.
+     * @param code The 6-digit administrative division code.
+     */
+    function region(
+        uint32 code
+    ) external view returns (string memory name, bool active, uint64 addedAt, uint64 removedAt) {
+        Region storage r = _regions[code];
+        return (r.name, r.active, r.addedAt, r.removedAt);
+    }
+
+    /// @notice Every region code ever added, active or not, in order of first addition.
+    function regionCodes() external view returns (uint32[] memory) {
+        return _regionCodes;
+    }
+
+    /// @notice Number of active regions (N).
+    function activeRegionCount() external view returns (uint256) {
+        return _activeCount;
+    }
+
+    /**
+     * @notice The region of `account`, or 0 when it is not an account of an active region.
+     * @param account A chain account.
+     */
+    function accountRegion(address account) external view returns (uint32) {
+        return _accountRegion[account];
+    }
+
+    /**
+     * @notice The current accounts of region `code`.
+     * @param code A region code.
+     */
+    function regionAccounts(uint32 code) external view returns (address[] memory) {
+        return _accounts[code];
+    }
+
+    /**
+     * @notice Every certificate ever registered for region `code`, revoked ones included.
+     * @param code A region code.
+     */
+    function regionCertificates(uint32 code) external view returns (bytes32[] memory) {
+        return _certificatesOf[code];
+    }
+
+    /**
+     * @notice A registered certificate; all zero for an unknown fingerprint.
+     * @param fingerprint The certificate's SHA-256 fingerprint.
+     * @return region The region it signs for.
+     * @return agencyCode The agency it belongs to.
+     * @return registeredAt When it was registered.
+     * @return compromisedAt From when its key is reported lost (0: never).
+     * @return revokedAt When it was retired (0: not revoked).
+     */
+    function certificate(
+        bytes32 fingerprint
+    )
+        external
+        view
+        returns (
+            uint32 region,
+            string memory agencyCode,
+            uint64 registeredAt,
+            uint64 compromisedAt,
+            uint64 revokedAt
+        )
+    {
+        Certificate storage c = _certificates[fingerprint];
+        return (c.region, c.agencyCode, c.registeredAt, c.compromisedAt, c.revokedAt);
+    }
+
+    /**
+     * @notice Whether a signature made at `time` by the certificate counts: it is registered,
+     * was not revoked by then, and its key was not reported lost by then.
+     * @param fingerprint The certificate's SHA-256 fingerprint.
+     * @param time A block timestamp (e.g. when the signed document was anchored).
+     */
+    function isCertificateValidAt(bytes32 fingerprint, uint64 time) external view returns (bool) {
+        Certificate storage c = _certificates[fingerprint];
+        if (c.registeredAt == 0) return false;
+        if (c.revokedAt != 0 && time >= c.revokedAt) return false;
+        return c.compromisedAt == 0 || time < c.compromisedAt;
+    }
+
+    /// @notice Number of proposals made so far (the newest one's id).
+    function proposalCount() external view returns (uint256) {
+        return _proposals.length;
+    }
+
+    /**
+     * @notice Proposal `id` with its approvals by currently active regions.
+     * @dev An executed proposal's `cert` is empty: the DER is kept in the events only.
+     * @param id A proposal id, from 1 to `proposalCount()`.
+     */
+    function proposal(uint256 id) external view returns (ProposalInfo memory) {
+        Proposal storage p = _proposal(id);
+        return
+            ProposalInfo({
+                change: p.change,
+                proposerRegion: p.proposerRegion,
+                createdAt: p.createdAt,
+                executedAt: p.executedAt,
+                approvals: uint32(_activeApprovals(p))
+            });
+    }
+
+    /**
+     * @notice Whether `code` approved proposal `id`.
+     * @param id A proposal id.
+     * @param code A region code.
+     */
+    function hasApproved(uint256 id, uint32 code) external view returns (bool) {
+        return _approved[id][code];
+    }
+
+    // ----------------------------------------------------------------------------- internals
+
+    function _proposal(uint256 id) private view returns (Proposal storage) {
+        if (id == 0 || id > _proposals.length) revert UnknownProposal(id);
+        return _proposals[id - 1];
+    }
+
+    function _pending(uint256 id) private view returns (Proposal storage p) {
+        p = _proposal(id);
+        if (p.executedAt != 0) revert ProposalAlreadyExecuted(id);
+    }
+
+    /// @dev Approvals of regions removed since they approved no longer count.
+    function _activeApprovals(Proposal storage p) private view returns (uint256 count) {
+        uint256 n = p.approvers.length;
+        for (uint256 i = 0; i < n; ++i) {
+            if (_regions[p.approvers[i]].active) ++count;
+        }
+    }
+
+    function _approve(
+        uint256 id,
+        Proposal storage p,
+        uint32 approver
+    ) private returns (bool executed) {
+        _approved[id][approver] = true;
+        p.approvers.push(approver);
+        uint256 approvals = _activeApprovals(p);
+        emit ProposalApproved(
+            id,
+            approver,
+            msg.sender,
+            uint32(approvals),
+            uint64(block.timestamp)
+        );
+        if (approvals >= effectiveThreshold()) {
+            _execute(id, p);
+            executed = true;
+        }
+    }
+
+    function _execute(uint256 id, Proposal storage p) private {
+        Change storage c = p.change;
+        Action action = c.action;
+        uint32 code = c.region;
+        _checkState(action, code, c.account, c.fingerprint);
+        p.executedAt = uint64(block.timestamp);
+        emit ProposalExecuted(id, action, code, uint64(block.timestamp));
+
+        if (action == Action.AddRegion) {
+            _addRegion(code, c.name);
+            if (c.fingerprint != bytes32(0)) {
+                _addCertificate(code, c.fingerprint, c.agencyCode, c.cert);
+            }
+            _addAccount(code, c.account);
+        } else if (action == Action.RemoveRegion) {
+            _removeRegion(code);
+        } else if (action == Action.AddAccount) {
+            _addAccount(code, c.account);
+        } else if (action == Action.RemoveAccount) {
+            _removeAccount(code, c.account);
+        } else if (action == Action.AddCertificate) {
+            _addCertificate(code, c.fingerprint, c.agencyCode, c.cert);
+        } else {
+            _revokeCertificate(code, c.fingerprint);
+        }
+        delete c.cert; // the DER lives in the CertificateAdded event, not in state
+    }
+
+    /// @dev The checks that depend on the directory's state, run at proposal and execution.
+    function _checkState(
+        Action action,
+        uint32 code,
+        address account,
+        bytes32 fingerprint
+    ) private view {
+        if (action == Action.AddRegion) {
+            if (_regions[code].active) revert RegionAlreadyActive(code);
+            _checkNewAccount(account);
+            if (fingerprint != bytes32(0)) _checkNewCertificate(fingerprint);
+            return;
+        }
+        if (!_regions[code].active) revert RegionNotActive(code);
+        if (action == Action.RemoveRegion) {
+            if (_activeCount == 1) revert LastRegion(code);
+        } else if (action == Action.AddAccount) {
+            _checkNewAccount(account);
+        } else if (action == Action.RemoveAccount) {
+            if (_accountRegion[account] != code) revert AccountNotInRegion(account, code);
+            if (_accounts[code].length == 1) revert LastAccount(code);
+        } else if (action == Action.AddCertificate) {
+            _checkNewCertificate(fingerprint);
+        } else {
+            Certificate storage c = _certificates[fingerprint];
+            if (c.registeredAt == 0) revert UnknownCertificate(fingerprint);
+            if (c.region != code) revert CertificateNotInRegion(fingerprint, code, c.region);
+            if (c.revokedAt != 0) revert CertificateAlreadyRevoked(fingerprint);
+        }
+    }
+
+    function _addsCertificate(Action action, bytes32 fingerprint) private pure returns (bool) {
+        return
+            action == Action.AddCertificate ||
+            (action == Action.AddRegion && fingerprint != bytes32(0));
+    }
+
+    function _checkNewRegion(uint32 code, string calldata name) private pure {
+        if (code < 100000 || code > 999999) revert InvalidRegion(code);
+        if (bytes(name).length == 0) revert EmptyName();
+    }
+
+    function _checkNewAccount(address account) private view {
+        if (account == address(0)) revert ZeroAddress();
+        uint32 current = _accountRegion[account];
+        if (current == 0) current = _registry.issuerRegion(account);
+        if (current != 0) revert AccountAlreadyRegistered(account, current);
+    }
+
+    function _checkNewCertificate(bytes32 fingerprint) private view {
+        if (_certificates[fingerprint].registeredAt != 0) {
+            revert CertificateAlreadyRegistered(fingerprint);
+        }
+    }
+
+    function _checkCertificateData(
+        bytes32 fingerprint,
+        string calldata agencyCode,
+        bytes calldata cert
+    ) private pure {
+        bytes32 computed = sha256(cert);
+        if (computed != fingerprint) revert FingerprintMismatch(fingerprint, computed);
+        if (bytes(agencyCode).length != AGENCY_CODE_LENGTH) revert InvalidAgencyCode(agencyCode);
+    }
+
+    function _bootstrapCertificate(
+        uint32 code,
+        bytes32 fingerprint,
+        string calldata agencyCode,
+        bytes calldata cert
+    ) private {
+        _checkCertificateData(fingerprint, agencyCode, cert);
+        _checkNewCertificate(fingerprint);
+        _addCertificate(code, fingerprint, agencyCode, cert);
+    }
+
+    function _addRegion(uint32 code, string memory name) private {
+        Region storage r = _regions[code];
+        if (r.addedAt == 0) _regionCodes.push(code);
+        r.name = name;
+        r.active = true;
+        r.addedAt = uint64(block.timestamp);
+        r.removedAt = 0;
+        ++_activeCount;
+        emit RegionAdded(code, name, uint64(block.timestamp));
+    }
+
+    /// @dev Retires the region's certificates and accounts, then removes them as issuers.
+    function _removeRegion(uint32 code) private {
+        Region storage r = _regions[code];
+        r.active = false;
+        r.removedAt = uint64(block.timestamp);
+        --_activeCount;
+        emit RegionRemoved(code, uint64(block.timestamp));
+
+        bytes32[] storage certs = _certificatesOf[code];
+        for (uint256 i = 0; i < certs.length; ++i) {
+            if (_certificates[certs[i]].revokedAt == 0) _revokeCertificate(code, certs[i]);
+        }
+        address[] memory accounts = _accounts[code];
+        delete _accounts[code];
+        for (uint256 i = 0; i < accounts.length; ++i) {
+            delete _accountRegion[accounts[i]];
+            delete _accountPosition[accounts[i]];
+            emit AccountRemoved(code, accounts[i], uint64(block.timestamp));
+        }
+        for (uint256 i = 0; i < accounts.length; ++i) {
+            _removeIssuer(accounts[i]);
+        }
+    }
+
+    function _addAccount(uint32 code, address account) private {
+        _accounts[code].push(account);
+        _accountPosition[account] = _accounts[code].length;
+        _accountRegion[account] = code;
+        emit AccountAdded(code, account, uint64(block.timestamp));
+        _registry.registerIssuer(account, code);
+    }
+
+    function _removeAccount(uint32 code, address account) private {
+        address[] storage accounts = _accounts[code];
+        uint256 index = _accountPosition[account] - 1;
+        address last = accounts[accounts.length - 1];
+        accounts[index] = last;
+        _accountPosition[last] = index + 1;
+        accounts.pop();
+        delete _accountPosition[account];
+        delete _accountRegion[account];
+        emit AccountRemoved(code, account, uint64(block.timestamp));
+        _removeIssuer(account);
+    }
+
+    /// @dev Tolerates an issuer the registry's own registrar already removed.
+    function _removeIssuer(address account) private {
+        if (_registry.issuerRegion(account) != 0) _registry.removeIssuer(account);
+    }
+
+    function _addCertificate(
+        uint32 code,
+        bytes32 fingerprint,
+        string memory agencyCode,
+        bytes memory cert
+    ) private {
+        Certificate storage c = _certificates[fingerprint];
+        c.region = code;
+        c.registeredAt = uint64(block.timestamp);
+        c.agencyCode = agencyCode;
+        _certificatesOf[code].push(fingerprint);
+        emit CertificateAdded(code, fingerprint, agencyCode, cert, uint64(block.timestamp));
+    }
+
+    function _revokeCertificate(uint32 code, bytes32 fingerprint) private {
+        _certificates[fingerprint].revokedAt = uint64(block.timestamp);
+        emit CertificateRevoked(code, fingerprint, uint64(block.timestamp));
+    }
+}

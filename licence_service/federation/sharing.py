@@ -1,0 +1,292 @@
+"""Sharing with consent (授权用证): consents, releases to other regions, and their receipts.
+
+Consent is confirmed through the issuing region's service (the holder identifies at its
+counter or portal); its hash is anchored in the SharingLedger so the receiving region — and
+any auditor — can check it. A release checks consent, the licence type's shareable list and
+masking, then anchors a receipt (hashes only): which licence leaf went to which region, for
+which purpose, under which consent, when.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from eth_utils import keccak
+from sqlalchemy import or_, select
+
+from licence_service.audit import oplog
+from licence_service.errors import ConflictError, InvalidInputError, NotFoundError, ServiceError
+from licence_service.federation.auth import Caller
+from licence_service.federation.masking import release_fields
+from licence_service.licence_types import get_licence_type
+from licence_service.models import Consent, Licence, LicenceVersion, Release, StatusChange
+from licence_service.runtime import Runtime
+from licence_service.versions import find_licence
+
+
+class SharingRefused(ServiceError):
+    """The request is authentic but not allowed: no consent, not shareable, wrong purpose."""
+
+    status_code = 403
+
+
+@dataclass(frozen=True)
+class ConsentResult:
+    consent_id: int
+    consent_hash: str
+    tx_hash: str | None
+    valid_until: date
+
+
+def _canonical(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _end_of(day: date) -> int:
+    return int(datetime.combine(day, time(23, 59, 59), UTC).timestamp())
+
+
+def grant_consent(
+    rt: Runtime,
+    holder_id: str,
+    grantee_region: int,
+    purpose: str,
+    valid_until: date,
+    licence_id: str | None = None,
+    type_code: str | None = None,
+    fields_in_full: list[str] | None = None,
+    confirmed_by: str = "window",
+) -> ConsentResult:
+    """Record a holder's consent for one licence, or for all their licences of a type."""
+    if (licence_id is None) == (type_code is None):
+        raise InvalidInputError("give either a licence or a licence type", field="licence_id")
+    if not purpose.strip():
+        raise InvalidInputError("purpose is empty: say what the data may be used for", "purpose")
+    if valid_until <= datetime.now(UTC).date():
+        raise InvalidInputError("valid_until must be in the future", field="valid_until")
+    with rt.sessions() as s:
+        leaf = bytes(32)
+        licence_row_id = None
+        if licence_id is not None:
+            licence = find_licence(s, licence_id)
+            if licence.holder_id != holder_id.strip().upper():
+                raise SharingRefused(
+                    "only the licence's holder can consent to sharing it", field="holder_id"
+                )
+            leaf, licence_row_id = licence.versions[-1].leaf, licence.id
+            code = licence.agency.code
+        else:
+            get_licence_type(str(type_code))
+            code = rt.agency(s).code
+        record = {
+            "holder": keccak(holder_id.strip().upper().encode()).hex(),
+            "licence": licence_id,
+            "type": type_code,
+            "grantee_region": grantee_region,
+            "purpose": purpose.strip(),
+            "valid_until": valid_until.isoformat(),
+            "fields": sorted(fields_in_full or []),
+            "salt": os.urandom(16).hex(),
+        }
+    consent_hash = keccak(_canonical(record))
+    sharing = rt.sharing(rt.agency_account(code))
+    tx = sharing.record_consent(consent_hash, leaf, grantee_region, _end_of(valid_until))
+    with rt.sessions.begin() as s:
+        row = Consent(
+            consent_hash=consent_hash,
+            holder_id=holder_id.strip().upper(),
+            licence_id=licence_row_id,
+            type_code=type_code,
+            grantee_region=grantee_region,
+            purpose=purpose.strip(),
+            fields_json=json.dumps(sorted(fields_in_full or [])),
+            valid_until=valid_until,
+            confirmed_by=confirmed_by,
+            tx_hash=tx.tx_hash,
+        )
+        s.add(row)
+        s.flush()
+        oplog.record(
+            s,
+            "consent:grant",
+            licence_id or f"type:{type_code}",
+            grantee_region=grantee_region,
+            purpose=purpose.strip(),
+        )
+        return ConsentResult(row.id, consent_hash.hex(), tx.tx_hash, valid_until)
+
+
+def withdraw_consent(rt: Runtime, consent_id: int) -> ConsentResult:
+    with rt.sessions() as s:
+        row = s.get(Consent, consent_id)
+        if row is None:
+            raise NotFoundError(f"no consent #{consent_id}", field="consent_id")
+        if row.withdrawn_at is not None:
+            raise ConflictError(f"consent #{consent_id} is already withdrawn", "consent_id")
+        owner = s.get(Licence, row.licence_id) if row.licence_id is not None else None
+        code = owner.agency.code if owner is not None else rt.agency(s).code
+        consent_hash = row.consent_hash
+    tx = rt.sharing(rt.agency_account(code)).withdraw_consent(consent_hash)
+    with rt.sessions.begin() as s:
+        row = s.get(Consent, consent_id)
+        assert row is not None
+        row.withdrawn_at = datetime.now(UTC)
+        oplog.record(s, "consent:withdraw", f"consent:{consent_id}")
+        return ConsentResult(row.id, consent_hash.hex(), tx.tx_hash, row.valid_until)
+
+
+def _find_consent(s: Any, licence: Licence, region: int, purpose: str) -> Consent | None:
+    today = datetime.now(UTC).date()
+    return s.scalar(
+        select(Consent)
+        .where(
+            Consent.holder_id == licence.holder_id,
+            or_(Consent.licence_id == licence.id, Consent.type_code == licence.type_code),
+            Consent.grantee_region == region,
+            Consent.purpose == purpose,
+            Consent.withdrawn_at.is_(None),
+            Consent.valid_until >= today,
+        )
+        .order_by(Consent.id.desc())
+    )
+
+
+def release(rt: Runtime, caller: Caller, licence_id: str, purpose: str) -> dict[str, Any]:
+    """Release a licence's data to the calling region, if consent and the type allow it."""
+    purpose = purpose.strip()
+    if not purpose:
+        raise InvalidInputError("purpose is empty", field="purpose")
+    with rt.sessions() as s:
+        licence = find_licence(s, licence_id)
+        ltype = get_licence_type(licence.type_code)
+        if not ltype.shareable_fields:
+            raise SharingRefused(f"{ltype.name} ({ltype.code}) is not on the shareable list")
+        consent = _find_consent(s, licence, caller.region, purpose)
+        if consent is None:
+            with rt.sessions.begin() as w:
+                oplog.record(
+                    w,
+                    "share:refused",
+                    licence.base_id,
+                    to_region=caller.region,
+                    purpose=purpose,
+                    reason="no consent",
+                )
+            raise SharingRefused(
+                f"no valid consent of the holder covers region {caller.region} for the purpose "
+                f"{purpose!r}; the holder can grant it at the issuing region"
+            )
+        version = licence.versions[-1]
+        values = json.loads(version.fields_json)
+        released = release_fields(ltype, values, json.loads(consent.fields_json))
+        consent_hash, consent_id = consent.consent_hash, consent.id
+        agency_code, base_id, leaf = licence.agency.code, licence.base_id, version.leaf
+        identifier, status, licence_row = version.identifier, licence.status, licence.id
+    now = datetime.now(UTC)
+    receipt = {
+        "licence_leaf": leaf.hex(),
+        "to_region": caller.region,
+        "to_account": caller.account,
+        "purpose": purpose,
+        "consent": consent_hash.hex(),
+        "fields": sorted(released.fields),
+        "at": now.isoformat(timespec="seconds"),
+        "nonce": os.urandom(8).hex(),
+    }
+    receipt_hash = keccak(_canonical(receipt))
+    tx = rt.sharing(rt.agency_account(agency_code)).record_release(
+        receipt_hash, leaf, caller.region, keccak(purpose.encode()), consent_hash
+    )
+    with rt.sessions.begin() as s:
+        s.add(
+            Release(
+                receipt_hash=receipt_hash,
+                licence_id=licence_row,
+                leaf=leaf,
+                to_region=caller.region,
+                to_account=caller.account,
+                purpose=purpose,
+                consent_id=consent_id,
+                fields_json=json.dumps(sorted(released.fields)),
+                tx_hash=tx.tx_hash,
+            )
+        )
+        oplog.record(
+            s,
+            "share:release",
+            base_id,
+            to_region=caller.region,
+            purpose=purpose,
+            receipt=receipt_hash.hex(),
+        )
+    return {
+        "licence_id": identifier,
+        "type_code": ltype.code,
+        "type_name": ltype.name,
+        "status": status,
+        "fields": released.fields,
+        "masked": released.masked,
+        "withheld": released.withheld,
+        "receipt": {**receipt, "hash": receipt_hash.hex(), "tx_hash": tx.tx_hash},
+    }
+
+
+def sharing_history(rt: Runtime, licence_id: str) -> list[dict[str, Any]]:
+    """Where a licence's data went: every release with its on-chain receipt."""
+    with rt.sessions() as s:
+        licence = find_licence(s, licence_id)
+        rows = s.scalars(
+            select(Release).where(Release.licence_id == licence.id).order_by(Release.id)
+        ).all()
+        out = []
+        for r in rows:
+            on_chain = rt.sharing().release(r.receipt_hash)
+            out.append(
+                {
+                    "time": r.created_at.isoformat(timespec="seconds"),
+                    "to_region": r.to_region,
+                    "to_account": r.to_account,
+                    "purpose": r.purpose,
+                    "fields": json.loads(r.fields_json),
+                    "receipt": r.receipt_hash.hex(),
+                    "tx_hash": r.tx_hash,
+                    "anchored": on_chain is not None,
+                }
+            )
+        return out
+
+
+def changes_since(rt: Runtime, type_code: str, since: datetime) -> list[dict[str, Any]]:
+    """Licences of a type created, amended or changed in status since ``since`` (metadata and
+    shareable fields, masked): the incremental exchange another region pulls."""
+    ltype = get_licence_type(type_code)
+    with rt.sessions() as s:
+        changed = set(
+            s.scalars(select(LicenceVersion.licence_id).where(LicenceVersion.created_at >= since))
+        ) | set(
+            s.scalars(
+                select(LicenceVersion.licence_id)
+                .join(StatusChange, StatusChange.version_id == LicenceVersion.id)
+                .where(StatusChange.block_time >= since)
+            )
+        )
+        out = []
+        for licence in s.scalars(
+            select(Licence).where(Licence.id.in_(changed), Licence.type_code == ltype.code)
+        ):
+            v = licence.versions[-1]
+            released = release_fields(ltype, json.loads(v.fields_json), [])
+            out.append(
+                {
+                    "licence_id": v.identifier,
+                    "version": v.version,
+                    "status": licence.status,
+                    "changed_since": since.isoformat(),
+                    "fields": released.fields,
+                }
+            )
+        return out
