@@ -288,7 +288,6 @@ contract RegionDirectory is AccessControl {
             _checkCertificateData(fingerprint, agencyCode, cert);
         }
 
-        uint32 proposer = _accountRegion[msg.sender];
         Proposal storage p = _proposals.push();
         id = _proposals.length;
         p.change.action = action;
@@ -298,18 +297,8 @@ contract RegionDirectory is AccessControl {
         p.change.fingerprint = fingerprint;
         p.change.agencyCode = agencyCode;
         p.change.cert = cert;
-        p.proposerRegion = proposer;
-        p.createdAt = uint64(block.timestamp);
-        emit ProposalCreated(
-            id,
-            action,
-            region,
-            proposer,
-            account,
-            fingerprint,
-            uint64(block.timestamp)
-        );
-        _approve(id, p, proposer);
+        _announce(id, p);
+        _approve(id, p, p.proposerRegion);
     }
 
     /**
@@ -514,6 +503,23 @@ contract RegionDirectory is AccessControl {
         for (uint256 i = 0; i < n; ++i) {
             if (_regions[p.approvers[i]].active) ++count;
         }
+    }
+
+    /// @dev Completes a new proposal with its proposer and announces it.
+    function _announce(uint256 id, Proposal storage p) private {
+        uint32 proposer = _accountRegion[msg.sender];
+        p.proposerRegion = proposer;
+        p.createdAt = uint64(block.timestamp);
+        Change storage c = p.change;
+        emit ProposalCreated(
+            id,
+            c.action,
+            c.region,
+            proposer,
+            c.account,
+            c.fingerprint,
+            uint64(block.timestamp)
+        );
     }
 
     function _approve(

@@ -1,0 +1,158 @@
+"""Cross-region endpoints: signed requests from other regions, consents, exchange feeds."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import select, tuple_
+
+from ledger_client.index import IndexedBatch, IndexedStatus
+from ledger_client.registry import LeafStatus
+from licence_service.api.deps import Role, RuntimeDep, require
+from licence_service.api.routers.licences import ERRORS
+from licence_service.errors import InvalidInputError
+from licence_service.federation.auth import Caller, verify_request
+from licence_service.federation.client import domain
+from licence_service.federation.sharing import (
+    changes_since,
+    grant_consent,
+    release,
+    sharing_history,
+    withdraw_consent,
+)
+from licence_service.runtime import Runtime
+
+router = APIRouter(tags=["sharing"])
+CounterRole = Annotated[Role, Depends(require(Role.AGENCY, Role.WINDOW))]
+AnyRole = Annotated[Role, Depends(require(Role.AGENCY, Role.WINDOW, Role.AUDITOR))]
+
+
+async def region_caller(request: Request) -> Caller:
+    """The calling region, proven by its EIP-712 signature and the on-chain directory."""
+    rt: Runtime = request.app.state.runtime
+    body = await request.body()
+    return verify_request(
+        domain(rt),
+        dict(request.headers),
+        request.method,
+        request.url.path,
+        body,
+        rt.directory().account_region,
+        rt.sessions,
+    )
+
+
+RegionCaller = Annotated[Caller, Depends(region_caller)]
+
+
+class ReleaseIn(BaseModel):
+    purpose: str = Field(min_length=1)
+
+
+class ConsentIn(BaseModel):
+    holder_id: str
+    grantee_region: int
+    purpose: str = Field(min_length=1)
+    valid_until: date
+    licence_id: str | None = None
+    type_code: str | None = None
+    fields_in_full: list[str] = Field(default_factory=list)
+
+
+@router.post("/federation/licences/{licence_id}/release", responses=ERRORS)
+def release_endpoint(
+    licence_id: str, body: ReleaseIn, rt: RuntimeDep, caller: RegionCaller
+) -> dict[str, Any]:
+    """Another region asks for a licence's data for a purpose; consent decides."""
+    return release(rt, caller, licence_id, body.purpose)
+
+
+@router.get("/federation/changes", responses=ERRORS)
+def changes_endpoint(
+    rt: RuntimeDep, caller: RegionCaller, type: str, since: datetime
+) -> list[dict[str, Any]]:
+    """Licences of a type changed since a time (masked): incremental exchange."""
+    return changes_since(rt, type, since)
+
+
+@router.post("/consents", status_code=201, responses=ERRORS)
+def consent_endpoint(body: ConsentIn, rt: RuntimeDep, role: CounterRole) -> dict[str, Any]:
+    """Record a holder's consent, confirmed at this region's counter or portal."""
+    res = grant_consent(
+        rt,
+        body.holder_id,
+        body.grantee_region,
+        body.purpose,
+        body.valid_until,
+        body.licence_id,
+        body.type_code,
+        body.fields_in_full,
+        confirmed_by=role.value,
+    )
+    return asdict(res)
+
+
+@router.post("/consents/{consent_id}/withdraw", responses=ERRORS)
+def withdraw_endpoint(consent_id: int, rt: RuntimeDep, _: CounterRole) -> dict[str, Any]:
+    return asdict(withdraw_consent(rt, consent_id))
+
+
+@router.get("/licences/{licence_id}/sharing", responses=ERRORS)
+def history_endpoint(licence_id: str, rt: RuntimeDep, _: AnyRole) -> list[dict[str, Any]]:
+    """Where this licence's data went (each release with its on-chain receipt)."""
+    return sharing_history(rt, licence_id)
+
+
+@router.get("/exchange/status-changes", responses=ERRORS)
+def status_feed(
+    rt: RuntimeDep,
+    _: AnyRole,
+    region: int,
+    since_block: int = 0,
+    after: Annotated[str | None, Query(description="cursor from the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """Status changes of a region's licences read from the chain, page by page."""
+    block, index = since_block, -1
+    if after:
+        try:
+            block, index = (int(x) for x in after.split(":"))
+        except ValueError:
+            raise InvalidInputError("after must be a cursor like 123:0", field="after") from None
+    rt.indexer.sync()
+    with rt.sessions() as s:
+        rows = s.scalars(
+            select(IndexedStatus)
+            .join(
+                IndexedBatch,
+                (IndexedBatch.batch_id == IndexedStatus.batch_id)
+                & (IndexedBatch.contract == IndexedStatus.contract),
+            )
+            .where(
+                IndexedBatch.region == region,
+                tuple_(IndexedStatus.block_number, IndexedStatus.log_index) > (block, index),
+            )
+            .order_by(IndexedStatus.block_number, IndexedStatus.log_index)
+            .limit(limit + 1)
+        ).all()
+    page = rows[:limit]
+    items = [
+        {
+            "leaf": r.leaf.hex(),
+            "status": LeafStatus(r.to_status).name,
+            "reason": r.reason,
+            "time": r.timestamp,
+            "block": r.block_number,
+            "tx": r.tx_hash,
+        }
+        for r in page
+    ]
+    cursor = None
+    if len(rows) > limit:
+        last = page[-1]
+        cursor = f"{last.block_number}:{last.log_index}"
+    return {"items": items, "next": cursor}
