@@ -206,14 +206,14 @@ contract RegionDirectory is AccessControl {
 
     /**
      * @param admin Account allowed to `bootstrap` the first region.
-     * @param registry The `LicenceRegistry` whose issuers this directory manages.
-     * @param threshold M: approvals of active regions a proposal needs (capped by their number).
+     * @param licenceRegistry The `LicenceRegistry` whose issuers this directory manages.
+     * @param approvals M: approvals of active regions a proposal needs (capped by their number).
      */
-    constructor(address admin, address registry, uint32 threshold) {
-        if (admin == address(0) || registry == address(0)) revert ZeroAddress();
-        if (threshold == 0) revert InvalidThreshold(threshold);
-        _registry = LicenceRegistry(registry);
-        _threshold = threshold;
+    constructor(address admin, address licenceRegistry, uint32 approvals) {
+        if (admin == address(0) || licenceRegistry == address(0)) revert ZeroAddress();
+        if (approvals == 0) revert InvalidThreshold(approvals);
+        _registry = LicenceRegistry(licenceRegistry);
+        _threshold = approvals;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
@@ -226,8 +226,8 @@ contract RegionDirectory is AccessControl {
 
     /**
      * @notice Creates the consortium's first region, once, before any region exists.
-     * @dev Each account is registered as an issuer of `region` in the registry.
-     * @param region The 6-digit administrative division code.
+     * @dev Each account is registered as an issuer of `code` in the registry.
+     * @param code The region's 6-digit administrative division code.
      * @param name The region's name.
      * @param accounts The region's agencies' chain accounts (at least one).
      * @param fingerprints SHA-256 of each certificate's DER.
@@ -235,7 +235,7 @@ contract RegionDirectory is AccessControl {
      * @param certs Each certificate's DER, emitted in `CertificateAdded` only.
      */
     function bootstrap(
-        uint32 region,
+        uint32 code,
         string calldata name,
         address[] calldata accounts,
         bytes32[] calldata fingerprints,
@@ -246,14 +246,14 @@ contract RegionDirectory is AccessControl {
         if (accounts.length == 0) revert NoAccounts();
         uint256 n = fingerprints.length;
         if (agencyCodes.length != n || certs.length != n) revert LengthMismatch();
-        _checkNewRegion(region, name);
-        _addRegion(region, name);
+        _checkNewRegion(code, name);
+        _addRegion(code, name);
         for (uint256 i = 0; i < n; ++i) {
-            _bootstrapCertificate(region, fingerprints[i], agencyCodes[i], certs[i]);
+            _bootstrapCertificate(code, fingerprints[i], agencyCodes[i], certs[i]);
         }
         for (uint256 i = 0; i < accounts.length; ++i) {
             _checkNewAccount(accounts[i]);
-            _addAccount(region, accounts[i]);
+            _addAccount(code, accounts[i]);
         }
     }
 
@@ -264,7 +264,7 @@ contract RegionDirectory is AccessControl {
      * executes at once when that already reaches `effectiveThreshold()`.
      * @dev The change is checked now and again when it executes (the state may have moved).
      * @param action What to change.
-     * @param region The region concerned (the new region for `AddRegion`).
+     * @param code The region concerned (the new region for `AddRegion`).
      * @param name The new region's name (`AddRegion` only).
      * @param account The account to add or remove (`AddRegion`: the new region's first one).
      * @param fingerprint SHA-256 of `cert` (`AddRegion` optional, `AddCertificate`), or the
@@ -275,15 +275,15 @@ contract RegionDirectory is AccessControl {
      */
     function propose(
         Action action,
-        uint32 region,
+        uint32 code,
         string calldata name,
         address account,
         bytes32 fingerprint,
         string calldata agencyCode,
         bytes calldata cert
     ) external onlyMember returns (uint256 id) {
-        if (action == Action.AddRegion) _checkNewRegion(region, name);
-        _checkState(action, region, account, fingerprint);
+        if (action == Action.AddRegion) _checkNewRegion(code, name);
+        _checkState(action, code, account, fingerprint);
         if (_addsCertificate(action, fingerprint)) {
             _checkCertificateData(fingerprint, agencyCode, cert);
         }
@@ -291,7 +291,7 @@ contract RegionDirectory is AccessControl {
         Proposal storage p = _proposals.push();
         id = _proposals.length;
         p.change.action = action;
-        p.change.region = region;
+        p.change.region = code;
         p.change.name = name;
         p.change.account = account;
         p.change.fingerprint = fingerprint;
@@ -309,9 +309,9 @@ contract RegionDirectory is AccessControl {
      */
     function approve(uint256 id) external onlyMember returns (bool executed) {
         Proposal storage p = _pending(id);
-        uint32 region = _accountRegion[msg.sender];
-        if (_approved[id][region]) revert AlreadyApproved(id, region);
-        executed = _approve(id, p, region);
+        uint32 code = _accountRegion[msg.sender];
+        if (_approved[id][code]) revert AlreadyApproved(id, code);
+        executed = _approve(id, p, code);
     }
 
     /**
@@ -418,7 +418,7 @@ contract RegionDirectory is AccessControl {
     /**
      * @notice A registered certificate; all zero for an unknown fingerprint.
      * @param fingerprint The certificate's SHA-256 fingerprint.
-     * @return region The region it signs for.
+     * @return regionCode The region it signs for.
      * @return agencyCode The agency it belongs to.
      * @return registeredAt When it was registered.
      * @return compromisedAt From when its key is reported lost (0: never).
@@ -430,7 +430,7 @@ contract RegionDirectory is AccessControl {
         external
         view
         returns (
-            uint32 region,
+            uint32 regionCode,
             string memory agencyCode,
             uint64 registeredAt,
             uint64 compromisedAt,

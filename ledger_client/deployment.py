@@ -5,26 +5,49 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 from web3 import Web3
+from web3.types import TxReceipt
 
 from ledger_client.artifacts import load_artifact
 from ledger_client.errors import DeploymentError
 from ledger_client.registry import REGISTRY
+from ledger_client.reverts import RevertDecoder
 from ledger_client.transactions import TransactionSender
 
-CONTRACTS = (REGISTRY,)
+DIRECTORY = "RegionDirectory"
+SHARING = "SharingLedger"
+CONTRACTS = (REGISTRY, DIRECTORY, SHARING)
+REGISTRAR_ROLE = Web3.keccak(text="REGISTRAR_ROLE")
+
+
+@cache
+def revert_decoder() -> RevertDecoder:
+    """A decoder for the custom errors of every contract.
+
+    A directory proposal calls the registry, so its reverts can carry the registry's errors;
+    one decoder that knows all of them names any revert whichever contract raised it.
+    """
+    return RevertDecoder([load_artifact(name).abi for name in CONTRACTS])
 
 
 @dataclass(frozen=True)
 class Deployment:
-    """Addresses of the deployed contracts on one chain."""
+    """Addresses of the deployed contracts on one chain.
+
+    ``directory`` and ``sharing`` default to empty so records written before those contracts
+    existed still load.
+    """
 
     chain_id: int
     registry: str
     deployer: str
     block_number: int
+    directory: str = ""
+    sharing: str = ""
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -43,23 +66,53 @@ class Deployment:
         except (ValueError, TypeError) as exc:
             raise DeploymentError(f"deployment record {path} is corrupt ({exc})") from exc
 
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        """Every recorded contract address."""
+        return tuple(a for a in (self.registry, self.directory, self.sharing) if a)
+
     def is_live(self, w3: Web3) -> bool:
-        """Whether the recorded registry address holds code on the connected chain."""
-        return len(w3.eth.get_code(Web3.to_checksum_address(self.registry))) > 0
+        """Whether every recorded address holds code on the connected chain."""
+        return all(len(w3.eth.get_code(Web3.to_checksum_address(a))) > 0 for a in self.addresses)
 
 
-def deploy(sender: TransactionSender) -> Deployment:
-    """Deploy every contract with ``sender`` as admin."""
-    art = load_artifact(REGISTRY)
-    signed = sender.prepare_deploy(art.abi, art.bytecode, sender.address)
+def _deploy(sender: TransactionSender, name: str, *args: Any) -> tuple[str, TxReceipt]:
+    """Deploy ``name``; its address and the creation receipt."""
+    art = load_artifact(name)
+    signed = sender.prepare_deploy(art.abi, art.bytecode, *args)
     sender.broadcast(signed)
     receipt = sender.wait(signed.tx_hash)
     address = receipt["contractAddress"]
     if address is None:
-        raise DeploymentError("deployment transaction created no contract")
+        raise DeploymentError(f"deploying {name} created no contract")
+    return str(address), receipt
+
+
+def deploy(sender: TransactionSender, threshold: int = 1, renounce: bool = False) -> Deployment:
+    """Deploy every contract with ``sender`` as admin.
+
+    The directory gets ``REGISTRAR_ROLE`` on the registry, so its executed proposals register
+    and remove issuers. ``threshold`` is the directory's M (approvals a proposal needs).
+    The deployer keeps its own registrar role unless ``renounce``: then only the directory's
+    M-of-N decisions can change who issues.
+    """
+    if threshold < 1:
+        raise DeploymentError(f"the approval threshold must be at least 1, not {threshold}")
+    registry, first = _deploy(sender, REGISTRY, sender.address)
+    directory, _ = _deploy(sender, DIRECTORY, sender.address, registry, threshold)
+    sharing, _ = _deploy(sender, SHARING, directory)
+
+    contract = sender.w3.eth.contract(
+        address=Web3.to_checksum_address(registry), abi=load_artifact(REGISTRY).abi
+    )
+    sender.transact(contract.functions.grantRole(REGISTRAR_ROLE, directory))
+    if renounce:
+        sender.transact(contract.functions.renounceRole(REGISTRAR_ROLE, sender.address))
     return Deployment(
         chain_id=sender.config.chain_id,
-        registry=str(address),
+        registry=registry,
         deployer=sender.address,
-        block_number=int(receipt["blockNumber"]),
+        block_number=int(first["blockNumber"]),
+        directory=directory,
+        sharing=sharing,
     )

@@ -15,7 +15,11 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from licence_service import cli_audit, cli_lifecycle  # noqa: F401 - register commands
+from licence_service import (  # noqa: F401 - register commands
+    cli_audit,
+    cli_federation,
+    cli_lifecycle,
+)
 from licence_service.audit import oplog
 from licence_service.cli_common import (
     DataDir,
@@ -128,10 +132,25 @@ def init_cmd(
         "chain_address": agency.chain_address,
         "certificate_sha256": agency.cert_fingerprint,
     }
+    from licence_service.setup import membership_request_path
+
+    request = membership_request_path(rt)
+    member = rt.directory().account_region(agency.chain_address) == agency.region_code
+    info["member"] = member
+    if not member and request.exists():
+        info["membership_request"] = str(request)
     if as_json:
         print_json(info)
-    else:
-        out.print(f"agency {agency.name} ({agency.code}) of region {agency.region_code} ready")
+        return
+    out.print(
+        f"agency {agency.name} ({agency.code}) of region {agency.region_code} ready", markup=False
+    )
+    if not member:
+        out.print(
+            f"region {agency.region_code} is not yet a consortium member: a member region "
+            f"runs `licledger region propose --request {request}`",
+            markup=False,
+        )
 
 
 # ---------------------------------------------------------------------------- licences

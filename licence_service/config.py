@@ -54,6 +54,7 @@ class Settings:
     batch_size: int = 64
     flush_interval: float = 0.5
     receipt_timeout: float = 60.0
+    threshold: int = 2  # M of the region directory's M-of-N, used when deploying
 
     # ------------------------------------------------------------------ layout
     @property
@@ -105,6 +106,7 @@ def load_settings(home: Path | str | None = None, **overrides: object) -> Settin
         batch_size=_int("BATCH_SIZE", 64),
         flush_interval=_float("FLUSH_INTERVAL", 0.5),
         receipt_timeout=_float("RECEIPT_TIMEOUT", 60.0),
+        threshold=_int("DIRECTORY_THRESHOLD", 2),
     )
     if settings.batch_size < 1 or settings.batch_size > 1024:
         raise ConfigError(f"{ENV_PREFIX}BATCH_SIZE must be between 1 and 1024")

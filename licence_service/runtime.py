@@ -17,18 +17,20 @@ from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 
 from ledger_client.accounts import create_account, load_account, save_account
-from ledger_client.artifacts import load_artifact
 from ledger_client.connection import connect
-from ledger_client.deployment import Deployment, deploy
+from ledger_client.deployment import Deployment, deploy, revert_decoder
+from ledger_client.directory import DirectoryClient
 from ledger_client.errors import DeploymentError
 from ledger_client.index import ChainIndex, ChainIndexer
 from ledger_client.node import AnvilNode
-from ledger_client.registry import REGISTRY, RegistryClient
+from ledger_client.registry import RegistryClient
 from ledger_client.reverts import RevertDecoder
+from ledger_client.sharing import SharingClient
 from ledger_client.transactions import TransactionSender
 from licence_service.config import Settings
 from licence_service.db import make_engine, make_sessions
 from licence_service.errors import NotSetUpError
+from licence_service.federation.certificates import ChainCertificates
 from licence_service.models import Agency, OutboxEntry
 from signing.certificates import KeyAndCert
 from signing.keystore import load_credentials
@@ -83,7 +85,7 @@ class Runtime:
 
     @cached_property
     def decoder(self) -> RevertDecoder:
-        return RevertDecoder([load_artifact(REGISTRY).abi])
+        return revert_decoder()
 
     @cached_property
     def deployment(self) -> Deployment:
@@ -116,7 +118,7 @@ class Runtime:
             dep = Deployment.load(path)
             if dep.is_live(self.w3):
                 return dep, False
-        dep = deploy(self.sender(self.operator_account()))
+        dep = deploy(self.sender(self.operator_account()), threshold=self.settings.threshold)
         dep.save(path)
         self.__dict__.pop("deployment", None)
         return dep, True
@@ -124,6 +126,22 @@ class Runtime:
     def registry(self, account: LocalAccount | None = None) -> RegistryClient:
         sender = self.sender(account) if account is not None else None
         return RegistryClient(self.w3, self.deployment.registry, sender)
+
+    def directory(self, account: LocalAccount | None = None) -> DirectoryClient:
+        if not self.deployment.directory:
+            raise NotSetUpError("this deployment has no region directory; redeploy (chain up)")
+        sender = self.sender(account) if account is not None else None
+        return DirectoryClient(self.w3, self.deployment.directory, sender)
+
+    def sharing(self, account: LocalAccount | None = None) -> SharingClient:
+        if not self.deployment.sharing:
+            raise NotSetUpError("this deployment has no sharing ledger; redeploy (chain up)")
+        sender = self.sender(account) if account is not None else None
+        return SharingClient(self.w3, self.deployment.sharing, sender)
+
+    @cached_property
+    def certificates(self) -> ChainCertificates:
+        return ChainCertificates(self.directory(), self.deployment.block_number)
 
     @cached_property
     def indexer(self) -> ChainIndexer:
@@ -159,6 +177,10 @@ class Runtime:
             self._creds[code] = creds
         return creds
 
+    def forget_credentials(self, code: str) -> None:
+        """Drop cached signing credentials (after a certificate rotation)."""
+        self._creds.pop(code, None)
+
     def agency_account(self, code: str) -> LocalAccount:
         return load_account(self.settings.keys_dir / f"agency-{code}.chain.json", self.passphrase)
 
@@ -175,7 +197,17 @@ class Runtime:
                 for a in s.scalars(select(Agency))
             }
             regions = {a.region_code: a.region_name for a in s.scalars(select(Agency))}
-        return TrustStore(roots=tuple(roots), agencies=agencies, region_names=regions)
+        directory = None
+        if self.deployment.directory:
+            self.certificates.refresh()
+            directory = self.certificates
+            for code in self.directory().region_codes():
+                info = self.directory().region(code)
+                if info is not None:
+                    regions.setdefault(code, info.name)
+        return TrustStore(
+            roots=tuple(roots), agencies=agencies, region_names=regions, directory=directory
+        )
 
     def pending_leaf(self, key: bytes) -> bytes | None:
         with self.sessions() as s:

@@ -6,18 +6,22 @@ a set-up that a crash interrupted.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from cryptography.hazmat.primitives.serialization import Encoding
+from eth_account.signers.local import LocalAccount
 from sqlalchemy import select
 
 from ledger_client.accounts import create_account, save_account
+from ledger_client.directory import Action, NewCertificate
 from licence_service.audit import oplog
-from licence_service.errors import InvalidInputError
+from licence_service.errors import InvalidInputError, NotSetUpError
 from licence_service.identifiers import IdentifierError, validate_division_code, validate_uscc
 from licence_service.models import Agency
 from licence_service.runtime import REGION_CA, Runtime, agency_credentials_name
-from signing.certificates import create_region_ca, issue_agency_certificate
+from signing.certificates import KeyAndCert, create_region_ca, issue_agency_certificate
 from signing.keystore import credentials_exist, load_credentials, save_credentials
 
 DEFAULT_REGION = ("330100", "杭州市")
@@ -39,6 +43,59 @@ def chain_up(rt: Runtime) -> ChainUp:
     started = rt.node.start() if rt.settings.embedded_chain else False
     dep, deployed = rt.ensure_deployment()
     return ChainUp(started, deployed, dep.registry, int(rt.w3.eth.block_number))
+
+
+def member_account(rt: Runtime, region: int) -> LocalAccount | None:
+    """A chain account of this region that the on-chain directory lists, if we hold one."""
+    directory = rt.directory()
+    with rt.sessions() as s:
+        codes = [a.code for a in s.scalars(select(Agency).where(Agency.region_code == region))]
+    for code in codes:
+        account = rt.agency_account(code)
+        if directory.account_region(account.address) == region:
+            return account
+    return None
+
+
+def membership_request_path(rt: Runtime) -> Path:
+    return rt.settings.home / "membership-request.json"
+
+
+def join_directory(
+    rt: Runtime, region: int, region_name: str, agency_code: str, account: str, creds: KeyAndCert
+) -> str:
+    """Put this agency's account and signing certificate in the consortium's directory.
+
+    The first region bootstraps the directory (as its deployer). An agency of a member region
+    is added by a proposal of that region (executed at once while one approval suffices).
+    A region not yet a member writes a membership request for existing members to propose.
+    Returns what happened: ``member``, ``bootstrapped``, ``proposed`` or ``requested``.
+    """
+    directory = rt.directory()
+    cert = NewCertificate(agency_code, creds.cert.public_bytes(Encoding.DER))
+    if directory.account_region(account) == region:
+        return "member"
+    if not directory.region_codes():
+        if rt.operator_account().address != rt.deployment.deployer:
+            raise NotSetUpError("the directory has no region yet; its deployer bootstraps it")
+        rt.directory(rt.operator_account()).bootstrap(region, region_name, [account], [cert])
+        return "bootstrapped"
+    info = directory.region(region)
+    proposer = member_account(rt, region) if info is not None and info.active else None
+    if proposer is not None:
+        own = rt.directory(proposer)
+        own.propose(Action.ADD_ACCOUNT, region, account=account)
+        own.propose(Action.ADD_CERTIFICATE, region, certificate=cert)
+        return "proposed"
+    request = {
+        "region": region,
+        "name": region_name,
+        "account": account,
+        "agency_code": agency_code,
+        "certificate": cert.der.hex(),
+    }
+    membership_request_path(rt).write_text(json.dumps(request, ensure_ascii=False, indent=2))
+    return "requested"
 
 
 def init_region(
@@ -77,9 +134,7 @@ def init_region(
         save_account(chain_path, create_account(), rt.passphrase)
     account = rt.agency_account(agency_code)
 
-    operator = rt.registry(rt.operator_account())
-    if operator.issuer_region(account.address) == 0:
-        operator.register_issuer(account.address, region)
+    join_directory(rt, region, region_name, agency_code, account.address, creds)
 
     with rt.sessions.begin() as s:
         agency = s.scalar(select(Agency).where(Agency.code == agency_code))

@@ -106,7 +106,7 @@ def grant_consent(
             fields_json=json.dumps(sorted(fields_in_full or [])),
             valid_until=valid_until,
             confirmed_by=confirmed_by,
-            tx_hash=tx.tx_hash,
+            tx_hash=tx.tx.tx_hash,
         )
         s.add(row)
         s.flush()
@@ -117,7 +117,7 @@ def grant_consent(
             grantee_region=grantee_region,
             purpose=purpose.strip(),
         )
-        return ConsentResult(row.id, consent_hash.hex(), tx.tx_hash, valid_until)
+        return ConsentResult(row.id, consent_hash.hex(), tx.tx.tx_hash, valid_until)
 
 
 def withdraw_consent(rt: Runtime, consent_id: int) -> ConsentResult:
@@ -136,7 +136,7 @@ def withdraw_consent(rt: Runtime, consent_id: int) -> ConsentResult:
         assert row is not None
         row.withdrawn_at = datetime.now(UTC)
         oplog.record(s, "consent:withdraw", f"consent:{consent_id}")
-        return ConsentResult(row.id, consent_hash.hex(), tx.tx_hash, row.valid_until)
+        return ConsentResult(row.id, consent_hash.hex(), tx.tx.tx_hash, row.valid_until)
 
 
 def _find_consent(s: Any, licence: Licence, region: int, purpose: str) -> Consent | None:
@@ -212,7 +212,7 @@ def release(rt: Runtime, caller: Caller, licence_id: str, purpose: str) -> dict[
                 purpose=purpose,
                 consent_id=consent_id,
                 fields_json=json.dumps(sorted(released.fields)),
-                tx_hash=tx.tx_hash,
+                tx_hash=tx.tx.tx_hash,
             )
         )
         oplog.record(
@@ -231,7 +231,7 @@ def release(rt: Runtime, caller: Caller, licence_id: str, purpose: str) -> dict[
         "fields": released.fields,
         "masked": released.masked,
         "withheld": released.withheld,
-        "receipt": {**receipt, "hash": receipt_hash.hex(), "tx_hash": tx.tx_hash},
+        "receipt": {**receipt, "hash": receipt_hash.hex(), "tx_hash": tx.tx.tx_hash},
     }
 
 

@@ -1,0 +1,246 @@
+"""Typed access to the ``SharingLedger`` contract: consents and cross-region data releases.
+
+Only hashes reach the chain. The caller computes them off-chain (a consent hash over the
+signed consent record, a receipt hash over the release receipt both regions keep, a purpose
+hash over the stated purpose), so the ledger proves who released what under which consent
+without ever naming a person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from web3 import Web3
+from web3.contract.contract import Contract, ContractFunction
+from web3.types import TxReceipt
+
+from ledger_client.artifacts import load_artifact
+from ledger_client.deployment import SHARING
+from ledger_client.directory import LogDecoder, log_tx, read_error
+from ledger_client.errors import TransactionError
+from ledger_client.registry import TxInfo
+from ledger_client.transactions import TransactionSender
+
+ANY_LEAF = bytes(32)
+"""The leaf of a consent that covers every licence of the kind named off-chain."""
+
+
+@dataclass(frozen=True)
+class ConsentInfo:
+    consent_hash: bytes
+    leaf: bytes  # ANY_LEAF: every licence of a kind
+    grantor_region: int
+    grantee_region: int
+    valid_until: int
+    recorded_at: int
+    withdrawn_at: int  # 0: not withdrawn
+
+    def valid_at(self, time: int) -> bool:
+        """Same rule as ``isConsentValid``, without a chain call."""
+        if time < self.recorded_at or time > self.valid_until:
+            return False
+        return not self.withdrawn_at or time < self.withdrawn_at
+
+
+@dataclass(frozen=True)
+class ReleaseInfo:
+    receipt_hash: bytes
+    leaf: bytes
+    from_region: int
+    to_region: int
+    purpose_hash: bytes
+    consent_hash: bytes
+    recorded_at: int
+
+
+@dataclass(frozen=True)
+class ConsentRecorded:
+    consent_hash: bytes
+    leaf: bytes
+    grantor_region: int
+    grantee_region: int
+    valid_until: int
+    recorder: str
+    timestamp: int
+    tx: TxInfo
+    log_index: int
+
+
+@dataclass(frozen=True)
+class ConsentWithdrawn:
+    consent_hash: bytes
+    grantor_region: int
+    recorder: str
+    timestamp: int
+    tx: TxInfo
+    log_index: int
+
+
+@dataclass(frozen=True)
+class DataReleased:
+    receipt_hash: bytes
+    leaf: bytes
+    from_region: int
+    to_region: int
+    purpose_hash: bytes
+    consent_hash: bytes
+    recorder: str
+    timestamp: int
+    tx: TxInfo
+    log_index: int
+
+
+@dataclass
+class SharingEvents:
+    """The sharing ledger's events in a block range, each list in chain order."""
+
+    consents: list[ConsentRecorded] = field(default_factory=list)
+    withdrawals: list[ConsentWithdrawn] = field(default_factory=list)
+    releases: list[DataReleased] = field(default_factory=list)
+
+
+def decode_sharing_logs(
+    logs: Iterable[Mapping[str, Any]], decoder: LogDecoder | None = None
+) -> SharingEvents:
+    """Decode raw logs of the sharing ledger; logs of other events are ignored."""
+    decoder = decoder or LogDecoder(load_artifact(SHARING).abi)
+    out = SharingEvents()
+    for log in logs:
+        decoded = decoder.decode(log)
+        if decoded is None:
+            continue
+        name, a = decoded
+        ts = int(a.get("timestamp", 0))  # events of AccessControl carry none
+        where: dict[str, Any] = {
+            "tx": log_tx(log, ts),
+            "log_index": int(log["logIndex"]),
+            "timestamp": ts,
+            "recorder": a.get("recorder", ""),
+        }
+        if name == "ConsentRecorded":
+            out.consents.append(
+                ConsentRecorded(
+                    consent_hash=a["consentHash"], leaf=a["leaf"],
+                    grantor_region=a["grantorRegion"], grantee_region=a["granteeRegion"],
+                    valid_until=a["validUntil"], **where,
+                )
+            )  # fmt: skip
+        elif name == "ConsentWithdrawn":
+            out.withdrawals.append(
+                ConsentWithdrawn(
+                    consent_hash=a["consentHash"], grantor_region=a["grantorRegion"], **where
+                )
+            )
+        elif name == "DataReleased":
+            out.releases.append(
+                DataReleased(
+                    receipt_hash=a["receiptHash"], leaf=a["leaf"], from_region=a["fromRegion"],
+                    to_region=a["toRegion"], purpose_hash=a["purposeHash"],
+                    consent_hash=a["consentHash"], **where,
+                )
+            )  # fmt: skip
+    return out
+
+
+class SharingClient:
+    """One deployed ``SharingLedger``; writes need a ``TransactionSender`` of a member region."""
+
+    def __init__(self, w3: Web3, address: str, sender: TransactionSender | None = None) -> None:
+        self.w3 = w3
+        self.address = Web3.to_checksum_address(address)
+        abi = load_artifact(SHARING).abi
+        self.contract: Contract = w3.eth.contract(address=self.address, abi=abi)
+        self.sender = sender
+        self._logs = LogDecoder(abi)
+
+    # ------------------------------------------------------------------ writes
+
+    def _transact(self, fn: ContractFunction) -> SharingEvents:
+        if self.sender is None:
+            raise TransactionError("this sharing client is read-only: it has no signing account")
+        return self._events(self.sender.transact(fn))
+
+    def record_consent(
+        self, consent_hash: bytes, leaf: bytes, grantee_region: int, valid_until: int
+    ) -> ConsentRecorded:
+        """Record the holder's consent, given to the caller's region, to share ``leaf``
+        (``ANY_LEAF``: every licence of a kind) with ``grantee_region`` until ``valid_until``."""
+        fn = self.contract.functions.recordConsent(consent_hash, leaf, grantee_region, valid_until)
+        return self._transact(fn).consents[0]
+
+    def withdraw_consent(self, consent_hash: bytes) -> ConsentWithdrawn:
+        """Record the holder's withdrawal; only the region that recorded the consent can."""
+        fn = self.contract.functions.withdrawConsent(consent_hash)
+        return self._transact(fn).withdrawals[0]
+
+    def record_release(
+        self,
+        receipt_hash: bytes,
+        leaf: bytes,
+        to_region: int,
+        purpose_hash: bytes,
+        consent_hash: bytes,
+    ) -> DataReleased:
+        """Record a release of ``leaf``'s data to ``to_region``; the chain refuses it unless
+        ``consent_hash`` covers it now."""
+        fn = self.contract.functions.recordRelease(
+            receipt_hash, leaf, to_region, purpose_hash, consent_hash
+        )
+        return self._transact(fn).releases[0]
+
+    # ------------------------------------------------------------------ events
+
+    def _events(self, receipt: TxReceipt) -> SharingEvents:
+        return decode_sharing_logs(
+            (log for log in receipt["logs"] if log["address"] == self.address), self._logs
+        )
+
+    def events_in_range(self, from_block: int, to_block: int) -> SharingEvents:
+        """The ledger's events in ``[from_block, to_block]``, in chain order."""
+        try:
+            logs = self.w3.eth.get_logs(
+                {"address": self.address, "fromBlock": from_block, "toBlock": to_block}
+            )
+        except Exception as exc:
+            raise read_error(exc) from exc
+        return decode_sharing_logs(logs, self._logs)
+
+    # ------------------------------------------------------------------ reads
+
+    def _call(self, fn: ContractFunction) -> Any:
+        try:
+            return fn.call()
+        except Exception as exc:
+            raise read_error(exc) from exc
+
+    def directory(self) -> str:
+        return str(self._call(self.contract.functions.directory()))
+
+    def consent(self, consent_hash: bytes) -> ConsentInfo | None:
+        """The recorded consent, or None for an unknown hash."""
+        leaf, grantor, grantee, until, recorded, withdrawn = self._call(
+            self.contract.functions.consent(consent_hash)
+        )
+        if not recorded:
+            return None
+        return ConsentInfo(
+            bytes(consent_hash), bytes(leaf), int(grantor), int(grantee), int(until),
+            int(recorded), int(withdrawn),
+        )  # fmt: skip
+
+    def release(self, receipt_hash: bytes) -> ReleaseInfo | None:
+        """The recorded release, or None for an unknown receipt hash."""
+        leaf, src, dst, purpose, consent, recorded = self._call(
+            self.contract.functions.release(receipt_hash)
+        )
+        if not recorded:
+            return None
+        return ReleaseInfo(
+            bytes(receipt_hash), bytes(leaf), int(src), int(dst), bytes(purpose), bytes(consent),
+            int(recorded),
+        )  # fmt: skip
+
+    def is_consent_valid(self, consent_hash: bytes, time: int) -> bool:
+        return bool(self._call(self.contract.functions.isConsentValid(consent_hash, time)))
