@@ -1,0 +1,223 @@
+"""SharingLedger on a real anvil node: consents and releases between member regions, as
+hashes only; every refusal (no consent, withdrawn, expired, wrong region or leaf, duplicate,
+non-member)."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+import pytest
+from web3 import Web3
+
+from ledger_client.accounts import create_account
+from ledger_client.artifacts import load_artifact
+from ledger_client.connection import ChainConfig
+from ledger_client.deployment import SHARING, Deployment, deploy, revert_decoder
+from ledger_client.directory import Action, DirectoryClient
+from ledger_client.errors import ContractRevertError
+from ledger_client.sharing import ANY_LEAF, SharingClient
+from ledger_client.transactions import TransactionSender
+
+REGION_A = 330100
+REGION_B = 440300
+REGION_C = 510100
+HOUR = 3600
+
+
+def h() -> bytes:
+    return os.urandom(32)
+
+
+@dataclass
+class Members:
+    w3: Web3
+    deployment: Deployment
+    a: SharingClient
+    b: SharingClient
+    c: SharingClient
+    stranger: SharingClient
+    directory_a: DirectoryClient
+
+    def now(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+
+@pytest.fixture
+def members(w3: Web3, chain_config: ChainConfig) -> Members:
+    """Regions A, B and C (M=1, so each addition executes at once), one account each."""
+
+    def sender() -> TransactionSender:
+        return TransactionSender(w3, create_account(), chain_config, revert_decoder())
+
+    admin = sender()
+    dep = deploy(admin)
+    a, b, c = sender(), sender(), sender()
+    DirectoryClient(w3, dep.directory, admin).bootstrap(REGION_A, "A", [a.address])
+    directory_a = DirectoryClient(w3, dep.directory, a)
+    directory_a.propose(Action.ADD_REGION, REGION_B, name="B", account=b.address)
+    directory_a.propose(Action.ADD_REGION, REGION_C, name="C", account=c.address)
+
+    def client(s: TransactionSender) -> SharingClient:
+        return SharingClient(w3, dep.sharing, s)
+
+    return Members(w3, dep, client(a), client(b), client(c), client(sender()), directory_a)
+
+
+def expect_revert(name: str, fn, /, *args, **kwargs) -> ContractRevertError:
+    with pytest.raises(ContractRevertError) as info:
+        fn(*args, **kwargs)
+    assert info.value.name == name, str(info.value)
+    return info.value
+
+
+def test_consent_then_release(members: Members) -> None:
+    m = members
+    consent, leaf, until = h(), h(), m.now() + HOUR
+    recorded = m.a.record_consent(consent, leaf, REGION_B, until)
+    assert (recorded.consent_hash, recorded.leaf, recorded.grantor_region) == (
+        consent, leaf, REGION_A,
+    )  # fmt: skip
+    assert (recorded.grantee_region, recorded.valid_until) == (REGION_B, until)
+    assert m.a.sender is not None and recorded.recorder == m.a.sender.address
+    info = m.a.consent(consent)
+    assert info is not None and info.recorded_at == recorded.timestamp and info.withdrawn_at == 0
+    assert m.a.consent(h()) is None
+    assert m.a.is_consent_valid(consent, info.recorded_at)
+    assert m.a.is_consent_valid(consent, until)
+    assert not m.a.is_consent_valid(consent, until + 1)
+    assert not m.a.is_consent_valid(consent, info.recorded_at - 1)
+    assert not m.a.is_consent_valid(h(), info.recorded_at)
+
+    receipt, purpose = h(), h()
+    released = m.a.record_release(receipt, leaf, REGION_B, purpose, consent)
+    assert (released.from_region, released.to_region, released.consent_hash) == (
+        REGION_A, REGION_B, consent,
+    )  # fmt: skip
+    rel = m.b.release(receipt)  # any region reads it
+    assert rel is not None
+    assert (rel.leaf, rel.purpose_hash, rel.recorded_at) == (leaf, purpose, released.timestamp)
+    assert m.a.release(h()) is None
+    # several releases may rely on one consent
+    m.a.record_release(h(), leaf, REGION_B, h(), consent)
+
+    events = SharingClient(m.w3, m.deployment.sharing).events_in_range(
+        m.deployment.block_number, m.w3.eth.block_number
+    )
+    assert [e.consent_hash for e in events.consents] == [consent]
+    assert events.releases[0].receipt_hash == receipt
+    assert len(events.releases) == 2 and events.withdrawals == []
+    assert events.releases[0] == released
+
+
+def test_any_leaf_consent_covers_every_leaf(members: Members) -> None:
+    m = members
+    consent = h()
+    m.a.record_consent(consent, ANY_LEAF, REGION_C, m.now() + HOUR)
+    for _ in range(2):
+        m.a.record_release(h(), h(), REGION_C, h(), consent)
+    expect_revert("WrongGrantee", m.a.record_release, h(), h(), REGION_B, h(), consent)
+
+
+def test_release_refusals(members: Members) -> None:
+    m = members
+    consent, leaf = h(), h()
+    expect_revert("UnknownConsent", m.a.record_release, h(), leaf, REGION_B, h(), consent)
+    m.a.record_consent(consent, leaf, REGION_B, m.now() + HOUR)
+    err = expect_revert("WrongGrantee", m.a.record_release, h(), leaf, REGION_C, h(), consent)
+    assert err.args_by_name == {
+        "consentHash": consent, "granteeRegion": REGION_B, "toRegion": REGION_C,
+    }  # fmt: skip
+    other = h()
+    err = expect_revert("WrongLeaf", m.a.record_release, h(), other, REGION_B, h(), consent)
+    assert err.args_by_name["leaf"] == other
+    # only the region holding the data (the grantor) releases under its consent
+    err = expect_revert("NotGrantor", m.b.record_release, h(), leaf, REGION_B, h(), consent)
+    assert err.args_by_name["grantorRegion"] == REGION_A
+    expect_revert("NotAMember", m.stranger.record_release, h(), leaf, REGION_B, h(), consent)
+    for args in (
+        (bytes(32), leaf, REGION_B, h(), consent),
+        (h(), bytes(32), REGION_B, h(), consent),
+        (h(), leaf, REGION_B, bytes(32), consent),
+    ):
+        expect_revert("ZeroHash", m.a.record_release, *args)
+    receipt = h()
+    m.a.record_release(receipt, leaf, REGION_B, h(), consent)
+    expect_revert(
+        "ReleaseAlreadyRecorded", m.a.record_release, receipt, leaf, REGION_B, h(), consent
+    )
+
+    withdrawn = m.a.withdraw_consent(consent)
+    assert withdrawn.grantor_region == REGION_A
+    info = m.a.consent(consent)
+    assert info is not None and info.withdrawn_at == withdrawn.timestamp
+    assert not m.a.is_consent_valid(consent, withdrawn.timestamp)
+    if withdrawn.timestamp > info.recorded_at:  # both may fall in the same second
+        assert m.a.is_consent_valid(consent, withdrawn.timestamp - 1)
+    err = expect_revert(
+        "ConsentAlreadyWithdrawn", m.a.record_release, h(), leaf, REGION_B, h(), consent
+    )
+    assert err.args_by_name["withdrawnAt"] == withdrawn.timestamp
+    assert m.a.release(receipt) is not None  # what was released before stays recorded
+
+
+def test_release_after_expiry_is_refused(members: Members) -> None:
+    m = members
+    consent, leaf = h(), h()
+    until = int(time.time()) + 2  # chain time follows the wall clock (no time travel)
+    m.a.record_consent(consent, leaf, REGION_B, until)
+    m.a.record_release(h(), leaf, REGION_B, h(), consent)
+    time.sleep(max(0.0, until + 1.05 - time.time()))
+    # gas is estimated against the latest block: mine one past `until` so the estimate sees
+    # the expiry (else the refusal only shows as a failed transaction, without its reason)
+    m.b.record_consent(h(), h(), REGION_A, until + HOUR)
+    err = expect_revert("ConsentExpired", m.a.record_release, h(), leaf, REGION_B, h(), consent)
+    assert err.args_by_name["validUntil"] == until
+    assert not m.a.is_consent_valid(consent, m.now())
+
+
+def test_consent_refusals(members: Members) -> None:
+    m = members
+    until = m.now() + HOUR
+    consent = h()
+    m.a.record_consent(consent, h(), REGION_B, until)
+    expect_revert("ConsentAlreadyRecorded", m.a.record_consent, consent, h(), REGION_B, until)
+    expect_revert("ConsentAlreadyRecorded", m.b.record_consent, consent, h(), REGION_C, until)
+    expect_revert("ZeroHash", m.a.record_consent, bytes(32), h(), REGION_B, until)
+    expect_revert("SameRegion", m.a.record_consent, h(), h(), REGION_A, until)
+    expect_revert("RegionNotActive", m.a.record_consent, h(), h(), 999999, until)
+    expect_revert("InvalidValidity", m.a.record_consent, h(), h(), REGION_B, m.now() - 1)
+    expect_revert("NotAMember", m.stranger.record_consent, h(), h(), REGION_B, until)
+
+
+def test_withdraw_refusals(members: Members) -> None:
+    m = members
+    consent = h()
+    expect_revert("UnknownConsent", m.a.withdraw_consent, consent)
+    m.a.record_consent(consent, h(), REGION_B, m.now() + HOUR)
+    expect_revert("NotGrantor", m.b.withdraw_consent, consent)  # not even the grantee
+    expect_revert("NotAMember", m.stranger.withdraw_consent, consent)
+    m.a.withdraw_consent(consent)
+    expect_revert("ConsentAlreadyWithdrawn", m.a.withdraw_consent, consent)
+    events = m.a.events_in_range(m.deployment.block_number, m.w3.eth.block_number)
+    assert [e.consent_hash for e in events.withdrawals] == [consent]
+
+
+def test_removed_region_neither_writes_nor_receives(members: Members) -> None:
+    m = members
+    consent, leaf = h(), h()
+    m.a.record_consent(consent, leaf, REGION_C, m.now() + HOUR)
+    m.c.record_consent(h(), h(), REGION_A, m.now() + HOUR)
+    m.directory_a.propose(Action.REMOVE_REGION, REGION_C)
+    expect_revert("NotAMember", m.c.record_consent, h(), h(), REGION_A, m.now() + HOUR)
+    expect_revert("RegionNotActive", m.a.record_release, h(), leaf, REGION_C, h(), consent)
+    expect_revert("RegionNotActive", m.a.record_consent, h(), h(), REGION_C, m.now() + HOUR)
+
+
+def test_constructor_refuses_zero_directory(members: Members, chain_config: ChainConfig) -> None:
+    art = load_artifact(SHARING)
+    sender = TransactionSender(members.w3, create_account(), chain_config, revert_decoder())
+    zero = "0x0000000000000000000000000000000000000000"
+    expect_revert("ZeroAddress", sender.prepare_deploy, art.abi, art.bytecode, zero)
+    assert members.a.directory() == members.deployment.directory
