@@ -46,7 +46,7 @@ contract RegionDirectory is AccessControl {
         bytes cert;
     }
 
-    /// @notice A proposal; `approvers` are the regions that approved it, proposer first.
+    /// @notice A proposal; `approvers` are the regions that ever approved it, proposer first.
     struct Proposal {
         Change change;
         uint32 proposerRegion;
@@ -64,9 +64,12 @@ contract RegionDirectory is AccessControl {
         uint32 approvals;
     }
 
+    /// @dev `membership` counts the region's admissions: approvals it gave during an earlier
+    /// membership do not come back when a removed region is added again.
     struct Region {
         string name;
         bool active;
+        uint32 membership;
         uint64 addedAt;
         uint64 removedAt;
     }
@@ -98,7 +101,7 @@ contract RegionDirectory is AccessControl {
     mapping(uint32 code => bytes32[]) private _certificatesOf;
     mapping(bytes32 fingerprint => Certificate) private _certificates;
     Proposal[] private _proposals;
-    mapping(uint256 id => mapping(uint32 region => bool)) private _approved;
+    mapping(uint256 id => mapping(uint32 region => uint32 membership)) private _approvedIn;
 
     /// @notice The zero address cannot be an admin, a registry or an account.
     error ZeroAddress();
@@ -310,7 +313,7 @@ contract RegionDirectory is AccessControl {
     function approve(uint256 id) external onlyMember returns (bool executed) {
         Proposal storage p = _pending(id);
         uint32 code = _accountRegion[msg.sender];
-        if (_approved[id][code]) revert AlreadyApproved(id, code);
+        if (_approvedIn[id][code] == _regions[code].membership) revert AlreadyApproved(id, code);
         executed = _approve(id, p, code);
     }
 
@@ -321,7 +324,7 @@ contract RegionDirectory is AccessControl {
      */
     function execute(uint256 id) external onlyMember {
         Proposal storage p = _pending(id);
-        uint256 approvals = _activeApprovals(p);
+        uint256 approvals = _activeApprovals(id, p);
         uint256 needed = effectiveThreshold();
         if (approvals < needed) revert ThresholdNotReached(id, approvals, needed);
         _execute(id, p);
@@ -472,17 +475,18 @@ contract RegionDirectory is AccessControl {
                 proposerRegion: p.proposerRegion,
                 createdAt: p.createdAt,
                 executedAt: p.executedAt,
-                approvals: uint32(_activeApprovals(p))
+                approvals: uint32(_activeApprovals(id, p))
             });
     }
 
     /**
-     * @notice Whether `code` approved proposal `id`.
+     * @notice Whether `code` approved proposal `id` during its current (or last) membership.
      * @param id A proposal id.
      * @param code A region code.
      */
     function hasApproved(uint256 id, uint32 code) external view returns (bool) {
-        return _approved[id][code];
+        uint32 membership = _approvedIn[id][code];
+        return membership != 0 && membership == _regions[code].membership;
     }
 
     // ----------------------------------------------------------------------------- internals
@@ -497,11 +501,17 @@ contract RegionDirectory is AccessControl {
         if (p.executedAt != 0) revert ProposalAlreadyExecuted(id);
     }
 
-    /// @dev Approvals of regions removed since they approved no longer count.
-    function _activeApprovals(Proposal storage p) private view returns (uint256 count) {
+    /// @dev Approvals of regions removed since they approved no longer count, not even when
+    /// such a region is added again.
+    function _activeApprovals(
+        uint256 id,
+        Proposal storage p
+    ) private view returns (uint256 count) {
         uint256 n = p.approvers.length;
         for (uint256 i = 0; i < n; ++i) {
-            if (_regions[p.approvers[i]].active) ++count;
+            uint32 code = p.approvers[i];
+            Region storage r = _regions[code];
+            if (r.active && _approvedIn[id][code] == r.membership) ++count;
         }
     }
 
@@ -527,9 +537,9 @@ contract RegionDirectory is AccessControl {
         Proposal storage p,
         uint32 approver
     ) private returns (bool executed) {
-        _approved[id][approver] = true;
-        p.approvers.push(approver);
-        uint256 approvals = _activeApprovals(p);
+        if (_approvedIn[id][approver] == 0) p.approvers.push(approver);
+        _approvedIn[id][approver] = _regions[approver].membership;
+        uint256 approvals = _activeApprovals(id, p);
         emit ProposalApproved(
             id,
             approver,
@@ -652,6 +662,7 @@ contract RegionDirectory is AccessControl {
         if (r.addedAt == 0) _regionCodes.push(code);
         r.name = name;
         r.active = true;
+        ++r.membership;
         r.addedAt = uint64(block.timestamp);
         r.removedAt = 0;
         ++_activeCount;

@@ -169,8 +169,12 @@ class Runtime:
         return agency
 
     def agency_credentials(self, code: str) -> KeyAndCert:
+        """The agency's current signing credentials; reloaded when the database names another
+        certificate (after a rotation by another process, e.g. the CLI beside a server)."""
+        with self.sessions() as s:
+            current = s.scalar(select(Agency.cert_fingerprint).where(Agency.code == code))
         creds = self._creds.get(code)
-        if creds is None:
+        if creds is None or (current is not None and creds.fingerprint != current):
             creds = load_credentials(
                 self.settings.keys_dir, agency_credentials_name(code), self.passphrase.encode()
             )

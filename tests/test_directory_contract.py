@@ -497,6 +497,14 @@ def test_removed_regions_approvals_stop_counting_and_execute_applies_a_lowered_t
     assert result.executed and d.account_region(new_a) == REGION_A
     assert d.proposal(pending).executed
 
+    # C is admitted again: its approval from the earlier membership does not come back
+    c_again, readmit = add_region(f.a, c, REGION_C)
+    assert b.approve(readmit).executed and d.effective_threshold() == 3
+    assert d.proposal(stale).approvals == 0 and not d.has_approved(stale, REGION_C)
+    assert not c_again.approve(stale).executed
+    assert d.proposal(stale).approvals == 1 and d.has_approved(stale, REGION_C)
+    expect_revert("AlreadyApproved", c_again.approve, stale)
+
 
 def test_proposal_checked_again_when_it_executes(consortium) -> None:
     c: Consortium = consortium(2)

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from ledger_client.errors import ChainUnavailableError, ContractRevertError, LedgerError
 from licence_service.anchoring import AnchorWorker
 from licence_service.api.deps import api_keys
-from licence_service.api.routers import audit, licences, lifecycle, pages, verify
+from licence_service.api.routers import audit, federation, licences, lifecycle, pages, verify
 from licence_service.errors import ServiceError
 from licence_service.runtime import Runtime
 from signing.errors import SigningError
@@ -72,6 +72,7 @@ def create_app(rt: Runtime, background: bool = True) -> FastAPI:
     api.include_router(verify.router)
     api.include_router(lifecycle.router)
     api.include_router(audit.router)
+    api.include_router(federation.router)
 
     @api.get("/health", tags=["health"])
     def health() -> dict[str, object]:

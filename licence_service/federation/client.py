@@ -37,6 +37,8 @@ def call(
     with rt.sessions() as s:
         agency = rt.agency(s)
     raw = json.dumps(body, ensure_ascii=False).encode() if body is not None else b""
+    if params:
+        path = f"{path}?{urlencode(params)}"  # the query is signed too
     headers = sign_request(
         domain(rt), rt.agency_account(agency.code), agency.region_code, method, path, raw
     )
