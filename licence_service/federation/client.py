@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -50,7 +51,6 @@ def call(
             base_url.rstrip("/") + path,
             content=raw or None,
             headers=headers,
-            params=params,
             timeout=timeout,
         )
     except httpx.HTTPError as exc:

@@ -35,11 +35,13 @@ async def region_caller(request: Request) -> Caller:
     """The calling region, proven by its EIP-712 signature and the on-chain directory."""
     rt: Runtime = request.app.state.runtime
     body = await request.body()
+    query = request.url.query
+    path = f"{request.url.path}?{query}" if query else request.url.path
     return verify_request(
         domain(rt),
         dict(request.headers),
         request.method,
-        request.url.path,
+        path,
         body,
         rt.directory().account_region,
         rt.sessions,
