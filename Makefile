@@ -10,6 +10,7 @@ ARTIFACT := artifacts/contracts/LicenceRegistry.sol/LicenceRegistry.json
 
 demo: setup
 	$(BIN)/licledger demo --out demo-out
+	$(BIN)/licledger demo-regions --out demo-out
 
 test: setup
 	$(BIN)/ruff check .

@@ -312,6 +312,21 @@ def demo_cmd(
         print_json(report)
 
 
+@app.command("demo-regions")
+@handled
+def demo_regions_cmd(
+    out_dir: Annotated[Path, typer.Option("--out", help="Where the PDF goes.")] = Path("demo-out"),
+    data_dir: DataDir = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Second demo: a licence issued in one region is verified and shared in another."""
+    from licence_service.demo_regions import run_regions_demo
+
+    report = run_regions_demo(runtime(data_dir), out_dir, console=None if as_json else out)
+    if as_json:
+        print_json(report)
+
+
 def main() -> None:
     # pyHanko logs a full traceback when it cannot build a certificate path; for us that is an
     # ordinary UNKNOWN_ISSUER verdict, explained in the checks, so keep the terminal clean.
