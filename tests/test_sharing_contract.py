@@ -5,7 +5,6 @@ non-member)."""
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass
 
 import pytest
@@ -165,13 +164,14 @@ def test_release_refusals(members: Members) -> None:
 def test_release_after_expiry_is_refused(members: Members) -> None:
     m = members
     consent, leaf = h(), h()
-    until = int(time.time()) + 2  # chain time follows the wall clock (no time travel)
+    # chain time, not the wall clock: other tests of the session move anvil's clock forward
+    until = m.now() + 2
     m.a.record_consent(consent, leaf, REGION_B, until)
     m.a.record_release(h(), leaf, REGION_B, h(), consent)
-    time.sleep(max(0.0, until + 1.05 - time.time()))
-    # gas is estimated against the latest block: mine one past `until` so the estimate sees
-    # the expiry (else the refusal only shows as a failed transaction, without its reason)
-    m.b.record_consent(h(), h(), REGION_A, until + HOUR)
+    # test fixture only (anvil-specific): let chain time pass the expiry and mine a block, as
+    # gas is estimated against the latest block
+    m.w3.provider.make_request("evm_increaseTime", [5])  # type: ignore[arg-type]
+    m.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
     err = expect_revert("ConsentExpired", m.a.record_release, h(), leaf, REGION_B, h(), consent)
     assert err.args_by_name["validUntil"] == until
     assert not m.a.is_consent_valid(consent, m.now())
