@@ -21,6 +21,7 @@ from licence_service.cli_common import (
     show,
 )
 from licence_service.errors import ServiceError
+from licence_service.federation.region import ProposalOutcome
 
 region_app = typer.Typer(
     help="The consortium of regions (on-chain directory).", no_args_is_help=True
@@ -30,6 +31,18 @@ sharing_app = typer.Typer(
 )
 app.add_typer(region_app, name="region")
 app.add_typer(sharing_app, name="sharing")
+
+
+def _show_outcome(res: ProposalOutcome, as_json: bool) -> None:
+    show(
+        {
+            "proposal": res.proposal_id,
+            "executed": res.executed,
+            "approvals": res.approvals,
+            "needed": res.needed,
+        },
+        as_json,
+    )
 
 
 @region_app.command("list")
@@ -72,15 +85,7 @@ def region_propose(
         raise ServiceError("give either --request FILE or --remove CODE", field="request")
     rt = runtime(data_dir)
     res = propose_region(rt, request) if request is not None else propose_removal(rt, remove or 0)
-    show(
-        {
-            "proposal": res.proposal_id,
-            "executed": res.executed,
-            "approvals": res.approvals,
-            "needed": res.needed,
-        },
-        as_json,
-    )
+    _show_outcome(res, as_json)
 
 
 @region_app.command("approve")
@@ -94,15 +99,7 @@ def region_approve(
     from licence_service.federation.region import approve_proposal
 
     res = approve_proposal(runtime(data_dir), proposal)
-    show(
-        {
-            "proposal": res.proposal_id,
-            "executed": res.executed,
-            "approvals": res.approvals,
-            "needed": res.needed,
-        },
-        as_json,
-    )
+    _show_outcome(res, as_json)
 
 
 @region_app.command("rotate")
@@ -121,15 +118,7 @@ def region_rotate(
         show({"switched": finish_rotation(rt)}, as_json)
         return
     res = rotate_certificate(rt, agency)
-    show(
-        {
-            "proposal": res.proposal_id,
-            "executed": res.executed,
-            "approvals": res.approvals,
-            "needed": res.needed,
-        },
-        as_json,
-    )
+    _show_outcome(res, as_json)
 
 
 @region_app.command("compromised")
