@@ -45,6 +45,22 @@ def _show_outcome(res: ProposalOutcome, as_json: bool) -> None:
     )
 
 
+@region_app.command("init")
+@handled
+def region_init(
+    data_dir: DataDir = None,
+    region_code: Annotated[str, typer.Option(help="6-digit division code.")] = "330100",
+    region_name: Annotated[str, typer.Option(help="Region name.")] = "杭州市",
+    agency_code: Annotated[str, typer.Option(help="Agency code.")] = "11330100002489458U",
+    agency_name: Annotated[str, typer.Option(help="Agency name.")] = "杭州市市场监督管理局",
+    as_json: JsonOut = False,
+) -> None:
+    """Set this region up: keys, agency, and its place in the consortium (same as `init`)."""
+    from licence_service.cli import init_cmd
+
+    init_cmd(data_dir, region_code, region_name, agency_code, agency_name, as_json)
+
+
 @region_app.command("list")
 @handled
 def region_list(data_dir: DataDir = None, as_json: JsonOut = False) -> None:

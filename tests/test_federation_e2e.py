@@ -184,6 +184,26 @@ def test_three_regions(services: dict[str, Service]) -> None:
         )
         assert r.json()["verdict"] == "VALID", r.text
 
+    regions = httpx.get(
+        f"{b.url}/api/v1/regions", headers={"X-API-Key": b.keys["auditor"]}, timeout=30
+    ).json()
+    assert {r["code"] for r in regions["regions"]} == {330100, 440300, 110100}
+    assert regions["proposals"][-1]["executed"] is True
+    r = httpx.post(
+        f"{b.url}/api/v1/regions/proposals",
+        json={"remove_region": 110100},
+        headers={"X-API-Key": b.keys["agency"]},
+        timeout=60,
+    )
+    assert r.status_code == 201 and r.json()["executed"] is False, r.text
+    r = httpx.post(
+        f"{a.url}/api/v1/regions/proposals/{r.json()['proposal_id']}/approve",
+        headers={"X-API-Key": a.keys["agency"]},
+        timeout=60,
+    )
+    assert r.status_code == 200 and r.json()["executed"] is True, r.text
+    assert c.rt.directory().region(110100).active is False  # type: ignore[union-attr]
+
     # B keeps a mirror current: A's status changes from the chain, and A's changes by type
     revoked = httpx.post(
         f"{a.url}/api/v1/licences/{lid}/status",

@@ -56,10 +56,14 @@ def _outcome(rt: Runtime, proposal_id: int) -> ProposalOutcome:
     )
 
 
-def propose_region(rt: Runtime, request_file: Path) -> ProposalOutcome:
-    """Propose admitting the region described by its membership request."""
+def propose_region(rt: Runtime, request_file: Path | dict[str, Any]) -> ProposalOutcome:
+    """Propose admitting the region described by its membership request (file or dict)."""
     try:
-        req = json.loads(request_file.read_text(encoding="utf-8"))
+        req = (
+            request_file
+            if isinstance(request_file, dict)
+            else json.loads(request_file.read_text(encoding="utf-8"))
+        )
         cert = NewCertificate(str(req["agency_code"]), bytes.fromhex(req["certificate"]))
         region, name, account = int(req["region"]), str(req["name"]), str(req["account"])
     except (OSError, ValueError, KeyError) as exc:

@@ -158,3 +158,39 @@ def status_feed(
         last = page[-1]
         cursor = f"{last.block_number}:{last.log_index}"
     return {"items": items, "next": cursor}
+
+
+AgencyRole = Annotated[Role, Depends(require(Role.AGENCY))]
+
+
+@router.get("/regions", responses=ERRORS)
+def regions_endpoint(rt: RuntimeDep, _: AnyRole) -> dict[str, Any]:
+    """The consortium: member regions, accounts, certificates, proposals."""
+    from licence_service.federation.region import list_regions
+
+    return list_regions(rt)
+
+
+class ProposalIn(BaseModel):
+    request: dict[str, Any] | None = Field(None, description="A new region's membership request")
+    remove_region: int | None = None
+
+
+@router.post("/regions/proposals", status_code=201, responses=ERRORS)
+def propose_endpoint(body: ProposalIn, rt: RuntimeDep, _: AgencyRole) -> dict[str, Any]:
+    """Propose admitting a region (its membership request) or removing one."""
+    from licence_service.federation.region import propose_region, propose_removal
+
+    if (body.request is None) == (body.remove_region is None):
+        raise InvalidInputError("give either request or remove_region", field="request")
+    if body.request is not None:
+        return asdict(propose_region(rt, body.request))
+    return asdict(propose_removal(rt, body.remove_region or 0))
+
+
+@router.post("/regions/proposals/{proposal_id}/approve", responses=ERRORS)
+def approve_region_endpoint(proposal_id: int, rt: RuntimeDep, _: AgencyRole) -> dict[str, Any]:
+    """Approve for this region; the proposal executes when enough regions approved."""
+    from licence_service.federation.region import approve_proposal
+
+    return asdict(approve_proposal(rt, proposal_id))
