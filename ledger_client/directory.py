@@ -18,14 +18,14 @@ from typing import Any
 from eth_abi import decode
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
-from web3.contract.contract import Contract, ContractFunction
+from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
 from ledger_client.artifacts import load_artifact
-from ledger_client.deployment import DIRECTORY, revert_decoder
-from ledger_client.errors import ChainUnavailableError, ContractRevertError, TransactionError
+from ledger_client.contract import ContractClient
+from ledger_client.deployment import DIRECTORY
+from ledger_client.errors import TransactionError
 from ledger_client.registry import TxInfo
-from ledger_client.reverts import revert_data
 from ledger_client.transactions import TransactionSender
 
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -368,23 +368,16 @@ def decode_directory_logs(
 # ---------------------------------------------------------------------- client
 
 
-class DirectoryClient:
+class DirectoryClient(ContractClient):
     """One deployed ``RegionDirectory``; writes need a ``TransactionSender``."""
 
+    artifact = DIRECTORY
+
     def __init__(self, w3: Web3, address: str, sender: TransactionSender | None = None) -> None:
-        self.w3 = w3
-        self.address = Web3.to_checksum_address(address)
-        abi = load_artifact(DIRECTORY).abi
-        self.contract: Contract = w3.eth.contract(address=self.address, abi=abi)
-        self.sender = sender
-        self._logs = LogDecoder(abi)
+        super().__init__(w3, address, sender)
+        self._logs = LogDecoder(self.abi)
 
     # ------------------------------------------------------------------ writes
-
-    def _need_sender(self) -> TransactionSender:
-        if self.sender is None:
-            raise TransactionError("this directory client is read-only: it has no signing account")
-        return self.sender
 
     def _transact(self, fn: ContractFunction) -> DirectoryEvents:
         receipt = self._need_sender().transact(fn)
@@ -479,21 +472,9 @@ class DirectoryClient:
         ``certificates`` carries each certificate's DER: enough to rebuild every region's
         certificate store without asking any region.
         """
-        try:
-            logs = self.w3.eth.get_logs(
-                {"address": self.address, "fromBlock": from_block, "toBlock": to_block}
-            )
-        except Exception as exc:
-            raise read_error(exc) from exc
-        return decode_directory_logs(logs, self._logs)
+        return decode_directory_logs(self._raw_logs(from_block, to_block), self._logs)
 
     # ------------------------------------------------------------------ reads
-
-    def _call(self, fn: ContractFunction) -> Any:
-        try:
-            return fn.call()
-        except Exception as exc:
-            raise read_error(exc) from exc
 
     def registry(self) -> str:
         return str(self._call(self.contract.functions.registry()))
@@ -563,13 +544,3 @@ class DirectoryClient:
 
     def has_approved(self, proposal_id: int, region: int) -> bool:
         return bool(self._call(self.contract.functions.hasApproved(proposal_id, region)))
-
-
-def read_error(exc: BaseException) -> Exception:
-    """A typed error for a failed read: the decoded revert if the contract refused."""
-    data = revert_data(exc)
-    if data is not None:
-        return revert_decoder().decode(data)
-    if isinstance(exc, ContractRevertError | ChainUnavailableError):
-        return exc
-    return ChainUnavailableError(f"reading the chain failed ({type(exc).__name__}: {exc})")

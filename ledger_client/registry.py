@@ -5,19 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from web3 import Web3
-from web3.contract.contract import Contract, ContractFunction
 from web3.types import TxReceipt
 
 if TYPE_CHECKING:
     from ledger_client.events import ChainEvents
 
-from ledger_client.artifacts import load_artifact
-from ledger_client.errors import ChainUnavailableError, ContractRevertError, TransactionError
-from ledger_client.reverts import revert_data
-from ledger_client.transactions import SignedTx, TransactionSender
+from ledger_client.contract import ContractClient
+from ledger_client.errors import TransactionError
+from ledger_client.transactions import SignedTx
 
 REGISTRY = "LicenceRegistry"
 
@@ -109,22 +107,12 @@ class Member:
         return (self.leaf, self.batch_id, list(self.proof))
 
 
-class RegistryClient:
+class RegistryClient(ContractClient):
     """One deployed ``LicenceRegistry``; writes need a ``TransactionSender``."""
 
-    def __init__(self, w3: Web3, address: str, sender: TransactionSender | None = None) -> None:
-        self.w3 = w3
-        self.address = Web3.to_checksum_address(address)
-        self._abi = load_artifact(REGISTRY).abi
-        self.contract: Contract = w3.eth.contract(address=self.address, abi=self._abi)
-        self.sender = sender
+    artifact = REGISTRY
 
     # ------------------------------------------------------------------ writes
-
-    def _need_sender(self) -> TransactionSender:
-        if self.sender is None:
-            raise TransactionError("this registry client is read-only: it has no signing account")
-        return self.sender
 
     def register_issuer(self, account: str, region: int) -> TxInfo:
         """Make ``account`` an issuer of ``region`` (caller needs REGISTRAR_ROLE)."""
@@ -182,21 +170,9 @@ class RegistryClient:
         """
         from ledger_client.events import decode_logs
 
-        try:
-            logs = self.w3.eth.get_logs(
-                {"address": self.address, "fromBlock": from_block, "toBlock": to_block}
-            )
-        except Exception as exc:
-            raise _read_error(exc, self.w3) from exc
-        return decode_logs(logs)
+        return decode_logs(self._raw_logs(from_block, to_block))
 
     # ------------------------------------------------------------------ reads
-
-    def _call(self, fn: ContractFunction) -> Any:
-        try:
-            return fn.call()
-        except Exception as exc:
-            raise _read_error(exc, self.w3) from exc
 
     def batch_count(self) -> int:
         return int(self._call(self.contract.functions.batchCount()))
@@ -224,14 +200,3 @@ class RegistryClient:
     def issuer_region(self, account: str) -> int:
         fn = self.contract.functions.issuerRegion(Web3.to_checksum_address(account))
         return int(self._call(fn))
-
-
-def _read_error(exc: BaseException, w3: Web3) -> Exception:
-    data = revert_data(exc)
-    if data is not None:
-        from ledger_client.reverts import RevertDecoder
-
-        return RevertDecoder([load_artifact(REGISTRY).abi]).decode(data)
-    if isinstance(exc, ContractRevertError | ChainUnavailableError):
-        return exc
-    return ChainUnavailableError(f"reading the chain failed ({type(exc).__name__}: {exc})")

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from web3 import Web3
-from web3.contract.contract import Contract, ContractFunction
+from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
 from ledger_client.artifacts import load_artifact
+from ledger_client.contract import ContractClient
 from ledger_client.deployment import SHARING
-from ledger_client.directory import LogDecoder, log_tx, read_error
-from ledger_client.errors import TransactionError
+from ledger_client.directory import LogDecoder, log_tx
 from ledger_client.registry import TxInfo
 from ledger_client.transactions import TransactionSender
 
@@ -144,23 +144,19 @@ def decode_sharing_logs(
     return out
 
 
-class SharingClient:
+class SharingClient(ContractClient):
     """One deployed ``SharingLedger``; writes need a ``TransactionSender`` of a member region."""
 
+    artifact = SHARING
+
     def __init__(self, w3: Web3, address: str, sender: TransactionSender | None = None) -> None:
-        self.w3 = w3
-        self.address = Web3.to_checksum_address(address)
-        abi = load_artifact(SHARING).abi
-        self.contract: Contract = w3.eth.contract(address=self.address, abi=abi)
-        self.sender = sender
-        self._logs = LogDecoder(abi)
+        super().__init__(w3, address, sender)
+        self._logs = LogDecoder(self.abi)
 
     # ------------------------------------------------------------------ writes
 
     def _transact(self, fn: ContractFunction) -> SharingEvents:
-        if self.sender is None:
-            raise TransactionError("this sharing client is read-only: it has no signing account")
-        return self._events(self.sender.transact(fn))
+        return self._events(self._need_sender().transact(fn))
 
     def record_consent(
         self, consent_hash: bytes, leaf: bytes, grantee_region: int, valid_until: int
@@ -199,21 +195,9 @@ class SharingClient:
 
     def events_in_range(self, from_block: int, to_block: int) -> SharingEvents:
         """The ledger's events in ``[from_block, to_block]``, in chain order."""
-        try:
-            logs = self.w3.eth.get_logs(
-                {"address": self.address, "fromBlock": from_block, "toBlock": to_block}
-            )
-        except Exception as exc:
-            raise read_error(exc) from exc
-        return decode_sharing_logs(logs, self._logs)
+        return decode_sharing_logs(self._raw_logs(from_block, to_block), self._logs)
 
     # ------------------------------------------------------------------ reads
-
-    def _call(self, fn: ContractFunction) -> Any:
-        try:
-            return fn.call()
-        except Exception as exc:
-            raise read_error(exc) from exc
 
     def directory(self) -> str:
         return str(self._call(self.contract.functions.directory()))

@@ -1,0 +1,63 @@
+"""What every typed contract client shares: the bound contract, an optional signer, and reads
+and log queries whose failures come back as typed errors."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from web3 import Web3
+from web3.contract.contract import Contract, ContractFunction
+
+from ledger_client.artifacts import load_artifact
+from ledger_client.errors import ChainUnavailableError, ContractRevertError, TransactionError
+from ledger_client.reverts import revert_data
+from ledger_client.transactions import TransactionSender
+
+
+def read_error(exc: BaseException) -> Exception:
+    """A typed error for a failed read: the decoded revert if a contract refused."""
+    from ledger_client.deployment import revert_decoder  # deployment imports the clients
+
+    data = revert_data(exc)
+    if data is not None:
+        return revert_decoder().decode(data)
+    if isinstance(exc, ContractRevertError | ChainUnavailableError):
+        return exc
+    return ChainUnavailableError(f"reading the chain failed ({type(exc).__name__}: {exc})")
+
+
+class ContractClient:
+    """One deployed contract (named by its Hardhat artifact); writes need a sender."""
+
+    artifact: ClassVar[str]
+
+    def __init__(self, w3: Web3, address: str, sender: TransactionSender | None = None) -> None:
+        self.w3 = w3
+        self.address = Web3.to_checksum_address(address)
+        self.abi = load_artifact(self.artifact).abi
+        self.contract: Contract = w3.eth.contract(address=self.address, abi=self.abi)
+        self.sender = sender
+
+    def _need_sender(self) -> TransactionSender:
+        if self.sender is None:
+            raise TransactionError(
+                f"this {self.artifact} client is read-only: it has no signing account"
+            )
+        return self.sender
+
+    def _call(self, fn: ContractFunction) -> Any:
+        try:
+            return fn.call()
+        except Exception as exc:
+            raise read_error(exc) from exc
+
+    def _raw_logs(self, from_block: int, to_block: int) -> list[Any]:
+        """This contract's raw logs in ``[from_block, to_block]``."""
+        try:
+            return list(
+                self.w3.eth.get_logs(
+                    {"address": self.address, "fromBlock": from_block, "toBlock": to_block}
+                )
+            )
+        except Exception as exc:
+            raise read_error(exc) from exc
