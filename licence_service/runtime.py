@@ -205,10 +205,8 @@ class Runtime:
         if self.deployment.directory:
             self.certificates.refresh()
             directory = self.certificates
-            for code in self.directory().region_codes():
-                info = self.directory().region(code)
-                if info is not None:
-                    regions.setdefault(code, info.name)
+            for code, name in self.certificates.region_names.items():
+                regions.setdefault(code, name)
         return TrustStore(
             roots=tuple(roots), agencies=agencies, region_names=regions, directory=directory
         )

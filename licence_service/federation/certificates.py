@@ -1,4 +1,4 @@
-"""The consortium's signing certificates, rebuilt from the directory's events.
+"""The consortium's signing certificates and region names, rebuilt from the directory's events.
 
 Another region's verifier holds no copy of this region's certificates: it reads them, with
 their region, agency, registration, revocation and compromise times, from the chain.
@@ -21,6 +21,7 @@ class ChainCertificates:
         self.directory = directory
         self.next_block = start_block
         self._by_fp: dict[str, RegisteredCertificate] = {}
+        self.region_names: dict[int, str] = {}
         self._lock = threading.Lock()
 
     def refresh(self) -> None:
@@ -29,6 +30,9 @@ class ChainCertificates:
             if head < self.next_block:
                 return
             events = self.directory.events_in_range(self.next_block, head)
+            for change in events.regions:
+                if change.added:
+                    self.region_names[change.region] = change.name
             for c in events.certificates:
                 fp = c.fingerprint.hex()
                 self._by_fp[fp] = RegisteredCertificate(
