@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from eth_abi import decode
 from eth_utils import keccak, to_checksum_address
@@ -119,12 +119,15 @@ def _too_wide(exc: Exception) -> bool:
     return any(w in text for w in ("range", "too many", "limit", "exceed", "too large"))
 
 
+E = TypeVar("E")
+
+
 def scan(
-    fetch: Callable[[int, int], ChainEvents],
+    fetch: Callable[[int, int], E],
     from_block: int,
     to_block: int,
     max_range: int = 2_000,
-) -> Iterator[tuple[int, int, ChainEvents]]:
+) -> Iterator[tuple[int, int, E]]:
     """Events in bounded block ranges, ``(first, last, events)`` per range.
 
     A node that refuses a range as too wide gets half of it, down to one block.

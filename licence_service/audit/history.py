@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from ledger_client.directory import DirectoryClient, DirectoryEvents
 from ledger_client.events import ChainEvents, DirectoryChange, scan
 from ledger_client.registry import LeafStatus, RegistryClient
+from ledger_client.sharing import SharingClient, SharingEvents
 
 
 @dataclass(slots=True)
@@ -63,6 +66,142 @@ class ChainHistory:
     from_block: int = 0
     to_block: int = 0
     orphan_events: int = 0  # status/link events whose leaf was anchored before from_block
+    governance: list[dict[str, Any]] = field(default_factory=list)  # directory events
+    sharing: list[dict[str, Any]] = field(default_factory=list)  # consents and releases
+    shares_by_leaf: dict[bytes, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def add_directory(self, events: DirectoryEvents) -> None:
+        rows: list[tuple[int, int, dict[str, Any]]] = []
+        for p in events.proposals:
+            rows.append(
+                (
+                    p.tx.block_number,
+                    p.log_index,
+                    {
+                        "event": "proposal",
+                        "id": p.proposal_id,
+                        "action": p.action.name,
+                        "region": p.region,
+                        "by_region": p.proposer_region,
+                        "time": p.timestamp,
+                        "tx": p.tx.tx_hash,
+                    },
+                )
+            )
+        for a in events.approvals:
+            rows.append(
+                (
+                    a.tx.block_number,
+                    a.log_index,
+                    {
+                        "event": "approval",
+                        "id": a.proposal_id,
+                        "region": a.region,
+                        "time": a.timestamp,
+                        "tx": a.tx.tx_hash,
+                    },
+                )
+            )
+        for e in events.executions:
+            rows.append(
+                (
+                    e.tx.block_number,
+                    e.log_index,
+                    {
+                        "event": "executed",
+                        "id": e.proposal_id,
+                        "action": e.action.name,
+                        "region": e.region,
+                        "time": e.timestamp,
+                        "tx": e.tx.tx_hash,
+                    },
+                )
+            )
+        for r in events.regions:
+            rows.append(
+                (
+                    r.tx.block_number,
+                    r.log_index,
+                    {
+                        "event": "region added" if r.added else "region removed",
+                        "region": r.region,
+                        "name": r.name,
+                        "time": r.timestamp,
+                        "tx": r.tx.tx_hash,
+                    },
+                )
+            )
+        for c in events.certificates:
+            rows.append(
+                (
+                    c.tx.block_number,
+                    c.log_index,
+                    {
+                        "event": "certificate added",
+                        "region": c.region,
+                        "agency": c.agency_code,
+                        "fingerprint": c.fingerprint.hex(),
+                        "time": c.timestamp,
+                        "tx": c.tx.tx_hash,
+                    },
+                )
+            )
+        for k in events.compromises:
+            rows.append(
+                (
+                    k.tx.block_number,
+                    k.log_index,
+                    {
+                        "event": "key compromised",
+                        "region": k.region,
+                        "fingerprint": k.fingerprint.hex(),
+                        "since": k.since,
+                        "time": k.timestamp,
+                        "tx": k.tx.tx_hash,
+                    },
+                )
+            )
+        self.governance += [row for _, _, row in sorted(rows, key=lambda r: (r[0], r[1]))]
+
+    def add_sharing(self, events: SharingEvents, region: int | None = None) -> None:
+        for c in events.consents:
+            if region is None or c.grantor_region == region:
+                self.sharing.append(
+                    {
+                        "event": "consent",
+                        "consent": c.consent_hash.hex(),
+                        "leaf": c.leaf.hex(),
+                        "from_region": c.grantor_region,
+                        "to_region": c.grantee_region,
+                        "time": c.timestamp,
+                        "tx": c.tx.tx_hash,
+                    }
+                )
+        for w in events.withdrawals:
+            if region is None or w.grantor_region == region:
+                self.sharing.append(
+                    {
+                        "event": "withdrawal",
+                        "consent": w.consent_hash.hex(),
+                        "time": w.timestamp,
+                        "tx": w.tx.tx_hash,
+                    }
+                )
+        for r in events.releases:
+            if region is not None and r.from_region != region:
+                continue
+            row = {
+                "event": "release",
+                "receipt": r.receipt_hash.hex(),
+                "leaf": r.leaf.hex(),
+                "from_region": r.from_region,
+                "to_region": r.to_region,
+                "consent": r.consent_hash.hex(),
+                "time": r.timestamp,
+                "tx": r.tx.tx_hash,
+            }
+            self.sharing.append(row)
+            self.shares_by_leaf.setdefault(r.leaf, []).append(row)
 
     def add(self, events: ChainEvents, region: int | None = None) -> None:
         self.events += events.licence_events
@@ -110,12 +249,21 @@ def read_history(
     region: int | None = None,
     max_range: int = 2_000,
     progress: Callable[[int, int, int], None] | None = None,
+    directory: DirectoryClient | None = None,
+    sharing: SharingClient | None = None,
 ) -> ChainHistory:
-    """Read the registry's whole history (or a block range) straight from the node."""
+    """Read the whole history (or a block range) straight from the node: the registry's
+    licence events, and the directory's and sharing ledger's when given."""
     head = int(registry.w3.eth.block_number) if to_block is None else to_block
     history = ChainHistory(from_block=from_block, to_block=head)
     for _, end, events in scan(registry.events_in_range, from_block, head, max_range):
         history.add(events, region)
         if progress:
             progress(end, head, history.events)
+    if directory is not None:
+        for _, _, d in scan(directory.events_in_range, from_block, head, max_range):
+            history.add_directory(d)
+    if sharing is not None:
+        for _, _, sh in scan(sharing.events_in_range, from_block, head, max_range):
+            history.add_sharing(sh, region)
     return history

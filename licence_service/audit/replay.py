@@ -71,7 +71,8 @@ class ReplayResult:
         return not self.discrepancies
 
 
-def _life_json(life: LeafLife | None) -> dict[str, Any]:
+def _life_json(history: ChainHistory, leaf: bytes) -> dict[str, Any]:
+    life = history.leaves.get(leaf)
     if life is None:
         return {"anchored": False}
     return {
@@ -92,6 +93,10 @@ def _life_json(life: LeafLife | None) -> dict[str, Any]:
             for e in life.statuses
         ],
         "superseded_by": life.child.hex() if life.child else None,
+        "shared_with": [
+            {k: r[k] for k in ("to_region", "time", "receipt", "tx")}
+            for r in history.shares_by_leaf.get(leaf, [])
+        ],
         "superseded_at": _iso(life.child_time),
     }
 
@@ -225,7 +230,7 @@ class _Auditor:
                         "version": v.version,
                         "identifier": v.identifier,
                         "leaf": v.leaf.hex(),
-                        **_life_json(self.history.leaves.get(v.leaf)),
+                        **_life_json(self.history, v.leaf),
                     }
                 )
             self._status(licence.versions[-1].identifier, licence.status, licence.versions[-1].leaf)
@@ -254,7 +259,7 @@ class _Auditor:
                         "identifier": a.identifier,
                         "kind": LeafKind(a.kind).name,
                         "leaf": a.leaf.hex(),
-                        **_life_json(self.history.leaves.get(a.leaf)),
+                        **_life_json(self.history, a.leaf),
                     }
                 )
             out.append(
@@ -346,7 +351,15 @@ def replay(
     """Rebuild the history from the chain and compare it with this region's database."""
     started = time.perf_counter()
     start = rt.deployment.block_number if from_block is None else from_block
-    history = read_history(rt.registry(), start, None, region, progress=progress)
+    history = read_history(
+        rt.registry(),
+        start,
+        None,
+        region,
+        progress=progress,
+        directory=rt.directory() if rt.deployment.directory else None,
+        sharing=rt.sharing() if rt.deployment.sharing else None,
+    )
     chain_seconds = time.perf_counter() - started
     auditor = _Auditor(rt, history, region)
     with rt.sessions() as s:
@@ -404,6 +417,8 @@ def report_json(rt: Runtime, result: ReplayResult) -> dict[str, Any]:
             }
             for d in h.directory
         ],
+        "governance": h.governance,
+        "sharing": h.sharing,
         "licences": result.licences,
         "fingerprint": hashlib.sha256(
             json.dumps([asdict(d) for d in result.discrepancies], sort_keys=True).encode()

@@ -51,6 +51,19 @@ def _chart(stats: list[dict[str, Any]]) -> str:
     return "".join(parts)
 
 
+def _rows(rows: list[dict[str, Any]]) -> str:
+    """A plain table of event dicts (keys of the first row as columns)."""
+    if not rows:
+        return "<p>none</p>"
+    cols = list(rows[0])
+    head = "".join(f"<th>{escape(c)}</th>" for c in cols)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(str(r.get(c, '')))}</td>" for c in cols) + "</tr>"
+        for r in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
 def render_html(report: dict[str, Any], stats: list[dict[str, Any]]) -> str:
     s = report["summary"]
     verdict = (
@@ -111,6 +124,8 @@ def render_html(report: dict[str, Any], stats: list[dict[str, Any]]) -> str:
         f"<th>since</th></tr>{disc}</table>"
         f"<h2>Issuance and status changes</h2>{_chart(stats)}"
         f"<h2>Operation log</h2><p>{escape(str(report['operation_log']))}</p>"
+        f"<h2>Data flows (sharing ledger)</h2>{_rows(report.get('sharing', []))}"
+        f"<h2>Consortium changes (region directory)</h2>{_rows(report.get('governance', []))}"
         "<h2>Licences</h2><table><tr><th>licence</th><th>timeline</th></tr>"
         f"{''.join(timeline)}</table></body></html>"
     )

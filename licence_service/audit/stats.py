@@ -39,8 +39,8 @@ def _period(ts: int, period: str) -> str:
 def statistics(rt: Runtime, history: ChainHistory, period: str = "month") -> list[dict[str, Any]]:
     """One row per (period, region, agency, type) with counts of what the chain recorded.
 
-    Leaves are attributed to licence types through the database; shares stay 0 until the
-    sharing ledger of cross-region exchanges is deployed.
+    Leaves are attributed to licence types through the database; shares are the releases the
+    sharing ledger recorded for a leaf (counted in the period of the leaf's anchoring).
     """
     if period not in ("day", "month"):
         raise ValueError("period must be day or month")
@@ -68,6 +68,8 @@ def statistics(rt: Runtime, history: ChainHistory, period: str = "month") -> lis
             counts[(*key, "issued" if version == 1 else "amended")] += 1
         elif kind == "COPY":
             counts[(*key, "copies")] += 1
+        for _ in history.shares_by_leaf.get(leaf, []):
+            counts[(*key, "shares")] += 1
         for event in life.statuses:
             name = {
                 LeafStatus.REVOKED: "revoked",
