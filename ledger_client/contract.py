@@ -3,10 +3,12 @@ and log queries whose failures come back as typed errors."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Iterable
+from typing import Any, ClassVar, Generic, TypeVar
 
 from web3 import Web3
 from web3.contract.contract import Contract, ContractFunction
+from web3.types import TxReceipt
 
 from ledger_client.artifacts import load_artifact
 from ledger_client.errors import ChainUnavailableError, ContractRevertError, TransactionError
@@ -26,8 +28,15 @@ def read_error(exc: BaseException) -> Exception:
     return ChainUnavailableError(f"reading the chain failed ({type(exc).__name__}: {exc})")
 
 
-class ContractClient:
-    """One deployed contract (named by its Hardhat artifact); writes need a sender."""
+E = TypeVar("E")
+
+
+class ContractClient(Generic[E]):
+    """One deployed contract (named by its Hardhat artifact); writes need a sender.
+
+    ``E`` is the contract's decoded-events type: every write returns the events its receipt
+    carries, and ``events_in_range`` reads the same type from a block range.
+    """
 
     artifact: ClassVar[str]
 
@@ -61,3 +70,19 @@ class ContractClient:
             )
         except Exception as exc:
             raise read_error(exc) from exc
+
+    def _decode(self, logs: Iterable[Any]) -> E:
+        """Decode this contract's raw logs (each client knows its own event layouts)."""
+        raise NotImplementedError
+
+    def _events(self, receipt: TxReceipt) -> E:
+        """The events this contract emitted in ``receipt``."""
+        return self._decode(log for log in receipt["logs"] if log["address"] == self.address)
+
+    def _transact(self, fn: ContractFunction) -> E:
+        """Send ``fn`` signed by this client's sender; the events it emitted."""
+        return self._events(self._need_sender().transact(fn))
+
+    def events_in_range(self, from_block: int, to_block: int) -> E:
+        """This contract's events in ``[from_block, to_block]``, in chain order."""
+        return self._decode(self._raw_logs(from_block, to_block))

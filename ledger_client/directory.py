@@ -19,7 +19,6 @@ from eth_abi import decode
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 from web3.contract.contract import ContractFunction
-from web3.types import TxReceipt
 
 from ledger_client.artifacts import load_artifact
 from ledger_client.contract import ContractClient
@@ -368,7 +367,7 @@ def decode_directory_logs(
 # ---------------------------------------------------------------------- client
 
 
-class DirectoryClient(ContractClient):
+class DirectoryClient(ContractClient[DirectoryEvents]):
     """One deployed ``RegionDirectory``; writes need a ``TransactionSender``."""
 
     artifact = DIRECTORY
@@ -378,10 +377,6 @@ class DirectoryClient(ContractClient):
         self._logs = LogDecoder(self.abi)
 
     # ------------------------------------------------------------------ writes
-
-    def _transact(self, fn: ContractFunction) -> DirectoryEvents:
-        receipt = self._need_sender().transact(fn)
-        return self._events(receipt)
 
     def bootstrap(
         self,
@@ -461,18 +456,10 @@ class DirectoryClient(ContractClient):
 
     # ------------------------------------------------------------------ events
 
-    def _events(self, receipt: TxReceipt) -> DirectoryEvents:
-        return decode_directory_logs(
-            (log for log in receipt["logs"] if log["address"] == self.address), self._logs
-        )
-
-    def events_in_range(self, from_block: int, to_block: int) -> DirectoryEvents:
-        """The directory's events in ``[from_block, to_block]``, in chain order.
-
-        ``certificates`` carries each certificate's DER: enough to rebuild every region's
-        certificate store without asking any region.
-        """
-        return decode_directory_logs(self._raw_logs(from_block, to_block), self._logs)
+    def _decode(self, logs: Iterable[Mapping[str, Any]]) -> DirectoryEvents:
+        # CertificateAdded carries each certificate's DER: enough to rebuild every region's
+        # certificate store without asking any region.
+        return decode_directory_logs(logs, self._logs)
 
     # ------------------------------------------------------------------ reads
 

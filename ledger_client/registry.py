@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from web3 import Web3
 from web3.types import TxReceipt
@@ -107,7 +107,7 @@ class Member:
         return (self.leaf, self.batch_id, list(self.proof))
 
 
-class RegistryClient(ContractClient):
+class RegistryClient(ContractClient["ChainEvents"]):
     """One deployed ``LicenceRegistry``; writes need a ``TransactionSender``."""
 
     artifact = REGISTRY
@@ -143,12 +143,12 @@ class RegistryClient(ContractClient):
     ) -> StatusChanged:
         """Move ``leaf`` to ``to``; the chain refuses unless the caller's region anchored it."""
         fn = self.contract.functions.changeStatus(leaf, batch_id, list(proof), int(to), reason)
-        return self._events(self._need_sender().transact(fn)).statuses[0]
+        return self._transact(fn).statuses[0]
 
     def supersede(self, parent: Member, child: Member, reason: int) -> Superseded:
         """Link ``parent`` to its successor ``child``; both must be the caller region's."""
         fn = self.contract.functions.supersede(parent.as_tuple(), child.as_tuple(), reason)
-        return self._events(self._need_sender().transact(fn)).successions[0]
+        return self._transact(fn).successions[0]
 
     # ------------------------------------------------------------------ receipts & events
 
@@ -158,19 +158,11 @@ class RegistryClient(ContractClient):
             raise TransactionError("anchor transaction emitted no BatchAnchored event")
         return batches[0]
 
-    def _events(self, receipt: TxReceipt) -> ChainEvents:
+    def _decode(self, logs: Iterable[Any]) -> ChainEvents:
+        # Every licence event carries its block timestamp, so no block has to be fetched.
         from ledger_client.events import decode_logs
 
-        return decode_logs(log for log in receipt["logs"] if log["address"] == self.address)
-
-    def events_in_range(self, from_block: int, to_block: int) -> ChainEvents:
-        """The registry's events in ``[from_block, to_block]``, in chain order.
-
-        Every licence event carries its block timestamp, so no block has to be fetched.
-        """
-        from ledger_client.events import decode_logs
-
-        return decode_logs(self._raw_logs(from_block, to_block))
+        return decode_logs(logs)
 
     # ------------------------------------------------------------------ reads
 

@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from web3 import Web3
-from web3.contract.contract import ContractFunction
-from web3.types import TxReceipt
 
 from ledger_client.artifacts import load_artifact
 from ledger_client.contract import ContractClient
@@ -144,7 +142,7 @@ def decode_sharing_logs(
     return out
 
 
-class SharingClient(ContractClient):
+class SharingClient(ContractClient[SharingEvents]):
     """One deployed ``SharingLedger``; writes need a ``TransactionSender`` of a member region."""
 
     artifact = SHARING
@@ -154,9 +152,6 @@ class SharingClient(ContractClient):
         self._logs = LogDecoder(self.abi)
 
     # ------------------------------------------------------------------ writes
-
-    def _transact(self, fn: ContractFunction) -> SharingEvents:
-        return self._events(self._need_sender().transact(fn))
 
     def record_consent(
         self, consent_hash: bytes, leaf: bytes, grantee_region: int, valid_until: int
@@ -188,14 +183,8 @@ class SharingClient(ContractClient):
 
     # ------------------------------------------------------------------ events
 
-    def _events(self, receipt: TxReceipt) -> SharingEvents:
-        return decode_sharing_logs(
-            (log for log in receipt["logs"] if log["address"] == self.address), self._logs
-        )
-
-    def events_in_range(self, from_block: int, to_block: int) -> SharingEvents:
-        """The ledger's events in ``[from_block, to_block]``, in chain order."""
-        return decode_sharing_logs(self._raw_logs(from_block, to_block), self._logs)
+    def _decode(self, logs: Iterable[Mapping[str, Any]]) -> SharingEvents:
+        return decode_sharing_logs(logs, self._logs)
 
     # ------------------------------------------------------------------ reads
 
