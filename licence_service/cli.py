@@ -33,6 +33,7 @@ from licence_service.cli_common import (
     parse_date,
     parse_fields,
     print_json,
+    read_input,
     runtime,
 )
 from licence_service.config import Settings, load_settings
@@ -226,11 +227,7 @@ def verify_cmd(
     when = parse_at(at)
     rt = runtime(data_dir)
     if file is not None:
-        try:
-            data = file.read_bytes()
-        except OSError as exc:
-            raise ServiceError(f"cannot read {file}: {exc.strerror}", field="file") from None
-        result = verify_pdf(rt, data, when, direct)
+        result = verify_pdf(rt, read_input(file, "file"), when, direct)
     else:
         assert qr is not None
         result = verify_qr(rt, qr, when, direct)

@@ -17,8 +17,8 @@ from licence_service.cli_common import (
     err,
     handled,
     out,
-    parse_at,
     print_json,
+    required_at,
     runtime,
 )
 from licence_service.errors import ServiceError
@@ -124,9 +124,7 @@ def state_cmd(
     """Every licence's status at a point in time, from the chain."""
     from licence_service.audit.replay import state_at
 
-    when = parse_at(at)
-    assert when is not None
-    rows = state_at(runtime(data_dir), when)
+    rows = state_at(runtime(data_dir), required_at(at))
     if as_json:
         print_json(rows)
         return

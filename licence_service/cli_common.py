@@ -130,6 +130,28 @@ def parse_date(value: str | None, name: str) -> date | None:
         raise ServiceError(f"{name} {value!r} is not a date like 2026-03-01", field=name) from None
 
 
+def required_date(value: str, name: str) -> date:
+    """A date option the command cannot do without."""
+    parsed = parse_date(value, name)
+    assert parsed is not None  # parse_date returns None only for None
+    return parsed
+
+
+def required_at(value: str) -> datetime:
+    """A time option the command cannot do without."""
+    parsed = parse_at(value)
+    assert parsed is not None  # parse_at returns None only for None
+    return parsed
+
+
+def read_input(path: Path, field: str) -> bytes:
+    """The bytes of a file named on the command line, or a one-line error naming it."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ServiceError(f"cannot read {path}: {exc.strerror}", field=field) from None
+
+
 def parse_at(value: str | None) -> datetime | None:
     if value is None:
         return None

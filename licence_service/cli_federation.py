@@ -14,9 +14,9 @@ from licence_service.cli_common import (
     app,
     handled,
     out,
-    parse_at,
-    parse_date,
     print_json,
+    required_at,
+    required_date,
     runtime,
     show,
 )
@@ -148,9 +148,7 @@ def region_compromised(
     """Report a signing key lost (挂失): documents anchored after `since` stop verifying."""
     from licence_service.federation.region import report_compromised
 
-    when = parse_at(since)
-    assert when is not None
-    show(report_compromised(runtime(data_dir), fingerprint, when), as_json)
+    show(report_compromised(runtime(data_dir), fingerprint, required_at(since)), as_json)
 
 
 @sharing_app.command("consent")
@@ -173,8 +171,7 @@ def sharing_consent(
 
     from licence_service.federation.sharing import grant_consent
 
-    until = parse_date(valid_until, "valid_until")
-    assert until is not None
+    until = required_date(valid_until, "valid_until")
     res = grant_consent(
         runtime(data_dir),
         holder_id,

@@ -19,6 +19,8 @@ from licence_service.cli_common import (
     parse_date,
     parse_fields,
     print_json,
+    read_input,
+    required_date,
     runtime,
     show,
 )
@@ -155,8 +157,7 @@ def copy_cmd(
     from licence_service.attachments import make_copy
 
     rt = runtime(data_dir)
-    until = parse_date(valid_until, "valid_until")
-    assert until is not None
+    until = required_date(valid_until, "valid_until")
     res = make_copy(rt, licence_id, purpose, recipient, until, actor="")
     AnchorWorker(rt).flush()
     show(
@@ -285,10 +286,7 @@ def submit_cmd(
     """A holder submits a copy of a licence: stamped grade C or D (not anchored)."""
     from licence_service.grades import submit_copy
 
-    try:
-        data = image.read_bytes()
-    except OSError as exc:
-        raise ServiceError(f"cannot read {image}: {exc.strerror}", field="image") from None
+    data = read_input(image, "image")
     res = submit_copy(runtime(data_dir), data, title, holder_name, holder_id, grade)
     show({"submission_id": res.submission_id, "grade": res.grade, "pdf": res.pdf_path}, as_json)
 
@@ -307,8 +305,7 @@ def upgrade_cmd(
     from licence_service.grades import upgrade_to_b
 
     rt = runtime(data_dir)
-    until = parse_date(valid_until, "valid_until")
-    assert until is not None
+    until = required_date(valid_until, "valid_until")
     res = upgrade_to_b(rt, submission_id, staff, until)
     AnchorWorker(rt).flush()
     show({"submission_id": res.submission_id, "grade": "B", "identifier": res.identifier,
