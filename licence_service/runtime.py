@@ -9,6 +9,7 @@ import os
 import secrets
 import threading
 from functools import cached_property
+from pathlib import Path
 
 from cryptography import x509
 from eth_account.signers.local import LocalAccount
@@ -54,6 +55,7 @@ class Runtime:
         self.anchor_lock = threading.Lock()
         self._senders: dict[str, TransactionSender] = {}
         self._creds: dict[str, KeyAndCert] = {}
+        self._accounts: dict[Path, LocalAccount] = {}
 
     # ------------------------------------------------------------------ storage
     @cached_property
@@ -97,11 +99,21 @@ class Runtime:
             )
         return dep
 
+    def _account(self, path: Path) -> LocalAccount:
+        """A decrypted chain account, kept for the runtime's life: decrypting a keystore costs
+        ~50 ms of scrypt, and the anchoring worker needs the account on every round."""
+        with self._lock:
+            account = self._accounts.get(path)
+            if account is None:
+                account = load_account(path, self.passphrase)
+                self._accounts[path] = account
+            return account
+
     def operator_account(self) -> LocalAccount:
         path = self.settings.keys_dir / f"{OPERATOR}.chain.json"
         if not path.exists():
             save_account(path, create_account(), self.passphrase)
-        return load_account(path, self.passphrase)
+        return self._account(path)
 
     def sender(self, account: LocalAccount) -> TransactionSender:
         with self._lock:
@@ -186,7 +198,7 @@ class Runtime:
         self._creds.pop(code, None)
 
     def agency_account(self, code: str) -> LocalAccount:
-        return load_account(self.settings.keys_dir / f"agency-{code}.chain.json", self.passphrase)
+        return self._account(self.settings.keys_dir / f"agency-{code}.chain.json")
 
     # ------------------------------------------------------------------ verifying
     def trust_store(self) -> TrustStore:
