@@ -8,7 +8,6 @@ passed or failed, so the verdict can always be explained.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -526,7 +525,3 @@ class Verifier:
 
 def _opt(value: object) -> str | None:
     return None if value is None else str(value)
-
-
-def metadata_json(meta: Mapping[str, object]) -> str:
-    return json.dumps(meta, ensure_ascii=False, sort_keys=True)
