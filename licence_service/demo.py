@@ -29,10 +29,6 @@ def tamper(data: bytes) -> bytes:
     return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :]
 
 
-def _far_past() -> datetime:
-    return datetime(2000, 1, 1, tzinfo=UTC)
-
-
 def _lifecycle(
     rt: Runtime, amended: dict[str, Any], paused: dict[str, Any], copied: dict[str, Any],
     out_dir: Path,
@@ -119,13 +115,18 @@ def run_demo(
                  "pdf": str(forged), "tx": None})  # fmt: skip
 
     revoked = rows[2]
+    pdf = Path(revoked["pdf"]).read_bytes()
+    anchored_at = verify_pdf(rt, pdf).anchored_at
+    if anchored_at is not None:
+        # Block times have one-second resolution: let the revocation land in a later second
+        # than the anchoring, so "valid at the anchoring time" is a question with one answer.
+        time.sleep(max(0.0, anchored_at.timestamp() + 1.05 - time.time()))
     change_status(rt, revoked["licence_id"], LeafStatus.REVOKED, ReasonCode.VIOLATION,
                   "demo: revoked for a violation", actor="demo")  # fmt: skip
-    result = verify_pdf(rt, Path(revoked["pdf"]).read_bytes())
+    result = verify_pdf(rt, pdf)
     rows.append({**revoked, "case": "after revocation", "verdict": str(result.verdict)})
-    anchored_at = verify_pdf(rt, Path(revoked["pdf"]).read_bytes(), _far_past()).anchored_at
     if anchored_at is not None:
-        result = verify_pdf(rt, Path(revoked["pdf"]).read_bytes(), anchored_at)
+        result = verify_pdf(rt, pdf, anchored_at)
         rows.append({**revoked, "case": f"at {anchored_at:%H:%M:%S} (before revocation)",
                      "verdict": str(result.verdict)})  # fmt: skip
 
