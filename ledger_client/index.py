@@ -9,6 +9,7 @@ a range twice changes nothing.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ from sqlalchemy import (
     delete,
     select,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from ledger_client import merkle
@@ -139,6 +141,9 @@ class ChainIndexer:
         self.start_block = start_block
         self.max_range = max_range
         self.contract = registry.address
+        # One sync at a time per indexer: the API's background loop and a request that syncs
+        # before verifying share this object and would otherwise store the same range twice.
+        self._lock = threading.Lock()
 
     def checkpoint(self) -> int:
         with self.sessions() as s:
@@ -147,6 +152,10 @@ class ChainIndexer:
 
     def sync(self, progress: Callable[[int, int], None] | None = None) -> SyncResult:
         """Index everything up to the chain head; returns what was read."""
+        with self._lock:
+            return self._sync(progress)
+
+    def _sync(self, progress: Callable[[int, int], None] | None) -> SyncResult:
         try:
             head = int(self.registry.w3.eth.block_number)
         except Exception as exc:
@@ -160,7 +169,12 @@ class ChainIndexer:
             start = head + 1
         first, batches, statuses = start, 0, 0
         for _, end, events in scan(self.registry.events_in_range, start, head, self.max_range):
-            self._store(events, end + 1)
+            try:
+                self._store(events, end + 1)
+            except IntegrityError:
+                # Another process indexed part of this range meanwhile; storing skips what
+                # exists, so storing again completes the range without duplicates.
+                self._store(events, end + 1)
             batches += len(events.batches)
             statuses += len(events.statuses)
             if progress:

@@ -86,3 +86,32 @@ def test_replay_throughput_floor(w3: Web3, chain_config: ChainConfig) -> None:
     assert history.events == 5 * 1024
     # the benchmark (bench/replay.py) measures the real figure; this only catches regressions
     assert history.events / seconds > 5_000, f"{history.events / seconds:.0f} events/s"
+
+
+def test_concurrent_syncs_store_each_event_once(chain) -> None:
+    """The API's background loop and a request share one indexer; a CLI process has its own
+    indexer on the same database. Neither may fail or duplicate an event."""
+    import threading
+
+    from ledger_client.index import IndexedStatus
+
+    reg, deployment, sessions, _ = chain
+    shared = ChainIndexer(reg, sessions, start_block=deployment.block_number, max_range=1)
+    other = ChainIndexer(reg, sessions, start_block=deployment.block_number, max_range=1)
+    errors: list[BaseException] = []
+
+    def run(indexer: ChainIndexer) -> None:
+        try:
+            indexer.sync()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in (shared, shared, other, other)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(IndexedLeaf)) == 30
+        assert s.scalar(select(func.count()).select_from(IndexedStatus)) == 1
