@@ -1,28 +1,30 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {Hashes} from "@openzeppelin/contracts/utils/cryptography/Hashes.sol";
+import {IIssuerDirectory} from "./interfaces/IIssuerDirectory.sol";
 
 /**
  * @title LicenceRegistry
  * @notice Anchors batches of licence leaves and records sparse status changes of single leaves.
  *
- * A leaf is an opaque hash computed off-chain from a licence version (identifier, version,
- * document digest, data root, kind, parent leaf); no personal data ever reaches the chain.
- * Each leaf travels with a lookup key (a hash of the licence identifier and version), so a
- * verifier holding only an identifier (a QR code) can find the leaf from the chain alone.
+ * The caller gives, per document, a lookup key (a hash of the identifier and the QR claims
+ * the agency signed) and a body (a hash of the document digest, data root, kind and parent
+ * leaf); no personal data ever reaches the chain. The contract itself computes each leaf as
+ * `keccak256(keccak256(abi.encode(agency, key, body)))` with the agency the directory names
+ * for the caller, so a leaf carries its issuing agency by construction: no other agency or
+ * region can ever anchor the same leaf or a leaf under the same agency's key, and a leaf found
+ * in the index is known to come from the agency whose id it was computed with.
  * Each batch stores one Merkle root (OpenZeppelin `MerkleProof` compatible: sorted pairs,
- * keccak256) and emits every leaf, so any region can index every leaf from the chain alone.
- * A status change writes only the leaf it touches, after the caller proves with a Merkle proof
- * that the leaf belongs to a batch anchored by its own region.
+ * keccak256) and emits every leaf with its key, so any region can index every leaf from the
+ * chain alone. A status change writes only the leaf it touches, after the caller proves with
+ * a Merkle proof that the leaf belongs to a batch anchored by its own region.
+ *
+ * There is no admin: who may anchor is what the `IIssuerDirectory` (the consortium's M-of-N
+ * governed directory) says at the moment of the call.
  */
-contract LicenceRegistry is AccessControl {
-    /// @notice Role allowed to register and remove issuer accounts.
-    bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
-    /// @notice Role of agency accounts that anchor batches and change statuses.
-    bytes32 public constant ISSUER_ROLE = keccak256("ISSUER_ROLE");
+contract LicenceRegistry {
     /// @notice Upper bound on leaves per batch, keeping one anchor transaction's gas bounded.
     uint256 public constant MAX_BATCH_LEAVES = 1024;
 
@@ -39,6 +41,7 @@ contract LicenceRegistry is AccessControl {
     struct Batch {
         bytes32 root;
         uint32 region;
+        bytes32 agency;
         address submitter;
         uint64 blockNumber;
         uint64 timestamp;
@@ -59,7 +62,7 @@ contract LicenceRegistry is AccessControl {
         uint64 blockNumber;
     }
 
-    mapping(address account => uint32 region) private _issuerRegion;
+    IIssuerDirectory private immutable _directory;
     Batch[] private _batches;
     mapping(bytes32 root => uint256 batchId) private _batchOfRoot;
     mapping(bytes32 leaf => LeafState) private _leafState;
@@ -69,8 +72,8 @@ contract LicenceRegistry is AccessControl {
     error EmptyBatch();
     /// @notice The batch has more leaves than `MAX_BATCH_LEAVES`.
     error BatchTooLarge(uint256 size, uint256 max);
-    /// @notice `keys` must have one entry per leaf.
-    error LengthMismatch(uint256 leaves, uint256 keys);
+    /// @notice `bodies` must have one entry per key.
+    error LengthMismatch(uint256 keys, uint256 bodies);
     /// @notice Leaves must be strictly ascending (sorted, no duplicates); `index` breaks the order.
     error LeavesNotSorted(uint256 index);
     /// @notice A batch with the same root was anchored before, as `batchId`.
@@ -81,13 +84,9 @@ contract LicenceRegistry is AccessControl {
     error NotInBatch(bytes32 leaf, uint256 batchId);
     /// @notice The caller's region is not the region that anchored the leaf.
     error WrongRegion(uint32 callerRegion, uint32 leafRegion);
-    /// @notice Region code 0 is reserved for "no region".
-    error InvalidRegion();
-    /// @notice The zero address cannot be an issuer.
+    /// @notice The directory address cannot be zero.
     error ZeroAddress();
-    /// @notice The account is already registered for `region`.
-    error IssuerAlreadyRegistered(address account, uint32 region);
-    /// @notice The account is not a registered issuer.
+    /// @notice The directory lists the account as no current account of an active region.
     error NotAnIssuer(address account);
     /// @notice The lifecycle does not allow moving `leaf` from `from` to `to`.
     error InvalidTransition(bytes32 leaf, Status from, Status to);
@@ -96,16 +95,13 @@ contract LicenceRegistry is AccessControl {
     /// @notice A leaf cannot succeed itself.
     error SelfSuccession(bytes32 leaf);
 
-    /// @notice An agency account was registered as an issuer of `region`.
-    event IssuerRegistered(address indexed account, uint32 indexed region);
-    /// @notice An agency account stopped being an issuer of `region`.
-    event IssuerRemoved(address indexed account, uint32 indexed region);
-    /// @notice A batch was anchored; `leaves` are all its leaves in ascending order and
-    /// `keys[i]` is the lookup key of `leaves[i]`.
+    /// @notice A batch was anchored by `submitter`, an account of `agency` of `region`; `leaves`
+    /// are all its leaves in ascending order and `keys[i]` is the lookup key of `leaves[i]`.
     event BatchAnchored(
         uint256 indexed batchId,
         bytes32 indexed root,
         uint32 indexed region,
+        bytes32 agency,
         address submitter,
         uint64 timestamp,
         bytes32[] leaves,
@@ -131,89 +127,64 @@ contract LicenceRegistry is AccessControl {
     );
 
     /**
-     * @param admin Account that administers roles and registers the first issuers.
+     * @param issuerDirectory The consortium's directory: the one source of truth for who issues.
      */
-    constructor(address admin) {
-        if (admin == address(0)) revert ZeroAddress();
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
-        _grantRole(REGISTRAR_ROLE, admin);
+    constructor(IIssuerDirectory issuerDirectory) {
+        if (address(issuerDirectory) == address(0)) revert ZeroAddress();
+        _directory = issuerDirectory;
     }
 
-    // ----------------------------------------------------------------------------- issuers
-
-    /**
-     * @notice Registers `account` as an issuer of `region` and grants it `ISSUER_ROLE`.
-     * @param account The agency's chain account.
-     * @param region The 6-digit administrative division code of the agency's region.
-     */
-    function registerIssuer(address account, uint32 region) external onlyRole(REGISTRAR_ROLE) {
-        if (account == address(0)) revert ZeroAddress();
-        if (region == 0) revert InvalidRegion();
-        uint32 current = _issuerRegion[account];
-        if (current != 0) revert IssuerAlreadyRegistered(account, current);
-        _issuerRegion[account] = region;
-        _grantRole(ISSUER_ROLE, account);
-        emit IssuerRegistered(account, region);
+    /// @notice The directory this registry asks who may anchor and change statuses.
+    function directory() external view returns (address) {
+        return address(_directory);
     }
 
     /**
-     * @notice Removes `account` from the issuers; leaves it anchored stay anchored.
-     * @param account The agency's chain account.
+     * @notice The region and agency `account` anchors for now (region 0: not an issuer).
+     * @param account A chain account.
      */
-    function removeIssuer(address account) external onlyRole(REGISTRAR_ROLE) {
-        uint32 region = _issuerRegion[account];
-        if (region == 0) revert NotAnIssuer(account);
-        delete _issuerRegion[account];
-        _revokeRole(ISSUER_ROLE, account);
-        emit IssuerRemoved(account, region);
-    }
-
-    /**
-     * @notice The region `account` issues for, or 0 when it is not an issuer.
-     * @param account The agency's chain account.
-     */
-    function issuerRegion(address account) external view returns (uint32) {
-        return _issuerRegion[account];
+    function issuerOf(address account) external view returns (uint32 region, bytes32 agency) {
+        return _directory.issuerOf(account);
     }
 
     // ----------------------------------------------------------------------------- anchoring
 
     /**
-     * @notice Anchors a batch of leaves under the caller's region and returns its id.
-     * @dev The root is computed here, so it can never disagree with the emitted leaves.
-     * @param leaves The batch's leaves, strictly ascending.
-     * @param keys The lookup key of each leaf, in the same order.
+     * @notice Anchors a batch of documents for the caller's agency and returns its id.
+     * @dev Leaves and root are computed here, so a leaf always names the agency that anchored
+     * it and the root can never disagree with the emitted leaves.
+     * @param keys The lookup key of each document.
+     * @param bodies The body hash of each document, in the same order; the computed leaves
+     * must come out strictly ascending (sort the documents by leaf before calling).
      * @return batchId The new batch's id (ids start at 1).
      */
     function anchorBatch(
-        bytes32[] calldata leaves,
-        bytes32[] calldata keys
-    ) external onlyRole(ISSUER_ROLE) returns (uint256 batchId) {
-        uint256 n = leaves.length;
+        bytes32[] calldata keys,
+        bytes32[] calldata bodies
+    ) external returns (uint256 batchId) {
+        (uint32 region, bytes32 agency) = _issuer();
+        uint256 n = keys.length;
         if (n == 0) revert EmptyBatch();
-        if (keys.length != n) revert LengthMismatch(n, keys.length);
+        if (bodies.length != n) revert LengthMismatch(n, bodies.length);
         if (n > MAX_BATCH_LEAVES) revert BatchTooLarge(n, MAX_BATCH_LEAVES);
-        for (uint256 i = 1; i < n; ++i) {
-            if (leaves[i] <= leaves[i - 1]) revert LeavesNotSorted(i);
+        bytes32[] memory leaves = new bytes32[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            leaves[i] = leafOf(agency, keys[i], bodies[i]);
+            if (i > 0 && leaves[i] <= leaves[i - 1]) revert LeavesNotSorted(i);
         }
-        bytes32 root = merkleRoot(leaves);
-        uint256 existing = _batchOfRoot[root];
-        if (existing != 0) revert BatchAlreadyAnchored(root, existing);
+        batchId = _record(region, agency, leaves, keys);
+    }
 
-        uint32 region = _issuerRegion[msg.sender];
-        _batches.push(
-            Batch({
-                root: root,
-                region: region,
-                submitter: msg.sender,
-                blockNumber: uint64(block.number),
-                timestamp: uint64(block.timestamp),
-                leafCount: uint32(n)
-            })
-        );
-        batchId = _batches.length;
-        _batchOfRoot[root] = batchId;
-        emit BatchAnchored(batchId, root, region, msg.sender, uint64(block.timestamp), leaves, keys);
+    /**
+     * @notice The leaf of a document with lookup key `key` and body `body` anchored by
+     * `agency`: hashed twice, as OpenZeppelin's StandardMerkleTree does, so a leaf can never
+     * be confused with an inner node.
+     * @param agency The anchoring agency's id (keccak256 of its code).
+     * @param key The document's lookup key.
+     * @param body The document's body hash.
+     */
+    function leafOf(bytes32 agency, bytes32 key, bytes32 body) public pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(agency, key, body))));
     }
 
     /**
@@ -222,10 +193,16 @@ contract LicenceRegistry is AccessControl {
      * is carried up unchanged. Any proof built the same way verifies with `MerkleProof`.
      * @param leaves The leaves in the order they are anchored.
      */
-    function merkleRoot(bytes32[] calldata leaves) public pure returns (bytes32) {
+    function merkleRoot(bytes32[] calldata leaves) external pure returns (bytes32) {
+        if (leaves.length == 0) revert EmptyBatch();
+        return _root(leaves);
+    }
+
+    /// @dev The root of a non-empty list of leaves; `leaves` itself is left unchanged.
+    function _root(bytes32[] memory leaves) private pure returns (bytes32) {
         uint256 n = leaves.length;
-        if (n == 0) revert EmptyBatch();
-        bytes32[] memory layer = leaves;
+        bytes32[] memory layer = new bytes32[](n);
+        for (uint256 i = 0; i < n; ++i) layer[i] = leaves[i];
         while (n > 1) {
             uint256 half = n / 2;
             for (uint256 i = 0; i < half; ++i) {
@@ -260,7 +237,7 @@ contract LicenceRegistry is AccessControl {
         bytes32[] calldata proof,
         Status to,
         uint16 reason
-    ) external onlyRole(ISSUER_ROLE) {
+    ) external {
         uint32 region = _requireOwn(leaf, batchId, proof);
         Status from = _leafState[leaf].status;
         if (!_allowed(from, to)) revert InvalidTransition(leaf, from, to);
@@ -280,7 +257,7 @@ contract LicenceRegistry is AccessControl {
         Member calldata parent,
         Member calldata child,
         uint16 reason
-    ) external onlyRole(ISSUER_ROLE) {
+    ) external {
         bytes32 leaf = parent.leaf;
         if (child.leaf == leaf) revert SelfSuccession(leaf);
         uint32 region = _requireOwn(leaf, parent.batchId, parent.proof);
@@ -354,6 +331,43 @@ contract LicenceRegistry is AccessControl {
 
     // ----------------------------------------------------------------------------- internals
 
+    /// @dev Stores a batch of computed leaves and announces it with every leaf and key.
+    function _record(
+        uint32 region,
+        bytes32 agency,
+        bytes32[] memory leaves,
+        bytes32[] calldata keys
+    ) private returns (uint256 batchId) {
+        bytes32 root = _root(leaves);
+        {
+            uint256 existing = _batchOfRoot[root];
+            if (existing != 0) revert BatchAlreadyAnchored(root, existing);
+        }
+        _batches.push(
+            Batch({
+                root: root,
+                region: region,
+                agency: agency,
+                submitter: msg.sender,
+                blockNumber: uint64(block.number),
+                timestamp: uint64(block.timestamp),
+                leafCount: uint32(leaves.length)
+            })
+        );
+        batchId = _batches.length;
+        _batchOfRoot[root] = batchId;
+        emit BatchAnchored(
+            batchId,
+            root,
+            region,
+            agency,
+            msg.sender,
+            uint64(block.timestamp),
+            leaves,
+            keys
+        );
+    }
+
     function _batch(uint256 batchId) private view returns (Batch storage) {
         if (batchId == 0 || batchId > _batches.length) revert UnknownBatch(batchId);
         return _batches[batchId - 1];
@@ -375,8 +389,14 @@ contract LicenceRegistry is AccessControl {
         bytes32[] calldata proof
     ) private view returns (uint32 region) {
         region = _requireMember(leaf, batchId, proof).region;
-        uint32 callerRegion = _issuerRegion[msg.sender];
+        (uint32 callerRegion, ) = _issuer();
         if (region != callerRegion) revert WrongRegion(callerRegion, region);
+    }
+
+    /// @dev The caller's region and agency as the directory says now; reverts for a non-issuer.
+    function _issuer() private view returns (uint32 region, bytes32 agency) {
+        (region, agency) = _directory.issuerOf(msg.sender);
+        if (region == 0) revert NotAnIssuer(msg.sender);
     }
 
     function _setStatus(

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {LicenceRegistry} from "./LicenceRegistry.sol";
+import {IIssuerDirectory} from "./interfaces/IIssuerDirectory.sol";
 
 /**
  * @title RegionDirectory
@@ -10,10 +9,15 @@ import {LicenceRegistry} from "./LicenceRegistry.sol";
  * signing certificates. It is the trust root for "is this issuer real" and for cross-region
  * calls.
  *
- * The admin creates the first region once (`bootstrap`); afterwards every change (adding or
- * removing a region, an account or a certificate) needs the approval of `effectiveThreshold()`
- * active regions. The directory holds `REGISTRAR_ROLE` on the `LicenceRegistry`, so an account
- * added here becomes an issuer there and an account removed here can no longer anchor.
+ * The deployer creates the first region once (`bootstrap`) and keeps no power afterwards:
+ * every change (adding or removing a region, an account or a certificate) needs the approval
+ * of `effectiveThreshold()` active regions. There is no admin role. The `LicenceRegistry` asks
+ * this directory (`issuerOf`) which region and agency an account acts for, so the directory is
+ * the one source of truth: an account removed here can no longer anchor, at once.
+ *
+ * Every account and certificate belongs to one agency (its unified social credit code), and
+ * every agency to one region, for ever: an agency code bound to a region can never be claimed
+ * by another, so leaves namespaced by agency cannot be forged across regions.
  *
  * Certificates are kept by SHA-256 fingerprint; the DER itself is only emitted in
  * `CertificateAdded`, so any region can rebuild every other region's certificates from the chain
@@ -21,7 +25,7 @@ import {LicenceRegistry} from "./LicenceRegistry.sol";
  * before its revocation, and a compromised one for what it signed before the reported loss,
  * so point-in-time verification keeps working.
  */
-contract RegionDirectory is AccessControl {
+contract RegionDirectory is IIssuerDirectory {
     /// @notice Length of an agency's unified social credit code (a public organisation code).
     uint256 public constant AGENCY_CODE_LENGTH = 18;
 
@@ -82,6 +86,12 @@ contract RegionDirectory is AccessControl {
         string agencyCode;
     }
 
+    /// @notice An account given to `bootstrap`, with the agency it acts for.
+    struct AccountInput {
+        address account;
+        string agencyCode;
+    }
+
     /// @notice A certificate given to `bootstrap`.
     struct CertificateInput {
         bytes32 fingerprint;
@@ -89,7 +99,7 @@ contract RegionDirectory is AccessControl {
         bytes cert;
     }
 
-    LicenceRegistry private immutable _registry;
+    address private immutable _bootstrapper;
     uint32 private immutable _threshold;
 
     uint32[] private _regionCodes;
@@ -98,6 +108,8 @@ contract RegionDirectory is AccessControl {
     mapping(uint32 code => address[]) private _accounts;
     mapping(address account => uint32 region) private _accountRegion;
     mapping(address account => uint256 position) private _accountPosition; // index + 1
+    mapping(address account => bytes32 agency) private _accountAgency;
+    mapping(bytes32 agency => uint32 region) private _agencyRegion;
     mapping(uint32 code => bytes32[]) private _certificatesOf;
     mapping(bytes32 fingerprint => Certificate) private _certificates;
     Proposal[] private _proposals;
@@ -115,6 +127,10 @@ contract RegionDirectory is AccessControl {
     error NoAccounts();
     /// @notice `bootstrap` runs once, before any region exists.
     error AlreadyBootstrapped();
+    /// @notice Only the deployer may `bootstrap`, once.
+    error NotBootstrapper(address caller);
+    /// @notice The agency already belongs to region `region`; an agency never changes region.
+    error AgencyInOtherRegion(string agencyCode, uint32 region);
     /// @notice The caller is not an account of an active region.
     error NotAMember(address account);
     /// @notice `region` is already an active member.
@@ -145,8 +161,6 @@ contract RegionDirectory is AccessControl {
     error InvalidCompromiseTime(uint64 since);
     /// @notice A compromise can only be moved earlier; it is already recorded from `current`.
     error CompromiseNotEarlier(bytes32 fingerprint, uint64 current, uint64 since);
-    /// @notice `bootstrap` arrays must have one entry per certificate.
-    error LengthMismatch();
     /// @notice No proposal has this id.
     error UnknownProposal(uint256 id);
     /// @notice The proposal was executed before.
@@ -185,9 +199,14 @@ contract RegionDirectory is AccessControl {
     event RegionAdded(uint32 indexed region, string name, uint64 timestamp);
     /// @notice `region` stopped being a member; its accounts and certificates went with it.
     event RegionRemoved(uint32 indexed region, uint64 timestamp);
-    /// @notice `account` became an account of `region` (and an issuer in the registry).
-    event AccountAdded(uint32 indexed region, address indexed account, uint64 timestamp);
-    /// @notice `account` stopped being an account of `region` (and an issuer in the registry).
+    /// @notice `account` became an account of agency `agencyCode` of `region`: an issuer.
+    event AccountAdded(
+        uint32 indexed region,
+        address indexed account,
+        string agencyCode,
+        uint64 timestamp
+    );
+    /// @notice `account` stopped being an account of `region`: it can no longer anchor.
     event AccountRemoved(uint32 indexed region, address indexed account, uint64 timestamp);
     /// @notice A signing certificate of `region`; `cert` is its DER, SHA-256 = `fingerprint`.
     event CertificateAdded(
@@ -208,16 +227,13 @@ contract RegionDirectory is AccessControl {
     );
 
     /**
-     * @param admin Account allowed to `bootstrap` the first region.
-     * @param licenceRegistry The `LicenceRegistry` whose issuers this directory manages.
+     * @notice The deployer may `bootstrap` the first region, once; it has no other power.
      * @param approvals M: approvals of active regions a proposal needs (capped by their number).
      */
-    constructor(address admin, address licenceRegistry, uint32 approvals) {
-        if (admin == address(0) || licenceRegistry == address(0)) revert ZeroAddress();
+    constructor(uint32 approvals) {
         if (approvals == 0) revert InvalidThreshold(approvals);
-        _registry = LicenceRegistry(licenceRegistry);
+        _bootstrapper = msg.sender;
         _threshold = approvals;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
     modifier onlyMember() {
@@ -228,35 +244,36 @@ contract RegionDirectory is AccessControl {
     // ----------------------------------------------------------------------------- bootstrap
 
     /**
-     * @notice Creates the consortium's first region, once, before any region exists.
-     * @dev Each account is registered as an issuer of `code` in the registry.
+     * @notice Creates the consortium's first region, once, before any region exists; only the
+     * deployer may call it, and afterwards nobody can.
      * @param code The region's 6-digit administrative division code.
      * @param name The region's name.
-     * @param accounts The region's agencies' chain accounts (at least one).
-     * @param fingerprints SHA-256 of each certificate's DER.
-     * @param agencyCodes The 18-character agency code of each certificate.
-     * @param certs Each certificate's DER, emitted in `CertificateAdded` only.
+     * @param accounts The region's agencies' chain accounts (at least one), each with the
+     * 18-character code of the agency it acts for.
+     * @param certs The agencies' signing certificates (DER emitted in `CertificateAdded` only).
      */
     function bootstrap(
         uint32 code,
         string calldata name,
-        address[] calldata accounts,
-        bytes32[] calldata fingerprints,
-        string[] calldata agencyCodes,
-        bytes[] calldata certs
-    ) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        AccountInput[] calldata accounts,
+        CertificateInput[] calldata certs
+    ) external {
+        if (msg.sender != _bootstrapper) revert NotBootstrapper(msg.sender);
         if (_regionCodes.length != 0) revert AlreadyBootstrapped();
         if (accounts.length == 0) revert NoAccounts();
-        uint256 n = fingerprints.length;
-        if (agencyCodes.length != n || certs.length != n) revert LengthMismatch();
         _checkNewRegion(code, name);
         _addRegion(code, name);
-        for (uint256 i = 0; i < n; ++i) {
-            _bootstrapCertificate(code, fingerprints[i], agencyCodes[i], certs[i]);
+        for (uint256 i = 0; i < certs.length; ++i) {
+            CertificateInput calldata c = certs[i];
+            _checkCertificateData(c.fingerprint, c.cert);
+            _checkAgency(code, c.agencyCode);
+            _checkNewCertificate(c.fingerprint);
+            _addCertificate(code, c.fingerprint, c.agencyCode, c.cert);
         }
         for (uint256 i = 0; i < accounts.length; ++i) {
-            _checkNewAccount(accounts[i]);
-            _addAccount(code, accounts[i]);
+            _checkNewAccount(accounts[i].account);
+            _checkAgency(code, accounts[i].agencyCode);
+            _addAccount(code, accounts[i].account, accounts[i].agencyCode);
         }
     }
 
@@ -272,7 +289,7 @@ contract RegionDirectory is AccessControl {
      * @param account The account to add or remove (`AddRegion`: the new region's first one).
      * @param fingerprint SHA-256 of `cert` (`AddRegion` optional, `AddCertificate`), or the
      * certificate to revoke (`RevokeCertificate`).
-     * @param agencyCode The certificate's 18-character agency code, when one is added.
+     * @param agencyCode The agency (18-character code) of the account or certificate added.
      * @param cert The certificate's DER, when one is added.
      * @return id The proposal's id (ids start at 1).
      */
@@ -286,10 +303,8 @@ contract RegionDirectory is AccessControl {
         bytes calldata cert
     ) external onlyMember returns (uint256 id) {
         if (action == Action.AddRegion) _checkNewRegion(code, name);
-        _checkState(action, code, account, fingerprint);
-        if (_addsCertificate(action, fingerprint)) {
-            _checkCertificateData(fingerprint, agencyCode, cert);
-        }
+        _checkState(action, code, account, fingerprint, agencyCode);
+        if (_addsCertificate(action, fingerprint)) _checkCertificateData(fingerprint, cert);
 
         Proposal storage p = _proposals.push();
         id = _proposals.length;
@@ -357,9 +372,35 @@ contract RegionDirectory is AccessControl {
 
     // ----------------------------------------------------------------------------- views
 
-    /// @notice The `LicenceRegistry` whose issuers this directory manages.
-    function registry() external view returns (address) {
-        return address(_registry);
+    /// @inheritdoc IIssuerDirectory
+    function issuerOf(address account) external view returns (uint32 regionCode, bytes32 agency) {
+        regionCode = _accountRegion[account];
+        if (regionCode != 0) agency = _accountAgency[account];
+    }
+
+    /**
+     * @notice The id of an agency: keccak256 of its 18-character code. Leaves are namespaced
+     * by it, so no other agency can anchor the same leaf.
+     * @param agencyCode The agency's unified social credit code.
+     */
+    function agencyId(string memory agencyCode) public pure returns (bytes32) {
+        return keccak256(bytes(agencyCode));
+    }
+
+    /**
+     * @notice The region an agency belongs to (for ever, once bound), or 0 if unknown.
+     * @param agency The agency's id (`agencyId`).
+     */
+    function agencyRegion(bytes32 agency) external view returns (uint32) {
+        return _agencyRegion[agency];
+    }
+
+    /**
+     * @notice The agency id `account` acts for, or zero when it is not a current account.
+     * @param account A chain account.
+     */
+    function accountAgency(address account) external view returns (bytes32) {
+        return _accountRegion[account] == 0 ? bytes32(0) : _accountAgency[account];
     }
 
     /// @notice M: the approvals a proposal needs while at least M regions are active.
@@ -557,7 +598,7 @@ contract RegionDirectory is AccessControl {
         Change storage c = p.change;
         Action action = c.action;
         uint32 code = c.region;
-        _checkState(action, code, c.account, c.fingerprint);
+        _checkState(action, code, c.account, c.fingerprint, c.agencyCode);
         p.executedAt = uint64(block.timestamp);
         emit ProposalExecuted(id, action, code, uint64(block.timestamp));
 
@@ -566,11 +607,11 @@ contract RegionDirectory is AccessControl {
             if (c.fingerprint != bytes32(0)) {
                 _addCertificate(code, c.fingerprint, c.agencyCode, c.cert);
             }
-            _addAccount(code, c.account);
+            _addAccount(code, c.account, c.agencyCode);
         } else if (action == Action.RemoveRegion) {
             _removeRegion(code);
         } else if (action == Action.AddAccount) {
-            _addAccount(code, c.account);
+            _addAccount(code, c.account, c.agencyCode);
         } else if (action == Action.RemoveAccount) {
             _removeAccount(code, c.account);
         } else if (action == Action.AddCertificate) {
@@ -586,11 +627,13 @@ contract RegionDirectory is AccessControl {
         Action action,
         uint32 code,
         address account,
-        bytes32 fingerprint
+        bytes32 fingerprint,
+        string memory agencyCode
     ) private view {
         if (action == Action.AddRegion) {
             if (_regions[code].active) revert RegionAlreadyActive(code);
             _checkNewAccount(account);
+            _checkAgency(code, agencyCode);
             if (fingerprint != bytes32(0)) _checkNewCertificate(fingerprint);
             return;
         }
@@ -599,11 +642,13 @@ contract RegionDirectory is AccessControl {
             if (_activeCount == 1) revert LastRegion(code);
         } else if (action == Action.AddAccount) {
             _checkNewAccount(account);
+            _checkAgency(code, agencyCode);
         } else if (action == Action.RemoveAccount) {
             if (_accountRegion[account] != code) revert AccountNotInRegion(account, code);
             if (_accounts[code].length == 1) revert LastAccount(code);
         } else if (action == Action.AddCertificate) {
             _checkNewCertificate(fingerprint);
+            _checkAgency(code, agencyCode);
         } else {
             Certificate storage c = _certificates[fingerprint];
             if (c.registeredAt == 0) revert UnknownCertificate(fingerprint);
@@ -626,8 +671,14 @@ contract RegionDirectory is AccessControl {
     function _checkNewAccount(address account) private view {
         if (account == address(0)) revert ZeroAddress();
         uint32 current = _accountRegion[account];
-        if (current == 0) current = _registry.issuerRegion(account);
         if (current != 0) revert AccountAlreadyRegistered(account, current);
+    }
+
+    /// @dev An agency code is 18 characters and belongs to one region for ever.
+    function _checkAgency(uint32 code, string memory agencyCode) private view {
+        if (bytes(agencyCode).length != AGENCY_CODE_LENGTH) revert InvalidAgencyCode(agencyCode);
+        uint32 bound = _agencyRegion[agencyId(agencyCode)];
+        if (bound != 0 && bound != code) revert AgencyInOtherRegion(agencyCode, bound);
     }
 
     function _checkNewCertificate(bytes32 fingerprint) private view {
@@ -636,25 +687,9 @@ contract RegionDirectory is AccessControl {
         }
     }
 
-    function _checkCertificateData(
-        bytes32 fingerprint,
-        string calldata agencyCode,
-        bytes calldata cert
-    ) private pure {
+    function _checkCertificateData(bytes32 fingerprint, bytes calldata cert) private pure {
         bytes32 computed = sha256(cert);
         if (computed != fingerprint) revert FingerprintMismatch(fingerprint, computed);
-        if (bytes(agencyCode).length != AGENCY_CODE_LENGTH) revert InvalidAgencyCode(agencyCode);
-    }
-
-    function _bootstrapCertificate(
-        uint32 code,
-        bytes32 fingerprint,
-        string calldata agencyCode,
-        bytes calldata cert
-    ) private {
-        _checkCertificateData(fingerprint, agencyCode, cert);
-        _checkNewCertificate(fingerprint);
-        _addCertificate(code, fingerprint, agencyCode, cert);
     }
 
     function _addRegion(uint32 code, string memory name) private {
@@ -669,7 +704,8 @@ contract RegionDirectory is AccessControl {
         emit RegionAdded(code, name, uint64(block.timestamp));
     }
 
-    /// @dev Retires the region's certificates and accounts, then removes them as issuers.
+    /// @dev Retires the region's certificates and accounts: they can no longer anchor. Its
+    /// agencies stay bound to it, so no other region can take over their namespaces.
     function _removeRegion(uint32 code) private {
         Region storage r = _regions[code];
         r.active = false;
@@ -688,17 +724,16 @@ contract RegionDirectory is AccessControl {
             delete _accountPosition[accounts[i]];
             emit AccountRemoved(code, accounts[i], uint64(block.timestamp));
         }
-        for (uint256 i = 0; i < accounts.length; ++i) {
-            _removeIssuer(accounts[i]);
-        }
     }
 
-    function _addAccount(uint32 code, address account) private {
+    function _addAccount(uint32 code, address account, string memory agencyCode) private {
         _accounts[code].push(account);
         _accountPosition[account] = _accounts[code].length;
         _accountRegion[account] = code;
-        emit AccountAdded(code, account, uint64(block.timestamp));
-        _registry.registerIssuer(account, code);
+        bytes32 agency = agencyId(agencyCode);
+        _accountAgency[account] = agency;
+        _agencyRegion[agency] = code;
+        emit AccountAdded(code, account, agencyCode, uint64(block.timestamp));
     }
 
     function _removeAccount(uint32 code, address account) private {
@@ -711,12 +746,6 @@ contract RegionDirectory is AccessControl {
         delete _accountPosition[account];
         delete _accountRegion[account];
         emit AccountRemoved(code, account, uint64(block.timestamp));
-        _removeIssuer(account);
-    }
-
-    /// @dev Tolerates an issuer the registry's own registrar already removed.
-    function _removeIssuer(address account) private {
-        if (_registry.issuerRegion(account) != 0) _registry.removeIssuer(account);
     }
 
     function _addCertificate(
@@ -729,6 +758,7 @@ contract RegionDirectory is AccessControl {
         c.region = code;
         c.registeredAt = uint64(block.timestamp);
         c.agencyCode = agencyCode;
+        _agencyRegion[agencyId(agencyCode)] = code;
         _certificatesOf[code].push(fingerprint);
         emit CertificateAdded(code, fingerprint, agencyCode, cert, uint64(block.timestamp));
     }

@@ -21,15 +21,14 @@ from ledger_client.transactions import TransactionSender
 DIRECTORY = "RegionDirectory"
 SHARING = "SharingLedger"
 CONTRACTS = (REGISTRY, DIRECTORY, SHARING)
-REGISTRAR_ROLE = Web3.keccak(text="REGISTRAR_ROLE")
 
 
 @cache
 def revert_decoder() -> RevertDecoder:
     """A decoder for the custom errors of every contract.
 
-    A directory proposal calls the registry, so its reverts can carry the registry's errors;
-    one decoder that knows all of them names any revert whichever contract raised it.
+    The registry calls the directory, so a revert can carry either's errors; one decoder that
+    knows all of them names any revert whichever contract raised it.
     """
     return RevertDecoder([load_artifact(name).abi for name in CONTRACTS])
 
@@ -88,26 +87,18 @@ def _deploy(sender: TransactionSender, name: str, *args: Any) -> tuple[str, TxRe
     return str(address), receipt
 
 
-def deploy(sender: TransactionSender, threshold: int = 1, renounce: bool = False) -> Deployment:
-    """Deploy every contract with ``sender`` as admin.
+def deploy(sender: TransactionSender, threshold: int = 1) -> Deployment:
+    """Deploy the directory, the registry that asks it who issues, and the sharing ledger.
 
-    The directory gets ``REGISTRAR_ROLE`` on the registry, so its executed proposals register
-    and remove issuers. ``threshold`` is the directory's M (approvals a proposal needs).
-    The deployer keeps its own registrar role unless ``renounce``: then only the directory's
-    M-of-N decisions can change who issues.
+    ``threshold`` is the directory's M (approvals a proposal needs). The deployer may
+    bootstrap the directory's first region once and holds no other power over any contract:
+    after bootstrap, membership, issuers and keys change only by M-of-N decisions.
     """
     if threshold < 1:
         raise DeploymentError(f"the approval threshold must be at least 1, not {threshold}")
-    registry, first = _deploy(sender, REGISTRY, sender.address)
-    directory, _ = _deploy(sender, DIRECTORY, sender.address, registry, threshold)
+    directory, first = _deploy(sender, DIRECTORY, threshold)
+    registry, _ = _deploy(sender, REGISTRY, directory)
     sharing, _ = _deploy(sender, SHARING, directory)
-
-    contract = sender.w3.eth.contract(
-        address=Web3.to_checksum_address(registry), abi=load_artifact(REGISTRY).abi
-    )
-    sender.transact(contract.functions.grantRole(REGISTRAR_ROLE, directory))
-    if renounce:
-        sender.transact(contract.functions.renounceRole(REGISTRAR_ROLE, sender.address))
     return Deployment(
         chain_id=sender.config.chain_id,
         registry=registry,

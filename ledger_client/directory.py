@@ -42,6 +42,16 @@ class Action(IntEnum):
     REVOKE_CERTIFICATE = 5
 
 
+def signature_counts(revoked_at: int, compromised_at: int, time: int) -> bool:
+    """THE rule for a registered certificate, the one ``isCertificateValidAt`` applies on-chain:
+    a signature made at ``time`` (a block time: when the signed document was anchored) counts
+    unless the certificate was retired at or before it, or its key reported lost at or before
+    it (0: never). Every verifier path asks this function; nothing re-states the rule."""
+    if revoked_at and time >= revoked_at:
+        return False
+    return not compromised_at or time < compromised_at
+
+
 def fingerprint_of(der: bytes) -> bytes:
     """SHA-256 of a certificate's DER: how the directory names a certificate."""
     return hashlib.sha256(der).digest()
@@ -57,6 +67,14 @@ class NewCertificate:
     @property
     def fingerprint(self) -> bytes:
         return fingerprint_of(self.der)
+
+
+@dataclass(frozen=True)
+class AgencyAccount:
+    """A chain account and the agency (18-character code) it acts for."""
+
+    address: str
+    agency_code: str
 
 
 @dataclass(frozen=True)
@@ -85,9 +103,7 @@ class CertificateInfo:
 
     def valid_at(self, time: int) -> bool:
         """Same rule as ``isCertificateValidAt``, without a chain call."""
-        if self.revoked_at and time >= self.revoked_at:
-            return False
-        return not self.compromised_at or time < self.compromised_at
+        return signature_counts(self.revoked_at, self.compromised_at, time)
 
 
 @dataclass(frozen=True)
@@ -173,6 +189,7 @@ class AccountChange:
     region: int
     account: str
     added: bool
+    agency_code: str  # empty for a removal
     timestamp: int
     tx: TxInfo
     log_index: int
@@ -341,7 +358,7 @@ def decode_directory_logs(
             out.accounts.append(
                 AccountChange(
                     region=a["region"], account=a["account"], added=name == "AccountAdded",
-                    **where,
+                    agency_code=a.get("agencyCode", ""), **where,
                 )
             )  # fmt: skip
         elif name == "CertificateAdded":
@@ -382,17 +399,15 @@ class DirectoryClient(ContractClient[DirectoryEvents]):
         self,
         region: int,
         name: str,
-        accounts: Sequence[str],
+        accounts: Sequence[AgencyAccount],
         certificates: Sequence[NewCertificate] = (),
     ) -> DirectoryEvents:
-        """Create the first region (admin only, once); its accounts become issuers."""
+        """Create the first region (the deployer only, once); its accounts become issuers."""
         fn = self.contract.functions.bootstrap(
             region,
             name,
-            [Web3.to_checksum_address(a) for a in accounts],
-            [c.fingerprint for c in certificates],
-            [c.agency_code for c in certificates],
-            [c.der for c in certificates],
+            [(Web3.to_checksum_address(a.address), a.agency_code) for a in accounts],
+            [(c.fingerprint, c.agency_code, c.der) for c in certificates],
         )
         return self._transact(fn)
 
@@ -405,12 +420,15 @@ class DirectoryClient(ContractClient[DirectoryEvents]):
         account: str | None = None,
         certificate: NewCertificate | None = None,
         fingerprint: bytes | None = None,
+        agency_code: str = "",
     ) -> int:
         """Propose a change and return its id; the caller's region approves it at once.
 
         ``certificate`` is the one to add (``ADD_CERTIFICATE``, optional for ``ADD_REGION``);
-        ``fingerprint`` names the one to revoke and defaults to ``certificate``'s. Whether the
-        proposal already executed (when one approval is enough) shows in ``proposal(id)``.
+        ``fingerprint`` names the one to revoke and defaults to ``certificate``'s.
+        ``agency_code`` is the agency an added account acts for (``ADD_ACCOUNT``,
+        ``ADD_REGION``; defaults to ``certificate``'s). Whether the proposal already executed
+        (when one approval is enough) shows in ``proposal(id)``.
         """
         if fingerprint is None:
             fingerprint = certificate.fingerprint if certificate is not None else ZERO_HASH
@@ -420,7 +438,7 @@ class DirectoryClient(ContractClient[DirectoryEvents]):
             name,
             Web3.to_checksum_address(account) if account else ZERO_ADDRESS,
             fingerprint,
-            certificate.agency_code if certificate is not None else "",
+            agency_code or (certificate.agency_code if certificate is not None else ""),
             certificate.der if certificate is not None else b"",
         )
         created = self._transact(fn).proposals
@@ -463,8 +481,15 @@ class DirectoryClient(ContractClient[DirectoryEvents]):
 
     # ------------------------------------------------------------------ reads
 
-    def registry(self) -> str:
-        return str(self._call(self.contract.functions.registry()))
+    def issuer_of(self, account: str) -> tuple[int, bytes]:
+        """The region and agency id ``account`` acts for (region 0: none)."""
+        fn = self.contract.functions.issuerOf(Web3.to_checksum_address(account))
+        region, agency = self._call(fn)
+        return int(region), bytes(agency)
+
+    def agency_region(self, agency: bytes) -> int:
+        """The region an agency id is bound to for ever (0: never registered)."""
+        return int(self._call(self.contract.functions.agencyRegion(agency)))
 
     def threshold(self) -> int:
         return int(self._call(self.contract.functions.threshold()))

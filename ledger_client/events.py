@@ -28,20 +28,11 @@ def _topic(signature: str) -> bytes:
     return keccak(text=signature)
 
 
-BATCH_ANCHORED = _topic("BatchAnchored(uint256,bytes32,uint32,address,uint64,bytes32[],bytes32[])")
+BATCH_ANCHORED = _topic(
+    "BatchAnchored(uint256,bytes32,uint32,bytes32,address,uint64,bytes32[],bytes32[])"
+)
 STATUS_CHANGED = _topic("LeafStatusChanged(bytes32,uint256,uint32,uint8,uint8,uint16,uint64)")
 SUPERSEDED = _topic("LeafSuperseded(bytes32,bytes32,uint32,uint64)")
-ISSUER_REGISTERED = _topic("IssuerRegistered(address,uint32)")
-ISSUER_REMOVED = _topic("IssuerRemoved(address,uint32)")
-
-
-@dataclass(frozen=True)
-class DirectoryChange:
-    account: str
-    region: int
-    added: bool
-    tx: TxInfo
-    log_index: int
 
 
 @dataclass
@@ -51,7 +42,6 @@ class ChainEvents:
     batches: list[BatchAnchored] = field(default_factory=list)
     statuses: list[StatusChanged] = field(default_factory=list)
     successions: list[Superseded] = field(default_factory=list)
-    directory: list[DirectoryChange] = field(default_factory=list)
 
     @property
     def licence_events(self) -> int:
@@ -76,13 +66,14 @@ def decode_logs(logs: Iterable[Mapping[str, Any]]) -> ChainEvents:
         kind = topics[0]
         index = int(log["logIndex"])
         if kind == BATCH_ANCHORED:
-            submitter, ts, leaves, keys = decode(
-                ["address", "uint64", "bytes32[]", "bytes32[]"], data
+            agency, submitter, ts, leaves, keys = decode(
+                ["bytes32", "address", "uint64", "bytes32[]", "bytes32[]"], data
             )
             out.batches.append(
                 BatchAnchored(
                     batch_id=_int(topics[1]), root=topics[2], region=_int(topics[3]),
-                    submitter=to_checksum_address(submitter), timestamp=int(ts),
+                    agency=bytes(agency), submitter=to_checksum_address(submitter),
+                    timestamp=int(ts),
                     leaves=tuple(leaves), keys=tuple(keys), tx=_tx(log, int(ts)),
                     log_index=index,
                 )
@@ -102,13 +93,6 @@ def decode_logs(logs: Iterable[Mapping[str, Any]]) -> ChainEvents:
                 Superseded(
                     leaf=topics[1], child=topics[2], region=_int(topics[3]), timestamp=int(ts),
                     tx=_tx(log, int(ts)), log_index=index,
-                )
-            )  # fmt: skip
-        elif kind in (ISSUER_REGISTERED, ISSUER_REMOVED):
-            out.directory.append(
-                DirectoryChange(
-                    account=to_checksum_address(topics[1][12:]), region=_int(topics[2]),
-                    added=kind == ISSUER_REGISTERED, tx=_tx(log), log_index=index,
                 )
             )  # fmt: skip
     return out

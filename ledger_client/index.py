@@ -50,6 +50,7 @@ class IndexedBatch(IndexBase):
     batch_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     root: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
     region: Mapped[int] = mapped_column(Integer)
+    agency: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
     submitter: Mapped[str] = mapped_column(String(42))
     block_number: Mapped[int] = mapped_column(BigInteger)
     timestamp: Mapped[int] = mapped_column(BigInteger)
@@ -84,9 +85,13 @@ class IndexedStatus(IndexBase):
 
 
 class IndexedSuccession(IndexBase):
+    """A version link as the chain announced it; the region is kept so that a link made by
+    any other region than the one that anchored the leaf is never followed."""
+
     __tablename__ = "chain_successor"
     contract: Mapped[str] = mapped_column(String(42), primary_key=True)
     leaf: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    region: Mapped[int] = mapped_column(Integer, primary_key=True)
     child: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
     timestamp: Mapped[int] = mapped_column(BigInteger)
     block_number: Mapped[int] = mapped_column(BigInteger)
@@ -101,6 +106,7 @@ class LeafRecord:
     batch_id: int
     root: bytes
     region: int
+    agency: bytes  # keccak256 of the anchoring agency's code
     submitter: str
     block_number: int
     timestamp: int
@@ -189,7 +195,8 @@ class ChainIndexer:
                 s.add(
                     IndexedBatch(
                         contract=self.contract, batch_id=b.batch_id, root=b.root,
-                        region=b.region, submitter=b.submitter, block_number=b.tx.block_number,
+                        region=b.region, agency=b.agency, submitter=b.submitter,
+                        block_number=b.tx.block_number,
                         timestamp=b.timestamp, tx_hash=b.tx.tx_hash, leaf_count=len(b.leaves),
                     )
                 )  # fmt: skip
@@ -200,10 +207,10 @@ class ChainIndexer:
                     for i, (leaf, key) in enumerate(zip(b.leaves, b.keys, strict=True))
                 )
             for u in events.successions:
-                if s.get(IndexedSuccession, (self.contract, u.leaf)) is None:
+                if s.get(IndexedSuccession, (self.contract, u.leaf, u.region)) is None:
                     s.add(
                         IndexedSuccession(
-                            contract=self.contract, leaf=u.leaf, child=u.child,
+                            contract=self.contract, leaf=u.leaf, region=u.region, child=u.child,
                             timestamp=u.timestamp, block_number=u.tx.block_number,
                             tx_hash=u.tx.tx_hash,
                         )
@@ -278,9 +285,13 @@ class ChainIndex:
         found = self._find(IndexedLeaf.leaf == leaf)
         return found[0] if found else None
 
-    def find_by_key(self, key: bytes) -> list[LeafRecord]:
-        """Every anchored leaf with lookup key ``key``, oldest first."""
-        return self._find(IndexedLeaf.key == key)
+    def find_by_key(self, key: bytes, agency: bytes | None = None) -> list[LeafRecord]:
+        """Every anchored leaf with lookup key ``key`` (of ``agency`` only, when given), oldest
+        first. A key belongs to the agency that signed the claims it hashes: leaves another
+        agency anchored under it are noise a verifier must not follow."""
+        if agency is None:
+            return self._find(IndexedLeaf.key == key)
+        return self._find((IndexedLeaf.key == key) & (IndexedBatch.agency == agency))
 
     def _find(self, condition: Any) -> list[LeafRecord]:
         with self.sessions() as s:
@@ -300,6 +311,7 @@ class ChainIndex:
                 batch_id=b.batch_id,
                 root=b.root,
                 region=b.region,
+                agency=b.agency,
                 submitter=b.submitter,
                 block_number=b.block_number,
                 timestamp=b.timestamp,
@@ -324,11 +336,23 @@ class ChainIndex:
         """Merkle proof of an indexed leaf in its batch."""
         return merkle.proof(self.batch_leaves(record.batch_id), record.position)
 
+    def _owner_region(self, leaf: bytes) -> int | None:
+        """The region of the earliest batch that anchored ``leaf``: the only one whose status
+        changes and version links count (the contract enforces it; the index holds to it too,
+        so events of an older or misbehaving contract are ignored)."""
+        first = self.find_leaf(leaf)
+        return first.region if first else None
+
     def status_history(self, leaf: bytes) -> list[StatusRecord]:
+        owner = self._owner_region(leaf)
         with self.sessions() as s:
             rows = s.scalars(
                 select(IndexedStatus)
-                .where(IndexedStatus.contract == self.contract, IndexedStatus.leaf == leaf)
+                .where(
+                    IndexedStatus.contract == self.contract,
+                    IndexedStatus.leaf == leaf,
+                    IndexedStatus.region == owner,
+                )
                 .order_by(IndexedStatus.block_number, IndexedStatus.log_index)
             ).all()
         return [
@@ -338,8 +362,11 @@ class ChainIndex:
 
     def successor(self, leaf: bytes, timestamp: int | None = None) -> bytes | None:
         """The version that replaced ``leaf`` (as of ``timestamp``), if any."""
+        owner = self._owner_region(leaf)
+        if owner is None:
+            return None
         with self.sessions() as s:
-            row = s.get(IndexedSuccession, (self.contract, leaf))
+            row = s.get(IndexedSuccession, (self.contract, leaf, owner))
         if row is None or (timestamp is not None and row.timestamp > timestamp):
             return None
         return row.child

@@ -9,7 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from eth_abi import encode
 from eth_utils import keccak
+
+
+def leaf_of(agency: bytes, key: bytes, body: bytes) -> bytes:
+    """The leaf ``LicenceRegistry.leafOf`` computes: hashed twice over the anchoring agency's
+    id, the lookup key and the document body, so a leaf names its agency by construction."""
+    return keccak(keccak(encode(["bytes32", "bytes32", "bytes32"], [agency, key, body])))
+
+
+def agency_id(agency_code: str) -> bytes:
+    """How the chain names an agency: keccak256 of its unified social credit code."""
+    return keccak(agency_code.encode("ascii"))
 
 
 def hash_pair(a: bytes, b: bytes) -> bytes:

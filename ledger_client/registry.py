@@ -36,6 +36,7 @@ class BatchInfo:
     batch_id: int
     root: bytes
     region: int
+    agency: bytes  # keccak256 of the anchoring agency's code
     submitter: str
     block_number: int
     timestamp: int
@@ -64,6 +65,7 @@ class BatchAnchored:
     batch_id: int
     root: bytes
     region: int
+    agency: bytes  # keccak256 of the anchoring agency's code: every leaf was computed with it
     submitter: str
     timestamp: int
     leaves: tuple[bytes, ...]
@@ -114,23 +116,18 @@ class RegistryClient(ContractClient["ChainEvents"]):
 
     # ------------------------------------------------------------------ writes
 
-    def register_issuer(self, account: str, region: int) -> TxInfo:
-        """Make ``account`` an issuer of ``region`` (caller needs REGISTRAR_ROLE)."""
-        fn = self.contract.functions.registerIssuer(Web3.to_checksum_address(account), region)
-        receipt = self._need_sender().transact(fn)
-        return TxInfo("0x" + bytes(receipt["transactionHash"]).hex(), receipt["blockNumber"], 0)
-
-    def prepare_anchor(self, leaves: Sequence[bytes], keys: Sequence[bytes]) -> SignedTx:
+    def prepare_anchor(self, keys: Sequence[bytes], bodies: Sequence[bytes]) -> SignedTx:
         """A signed ``anchorBatch`` transaction, not yet broadcast.
 
-        ``leaves`` ascending and unique; ``keys[i]`` is the lookup key of ``leaves[i]``.
+        The contract computes each leaf from the sender's agency, ``keys[i]`` and
+        ``bodies[i]`` (``merkle.leaf_of``); the documents must be in ascending leaf order.
         """
-        fn = self.contract.functions.anchorBatch(list(leaves), list(keys))
+        fn = self.contract.functions.anchorBatch(list(keys), list(bodies))
         return self._need_sender().prepare(fn)
 
-    def anchor(self, leaves: Sequence[bytes], keys: Sequence[bytes]) -> BatchAnchored:
-        """Anchor ``leaves`` with their ``keys`` and wait for the batch event."""
-        fn = self.contract.functions.anchorBatch(list(leaves), list(keys))
+    def anchor(self, keys: Sequence[bytes], bodies: Sequence[bytes]) -> BatchAnchored:
+        """Anchor documents by ``keys`` and ``bodies`` and wait for the batch event."""
+        fn = self.contract.functions.anchorBatch(list(keys), list(bodies))
         return self.batch_from_receipt(self._need_sender().transact(fn))
 
     def change_status(
@@ -172,8 +169,9 @@ class RegistryClient(ContractClient["ChainEvents"]):
     def batch(self, batch_id: int) -> BatchInfo:
         b = self._call(self.contract.functions.getBatch(batch_id))
         return BatchInfo(
-            batch_id, bytes(b[0]), int(b[1]), str(b[2]), int(b[3]), int(b[4]), int(b[5])
-        )
+            batch_id, bytes(b[0]), int(b[1]), bytes(b[2]), str(b[3]), int(b[4]), int(b[5]),
+            int(b[6]),
+        )  # fmt: skip
 
     def batch_id_of_root(self, root: bytes) -> int:
         return int(self._call(self.contract.functions.batchIdOfRoot(root)))
@@ -189,6 +187,11 @@ class RegistryClient(ContractClient["ChainEvents"]):
     def is_anchored(self, leaf: bytes, batch_id: int, proof: Sequence[bytes]) -> bool:
         return bool(self._call(self.contract.functions.isAnchored(leaf, batch_id, list(proof))))
 
-    def issuer_region(self, account: str) -> int:
-        fn = self.contract.functions.issuerRegion(Web3.to_checksum_address(account))
-        return int(self._call(fn))
+    def issuer_of(self, account: str) -> tuple[int, bytes]:
+        """The region and agency id the directory names for ``account`` (region 0: none)."""
+        fn = self.contract.functions.issuerOf(Web3.to_checksum_address(account))
+        region, agency = self._call(fn)
+        return int(region), bytes(agency)
+
+    def directory_address(self) -> str:
+        return str(self._call(self.contract.functions.directory()))

@@ -129,11 +129,13 @@ class AnchorWorker:
                     .limit(self.batch_size)
                 )
             )
-            pairs = sorted((e.leaf, e.key) for e in entries)
-            leaves = [p[0] for p in pairs]
+            docs = sorted((e.leaf, e.key, e.body) for e in entries)
+            leaves = [d[0] for d in docs]
             registry = self._registry(first.agency_id)
             try:
-                signed: SignedTx | None = registry.prepare_anchor(leaves, [p[1] for p in pairs])
+                signed: SignedTx | None = registry.prepare_anchor(
+                    [d[1] for d in docs], [d[2] for d in docs]
+                )
             except ContractRevertError as exc:
                 if exc.name != "BatchAlreadyAnchored":
                     raise
@@ -169,7 +171,7 @@ class AnchorWorker:
             agency_id, root, raw = batch.agency_id, batch.root, batch.raw_tx
             tx_hash, nonce = batch.tx_hash, batch.nonce
             leaves = sorted(
-                (e.leaf, e.key)
+                (e.leaf, e.key, e.body)
                 for e in s.scalars(select(OutboxEntry).where(OutboxEntry.batch_id == batch_id))
             )
         registry = self._registry(agency_id)
@@ -186,7 +188,7 @@ class AnchorWorker:
                 # The stored transaction's nonce went to another transaction: if it was not our
                 # batch, sign the same batch again with a fresh nonce and store that first.
                 if registry.batch_id_of_root(root) == 0:
-                    fresh = registry.prepare_anchor([p[0] for p in leaves], [p[1] for p in leaves])
+                    fresh = registry.prepare_anchor([p[1] for p in leaves], [p[2] for p in leaves])
                     self._store_tx(batch_id, fresh)
                     self._send(registry, fresh, batch_id)
         chain_id = self._wait_for_root(registry, root)

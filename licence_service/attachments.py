@@ -88,7 +88,7 @@ def _record(
     )  # fmt: skip
     s.add(row)
     s.flush()
-    s.add(OutboxEntry(attachment_id=row.id, agency_id=agency.id, leaf=leaf.leaf(), key=leaf.key))
+    s.add(OutboxEntry.of(leaf, agency.id, attachment_id=row.id))
     oplog.record(s, f"attach:{kind.name}", identifier)
     return AttachmentResult(identifier, kind.name, leaf.leaf().hex(), pdf_path, valid_until, data)
 
@@ -215,6 +215,7 @@ def _record_without_pdf(
         data_root=fields_root(data, salts),
         kind=kind,
         parent=version.leaf,
+        agency_code=agency.code,
     )
     return _record(
         s, version, agency, kind, serial, data, {k: v.hex() for k, v in salts.items()},

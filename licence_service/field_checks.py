@@ -55,7 +55,7 @@ def check_field(rt: Runtime, licence_id: str, name: str, value: str) -> FieldChe
         assert member is not None
         leaf = LeafInput(
             version.key, version.document_digest, version.data_root, LeafKind(version.kind),
-            version.parent_leaf,
+            version.parent_leaf, agency_code=licence.agency.code,
         )  # fmt: skip
         identifier = version.identifier
     if _norm(values[key]) != _norm(value):

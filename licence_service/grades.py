@@ -26,6 +26,7 @@ from signing.pdf_metadata import embed_metadata
 from verifier.engine import METADATA_FILE
 from verifier.leaves import LeafInput, LeafKind, document_digest, fields_root, lookup_key
 from verifier.qr import QrClaims, encode_token, token_url
+from verifier.references import mask_name
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_CHECKED_DAYS = 365
@@ -115,10 +116,14 @@ def upgrade_to_b(
         }  # fmt: skip
         salts = {k: secrets.token_bytes(16) for k in values}
         root = fields_root(values, salts)
-        claims = QrClaims(identifier, root.hex()[:16], valid_until, agency.code, agency.region_code)
+        claims = QrClaims(
+            identifier, root.hex()[:16], valid_until, agency.code, agency.region_code,
+            type_code="B", holder_masked=mask_name(row.holder_name),
+        )  # fmt: skip
+        token = encode_token(claims, creds.key)
         options = RenderOptions(
             watermark=watermark_text(TrustGrade.B, valid_until=valid_until),
-            qr_payload=token_url(rt.settings.public_url, encode_token(claims, creds.key)),
+            qr_payload=token_url(rt.settings.public_url, token),
             annotation=(
                 ("核对人", staff.strip()),
                 ("核对机构", agency.name),
@@ -127,9 +132,10 @@ def upgrade_to_b(
         )
         lines = (("持有人", row.holder_name), ("证件号码", row.holder_id), ("信任等级", "B"))
         pdf = render_scan_pdf(row.image, row.title, options, lines)
-        key = lookup_key(base, 1, LeafKind.CHECKED, 1)
+        key = lookup_key(base, 1, LeafKind.CHECKED, 1, claims.message())
         meta = {
-            "schema": METADATA_SCHEMA, "licence_id": identifier, "base_id": base, "version": 1,
+            "schema": METADATA_SCHEMA, "qr_token": token, "licence_id": identifier,
+            "base_id": base, "version": 1,
             "kind": int(LeafKind.CHECKED), "serial": 1, "type_name": row.title,
             "holder_name": row.holder_name, "issuer_name": agency.name,
             "issuer_code": agency.code, "region_code": agency.region_code,
@@ -141,10 +147,12 @@ def upgrade_to_b(
             embed_metadata(pdf, meta, METADATA_FILE),
             SignerConfig(credentials=creds, reason=f"与原件核对无误 {identifier}"),
         )
-        leaf = LeafInput(key, document_digest(signed), root, LeafKind.CHECKED)
+        leaf = LeafInput(
+            key, document_digest(signed), root, LeafKind.CHECKED, agency_code=agency.code
+        )
         path = write_pdf(rt.settings.pdf_dir / "submissions", f"submission-{row.id}-B", signed)
         row.checked_pdf_path, row.checked_by, row.checked_until = str(path), staff, valid_until
         row.leaf = leaf.leaf()
-        s.add(OutboxEntry(submission_id=row.id, agency_id=agency.id, leaf=leaf.leaf(), key=key))
+        s.add(OutboxEntry.of(leaf, agency.id, submission_id=row.id))
         oplog.record(s, "upgrade:B", identifier, staff=staff.strip())
         return SubmissionResult(row.id, "B", str(path), identifier, leaf.leaf().hex(), valid_until)

@@ -46,6 +46,7 @@ from verifier.leaves import (
     lookup_key,
 )
 from verifier.qr import QrClaims, encode_token, token_url
+from verifier.references import mask_name
 
 METADATA_SCHEMA = "licledger/1"
 
@@ -177,8 +178,11 @@ def build_document(rt: Runtime, spec: DocumentSpec) -> _Document:
         valid_until=spec.valid_until,
         issuer_code=agency.code,
         region=agency.region_code,
+        type_code=ltype.code,
+        holder_masked=mask_name(spec.values["holder_name"]),
     )
-    qr = token_url(rt.settings.public_url, encode_token(claims, spec.creds.key))
+    token = encode_token(claims, spec.creds.key)
+    qr = token_url(rt.settings.public_url, token)
     holder_type = HolderIdType(ltype.holder_id_type)
     face = LicenceFace(
         type_name=ltype.name,
@@ -204,8 +208,9 @@ def build_document(rt: Runtime, spec: DocumentSpec) -> _Document:
             annotation=spec.annotation,
         ),
     )
-    key = lookup_key(ident.base, ident.version, spec.kind, spec.serial)
+    key = lookup_key(ident.base, ident.version, spec.kind, spec.serial, claims.message())
     metadata: dict[str, Any] = {
+        "qr_token": token,
         "schema": METADATA_SCHEMA,
         "licence_id": spec.identifier,
         "base_id": ident.base,
@@ -242,7 +247,9 @@ def build_document(rt: Runtime, spec: DocumentSpec) -> _Document:
             location=agency.region_name,
         ),
     )
-    leaf = LeafInput(key, document_digest(signed), root, spec.kind, spec.parent)
+    leaf = LeafInput(
+        key, document_digest(signed), root, spec.kind, spec.parent, agency_code=agency.code
+    )
     return _Document(signed, metadata, leaf, {k: v.hex() for k, v in salts.items()}, qr)
 
 
@@ -291,14 +298,7 @@ def issue(rt: Runtime, req: IssueRequest, attempts: int = 5) -> IssuedDocument:
                 version = version_row(licence.id, ident, doc, values, today, start, end, path)
                 s.add(version)
                 s.flush()
-                s.add(
-                    OutboxEntry(
-                        version_id=version.id,
-                        agency_id=agency.id,
-                        leaf=doc.leaf.leaf(),
-                        key=doc.leaf.key,
-                    )
-                )
+                s.add(OutboxEntry.of(doc.leaf, agency.id, version_id=version.id))
                 oplog.record(s, "issue", str(ident), type=ltype.code, agency=agency.code)
         except IntegrityError:
             if attempt == attempts - 1:

@@ -17,6 +17,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from verifier.leaves import LeafInput
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -276,12 +278,20 @@ class OutboxEntry(Base):
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
     leaf: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     key: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
+    # What the anchoring transaction carries beside the key; the contract computes the leaf.
+    body: Mapped[bytes] = mapped_column(LargeBinary(32))
     state: Mapped[str] = mapped_column(String(12), default="pending", index=True)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("anchor_batch.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     version: Mapped[LicenceVersion | None] = relationship(back_populates="outbox")
     batch: Mapped[AnchorBatch | None] = relationship(back_populates="entries")
+
+    @classmethod
+    def of(cls, leaf: LeafInput, agency_id: int, **link: int) -> OutboxEntry:
+        """The outbox entry of ``leaf``, to be anchored by ``agency_id``'s account; ``link``
+        names the row it belongs to (``version_id=…``, ``attachment_id=…``, …)."""
+        return cls(agency_id=agency_id, leaf=leaf.leaf(), key=leaf.key, body=leaf.body(), **link)
 
 
 class StatusChange(Base):

@@ -15,7 +15,7 @@ from eth_account.signers.local import LocalAccount
 from sqlalchemy import select
 
 from ledger_client.accounts import create_account, save_account
-from ledger_client.directory import Action, NewCertificate
+from ledger_client.directory import Action, AgencyAccount, NewCertificate
 from licence_service.audit import oplog
 from licence_service.errors import InvalidInputError, NotSetUpError
 from licence_service.identifiers import IdentifierError, validate_division_code, validate_uscc
@@ -78,13 +78,15 @@ def join_directory(
     if not directory.region_codes():
         if rt.operator_account().address != rt.deployment.deployer:
             raise NotSetUpError("the directory has no region yet; its deployer bootstraps it")
-        rt.directory(rt.operator_account()).bootstrap(region, region_name, [account], [cert])
+        rt.directory(rt.operator_account()).bootstrap(
+            region, region_name, [AgencyAccount(account, agency_code)], [cert]
+        )
         return "bootstrapped"
     info = directory.region(region)
     proposer = member_account(rt, region) if info is not None and info.active else None
     if proposer is not None:
         own = rt.directory(proposer)
-        own.propose(Action.ADD_ACCOUNT, region, account=account)
+        own.propose(Action.ADD_ACCOUNT, region, account=account, agency_code=agency_code)
         own.propose(Action.ADD_CERTIFICATE, region, certificate=cert)
         return "proposed"
     request = {

@@ -102,11 +102,7 @@ def amend(rt: Runtime, licence_id: str, amendment: Amendment) -> IssuedDocument:
         row.link_state = "pending"
         s.add(row)
         s.flush()
-        s.add(
-            OutboxEntry(
-                version_id=row.id, agency_id=agency.id, leaf=doc.leaf.leaf(), key=doc.leaf.key
-            )
-        )
+        s.add(OutboxEntry.of(doc.leaf, agency.id, version_id=row.id))
         oplog.record(s, "amend", str(ident), category=amendment.category, reason=amendment.reason,
                      fields=sorted(amendment.changes))  # fmt: skip
         licence.current_version = row.version

@@ -38,7 +38,8 @@ def verify_compact(
     message: bytes,
     signature: bytes,
 ) -> bool:
-    """Check a compact signature; any mismatch, wrong key type or garbage gives ``False``."""
+    """Check a compact signature; any mismatch, wrong key type, high-S twin or garbage gives
+    ``False``."""
     try:
         public_key = (
             cert_or_public_key.public_key()
@@ -56,7 +57,9 @@ def verify_compact(
             return False
         r = int.from_bytes(raw[:_COORD], "big")
         s = int.from_bytes(raw[_COORD:], "big")
-        if not (0 < r < _P256_ORDER and 0 < s < _P256_ORDER):
+        # Low-S only: (r, n - s) verifies too, and accepting both would give one message two
+        # valid encodings (a malleable token).
+        if not (0 < r < _P256_ORDER and 0 < s <= _P256_ORDER // 2):
             return False
         public_key.verify(encode_dss_signature(r, s), bytes(message), ec.ECDSA(hashes.SHA256()))
     except (InvalidSignature, ValueError, TypeError):

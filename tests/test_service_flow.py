@@ -251,9 +251,9 @@ def test_worker_adopts_a_batch_the_database_lost(rt: Runtime) -> None:
         entries = s.scalars(
             select(OutboxEntry).where(OutboxEntry.leaf.in_([bytes.fromhex(d.leaf) for d in docs]))
         ).all()
-        pairs = sorted((e.leaf, e.key) for e in entries)
+        docs_sorted = sorted((e.leaf, e.key, e.body) for e in entries)
     registry = rt.registry(rt.agency_account(rt.agency(rt.sessions()).code))
-    behind = registry.anchor([p[0] for p in pairs], [p[1] for p in pairs])
+    behind = registry.anchor([d[1] for d in docs_sorted], [d[2] for d in docs_sorted])
     before = registry.batch_count()
     AnchorWorker(rt, oplog_every=10**9).flush()
     assert registry.batch_count() == before

@@ -9,92 +9,40 @@ passed or failed, so the verdict can always be explained.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Protocol
-
-from cryptography import x509
 
 from ledger_client import merkle
 from ledger_client.index import ChainIndex, ChainIndexer, LeafRecord
+from ledger_client.merkle import agency_id
 from ledger_client.registry import LeafStatus, RegistryClient
-from signing.certificates import certificate_fingerprint, subject_attributes
+from signing.certificates import subject_attributes
 from signing.compact import verify_compact
 from signing.errors import MetadataError
 from signing.pdf_metadata import read_metadata
 from signing.validation import validate_pdf_signature
+from verifier.decision import decide
 from verifier.errors import VerificationError
-from verifier.leaves import (
-    SUFFIX,
-    ZERO,
-    LeafInput,
-    LeafKind,
-    document_digest,
-    lookup_key,
-)
-from verifier.qr import parse_token
+from verifier.leaves import ZERO, LeafInput, LeafKind, document_digest
+from verifier.qr import QrToken, parse_token
+from verifier.references import DocumentRef, mask_name, split_identifier
+from verifier.trust import RegisteredCertificate, TrustStore, signer_check
 from verifier.verdicts import Check, Verdict, VerificationResult
+
+__all__ = [
+    "METADATA_FILE",
+    "DocumentRef",
+    "RegisteredCertificate",
+    "TrustStore",
+    "Verifier",
+    "VerifierConfig",
+    "split_identifier",
+]
 
 METADATA_FILE = "licence-metadata.json"
 
-_STATUS_VERDICT = {
-    LeafStatus.SUSPENDED: Verdict.SUSPENDED,
-    LeafStatus.REVOKED: Verdict.REVOKED,
-    LeafStatus.CANCELLED: Verdict.CANCELLED,
-    LeafStatus.REPORTED_LOST: Verdict.REPORTED_LOST,
-    LeafStatus.SUPERSEDED: Verdict.SUPERSEDED,
-}
-
-# When several checks fail, the verdict names the most fundamental failure.
-_PRIORITY = {
-    "signature": Verdict.TAMPERED,
-    "digest": Verdict.TAMPERED,
-    "metadata": Verdict.TAMPERED,
-    "issuer": Verdict.UNKNOWN_ISSUER,
-    "anchor": Verdict.NOT_ANCHORED,
-    "status": None,  # the status itself names the verdict
-    "licence": None,  # the licence's status names the verdict of its attachment
-    "validity": Verdict.EXPIRED,
-}
-
 PendingLookup = Callable[[bytes], bytes | None]
 """Given a lookup key, the leaf the local service has accepted but not yet anchored."""
-
-
-@dataclass(frozen=True)
-class RegisteredCertificate:
-    """A signing certificate as the consortium's on-chain directory lists it."""
-
-    fingerprint: str
-    region: int
-    agency_code: str
-    registered_at: int
-    compromised_at: int  # 0: never reported compromised
-    revoked: bool
-    cert: x509.Certificate | None = None
-
-
-class CertificateDirectory(Protocol):
-    """The on-chain directory of regions' signing certificates (read from chain events)."""
-
-    def by_fingerprint(self, fingerprint: str) -> RegisteredCertificate | None: ...
-
-    def by_agency(self, agency_code: str) -> list[RegisteredCertificate]: ...
-
-
-@dataclass(frozen=True)
-class TrustStore:
-    """Who is a real issuer: local region roots, this region's agencies, and the directory.
-
-    ``roots``/``agencies`` serve a region's own licences; ``directory`` (the consortium's
-    on-chain membership) lets any region check any other region's licences from the chain
-    alone.
-    """
-
-    roots: tuple[x509.Certificate, ...]
-    agencies: Mapping[str, x509.Certificate] = field(default_factory=dict)
-    region_names: Mapping[int, str] = field(default_factory=dict)
-    directory: CertificateDirectory | None = None
 
 
 @dataclass(frozen=True)
@@ -103,34 +51,6 @@ class VerifierConfig:
     # Re-check the Merkle proof and the current status against contract state, not only
     # against the local index.
     direct_chain_read: bool = False
-
-
-@dataclass(frozen=True)
-class DocumentRef:
-    """What an identifier names: a version of a licence, or an attachment of one."""
-
-    base: str
-    version: int
-    kind: LeafKind = LeafKind.VERSION
-    serial: int = 0
-
-    @property
-    def key(self) -> bytes:
-        return lookup_key(self.base, self.version, self.kind, self.serial)
-
-
-def split_identifier(identifier: str) -> DocumentRef:
-    """Parse ``<base>.<NNN>.<check>`` or ``<base>.<NNN>.<check>/<letter><serial>``."""
-    head, _, tail = identifier.partition("/")
-    parts = head.rsplit(".", 2)
-    if len(parts) != 3 or not parts[1].isdigit():
-        raise VerificationError(f"licence identifier {identifier!r} has no version segment")
-    if not tail:
-        return DocumentRef(parts[0], int(parts[1]))
-    kinds = {letter: kind for kind, letter in SUFFIX.items()}
-    if tail[:1] not in kinds or not tail[1:].isdigit():
-        raise VerificationError(f"identifier {identifier!r} has an unknown attachment suffix")
-    return DocumentRef(parts[0], int(parts[1]), kinds[tail[:1]], int(tail[1:]))
 
 
 def _ts(value: int) -> datetime:
@@ -160,11 +80,8 @@ class Verifier:
         """Verdict for a licence file, now or at time ``at``."""
         if not data.lstrip()[:5].startswith(b"%PDF"):
             raise VerificationError("the file is not a PDF (it does not start with %PDF)")
-        when = at or datetime.now(UTC)
-        checks: list[Check] = []
-        result = VerificationResult(Verdict.VALID, "", checks, checked_at=when)
-        result.extra["point_in_time"] = at is not None
-
+        result = self._result(at)
+        checks = result.checks
         report = validate_pdf_signature(data, self.trust.roots)
         sig_ok = report.signed and report.intact and report.valid and report.covers_whole_file
         checks.append(Check("signature", sig_ok, report.detail))
@@ -173,11 +90,8 @@ class Verifier:
             meta = read_metadata(data, METADATA_FILE)
         except MetadataError as exc:
             checks.append(Check("metadata", False, f"no readable licence metadata: {exc}"))
-            return self._decide(result)
+            return decide(result)
         self._describe(result, meta)
-
-        issuer_ok, issuer_detail = self._issuer_check(report.trusted, report.signer, meta)
-        checks.append(Check("issuer", issuer_ok, issuer_detail))
 
         try:
             ref = DocumentRef(
@@ -186,108 +100,130 @@ class Verifier:
                 LeafKind(int(meta.get("kind", 0))),
                 int(meta.get("serial", 0)),
             )
-            key = ref.key
+            agency_code, region = str(meta["issuer_code"]), int(meta["region_code"])
+            key = ref.key(self._token_of(meta).message if "qr_token" in meta else b"")
             leaf = LeafInput(
                 key=key,
                 document_digest=document_digest(data),
                 data_root=bytes.fromhex(str(meta["data_root"])),
                 kind=ref.kind,
                 parent=bytes.fromhex(str(meta.get("parent_leaf", "00" * 32))),
+                agency_code=agency_code,
             ).leaf()
-        except (KeyError, ValueError) as exc:
+        except (KeyError, ValueError, VerificationError) as exc:
             checks.append(Check("metadata", False, f"licence metadata incomplete ({exc})"))
-            return self._decide(result)
+            return decide(result)
 
         self._sync()
         record = self.index.find_leaf(leaf)
+        checks.append(
+            signer_check(
+                self.trust, report.signer, agency_code, region,
+                record.timestamp if record else None, report.trusted,
+            )
+        )  # fmt: skip
         if record is None:
-            self._unanchored(result, key, leaf)
-            return self._decide(result)
+            self._unanchored(result, key, agency_code, leaf)
+            return decide(result)
         checks.append(Check("digest", True, "document digest matches the anchored leaf"))
-        self._anchor_checks(result, record, ref, int(meta.get("region_code", 0)), when)
-        self._key_compromise(result, report.signer, record.timestamp)
-        result.extra["trust_grade"] = meta.get("trust_grade")
+        self._conflicts(result, self.index.find_by_key(key, agency_id(agency_code)))
+        self._anchor_checks(result, record, ref, region, result.checked_at or _now())
         if ref.kind is not LeafKind.VERSION:
             result.extra["attachment"] = {
                 k: meta[k] for k in ("purpose", "recipient", "made_by", "made_at") if k in meta
             }
             parent = bytes.fromhex(str(meta["parent_leaf"]))
             if parent != ZERO:
-                self._parent_checks(result, parent, ref, when)
+                self._parent_checks(result, parent, ref, result.checked_at or _now())
         valid_from = date.fromisoformat(str(meta["valid_from"]))
         valid_until = date.fromisoformat(str(meta["valid_until"]))
-        checks.append(self._validity(valid_from, valid_until, when))
-        return self._decide(result)
+        checks.append(self._validity(valid_from, valid_until, result.checked_at or _now()))
+        return decide(result)
 
     def verify_qr(self, payload: str, at: datetime | None = None) -> VerificationResult:
         """Verdict for a QR payload (token or status-page URL), now or at ``at``."""
         token = parse_token(payload)
         claims = token.claims
-        when = at or datetime.now(UTC)
-        checks: list[Check] = []
-        result = VerificationResult(
-            Verdict.VALID,
-            "",
-            checks,
-            licence_id=claims.identifier,
-            issuer_code=claims.issuer_code,
-            region=claims.region,
-            valid_until=claims.valid_until.isoformat(),
-            checked_at=when,
-            extra={"point_in_time": at is not None},
-        )
-        candidates = self._agency_certs(claims.issuer_code, claims.region)
-        if not candidates:
-            checks.append(Check("issuer", False, f"agency {claims.issuer_code} is not known"))
-            return self._decide(result)
-        cert = next(
-            (c for c in candidates if verify_compact(c, token.message, token.signature)),
-            candidates[0],
-        )
-        attrs = subject_attributes(cert)
-        result.issuer = attrs.get("name")
-        checks.append(
-            Check("issuer", True, f"issued by {attrs.get('name')} ({claims.issuer_code})")
-        )
-        sig_ok = verify_compact(cert, token.message, token.signature)
-        checks.append(
-            Check(
-                "signature",
-                sig_ok,
-                "QR claims signed by the issuing agency"
-                if sig_ok
-                else "QR signature does not match the issuing agency's key: the code was altered",
-            )
-        )
-        if not sig_ok:
-            return self._decide(result)
+        result = self._result(at)
+        result.licence_id, result.issuer_code = claims.identifier, claims.issuer_code
+        result.region, result.valid_until = claims.region, claims.valid_until.isoformat()
+        result.holder_name = claims.holder_masked or None
+        result.type_code = claims.type_code or None
+        checks = result.checks
         ref = split_identifier(claims.identifier)
         result.version = ref.version
+        certs = self.trust.agency_certificates(claims.issuer_code, claims.region)
+        if not certs:
+            checks.append(Check("issuer", False, f"agency {claims.issuer_code} is not known"))
+            return decide(result)
+        signer = next((c for c in certs if verify_compact(c, token.message, token.signature)), None)
+        if signer is None:
+            checks.append(
+                Check(
+                    "signature", False,
+                    "QR signature does not match any key of the agency it names: "
+                    "the code was altered or forged",
+                )
+            )  # fmt: skip
+            return decide(result)
+        result.issuer = subject_attributes(signer).get("name")
+        checks.append(Check("signature", True, "QR claims signed by the agency they name"))
+        if ref.issuer_in_base not in (None, claims.issuer_code):
+            checks.append(
+                Check(
+                    "issuer", False,
+                    f"the identifier belongs to issuer {ref.issuer_in_base}, but the code is "
+                    f"signed as {claims.issuer_code}",
+                )
+            )  # fmt: skip
+            return decide(result)
         self._sync()
-        records = self.index.find_by_key(ref.key)
-        if not records:
-            self._unanchored(result, ref.key, None)
-            return self._decide(result)
-        record = records[-1]
-        self._anchor_checks(result, record, ref, claims.region, when)
-        checks.append(self._validity(None, claims.valid_until, when))
-        return self._decide(result)
+        key = ref.key(token.message)
+        records = self.index.find_by_key(key, agency_id(claims.issuer_code))
+        record = records[0] if records else None
+        local = signer in self.trust.agencies.values()
+        checks.append(
+            signer_check(
+                self.trust, signer, claims.issuer_code, claims.region,
+                record.timestamp if record else None, local,
+            )
+        )  # fmt: skip
+        if record is None:
+            self._unanchored(result, key, claims.issuer_code, None)
+            return decide(result)
+        self._conflicts(result, records)
+        self._anchor_checks(result, record, ref, claims.region, result.checked_at or _now())
+        checks.append(self._validity(None, claims.valid_until, result.checked_at or _now()))
+        return decide(result)
 
     # ------------------------------------------------------------------ checks
 
-    def _agency_certs(self, agency_code: str, region: int) -> list[x509.Certificate]:
-        """Certificates that may have signed a QR code of this agency (own store, directory)."""
-        certs: list[x509.Certificate] = []
-        own = self.trust.agencies.get(agency_code)
-        if own is not None:
-            certs.append(own)
-        if self.trust.directory is not None:
-            certs += [
-                r.cert
-                for r in self.trust.directory.by_agency(agency_code)
-                if r.cert is not None and r.region == region and not r.revoked
-            ]
-        return certs
+    @staticmethod
+    def _result(at: datetime | None) -> VerificationResult:
+        result = VerificationResult(Verdict.VALID, "", [], checked_at=at or _now(), as_of=at)
+        result.extra["point_in_time"] = at is not None
+        return result
+
+    @staticmethod
+    def _token_of(meta: Mapping[str, object]) -> QrToken:
+        """The signed QR claims of a PDF must say what its signed metadata says: the leaf's
+        key hashes them, so a mismatch is an issuer's inconsistency or a forgery."""
+        token = parse_token(str(meta["qr_token"]))
+        c = token.claims
+        mismatched = [
+            name for name, got, want in (
+                ("identifier", c.identifier, meta.get("licence_id")),
+                ("issuer", c.issuer_code, meta.get("issuer_code")),
+                ("region", str(c.region), str(meta.get("region_code"))),
+                ("validity end", c.valid_until.isoformat(), meta.get("valid_until")),
+                ("data root", c.data_root_prefix, str(meta.get("data_root", ""))[:16]),
+            ) if got != want
+        ]  # fmt: skip
+        if mismatched:
+            raise VerificationError(
+                f"the QR claims disagree with the document on: {', '.join(mismatched)}"
+            )
+        return token
 
     def _sync(self) -> None:
         if self.indexer is not None and self.config.sync_before_verify:
@@ -299,77 +235,37 @@ class Verifier:
         result.issuer = _opt(meta.get("issuer_name"))
         result.issuer_code = _opt(meta.get("issuer_code"))
         result.region = int(str(meta["region_code"])) if "region_code" in meta else None
-        result.holder_name = _opt(meta.get("holder_name"))
+        holder = _opt(meta.get("holder_name"))
+        result.holder_name = mask_name(holder) if holder else None
         result.type_name = _opt(meta.get("type_name"))
+        result.type_code = _opt(meta.get("type_code"))
         result.valid_until = _opt(meta.get("valid_until"))
-
-    def _issuer_check(
-        self, trusted: bool, signer: x509.Certificate | None, meta: Mapping[str, object]
-    ) -> tuple[bool, str]:
-        if signer is None:
-            return False, "no signing certificate in the document"
-        attrs = subject_attributes(signer)
-        who = f"{attrs.get('name', '?')} ({attrs.get('code', '?')})"
-        registered = self._registered(signer)
-        if registered is not None:
-            if registered.revoked:
-                return False, f"signed by {who}, whose certificate the directory lists as revoked"
-            if str(registered.region) != str(meta.get("region_code")) or (
-                registered.agency_code != meta.get("issuer_code")
-            ):
-                return False, (
-                    f"signed by {who}, registered for agency {registered.agency_code} of region "
-                    f"{registered.region}, but the licence names {meta.get('issuer_code')} of "
-                    f"region {meta.get('region_code')}"
-                )
-            name = self.trust.region_names.get(registered.region, str(registered.region))
-            return True, f"signed by {who} of region {name}, registered in the on-chain directory"
-        if not trusted:
-            return False, f"signed by {who}, which no trusted region authority certifies"
-        if attrs.get("code") != meta.get("issuer_code"):
-            return False, (
-                f"signed by {who}, but the licence names issuer {meta.get('issuer_code')}: "
-                "the signer is not the issuer"
+        result.trust_grade = _opt(meta.get("trust_grade"))
+        result.extra["trust_grade"] = result.trust_grade
+        if int(str(meta.get("kind", 0))) == int(LeafKind.CHECKED):
+            result.document_note = (
+                f"checked copy (grade B) made by window staff of {meta.get('issuer_name')} "
+                f"({meta.get('made_by', '?')}, {meta.get('made_at', '?')}): a copy checked "
+                "against the original, not the issuing agency's original licence"
             )
-        return True, f"signed by {who}, certified by a trusted region authority"
 
-    def _registered(self, cert: x509.Certificate) -> RegisteredCertificate | None:
-        if self.trust.directory is None:
-            return None
-        return self.trust.directory.by_fingerprint(certificate_fingerprint(cert))
+    def _conflicts(self, result: VerificationResult, records: list[LeafRecord]) -> None:
+        """Different documents anchored under one key by one agency: never pick the newest."""
+        leaves = {r.leaf for r in records}
+        if len(leaves) > 1:
+            result.checks.append(
+                Check(
+                    "uniqueness", False,
+                    f"the chain holds {len(leaves)} different documents under this licence "
+                    "version's key from the same agency: the record is in conflict; contact "
+                    "the issuing agency before relying on it",
+                )
+            )  # fmt: skip
 
-    def _key_compromise(
-        self, result: VerificationResult, signer: x509.Certificate | None, anchored_at: int
+    def _unanchored(
+        self, result: VerificationResult, key: bytes, agency_code: str, leaf: bytes | None
     ) -> None:
-        """A key reported lost signs nothing valid after the loss (anchoring time is the proof
-        of when a document existed; a signature's own time could be forged)."""
-        if signer is None:
-            return
-        registered = self._registered(signer)
-        if registered is None or not registered.compromised_at:
-            return
-        since = _ts(registered.compromised_at)
-        if anchored_at >= registered.compromised_at:
-            result.checks.append(
-                Check(
-                    "issuer",
-                    False,
-                    f"the signing key was reported "
-                    f"compromised from {since:%Y-%m-%d %H:%M:%S} UTC and this "
-                    "document was anchored after that",
-                )
-            )
-        else:
-            result.checks.append(
-                Check(
-                    "key",
-                    True,
-                    f"anchored before the signing key was reported compromised ({since:%Y-%m-%d})",
-                )
-            )
-
-    def _unanchored(self, result: VerificationResult, key: bytes, leaf: bytes | None) -> None:
-        others = self.index.find_by_key(key)
+        others = self.index.find_by_key(key, agency_id(agency_code))
         if others and leaf is not None:
             result.checks.append(
                 Check(
@@ -454,20 +350,14 @@ class Verifier:
         result.extra["status"] = current.name
 
     def _newest_version(self, leaf: bytes, ref: DocumentRef, at_ts: int | None) -> int | None:
-        """Follow on-chain successor links from ``leaf``; the newest version's number."""
-        newest = None
-        seen = {leaf}
+        """Follow the anchoring region's on-chain successor links from ``leaf``: every link is
+        one new version, so the newest version's number is this one's plus the links."""
+        hops, seen = 0, {leaf}
         while (child := self.index.successor(leaf, at_ts)) is not None and child not in seen:
             seen.add(child)
             leaf = child
-            record = self.index.find_leaf(child)
-            if record is None:
-                break
-            for n in range(ref.version + 1, 1000):
-                if lookup_key(ref.base, n) == record.key:
-                    newest = n
-                    break
-        return newest
+            hops += 1
+        return ref.version + hops if hops else None
 
     def _parent_checks(
         self, result: VerificationResult, parent: bytes, ref: DocumentRef, when: datetime
@@ -500,27 +390,9 @@ class Verifier:
             return Check("validity", False, f"validity ended on {valid_until.isoformat()}")
         return Check("validity", True, f"within the validity period (until {valid_until})")
 
-    # ------------------------------------------------------------------ deciding
 
-    def _decide(self, result: VerificationResult) -> VerificationResult:
-        failed = [c for c in result.checks if c.ok is False]
-        if not failed:
-            result.verdict = Verdict.VALID
-            result.reason = "authentic, anchored, current and within its validity period"
-            return result
-        order = list(_PRIORITY)
-        failed.sort(key=lambda c: order.index(c.name) if c.name in order else len(order))
-        worst = failed[0]
-        if worst.name == "anchor" and result.extra.get("pending"):
-            result.verdict = Verdict.PENDING
-        elif worst.name in ("status", "licence"):
-            result.verdict = _STATUS_VERDICT[LeafStatus[str(result.extra["status"])]]
-        else:
-            verdict = _PRIORITY[worst.name]
-            assert verdict is not None
-            result.verdict = verdict
-        result.reason = worst.detail
-        return result
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _opt(value: object) -> str | None:

@@ -46,6 +46,7 @@ def build_field_proof(
         "document_digest": _hex(leaf.document_digest),
         "kind": int(leaf.kind),
         "parent": _hex(leaf.parent),
+        "agency_code": leaf.agency_code,
         "batch_id": batch_id,
         "leaf_proof": [_hex(p) for p in leaf_proof],
     }
@@ -70,6 +71,7 @@ def check_field_proof(proof: dict[str, Any], index: ChainIndex) -> FieldProofRes
             data_root=root,
             kind=LeafKind(int(proof["kind"])),
             parent=bytes.fromhex(proof["parent"]),
+            agency_code=str(proof["agency_code"]),
         ).leaf()
         leaf_path = [bytes.fromhex(p) for p in proof["leaf_proof"]]
         batch_id = int(proof["batch_id"])

@@ -1,23 +1,26 @@
 """What is anchored for a licence document, computed the same way by issuer and verifier.
 
-A leaf commits to one document: its lookup key (licence identifier and version), the SHA-256
-of the final signed PDF bytes, the data root of its face fields, its kind, and the leaf of the
-document it derives from (the previous version, or the licence a copy was made of). Leaves are
-hashed twice, as OpenZeppelin's StandardMerkleTree does, so a leaf can never be confused with
-an inner node of a batch's Merkle tree.
+A leaf commits to one document: the agency that anchored it, its lookup key (licence
+identifier, version and the QR claims the agency signed), and a body: the SHA-256 of the final
+signed PDF bytes, the data root of its face fields, its kind, and the leaf of the document it
+derives from (the previous version, or the licence a copy was made of). The registry contract
+computes the leaf itself from the caller's agency, key and body (``merkle.leaf_of``), so a leaf
+found on-chain was anchored by the agency it names and by nobody else; and because the key
+hashes the signed QR claims, a QR code whose claims were changed finds no leaf at all.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 from eth_abi import encode
 from eth_utils import keccak
 
 from ledger_client import merkle
+from ledger_client.merkle import agency_id
 
 ZERO = bytes(32)
 
@@ -47,11 +50,16 @@ def attachment_identifier(version_identifier: str, kind: LeafKind, serial: int) 
 
 
 def lookup_key(
-    base_id: str, version: int, kind: LeafKind = LeafKind.VERSION, serial: int = 0
+    base_id: str,
+    version: int,
+    kind: LeafKind = LeafKind.VERSION,
+    serial: int = 0,
+    claims: bytes = b"",
 ) -> bytes:
-    """The key a verifier derives from an identifier alone (e.g. from a QR code)."""
-    text = f"{base_id}#{version}#{int(kind)}#{serial}"
-    return keccak(b"licledger.key\x00" + text.encode("utf-8"))
+    """The key a verifier derives from a QR code's signed ``claims`` message (documents that
+    carry one) or from an identifier alone (records without a QR code)."""
+    text = f"{base_id}#{version}#{int(kind)}#{serial}".encode()
+    return keccak(b"licledger.key\x00" + text + (b"\x00" + claims if claims else b""))
 
 
 def document_digest(pdf_bytes: bytes) -> bytes:
@@ -76,17 +84,33 @@ def fields_root(fields: Mapping[str, str], salts: Mapping[str, bytes]) -> bytes:
 
 @dataclass(frozen=True)
 class LeafInput:
+    """What one leaf commits to; ``agency_code`` is the anchoring (= signing) agency."""
+
     key: bytes
     document_digest: bytes
     data_root: bytes
     kind: LeafKind = LeafKind.VERSION
     parent: bytes = ZERO
+    agency_code: str = field(default="", kw_only=True)
 
-    def leaf(self) -> bytes:
-        inner = keccak(
+    def __post_init__(self) -> None:
+        if len(self.agency_code) != 18:
+            raise ValueError(
+                f"a leaf needs its agency's 18-character code, got {self.agency_code!r}"
+            )
+
+    @property
+    def agency(self) -> bytes:
+        return agency_id(self.agency_code)
+
+    def body(self) -> bytes:
+        """What the anchoring transaction carries beside the key."""
+        return keccak(
             encode(
-                ["bytes32", "bytes32", "bytes32", "uint8", "bytes32"],
-                [self.key, self.document_digest, self.data_root, int(self.kind), self.parent],
+                ["bytes32", "bytes32", "uint8", "bytes32"],
+                [self.document_digest, self.data_root, int(self.kind), self.parent],
             )
         )
-        return keccak(inner)
+
+    def leaf(self) -> bytes:
+        return merkle.leaf_of(self.agency, self.key, self.body())

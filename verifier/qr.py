@@ -1,10 +1,15 @@
 """QR payloads: compact claims signed by the issuing agency, checkable offline at a counter.
 
 A printed QR code cannot carry the digest of the PDF it is printed on, so it carries the
-licence identifier (hence its lookup key on-chain), a prefix of the data root, the validity
-end and the issuer, signed with the agency's document-signing key. The whole is a URL of the
-issuing region's status page, so any phone camera opens it, and a counter application reads
-the token out of the URL.
+licence identifier, a prefix of the data root, the validity end, the licence type, the holder's
+name masked (so a counter can compare it with the paper) and the issuer, signed with the
+agency's document-signing key. The on-chain lookup key hashes exactly these signed claims, so
+every claim is committed by the agency's anchoring: a QR whose claims differ from what was
+anchored, even one signed with a stolen key, finds no leaf.
+
+Only canonical tokens are accepted: the claims must be the exact canonical JSON the issuer
+writes, base64url without padding, and the signature in low-S form; any other encoding of the
+same claims or signature is refused, so one licence has one token.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from signing.compact import sign_compact
 from verifier.errors import VerificationError
 
 PREFIX = "LL1"
+MAX_TOKEN_LENGTH = 1_024
 
 
 def _b64(data: bytes) -> str:
@@ -37,6 +43,8 @@ class QrClaims:
     valid_until: date
     issuer_code: str
     region: int
+    type_code: str = ""
+    holder_masked: str = ""
 
     def message(self) -> bytes:
         body = {
@@ -45,8 +53,10 @@ class QrClaims:
             "x": self.valid_until.strftime("%Y%m%d"),
             "a": self.issuer_code,
             "r": self.region,
+            "t": self.type_code,
+            "h": self.holder_masked,
         }
-        return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+        return json.dumps(body, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
 
 
 @dataclass(frozen=True)
@@ -77,16 +87,28 @@ def parse_token(text: str) -> QrToken:
             "not a Licence Ledger QR payload: expected LL1.<claims>.<signature> or a URL "
             "ending in one"
         )
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise VerificationError(f"QR payload is longer than {MAX_TOKEN_LENGTH} characters")
     try:
-        body = json.loads(_unb64(parts[1]))
+        raw, signature = _unb64(parts[1]), _unb64(parts[2])
+        body = json.loads(raw)
+        x = str(body["x"])
+        if len(x) != 8 or not x.isdigit():
+            raise ValueError("validity end must be 8 digits YYYYMMDD")
         claims = QrClaims(
             identifier=str(body["i"]),
             data_root_prefix=str(body["d"]),
-            valid_until=date(int(body["x"][:4]), int(body["x"][4:6]), int(body["x"][6:8])),
+            valid_until=date(int(x[:4]), int(x[4:6]), int(x[6:8])),
             issuer_code=str(body["a"]),
             region=int(body["r"]),
+            type_code=str(body.get("t", "")),
+            holder_masked=str(body.get("h", "")),
         )
-        signature = _unb64(parts[2])
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise VerificationError(f"QR payload is damaged and cannot be read ({exc})") from exc
+    if claims.message() != raw or _b64(raw) != parts[1] or _b64(signature) != parts[2]:
+        raise VerificationError(
+            "QR payload is not in canonical form: its claims or signature were re-encoded, "
+            "which a genuine code never is"
+        )
     return QrToken(claims, signature)

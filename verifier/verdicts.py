@@ -20,6 +20,9 @@ class Verdict(StrEnum):
     REPORTED_LOST = "REPORTED_LOST"
     EXPIRED = "EXPIRED"
     UNKNOWN_ISSUER = "UNKNOWN_ISSUER"
+    # An alarm: the chain holds different documents under one licence version's key from the
+    # same agency. Never resolved by picking one: the issuing agency must be contacted.
+    CONFLICTING = "CONFLICTING"
 
 
 @dataclass(frozen=True)
@@ -41,14 +44,20 @@ class VerificationResult:
     issuer: str | None = None
     issuer_code: str | None = None
     region: int | None = None
-    holder_name: str | None = None
+    holder_name: str | None = None  # masked: enough to compare with the paper
     type_name: str | None = None
+    type_code: str | None = None
+    trust_grade: str | None = None
+    # What kind of document this is when it is not the agency's original licence, e.g. a
+    # grade-B copy checked by window staff; shown beside every verdict.
+    document_note: str | None = None
     valid_until: str | None = None
     anchored_at: datetime | None = None
     anchor_tx: str | None = None
     batch_id: int | None = None
     status_since: datetime | None = None
     checked_at: datetime | None = None
+    as_of: datetime | None = None  # set for a point-in-time answer: never "current"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -58,7 +67,7 @@ class VerificationResult:
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["verdict"] = str(self.verdict)
-        for key in ("anchored_at", "status_since", "checked_at"):
+        for key in ("anchored_at", "status_since", "checked_at", "as_of"):
             value = getattr(self, key)
             out[key] = value.isoformat() if value else None
         return out

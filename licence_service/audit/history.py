@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger_client.directory import DirectoryClient, DirectoryEvents
-from ledger_client.events import ChainEvents, DirectoryChange, scan
+from ledger_client.directory import AccountChange, DirectoryClient, DirectoryEvents
+from ledger_client.events import ChainEvents, scan
 from ledger_client.registry import LeafStatus, RegistryClient
 from ledger_client.sharing import SharingClient, SharingEvents
 
@@ -61,7 +61,7 @@ class BatchFacts:
 class ChainHistory:
     leaves: dict[bytes, LeafLife] = field(default_factory=dict)
     batches: dict[int, BatchFacts] = field(default_factory=dict)
-    directory: list[DirectoryChange] = field(default_factory=list)
+    directory: list[AccountChange] = field(default_factory=list)  # who could anchor, when
     events: int = 0
     from_block: int = 0
     to_block: int = 0
@@ -71,6 +71,7 @@ class ChainHistory:
     shares_by_leaf: dict[bytes, list[dict[str, Any]]] = field(default_factory=dict)
 
     def add_directory(self, events: DirectoryEvents) -> None:
+        self.directory.extend(events.accounts)
         rows: list[tuple[int, int, dict[str, Any]]] = []
         for p in events.proposals:
             rows.append(
@@ -224,7 +225,9 @@ class ChainHistory:
                 self.leaves.setdefault(leaf, life)
         for st in events.statuses:
             known = self.leaves.get(st.leaf)
-            if known is None:
+            if known is None or known.region != st.region:
+                # Only the region that first anchored a leaf changes its status; an event of
+                # any other region (possible on an older contract) is not part of its life.
                 self.orphan_events += region is None or st.region == region
                 continue
             known.statuses.append(
@@ -234,12 +237,11 @@ class ChainHistory:
             )
         for su in events.successions:
             parent, child = self.leaves.get(su.leaf), self.leaves.get(su.child)
-            if parent is None or child is None:
+            if parent is None or child is None or parent.region != su.region:
                 self.orphan_events += region is None or su.region == region
                 continue
             parent.child, parent.child_time = su.child, su.timestamp
             child.parent = su.leaf
-        self.directory.extend(d for d in events.directory if region is None or d.region == region)
 
 
 def read_history(

@@ -72,8 +72,9 @@ def head_key(seq: int) -> bytes:
     return keccak(b"licledger.oplog\x00" + str(seq).encode())
 
 
-def head_leaf(seq: int, head: bytes) -> LeafInput:
-    return LeafInput(head_key(seq), head, ZERO, OPLOG_KIND, ZERO)
+def head_leaf(seq: int, head: bytes, agency_code: str) -> LeafInput:
+    """The leaf of the log head at ``seq``, anchored by ``agency_code``'s account."""
+    return LeafInput(head_key(seq), head, ZERO, OPLOG_KIND, ZERO, agency_code=agency_code)
 
 
 def seal(s: Session) -> int:
@@ -105,8 +106,11 @@ def anchor_head(s: Session, every: int = 1) -> int | None:
     agency = s.scalar(select(Agency).order_by(Agency.id))
     if agency is None:
         return None
-    leaf = head_leaf(newest.seq, newest.hash)
-    s.add(OutboxEntry(oplog_seq=newest.seq, agency_id=agency.id, leaf=leaf.leaf(), key=leaf.key))
+    s.add(
+        OutboxEntry.of(
+            head_leaf(newest.seq, newest.hash, agency.code), agency.id, oplog_seq=newest.seq
+        )
+    )
     return newest.seq
 
 

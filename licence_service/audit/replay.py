@@ -218,7 +218,12 @@ class _Auditor:
                 self._recompute(
                     v.identifier,
                     LeafInput(
-                        v.key, v.document_digest, v.data_root, LeafKind(v.kind), v.parent_leaf
+                        v.key,
+                        v.document_digest,
+                        v.data_root,
+                        LeafKind(v.kind),
+                        v.parent_leaf,
+                        agency_code=_anchoring_agency(s, v.outbox, licence.agency.code),
                     ),
                     v.leaf,
                     json.loads(v.fields_json),
@@ -246,7 +251,12 @@ class _Auditor:
                 self._recompute(
                     a.identifier,
                     LeafInput(
-                        a.key, a.document_digest, a.data_root, LeafKind(a.kind), a.parent_leaf
+                        a.key,
+                        a.document_digest,
+                        a.data_root,
+                        LeafKind(a.kind),
+                        a.parent_leaf,
+                        agency_code=_anchoring_agency(s, entry, licence.agency.code),
                     ),
                     a.leaf,
                     data,
@@ -311,7 +321,8 @@ class _Auditor:
             if on_chain is None:
                 continue  # not anchored yet
             anchored += 1
-            if oplog.head_leaf(seq, stored[seq]).leaf() != entry.leaf:
+            code = _anchoring_agency(s, entry, "")
+            if oplog.head_leaf(seq, stored[seq], code).leaf() != entry.leaf:
                 self.flag(
                     "OPLOG_HEAD_MISMATCH",
                     f"oplog:{seq}",
@@ -411,6 +422,7 @@ def report_json(rt: Runtime, result: ReplayResult) -> dict[str, Any]:
             {
                 "account": d.account,
                 "region": d.region,
+                "agency": d.agency_code,
                 "added": d.added,
                 "block": d.tx.block_number,
                 "tx": d.tx.tx_hash,
@@ -450,3 +462,10 @@ def state_at(rt: Runtime, at: datetime) -> list[dict[str, Any]]:
                 state = status.name
             rows.append({"licence": licence.base_id, "version": v.version, "status": state})
     return rows
+
+
+def _anchoring_agency(s: Session, entry: OutboxEntry | None, default: str) -> str:
+    """The agency whose account anchors an entry (an approval is anchored by the approving
+    agency, not the licence's); the licence's agency while nothing was queued."""
+    agency = s.get(Agency, entry.agency_id) if entry is not None else None
+    return agency.code if agency is not None else default

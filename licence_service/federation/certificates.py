@@ -11,7 +11,7 @@ import threading
 from cryptography import x509
 
 from ledger_client.directory import DirectoryClient
-from verifier.engine import RegisteredCertificate
+from verifier.trust import RegisteredCertificate
 
 
 class ChainCertificates:
@@ -41,13 +41,13 @@ class ChainCertificates:
                     agency_code=c.agency_code,
                     registered_at=c.timestamp,
                     compromised_at=0,
-                    revoked=False,
+                    revoked_at=0,
                     cert=x509.load_der_x509_certificate(c.der),
                 )
             for r in events.revocations:
                 known = self._by_fp.get(r.fingerprint.hex())
                 if known is not None:
-                    self._by_fp[known.fingerprint] = _replace(known, revoked=True)
+                    self._by_fp[known.fingerprint] = _replace(known, revoked_at=r.timestamp)
             for k in events.compromises:
                 known = self._by_fp.get(k.fingerprint.hex())
                 if known is not None:

@@ -1,0 +1,60 @@
+"""From checks to one verdict: the most fundamental failed check names it.
+
+The priority table and the function that reads it live together, so what a verdict means can
+be read in one screen.
+"""
+
+from __future__ import annotations
+
+from ledger_client.registry import LeafStatus
+from verifier.verdicts import Verdict, VerificationResult
+
+_STATUS_VERDICT = {
+    LeafStatus.SUSPENDED: Verdict.SUSPENDED,
+    LeafStatus.REVOKED: Verdict.REVOKED,
+    LeafStatus.CANCELLED: Verdict.CANCELLED,
+    LeafStatus.REPORTED_LOST: Verdict.REPORTED_LOST,
+    LeafStatus.SUPERSEDED: Verdict.SUPERSEDED,
+}
+
+# When several checks fail, the verdict names the most fundamental failure.
+_PRIORITY = {
+    "signature": Verdict.TAMPERED,
+    "digest": Verdict.TAMPERED,
+    "metadata": Verdict.TAMPERED,
+    "issuer": Verdict.UNKNOWN_ISSUER,
+    "uniqueness": Verdict.CONFLICTING,
+    "anchor": Verdict.NOT_ANCHORED,
+    "status": None,  # the status itself names the verdict
+    "licence": None,  # the licence's status names the verdict of its attachment
+    "validity": Verdict.EXPIRED,
+}
+
+
+def decide(result: VerificationResult) -> VerificationResult:
+    failed = [c for c in result.checks if c.ok is False]
+    if not failed:
+        result.verdict = Verdict.VALID
+        if result.as_of is not None:
+            result.reason = (
+                f"authentic, anchored and in force as of {result.as_of:%Y-%m-%d %H:%M:%S} "
+                "UTC (a point-in-time answer: it says nothing about now)"
+            )
+        else:
+            result.reason = "authentic, anchored, current and within its validity period"
+        if result.document_note:
+            result.reason = f"{result.document_note}; {result.reason}"
+        return result
+    order = list(_PRIORITY)
+    failed.sort(key=lambda c: order.index(c.name) if c.name in order else len(order))
+    worst = failed[0]
+    if worst.name == "anchor" and result.extra.get("pending"):
+        result.verdict = Verdict.PENDING
+    elif worst.name in ("status", "licence"):
+        result.verdict = _STATUS_VERDICT[LeafStatus[str(result.extra["status"])]]
+    else:
+        verdict = _PRIORITY[worst.name]
+        assert verdict is not None
+        result.verdict = verdict
+    result.reason = worst.detail
+    return result
