@@ -242,8 +242,12 @@ def _print_result(result: VerificationResult) -> None:
     colour = "green" if result.ok else "red"
     out.print(f"[bold {colour}]{result.verdict}[/]  {escape(result.reason)}", highlight=False)
     for label, value in (
+        ("as of", result.as_of and f"{result.as_of:%Y-%m-%d %H:%M:%S} UTC (not now)"),
+        ("document", result.document_note),
         ("licence", result.licence_id),
+        ("type", result.type_name or result.type_code),
         ("holder", result.holder_name),
+        ("grade", result.trust_grade),
         ("issuer", f"{result.issuer} ({result.issuer_code})" if result.issuer else None),
         ("anchored", result.anchored_at and f"{result.anchored_at:%Y-%m-%d %H:%M:%S} UTC"),
         ("anchor tx", result.anchor_tx),

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select, update
 
+from ledger_client import merkle
 from ledger_client.node import AnvilNode, NodeConfig
 from ledger_client.registry import LeafStatus
 from licence_service.anchoring import AnchorWorker
@@ -120,8 +121,9 @@ def test_leaf_anchored_behind_the_services_back_is_reported(rt: Runtime) -> None
     populate(rt)
     with rt.sessions() as s:
         code = rt.agency(s).code
-    rogue = bytes(31) + b"\x07"
-    rt.registry(rt.agency_account(code)).anchor([rogue], [bytes(32)])
+    key, body = bytes(31) + b"\x07", bytes(32)
+    rt.registry(rt.agency_account(code)).anchor([key], [body])
+    rogue = merkle.leaf_of(merkle.agency_id(code), key, body)
     result = replay(rt)
     unknown = [d for d in result.discrepancies if d.kind == "UNKNOWN_LEAF"]
     assert [d.leaf for d in unknown] == [rogue.hex()]

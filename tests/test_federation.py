@@ -152,7 +152,7 @@ def test_rotation_by_m_of_n_keeps_old_licences_valid_and_key_loss(consortium: Co
     spec = DocumentSpec(agency, old_creds, ltype, ident, values, req.fields, today, today, end)
     forged = build_document(a, spec)
     account = a.agency_account(agency.code)
-    a.registry(account).anchor([forged.leaf.leaf()], [forged.leaf.key])
+    a.registry(account).anchor([forged.leaf.key], [forged.leaf.body()])
     late = b.verifier().verify_pdf(forged.pdf)
     assert late.verdict is Verdict.UNKNOWN_ISSUER, late.checks
     assert any("compromised" in c.detail for c in late.checks)

@@ -88,14 +88,25 @@ class VerificationOut(BaseModel):
     issuer: str | None
     issuer_code: str | None
     region: int | None
-    holder_name: str | None
+    holder_name: str | None = Field(
+        None, description="The holder's name masked: enough to compare with the paper"
+    )
     type_name: str | None
+    type_code: str | None = None
+    trust_grade: str | None = Field(None, description="A (agency original) to D")
+    document_note: str | None = Field(
+        None, description="What the document is when it is not the agency's original"
+    )
     valid_until: str | None
     anchored_at: datetime | None
     anchor_tx: str | None
     batch_id: int | None
     status_since: datetime | None
     checked_at: datetime | None
+    as_of: datetime | None = Field(
+        None, description="Set for a point-in-time answer: the verdict holds as of this time"
+    )
+    current_version: int | None = None
     checks: list[CheckOut]
 
 

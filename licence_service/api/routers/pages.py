@@ -30,6 +30,7 @@ _VERDICT_ZH = {
     Verdict.REPORTED_LOST: "已挂失",
     Verdict.EXPIRED: "已过期",
     Verdict.UNKNOWN_ISSUER: "签发机构未知",
+    Verdict.CONFLICTING: "链上记录冲突,请联系发证机构",
 }
 
 _STYLE = (Path(__file__).resolve().parents[2] / "templates" / "style.css").read_text("utf-8")
@@ -45,13 +46,28 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(html, status_code=status)
 
 
+_GRADE = {
+    "A": "A · 发证机构出具 agency original",
+    "B": "B · 窗口人员核对原件 checked copy",
+    "C": "C · 本人按原件上传 uploaded by the holder",
+    "D": "D · 本人承诺 vouched for by the holder",
+}
+
+
 def _result_html(result: VerificationResult) -> str:
     cls = "ok" if result.ok else "bad"
+    current = result.extra.get("current_version")
+    version = result.version and (
+        f"{result.version:03d}" + (f" → 现行 current {current:03d}" if current else "")
+    )
     rows = [
         ("证照标识 Licence", result.licence_id),
-        ("证照类型 Type", result.type_name),
-        ("持证主体 Holder", result.holder_name),
+        ("证照类型 Type", result.type_name or result.type_code),
+        ("持证主体 Holder (masked)", result.holder_name),
         ("签发机构 Issuer", result.issuer and f"{result.issuer} ({result.issuer_code})"),
+        ("所属地区 Region", result.region),
+        ("信任等级 Trust grade", result.trust_grade and _GRADE.get(result.trust_grade)),
+        ("版本 Version", version),
         ("有效期至 Valid until", result.valid_until),
         ("上链时间 Anchored", result.anchored_at and f"{result.anchored_at:%Y-%m-%d %H:%M:%S} UTC"),
         ("交易 Transaction", result.anchor_tx),
@@ -62,9 +78,19 @@ def _result_html(result: VerificationResult) -> str:
         f"<td>{escape(c.name)}</td><td>{escape(c.detail)}</td></tr>"
         for c in result.checks
     )
+    as_of = (
+        f"<p id='as-of'>截至 As of {result.as_of:%Y-%m-%d %H:%M:%S} UTC — 非当前状态 not the "
+        "current state</p>"
+        if result.as_of is not None
+        else ""
+    )
+    note = (
+        f"<p id='document-note'>{escape(result.document_note)}</p>" if result.document_note else ""
+    )
     return (
         f"<div class='verdict {cls}' id='verdict'>{escape(str(result.verdict))} · "
-        f"{_VERDICT_ZH[result.verdict]}</div><p id='reason'>{escape(result.reason)}</p>"
+        f"{_VERDICT_ZH[result.verdict]}</div>{as_of}{note}"
+        f"<p id='reason'>{escape(result.reason)}</p>"
         f"<table>{facts}</table><h2>核验项 Checks</h2><table id='checks'>{checks}</table>"
         "<p><a href='/verify'>核验另一份证照 Verify another licence</a></p>"
     )

@@ -18,7 +18,9 @@ MAX_PDF_BYTES = 20 * 1024 * 1024
 
 
 def to_out(result: VerificationResult) -> VerificationOut:
-    return VerificationOut.model_validate(result.to_json())
+    data = result.to_json()
+    data["current_version"] = result.extra.get("current_version")
+    return VerificationOut.model_validate(data)
 
 
 @router.post("/pdf", response_model=VerificationOut, responses=ERRORS)
