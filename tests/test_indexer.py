@@ -1,5 +1,6 @@
 """The chain index: bounded ranges that halve when a node refuses them, resumable, idempotent;
-and a quick regression floor for replay throughput."""
+lookups by key per agency; status events and version links of any region but the leaf's own
+ignored; and a quick regression floor for replay throughput."""
 
 from __future__ import annotations
 
@@ -18,24 +19,22 @@ from ledger_client.index import ChainIndex, ChainIndexer, IndexCheckpoint, Index
 from ledger_client.registry import LeafStatus
 from licence_service.audit.history import read_history
 from licence_service.db import make_engine, make_sessions
-from tests.chain_fixtures import fresh_registry, registry_as, sender_for
+from tests.chain_fixtures import REGION_A, REGION_B, fresh_consortium
 
 
 @pytest.fixture
 def chain(w3: Web3, chain_config: ChainConfig, tmp_path):
-    deployment, admin = fresh_registry(w3, chain_config)
-    issuer = sender_for(w3, chain_config)
-    registry_as(w3, deployment, admin).register_issuer(issuer.address, 330100)
-    reg = registry_as(w3, deployment, issuer)
+    c = fresh_consortium(w3, chain_config, (REGION_A,))
+    issuer = c.issuer(REGION_A)
+    reg = issuer.registry
     batches = []
     for _ in range(6):
-        leaves = merkle.sorted_unique([os.urandom(32) for _ in range(5)])
-        ev = reg.anchor(leaves, [os.urandom(32) for _ in leaves])
-        batches.append((leaves, ev.batch_id))
+        docs, ev = issuer.anchor_random(5)
+        batches.append((docs.leaves, ev.batch_id))
     leaves, batch_id = batches[0]
     reg.change_status(leaves[0], batch_id, merkle.proof(leaves, 0), LeafStatus.REVOKED, 1)
     sessions = make_sessions(make_engine(f"sqlite:///{tmp_path / 'index.db'}"))
-    return reg, deployment, sessions, batches
+    return reg, c.deployment, sessions, batches
 
 
 def test_sync_is_resumable_and_idempotent(chain) -> None:
@@ -74,14 +73,12 @@ def test_scan_halves_ranges_a_node_refuses(chain) -> None:
 
 
 def test_replay_throughput_floor(w3: Web3, chain_config: ChainConfig) -> None:
-    deployment, admin = fresh_registry(w3, chain_config)
-    reg = registry_as(w3, deployment, admin)
-    reg.register_issuer(admin.address, 330100)
+    c = fresh_consortium(w3, chain_config, (REGION_A,))
+    issuer = c.issuer(REGION_A)
     for _ in range(5):
-        leaves = merkle.sorted_unique([os.urandom(32) for _ in range(1024)])
-        reg.anchor(leaves, [os.urandom(32) for _ in leaves])
+        issuer.anchor_random(1024)
     t0 = time.perf_counter()
-    history = read_history(reg, deployment.block_number)
+    history = read_history(c.registry(), c.deployment.block_number)
     seconds = time.perf_counter() - t0
     assert history.events == 5 * 1024
     # the benchmark (bench/replay.py) measures the real figure; this only catches regressions
@@ -115,3 +112,74 @@ def test_concurrent_syncs_store_each_event_once(chain) -> None:
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(IndexedLeaf)) == 30
         assert s.scalar(select(func.count()).select_from(IndexedStatus)) == 1
+
+
+def test_find_by_key_separates_agencies(w3: Web3, chain_config: ChainConfig, tmp_path) -> None:
+    """The same lookup key anchored by two agencies (of two regions) is two leaves; a verifier
+    that knows the signing agency finds only that agency's, oldest first."""
+    c = fresh_consortium(w3, chain_config)
+    a, b = c.issuer(REGION_A), c.issuer(REGION_B)
+    key = os.urandom(32)
+    first = a.registry.anchor([key], [os.urandom(32)])
+    foreign = b.registry.anchor([key], [os.urandom(32)])
+    second = a.registry.anchor([key], [os.urandom(32)])
+    sessions = make_sessions(make_engine(f"sqlite:///{tmp_path / 'index.db'}"))
+    ChainIndexer(c.registry(), sessions, start_block=c.deployment.block_number).sync()
+    index = ChainIndex(sessions, c.deployment.registry)
+    everyone = index.find_by_key(key)
+    assert [r.leaf for r in everyone] == [first.leaves[0], foreign.leaves[0], second.leaves[0]]
+    assert [(r.region, r.agency) for r in everyone] == [
+        (REGION_A, a.agency), (REGION_B, b.agency), (REGION_A, a.agency),
+    ]  # fmt: skip
+    own = index.find_by_key(key, agency=a.agency)
+    assert [(r.leaf, r.batch_id) for r in own] == [
+        (first.leaves[0], first.batch_id), (second.leaves[0], second.batch_id),
+    ]  # fmt: skip
+    assert [r.leaf for r in index.find_by_key(key, agency=b.agency)] == [foreign.leaves[0]]
+    assert index.find_by_key(key, agency=merkle.agency_id("X" * 18)) == []
+    for r in everyone:  # each proves against the root its batch anchored
+        assert merkle.verify(index.proof(r), r.root, r.leaf)
+        assert c.registry().is_anchored(r.leaf, r.batch_id, index.proof(r))
+
+
+def test_index_ignores_events_of_any_region_but_the_leafs_own(chain) -> None:
+    """The contract refuses status changes and version links by another region; the index
+    holds to the same rule, so such events (from an older or misbehaving contract, fed here
+    as decoded events) change nothing a verifier reads."""
+    from ledger_client.events import ChainEvents
+    from ledger_client.registry import StatusChanged, Superseded, TxInfo
+
+    reg, deployment, sessions, batches = chain
+    indexer = ChainIndexer(reg, sessions, start_block=deployment.block_number)
+    indexer.sync()
+    index = ChainIndex(sessions, reg.address)
+    revoked, batch_id = batches[0][0][0], batches[0][1]
+    untouched = batches[1][0][0]
+    assert index.find_leaf(revoked).region == REGION_A  # type: ignore[union-attr]
+    tx = TxInfo("0x" + "ab" * 32, 10**9, 2**40)
+    forged = ChainEvents(
+        statuses=[
+            StatusChanged(
+                leaf=leaf, batch_id=batch_id, region=REGION_B, from_status=LeafStatus.ACTIVE,
+                to_status=LeafStatus.CANCELLED, reason=9, timestamp=2**40, tx=tx, log_index=n,
+            )
+            for n, leaf in enumerate((revoked, untouched))
+        ],
+        successions=[
+            Superseded(
+                leaf=untouched, child=os.urandom(32), region=REGION_B, timestamp=2**40, tx=tx,
+                log_index=5,
+            )
+        ],
+    )  # fmt: skip
+    indexer._store(forged, indexer.checkpoint())
+    assert [r.status for r in index.status_history(revoked)] == [LeafStatus.REVOKED]
+    assert index.status_history(untouched) == [] and index.status_at(untouched) is None
+    assert index.successor(untouched) is None
+    # the same link by the leaf's own region is followed
+    child = batches[1][0][1]
+    own = Superseded(
+        leaf=untouched, child=child, region=REGION_A, timestamp=2**40, tx=tx, log_index=6
+    )
+    indexer._store(ChainEvents(successions=[own]), indexer.checkpoint())
+    assert index.successor(untouched) == child

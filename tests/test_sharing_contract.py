@@ -10,17 +10,14 @@ from dataclasses import dataclass
 import pytest
 from web3 import Web3
 
-from ledger_client.accounts import create_account
 from ledger_client.artifacts import load_artifact
 from ledger_client.connection import ChainConfig
-from ledger_client.deployment import SHARING, Deployment, deploy, revert_decoder
+from ledger_client.deployment import SHARING, Deployment
 from ledger_client.directory import Action, DirectoryClient
-from ledger_client.errors import ContractRevertError
 from ledger_client.sharing import ANY_LEAF, SharingClient
 from ledger_client.transactions import TransactionSender
+from tests.chain_fixtures import REGION_A, REGION_B, expect_revert, fresh_consortium, sender_for
 
-REGION_A = 330100
-REGION_B = 440300
 REGION_C = 510100
 HOUR = 3600
 
@@ -46,29 +43,16 @@ class Members:
 @pytest.fixture
 def members(w3: Web3, chain_config: ChainConfig) -> Members:
     """Regions A, B and C (M=1, so each addition executes at once), one account each."""
-
-    def sender() -> TransactionSender:
-        return TransactionSender(w3, create_account(), chain_config, revert_decoder())
-
-    admin = sender()
-    dep = deploy(admin)
-    a, b, c = sender(), sender(), sender()
-    DirectoryClient(w3, dep.directory, admin).bootstrap(REGION_A, "A", [a.address])
-    directory_a = DirectoryClient(w3, dep.directory, a)
-    directory_a.propose(Action.ADD_REGION, REGION_B, name="B", account=b.address)
-    directory_a.propose(Action.ADD_REGION, REGION_C, name="C", account=c.address)
+    c = fresh_consortium(w3, chain_config, (REGION_A, REGION_B, REGION_C))
 
     def client(s: TransactionSender) -> SharingClient:
-        return SharingClient(w3, dep.sharing, s)
+        return SharingClient(w3, c.deployment.sharing, s)
 
-    return Members(w3, dep, client(a), client(b), client(c), client(sender()), directory_a)
-
-
-def expect_revert(name: str, fn, /, *args, **kwargs) -> ContractRevertError:
-    with pytest.raises(ContractRevertError) as info:
-        fn(*args, **kwargs)
-    assert info.value.name == name, str(info.value)
-    return info.value
+    a, b, cc = (c.issuer(r).sender for r in (REGION_A, REGION_B, REGION_C))
+    return Members(
+        w3, c.deployment, client(a), client(b), client(cc), client(c.sender()),
+        c.issuer(REGION_A).directory,
+    )  # fmt: skip
 
 
 def test_consent_then_release(members: Members) -> None:
@@ -217,7 +201,7 @@ def test_removed_region_neither_writes_nor_receives(members: Members) -> None:
 
 def test_constructor_refuses_zero_directory(members: Members, chain_config: ChainConfig) -> None:
     art = load_artifact(SHARING)
-    sender = TransactionSender(members.w3, create_account(), chain_config, revert_decoder())
+    sender = sender_for(members.w3, chain_config)
     zero = "0x0000000000000000000000000000000000000000"
     expect_revert("ZeroAddress", sender.prepare_deploy, art.abi, art.bytecode, zero)
     assert members.a.directory() == members.deployment.directory
