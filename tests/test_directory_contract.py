@@ -1,5 +1,6 @@
-"""RegionDirectory on a real anvil node: bootstrap, M-of-N proposals, issuers in the registry,
-certificate rotation and key loss, events that rebuild the certificate store, every revert."""
+"""RegionDirectory on a real anvil node: bootstrap by the deployer once, M-of-N proposals,
+agencies bound to one region for ever, issuers as the registry sees them, certificate rotation
+and key loss, events that rebuild the certificate store, every revert."""
 
 from __future__ import annotations
 
@@ -21,11 +22,23 @@ from ledger_client import merkle
 from ledger_client.accounts import create_account
 from ledger_client.artifacts import load_artifact
 from ledger_client.connection import ChainConfig
-from ledger_client.deployment import DIRECTORY, Deployment, deploy, revert_decoder
-from ledger_client.directory import Action, DirectoryClient, NewCertificate, fingerprint_of
-from ledger_client.errors import ContractRevertError
-from ledger_client.registry import RegistryClient
-from ledger_client.transactions import TransactionSender
+from ledger_client.deployment import DIRECTORY, REGISTRY, SHARING, Deployment
+from ledger_client.directory import (
+    Action,
+    AgencyAccount,
+    DirectoryClient,
+    NewCertificate,
+    fingerprint_of,
+)
+from ledger_client.registry import LeafStatus, RegistryClient
+from ledger_client.sharing import SharingClient
+from tests.chain_fixtures import (
+    Consortium,
+    agency_code,
+    deployed,
+    expect_revert,
+    random_docs,
+)
 
 REGION_A = 330100
 REGION_B = 440300
@@ -57,43 +70,20 @@ def make_certificate(agency_code: str, name: str = "Agency") -> NewCertificate:
     return NewCertificate(agency_code, cert.public_bytes(serialization.Encoding.DER))
 
 
-def agency_code(region: int, n: int = 1) -> str:
-    return f"11{region:06d}{n:09d}X"
-
-
-@dataclass
-class Consortium:
-    w3: Web3
-    config: ChainConfig
-    deployment: Deployment
-    admin: TransactionSender
-
-    def sender(self) -> TransactionSender:
-        """A fresh account whose reverts decode against every contract's errors."""
-        return TransactionSender(self.w3, create_account(), self.config, revert_decoder())
-
-    def directory(self, sender: TransactionSender | None = None) -> DirectoryClient:
-        return DirectoryClient(self.w3, self.deployment.directory, sender)
-
-    def registry(self, sender: TransactionSender | None = None) -> RegistryClient:
-        return RegistryClient(self.w3, self.deployment.registry, sender)
-
-    def now(self) -> int:
-        return int(self.w3.eth.get_block("latest")["timestamp"])
-
-
 @pytest.fixture
 def consortium(w3: Web3, chain_config: ChainConfig) -> Callable[[int], Consortium]:
+    """Freshly deployed contracts with threshold M; no region yet."""
+
     def make(threshold: int = 1) -> Consortium:
-        admin = TransactionSender(w3, create_account(), chain_config, revert_decoder())
-        return Consortium(w3, chain_config, deploy(admin, threshold), admin)
+        return deployed(w3, chain_config, threshold)
 
     return make
 
 
 @dataclass
 class Founded:
-    """A consortium bootstrapped with region A (two accounts, one certificate)."""
+    """A consortium bootstrapped with region A (two accounts of two agencies, one
+    certificate of the first agency)."""
 
     c: Consortium
     a: DirectoryClient
@@ -105,9 +95,11 @@ def found(c: Consortium) -> Founded:
     a, a2 = c.directory(c.sender()), c.directory(c.sender())
     cert = make_certificate(agency_code(REGION_A))
     assert a.sender is not None and a2.sender is not None
-    c.directory(c.admin).bootstrap(
-        REGION_A, "Hangzhou", [a.sender.address, a2.sender.address], [cert]
-    )
+    accounts = [
+        AgencyAccount(a.sender.address, cert.agency_code),
+        AgencyAccount(a2.sender.address, agency_code(REGION_A, 2)),
+    ]
+    c.directory(c.deployer).bootstrap(REGION_A, "Hangzhou", accounts, [cert])
     return Founded(c, a, a2, cert)
 
 
@@ -123,20 +115,17 @@ def add_region(
         name=f"Region {code}",
         account=client.sender.address,
         certificate=make_certificate(agency_code(code)) if cert else None,
+        agency_code=agency_code(code),
     )
     return client, pid
 
 
-def expect_revert(name: str, fn, /, *args, **kwargs) -> ContractRevertError:
-    with pytest.raises(ContractRevertError) as info:
-        fn(*args, **kwargs)
-    assert info.value.name == name, str(info.value)
-    return info.value
-
-
 def anchor_some(reg: RegistryClient) -> None:
-    leaves = merkle.sorted_unique([os.urandom(32) for _ in range(3)])
-    reg.anchor(leaves, [os.urandom(32) for _ in leaves])
+    """Anchor three documents of the agency the directory names for the sender."""
+    assert reg.sender is not None
+    _, agency = reg.issuer_of(reg.sender.address)
+    docs = random_docs(agency, 3)
+    reg.anchor(docs.keys, docs.bodies)
 
 
 # ------------------------------------------------------------------------------ deployment
@@ -147,11 +136,10 @@ def test_deploy_wires_the_three_contracts(consortium, w3: Web3, tmp_path: Path) 
     dep = c.deployment
     assert dep.is_live(w3) and dep.directory and dep.sharing
     d = c.directory()
-    assert d.registry() == dep.registry
     assert (d.threshold(), d.effective_threshold(), d.active_region_count()) == (2, 0, 0)
-    role = c.registry().contract.functions.REGISTRAR_ROLE().call()
-    assert c.registry().contract.functions.hasRole(role, dep.directory).call()
-    assert c.registry().contract.functions.hasRole(role, dep.deployer).call()
+    # the registry and the sharing ledger both ask this directory who acts for which region
+    assert c.registry().directory_address() == dep.directory
+    assert SharingClient(w3, dep.sharing).directory() == dep.directory
     # a record written before the directory existed still loads and is checked
     old = tmp_path / "deployment.json"
     old.write_text(
@@ -170,36 +158,38 @@ def test_deploy_wires_the_three_contracts(consortium, w3: Web3, tmp_path: Path) 
     assert not dead.is_live(w3)
 
 
-def test_deploy_can_renounce_the_deployers_registrar_role(
-    w3: Web3, chain_config: ChainConfig
-) -> None:
-    admin = TransactionSender(w3, create_account(), chain_config, revert_decoder())
-    c = Consortium(w3, chain_config, deploy(admin, renounce=True), admin)
+def test_no_contract_has_an_admin(consortium) -> None:
+    """No role, no owner, no registrar anywhere: after bootstrap the deployer is a stranger
+    and every change goes through M-of-N proposals."""
+    admin_words = ("role", "owner", "admin", "registerissuer", "removeissuer", "grant")
+    for name in (REGISTRY, DIRECTORY, SHARING):
+        for item in load_artifact(name).abi:
+            if item.get("type") in ("function", "event"):
+                assert not any(w in item["name"].lower() for w in admin_words), (name, item)
+    c: Consortium = consortium(1)
+    found(c)
+    deployer = c.deployer.address
+    assert c.directory().issuer_of(deployer) == (0, bytes(32))
+    assert c.registry().issuer_of(deployer) == (0, bytes(32))
+    as_deployer = c.directory(c.deployer)
     expect_revert(
-        "AccessControlUnauthorizedAccount",
-        c.registry(admin).register_issuer,
-        create_account().address,
-        REGION_A,
-    )
-    f = found(c)  # the directory still registers issuers
-    assert f.a.sender is not None
-    assert c.registry().issuer_region(f.a.sender.address) == REGION_A
+        "NotAMember", as_deployer.propose, Action.ADD_ACCOUNT, REGION_A, account=deployer,
+        agency_code=agency_code(REGION_A, 3),
+    )  # fmt: skip
+    expect_revert("NotAMember", as_deployer.approve, 1)
+    expect_revert(
+        "AlreadyBootstrapped", as_deployer.bootstrap, REGION_B, "B",
+        [AgencyAccount(deployer, agency_code(REGION_B))],
+    )  # fmt: skip
+    expect_revert("NotAnIssuer", anchor_some, c.registry(c.deployer))
 
 
 def test_constructor_refuses_bad_arguments(consortium) -> None:
     c: Consortium = consortium()
     art = load_artifact(DIRECTORY)
     sender = c.sender()
-    expect_revert(
-        "InvalidThreshold", sender.prepare_deploy, art.abi, art.bytecode,
-        sender.address, c.deployment.registry, 0,
-    )  # fmt: skip
-    expect_revert(
-        "ZeroAddress", sender.prepare_deploy, art.abi, art.bytecode, ZERO, c.deployment.registry, 1
-    )
-    expect_revert(
-        "ZeroAddress", sender.prepare_deploy, art.abi, art.bytecode, sender.address, ZERO, 1
-    )
+    err = expect_revert("InvalidThreshold", sender.prepare_deploy, art.abi, art.bytecode, 0)
+    assert err.args_by_name["threshold"] == 0
 
 
 # ------------------------------------------------------------------------------ bootstrap
@@ -210,6 +200,7 @@ def test_bootstrap_creates_the_first_region(consortium) -> None:
     f = found(c)
     assert f.a.sender is not None and f.a2.sender is not None
     accounts = [f.a.sender.address, f.a2.sender.address]
+    agencies = [merkle.agency_id(agency_code(REGION_A, n)) for n in (1, 2)]
     d = c.directory()
     info = d.region(REGION_A)
     assert info is not None and info.name == "Hangzhou" and info.active and info.added_at > 0
@@ -218,9 +209,14 @@ def test_bootstrap_creates_the_first_region(consortium) -> None:
     assert d.active_region_count() == 1
     assert d.effective_threshold() == 1  # min(M=2, N=1): a lone region can still grow
     assert d.region_accounts(REGION_A) == accounts
-    for account in accounts:
+    for account, agency in zip(accounts, agencies, strict=True):
         assert d.account_region(account) == REGION_A
-        assert c.registry().issuer_region(account) == REGION_A
+        assert d.issuer_of(account) == (REGION_A, agency)
+        assert c.registry().issuer_of(account) == (REGION_A, agency)
+        assert bytes(d.contract.functions.accountAgency(account).call()) == agency
+        assert d.agency_region(agency) == REGION_A
+    assert bytes(d.contract.functions.agencyId(agency_code(REGION_A)).call()) == agencies[0]
+    assert d.agency_region(merkle.agency_id(agency_code(REGION_B))) == 0
     cert = d.certificate(f.cert_a.fingerprint)
     assert cert is not None
     assert (cert.region, cert.agency_code, cert.compromised_at, cert.revoked) == (
@@ -230,25 +226,39 @@ def test_bootstrap_creates_the_first_region(consortium) -> None:
     assert d.is_certificate_valid_at(f.cert_a.fingerprint, c.now())
     assert d.certificate(os.urandom(32)) is None
     assert not d.is_certificate_valid_at(os.urandom(32), c.now())
-    # the bootstrapped members anchor at once
+    events = d.events_in_range(c.deployment.block_number, c.w3.eth.block_number)
+    assert [(e.account, e.agency_code) for e in events.accounts] == [
+        (f.a.sender.address, agency_code(REGION_A)),
+        (f.a2.sender.address, agency_code(REGION_A, 2)),
+    ]
+    # the bootstrapped members anchor at once, each under its own agency
     anchor_some(c.registry(f.a.sender))
+    batch = c.registry().batch(1)
+    assert (batch.region, batch.agency) == (REGION_A, agencies[0])
 
 
 def test_bootstrap_reverts(consortium) -> None:
     c: Consortium = consortium()
-    admin = c.directory(c.admin)
-    member = c.sender().address
+    admin = c.directory(c.deployer)
+    member = AgencyAccount(c.sender().address, agency_code(REGION_A))
     cert = make_certificate(agency_code(REGION_A))
-    expect_revert(
-        "AccessControlUnauthorizedAccount",
-        c.directory(c.sender()).bootstrap, REGION_A, "A", [member],
-    )  # fmt: skip
+    stranger = c.directory(c.sender())
+    assert stranger.sender is not None
+    err = expect_revert("NotBootstrapper", stranger.bootstrap, REGION_A, "A", [member])
+    assert Web3.to_checksum_address(err.args_by_name["caller"]) == stranger.sender.address
     expect_revert("NoAccounts", admin.bootstrap, REGION_A, "A", [])
     for bad in (0, 12345, 1_000_000):
         expect_revert("InvalidRegion", admin.bootstrap, bad, "A", [member])
     expect_revert("EmptyName", admin.bootstrap, REGION_A, "", [member])
-    expect_revert("ZeroAddress", admin.bootstrap, REGION_A, "A", [ZERO])
+    expect_revert(
+        "ZeroAddress", admin.bootstrap, REGION_A, "A", [AgencyAccount(ZERO, member.agency_code)]
+    )
     expect_revert("AccountAlreadyRegistered", admin.bootstrap, REGION_A, "A", [member, member])
+    for code in ("", "91330100", "9" * 19):
+        expect_revert(
+            "InvalidAgencyCode", admin.bootstrap, REGION_A, "A",
+            [AgencyAccount(member.address, code)],
+        )  # fmt: skip
     expect_revert(
         "InvalidAgencyCode", admin.bootstrap, REGION_A, "A", [member],
         [NewCertificate("91330100", cert.der)],
@@ -257,21 +267,19 @@ def test_bootstrap_reverts(consortium) -> None:
         "CertificateAlreadyRegistered", admin.bootstrap, REGION_A, "A", [member], [cert, cert]
     )
     fn = admin.contract.functions.bootstrap(
-        REGION_A, "A", [member], [os.urandom(32)], [cert.agency_code], [cert.der]
-    )
-    assert c.admin is not None
-    err = expect_revert("FingerprintMismatch", c.admin.transact, fn)
+        REGION_A, "A", [(member.address, member.agency_code)],
+        [(os.urandom(32), cert.agency_code, cert.der)],
+    )  # fmt: skip
+    err = expect_revert("FingerprintMismatch", c.deployer.transact, fn)
     assert err.args_by_name["computed"] == cert.fingerprint
-    fn = admin.contract.functions.bootstrap(REGION_A, "A", [member], [cert.fingerprint], [], [])
-    expect_revert("LengthMismatch", c.admin.transact, fn)
-    # an account the registry's own registrar already made an issuer
-    taken = create_account().address
-    c.registry(c.admin).register_issuer(taken, REGION_B)
-    err = expect_revert("AccountAlreadyRegistered", admin.bootstrap, REGION_A, "A", [taken])
-    assert err.args_by_name["region"] == REGION_B
+    assert c.directory().region_codes() == []  # every refusal left nothing behind
 
     admin.bootstrap(REGION_A, "A", [member], [cert])
-    expect_revert("AlreadyBootstrapped", admin.bootstrap, REGION_B, "B", [c.sender().address])
+    other = AgencyAccount(c.sender().address, agency_code(REGION_B))
+    expect_revert("AlreadyBootstrapped", admin.bootstrap, REGION_B, "B", [other])
+    # nobody else can bootstrap afterwards either
+    expect_revert("NotBootstrapper", stranger.bootstrap, REGION_B, "B", [other])
+    assert c.directory().region_codes() == [REGION_A]
 
 
 # ------------------------------------------------------------------------------ proposals
@@ -288,7 +296,9 @@ def test_m_of_n_grows_from_one_region_to_three(consortium) -> None:
     assert pb.cert == b""  # the DER is kept in the events only
     assert d.active_region_count() == 2 and d.effective_threshold() == 2
     assert b.sender is not None
-    assert c.registry().issuer_region(b.sender.address) == REGION_B
+    assert c.registry().issuer_of(b.sender.address) == (
+        REGION_B, merkle.agency_id(agency_code(REGION_B)),
+    )  # fmt: skip
     assert [r.code for r in map(d.region, d.region_codes()) if r] == [REGION_A, REGION_B]
 
     # N=2: adding C needs A and B
@@ -386,7 +396,10 @@ def test_propose_reverts(consortium) -> None:
         "FingerprintMismatch", f.a.propose, Action.ADD_CERTIFICATE, REGION_A, certificate=cert,
         fingerprint=os.urandom(32),
     )  # fmt: skip
-    expect_revert("FingerprintMismatch", f.a.propose, Action.ADD_CERTIFICATE, REGION_A)
+    expect_revert(
+        "FingerprintMismatch", f.a.propose, Action.ADD_CERTIFICATE, REGION_A,
+        agency_code=cert.agency_code,
+    )  # fmt: skip
     expect_revert(
         "InvalidAgencyCode", f.a.propose, Action.ADD_CERTIFICATE, REGION_A,
         certificate=NewCertificate("X" * 17, cert.der),
@@ -409,33 +422,111 @@ def test_propose_reverts(consortium) -> None:
     expect_revert("LastRegion", f.a.propose, Action.REMOVE_REGION, REGION_A)
 
 
+def test_an_agency_belongs_to_one_region_for_ever(consortium) -> None:
+    """An agency code bound to region A can never be claimed by region B, neither for an
+    account nor for a certificate nor for a new region: leaves namespaced by agency cannot
+    be forged across regions. Unbound or own codes are accepted."""
+    c: Consortium = consortium(1)
+    f = found(c)
+    b, _ = add_region(f.a, c, REGION_B)
+    d = c.directory()
+    fresh = create_account().address
+    code_a, code_a2, code_b = agency_code(REGION_A), agency_code(REGION_A, 2), agency_code(REGION_B)
+    expect_revert("InvalidAgencyCode", f.a.propose, Action.ADD_ACCOUNT, REGION_A, account=fresh)
+    expect_revert(
+        "InvalidAgencyCode", f.a.propose, Action.ADD_ACCOUNT, REGION_A, account=fresh,
+        agency_code=code_a + "0",
+    )  # fmt: skip
+    for proposer, region, code, owner in (
+        (f.a, REGION_A, code_b, REGION_B),
+        (b, REGION_B, code_a, REGION_A),
+        (b, REGION_B, code_a2, REGION_A),  # bound by an account only, no certificate
+    ):
+        err = expect_revert(
+            "AgencyInOtherRegion", proposer.propose, Action.ADD_ACCOUNT, region, account=fresh,
+            agency_code=code,
+        )  # fmt: skip
+        assert err.args_by_name == {"agencyCode": code, "region": owner}
+        err = expect_revert(
+            "AgencyInOtherRegion", proposer.propose, Action.ADD_CERTIFICATE, region,
+            certificate=make_certificate(code),
+        )  # fmt: skip
+        assert err.args_by_name == {"agencyCode": code, "region": owner}
+    for code in (code_a, code_b):
+        expect_revert(
+            "AgencyInOtherRegion", f.a.propose, Action.ADD_REGION, REGION_C, name="C",
+            account=fresh, agency_code=code,
+        )  # fmt: skip
+    expect_revert(
+        "AgencyInOtherRegion", f.a.propose, Action.ADD_REGION, REGION_C, name="C",
+        account=fresh, certificate=make_certificate(code_b),
+    )  # fmt: skip
+    # a code bound by a certificate alone is bound as well
+    cert_only = agency_code(REGION_B, 5)
+    b.propose(Action.ADD_CERTIFICATE, REGION_B, certificate=make_certificate(cert_only))
+    assert d.agency_region(merkle.agency_id(cert_only)) == REGION_B
+    expect_revert(
+        "AgencyInOtherRegion", f.a.propose, Action.ADD_ACCOUNT, REGION_A, account=fresh,
+        agency_code=cert_only,
+    )  # fmt: skip
+    assert d.proposal_count() == 2 and d.account_region(fresh) == 0  # nothing was proposed
+    # the own region adds accounts and certificates of its agencies, old or new
+    f.a.propose(Action.ADD_ACCOUNT, REGION_A, account=fresh, agency_code=code_a2)
+    assert d.issuer_of(fresh) == (REGION_A, merkle.agency_id(code_a2))
+    f.a.propose(Action.ADD_CERTIFICATE, REGION_A, certificate=make_certificate(code_a))
+    new_code = agency_code(REGION_A, 3)
+    f.a.propose(Action.ADD_CERTIFICATE, REGION_A, certificate=make_certificate(new_code))
+    assert d.agency_region(merkle.agency_id(new_code)) == REGION_A
+
+
+def test_agency_claimed_by_two_pending_proposals_goes_to_the_first_executed(consortium) -> None:
+    c: Consortium = consortium(2)
+    f = found(c)
+    b, _ = add_region(f.a, c, REGION_B)
+    code = agency_code(REGION_D, 1)  # bound to no region yet
+    to_a = f.a.propose(
+        Action.ADD_ACCOUNT, REGION_A, account=create_account().address, agency_code=code
+    )
+    to_b = b.propose(Action.ADD_CERTIFICATE, REGION_B, certificate=make_certificate(code))
+    assert b.approve(to_a).executed
+    err = expect_revert("AgencyInOtherRegion", f.a.approve, to_b)
+    assert err.args_by_name == {"agencyCode": code, "region": REGION_A}
+    assert not c.directory().proposal(to_b).executed
+    assert c.directory().agency_region(merkle.agency_id(code)) == REGION_A
+
+
 def test_added_account_anchors_and_removed_account_cannot(consortium) -> None:
     c: Consortium = consortium(1)
     f = found(c)
     new = c.sender()
     d = c.directory()
-    pid = f.a.propose(Action.ADD_ACCOUNT, REGION_A, account=new.address)
-    assert d.proposal(pid).executed
+    code = agency_code(REGION_A, 3)
+    pid = f.a.propose(Action.ADD_ACCOUNT, REGION_A, account=new.address, agency_code=code)
+    assert d.proposal(pid).executed and d.proposal(pid).agency_code == code
     assert d.account_region(new.address) == REGION_A
-    assert c.registry().issuer_region(new.address) == REGION_A
+    assert c.registry().issuer_of(new.address) == (REGION_A, merkle.agency_id(code))
     anchor_some(c.registry(new))
+    assert c.registry().batch(1).agency == merkle.agency_id(code)
     # the new account is a member of the directory too: it can propose
-    assert f.a.sender is not None
-    f.a2.propose(Action.REMOVE_ACCOUNT, REGION_A, account=f.a.sender.address)
+    assert f.a.sender is not None and f.a2.sender is not None
+    c.directory(new).propose(Action.REMOVE_ACCOUNT, REGION_A, account=f.a.sender.address)
     assert d.account_region(f.a.sender.address) == 0
-    assert c.registry().issuer_region(f.a.sender.address) == 0
-    assert set(d.region_accounts(REGION_A)) == {f.a2.sender.address, new.address}  # type: ignore[union-attr]
-    expect_revert("AccessControlUnauthorizedAccount", anchor_some, c.registry(f.a.sender))
-    expect_revert("NotAMember", f.a.propose, Action.ADD_ACCOUNT, REGION_A, account=new.address)
-    # the registry's own registrar removing an issuer does not block the directory
-    c.registry(c.admin).sender.transact(  # type: ignore[union-attr]
-        c.registry().contract.functions.removeIssuer(new.address)
-    )
+    assert c.registry().issuer_of(f.a.sender.address) == (0, bytes(32))
+    assert bytes(d.contract.functions.accountAgency(f.a.sender.address).call()) == bytes(32)
+    assert set(d.region_accounts(REGION_A)) == {f.a2.sender.address, new.address}
+    expect_revert("NotAnIssuer", anchor_some, c.registry(f.a.sender))
+    expect_revert(
+        "NotAMember", f.a.propose, Action.ADD_ACCOUNT, REGION_A, account=new.address,
+        agency_code=code,
+    )  # fmt: skip
+    # the removed account's agency stays bound to its region
+    assert d.agency_region(merkle.agency_id(agency_code(REGION_A))) == REGION_A
     f.a2.propose(Action.REMOVE_ACCOUNT, REGION_A, account=new.address)
-    assert d.region_accounts(REGION_A) == [f.a2.sender.address]  # type: ignore[union-attr]
+    assert d.region_accounts(REGION_A) == [f.a2.sender.address]
+    expect_revert("NotAnIssuer", anchor_some, c.registry(new))
     events = d.events_in_range(c.deployment.block_number, c.w3.eth.block_number)
-    assert [(e.account, e.added) for e in events.accounts][-3:] == [
-        (new.address, True), (f.a.sender.address, False), (new.address, False),
+    assert [(e.account, e.added, e.agency_code) for e in events.accounts][-3:] == [
+        (new.address, True, code), (f.a.sender.address, False, ""), (new.address, False, ""),
     ]  # fmt: skip
 
 
@@ -446,27 +537,45 @@ def test_removing_a_region_stops_its_accounts_and_certificates(consortium) -> No
     assert b.sender is not None
     d = c.directory()
     cert_b = d.region_certificates(REGION_B)[0]
-    anchor_some(c.registry(b.sender))
+    b_issuer = c.registry(b.sender)
+    docs = random_docs(merkle.agency_id(agency_code(REGION_B)), 2)
+    anchored = docs, b_issuer.anchor(docs.keys, docs.bodies)
     before = c.now()
     f.a.propose(Action.REMOVE_REGION, REGION_B)
     info = d.region(REGION_B)
     assert info is not None and not info.active and info.removed_at >= before
     assert d.active_region_count() == 1 and d.region_codes() == [REGION_A, REGION_B]
     assert d.account_region(b.sender.address) == 0 and d.region_accounts(REGION_B) == []
-    assert c.registry().issuer_region(b.sender.address) == 0
-    expect_revert("AccessControlUnauthorizedAccount", anchor_some, c.registry(b.sender))
+    assert c.registry().issuer_of(b.sender.address) == (0, bytes(32))
+    expect_revert("NotAnIssuer", anchor_some, c.registry(b.sender))
+    docs, ev = anchored
+    expect_revert(
+        "NotAnIssuer", c.registry(b.sender).change_status, docs.leaves[0], ev.batch_id,
+        merkle.proof(docs.leaves, 0), LeafStatus.REVOKED, 1,
+    )  # fmt: skip
     expect_revert("NotAMember", b.propose, Action.ADD_ACCOUNT, REGION_B, account=ZERO)
+    # B's agencies stay bound to B: no other region takes over their namespace
+    err = expect_revert(
+        "AgencyInOtherRegion", f.a.propose, Action.ADD_ACCOUNT, REGION_A,
+        account=create_account().address, agency_code=agency_code(REGION_B),
+    )  # fmt: skip
+    assert err.args_by_name["region"] == REGION_B
     # what B signed while it was a member stays valid; nothing it signs later is
     revoked = d.certificate(cert_b)
     assert revoked is not None and revoked.revoked_at == info.removed_at
     assert d.is_certificate_valid_at(cert_b, info.removed_at - 1)
     assert not d.is_certificate_valid_at(cert_b, info.removed_at)
-    # B can come back with a new account; its old certificate stays retired
+    # B can come back with a new account of its own agency; its old certificate stays retired
     b2, pid = add_region(f.a, c, REGION_B)
     assert d.proposal(pid).executed and d.region(REGION_B).active  # type: ignore[union-attr]
     assert d.region_codes() == [REGION_A, REGION_B]
     assert (d.certificate(cert_b) or revoked).revoked
     anchor_some(c.registry(b2.sender))
+    # and answers again for what it anchored before its removal
+    assert b2.sender is not None
+    c.registry(b2.sender).change_status(
+        docs.leaves[0], anchored[1].batch_id, merkle.proof(docs.leaves, 0), LeafStatus.REVOKED, 1
+    )
 
 
 def test_removed_regions_approvals_stop_counting_and_execute_applies_a_lowered_threshold(
@@ -481,9 +590,14 @@ def test_removed_regions_approvals_stop_counting_and_execute_applies_a_lowered_t
     assert d.active_region_count() == 3 and d.effective_threshold() == 3
 
     new_a = create_account().address
-    pending = f.a.propose(Action.ADD_ACCOUNT, REGION_A, account=new_a)
+    pending = f.a.propose(
+        Action.ADD_ACCOUNT, REGION_A, account=new_a, agency_code=agency_code(REGION_A)
+    )
     assert not b.approve(pending).executed  # 2 of 3
-    stale = c_client.propose(Action.ADD_ACCOUNT, REGION_B, account=create_account().address)
+    stale = c_client.propose(
+        Action.ADD_ACCOUNT, REGION_B, account=create_account().address,
+        agency_code=agency_code(REGION_B),
+    )  # fmt: skip
     err = expect_revert("ThresholdNotReached", f.a.execute, pending)
     assert err.args_by_name == {"id": pending, "approvals": 2, "threshold": 3}
 
@@ -511,8 +625,12 @@ def test_proposal_checked_again_when_it_executes(consortium) -> None:
     f = found(c)
     b, _ = add_region(f.a, c, REGION_B)
     account = create_account().address
-    first = f.a.propose(Action.ADD_ACCOUNT, REGION_A, account=account)
-    second = b.propose(Action.ADD_ACCOUNT, REGION_B, account=account)
+    first = f.a.propose(
+        Action.ADD_ACCOUNT, REGION_A, account=account, agency_code=agency_code(REGION_A)
+    )
+    second = b.propose(
+        Action.ADD_ACCOUNT, REGION_B, account=account, agency_code=agency_code(REGION_B)
+    )
     assert b.approve(first).executed
     err = expect_revert("AccountAlreadyRegistered", f.a.approve, second)
     assert err.args_by_name["region"] == REGION_A
