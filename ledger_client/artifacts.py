@@ -10,6 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from ledger_client.errors import ArtifactError
+from ledger_client.reverts import RevertDecoder
+
+REGISTRY = "LicenceRegistry"
+DIRECTORY = "RegionDirectory"
+SHARING = "SharingLedger"
+CONTRACTS = (REGISTRY, DIRECTORY, SHARING)
 
 _DEFAULT_DIR = Path(__file__).resolve().parent.parent / "artifacts"
 
@@ -41,3 +47,13 @@ def load_artifact(name: str, directory: Path | None = None) -> Artifact:
         return Artifact(name=name, abi=data["abi"], bytecode=data["bytecode"])
     except (ValueError, KeyError) as exc:
         raise ArtifactError(f"artifact {path} is unreadable ({exc}); recompile") from exc
+
+
+@cache
+def revert_decoder() -> RevertDecoder:
+    """A decoder for the custom errors of every contract.
+
+    The registry calls the directory, so a revert can carry either's errors; one decoder that
+    knows all of them names any revert whichever contract raised it.
+    """
+    return RevertDecoder([load_artifact(name).abi for name in CONTRACTS])

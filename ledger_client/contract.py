@@ -10,7 +10,7 @@ from web3 import Web3
 from web3.contract.contract import Contract, ContractFunction
 from web3.types import TxReceipt
 
-from ledger_client.artifacts import load_artifact
+from ledger_client.artifacts import load_artifact, revert_decoder
 from ledger_client.errors import ChainUnavailableError, ContractRevertError, TransactionError
 from ledger_client.reverts import revert_data
 from ledger_client.transactions import TransactionSender
@@ -18,8 +18,6 @@ from ledger_client.transactions import TransactionSender
 
 def read_error(exc: BaseException) -> Exception:
     """A typed error for a failed read: the decoded revert if a contract refused."""
-    from ledger_client.deployment import revert_decoder  # deployment imports the clients
-
     data = revert_data(exc)
     if data is not None:
         return revert_decoder().decode(data)

@@ -5,32 +5,24 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from web3 import Web3
 from web3.types import TxReceipt
 
-from ledger_client.artifacts import load_artifact
+from ledger_client.artifacts import (
+    CONTRACTS,
+    DIRECTORY,
+    REGISTRY,
+    SHARING,
+    load_artifact,
+    revert_decoder,
+)
 from ledger_client.errors import DeploymentError
-from ledger_client.registry import REGISTRY
-from ledger_client.reverts import RevertDecoder
 from ledger_client.transactions import TransactionSender
 
-DIRECTORY = "RegionDirectory"
-SHARING = "SharingLedger"
-CONTRACTS = (REGISTRY, DIRECTORY, SHARING)
-
-
-@cache
-def revert_decoder() -> RevertDecoder:
-    """A decoder for the custom errors of every contract.
-
-    The registry calls the directory, so a revert can carry either's errors; one decoder that
-    knows all of them names any revert whichever contract raised it.
-    """
-    return RevertDecoder([load_artifact(name).abi for name in CONTRACTS])
+__all__ = ["CONTRACTS", "DIRECTORY", "SHARING", "Deployment", "deploy", "revert_decoder"]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from eth_abi import decode
 from eth_utils import keccak, to_checksum_address
 
 from ledger_client.errors import LedgerError
-from ledger_client.registry import (
+from ledger_client.types import (
     BatchAnchored,
     LeafStatus,
     StatusChanged,

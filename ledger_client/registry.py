@@ -3,113 +3,42 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from enum import IntEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from web3 import Web3
 from web3.types import TxReceipt
 
-if TYPE_CHECKING:
-    from ledger_client.events import ChainEvents
-
+from ledger_client.artifacts import REGISTRY
 from ledger_client.contract import ContractClient
 from ledger_client.errors import TransactionError
+from ledger_client.events import ChainEvents, decode_logs
 from ledger_client.transactions import SignedTx
+from ledger_client.types import (
+    BatchAnchored,
+    BatchInfo,
+    LeafState,
+    LeafStatus,
+    Member,
+    StatusChanged,
+    Superseded,
+    TxInfo,
+)
 
-REGISTRY = "LicenceRegistry"
-
-
-class LeafStatus(IntEnum):
-    """Mirror of ``LicenceRegistry.Status``."""
-
-    ACTIVE = 0
-    SUSPENDED = 1
-    REVOKED = 2
-    CANCELLED = 3
-    REPORTED_LOST = 4
-    SUPERSEDED = 5
-
-
-@dataclass(frozen=True)
-class BatchInfo:
-    batch_id: int
-    root: bytes
-    region: int
-    agency: bytes  # keccak256 of the anchoring agency's code
-    submitter: str
-    block_number: int
-    timestamp: int
-    leaf_count: int
+__all__ = [
+    "REGISTRY",
+    "BatchAnchored",
+    "BatchInfo",
+    "LeafState",
+    "LeafStatus",
+    "Member",
+    "RegistryClient",
+    "StatusChanged",
+    "Superseded",
+    "TxInfo",
+]
 
 
-@dataclass(frozen=True)
-class LeafState:
-    status: LeafStatus
-    reason: int
-    since: int
-    block_number: int
-
-
-@dataclass(frozen=True)
-class TxInfo:
-    """Where a transaction landed."""
-
-    tx_hash: str
-    block_number: int
-    timestamp: int
-
-
-@dataclass(frozen=True)
-class BatchAnchored:
-    batch_id: int
-    root: bytes
-    region: int
-    agency: bytes  # keccak256 of the anchoring agency's code: every leaf was computed with it
-    submitter: str
-    timestamp: int
-    leaves: tuple[bytes, ...]
-    keys: tuple[bytes, ...]
-    tx: TxInfo
-    log_index: int
-
-
-@dataclass(frozen=True)
-class StatusChanged:
-    leaf: bytes
-    batch_id: int
-    region: int
-    from_status: LeafStatus
-    to_status: LeafStatus
-    reason: int
-    timestamp: int
-    tx: TxInfo
-    log_index: int
-
-
-@dataclass(frozen=True)
-class Superseded:
-    leaf: bytes
-    child: bytes
-    region: int
-    timestamp: int
-    tx: TxInfo
-    log_index: int
-
-
-@dataclass(frozen=True)
-class Member:
-    """A leaf with the batch that anchored it and its Merkle proof there."""
-
-    leaf: bytes
-    batch_id: int
-    proof: tuple[bytes, ...]
-
-    def as_tuple(self) -> tuple[bytes, int, list[bytes]]:
-        return (self.leaf, self.batch_id, list(self.proof))
-
-
-class RegistryClient(ContractClient["ChainEvents"]):
+class RegistryClient(ContractClient[ChainEvents]):
     """One deployed ``LicenceRegistry``; writes need a ``TransactionSender``."""
 
     artifact = REGISTRY
@@ -157,8 +86,6 @@ class RegistryClient(ContractClient["ChainEvents"]):
 
     def _decode(self, logs: Iterable[Any]) -> ChainEvents:
         # Every licence event carries its block timestamp, so no block has to be fetched.
-        from ledger_client.events import decode_logs
-
         return decode_logs(logs)
 
     # ------------------------------------------------------------------ reads

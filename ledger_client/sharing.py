@@ -14,12 +14,11 @@ from typing import Any
 
 from web3 import Web3
 
-from ledger_client.artifacts import load_artifact
+from ledger_client.artifacts import SHARING, load_artifact
 from ledger_client.contract import ContractClient
-from ledger_client.deployment import SHARING
-from ledger_client.directory import LogDecoder, log_tx
-from ledger_client.registry import TxInfo
+from ledger_client.logs import LogDecoder, log_tx
 from ledger_client.transactions import TransactionSender
+from ledger_client.types import TxInfo
 
 ANY_LEAF = bytes(32)
 """The leaf of a consent that covers every licence of the kind named off-chain."""
