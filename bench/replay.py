@@ -2,8 +2,9 @@
 measure how fast it is rebuilt from the chain alone, and how memory grows with history.
 
 Licence events are leaves anchored (each a licence document), status changes and version
-links. The history is written straight through the registry (batches of 1,024 random
-leaves, plus status changes), on its own anvil node on a free loopback port.
+links. The history is written straight through the registry by one agency account of a
+bootstrapped region (batches of 1,024 random documents, plus status changes), on its own anvil
+node on a free loopback port.
 """
 
 from __future__ import annotations
@@ -20,12 +21,11 @@ from pathlib import Path
 
 from ledger_client import merkle
 from ledger_client.accounts import create_account
-from ledger_client.artifacts import load_artifact
 from ledger_client.connection import ChainConfig, connect
-from ledger_client.deployment import deploy
+from ledger_client.deployment import deploy, revert_decoder
+from ledger_client.directory import AgencyAccount, DirectoryClient
 from ledger_client.node import AnvilNode, NodeConfig
-from ledger_client.registry import REGISTRY, LeafStatus, RegistryClient
-from ledger_client.reverts import RevertDecoder
+from ledger_client.registry import LeafStatus, RegistryClient
 from ledger_client.transactions import TransactionSender
 from licence_service.audit.history import read_history
 
@@ -40,16 +40,32 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+REGION = 330100
+AGENCY_CODE = "913301000000000001"
+
+
+def random_batch(agency: bytes, n: int) -> tuple[list[bytes], list[bytes]]:
+    """Keys and bodies of ``n`` random documents, in the ascending leaf order the registry
+    wants (it computes each leaf from the anchoring agency, the key and the body)."""
+    docs = sorted(
+        ((os.urandom(32), os.urandom(32)) for _ in range(n)),
+        key=lambda kb: merkle.leaf_of(agency, *kb),
+    )
+    return [k for k, _ in docs], [b for _, b in docs]
+
+
 def build(reg: RegistryClient, events: int, batch: int, statuses: int) -> tuple[int, float, int]:
-    """Anchor leaves and change statuses until ``events`` licence events exist; also returns
-    the block by which half of the leaves were anchored."""
+    """Anchor documents and change statuses until ``events`` licence events exist; also
+    returns the block by which half of the leaves were anchored."""
     t0 = time.perf_counter()
+    agency = merkle.agency_id(AGENCY_CODE)
     made = 0
     samples: list[tuple[list[bytes], int]] = []
     blocks: list[int] = []
     while made < events - statuses:
-        leaves = merkle.sorted_unique([os.urandom(32) for _ in range(batch)])
-        ev = reg.anchor(leaves, [os.urandom(32) for _ in leaves])
+        keys, bodies = random_batch(agency, batch)
+        ev = reg.anchor(keys, bodies)
+        leaves = list(ev.leaves)
         made += len(leaves)
         samples.append((leaves, ev.batch_id))
         blocks.append(ev.tx.block_number)
@@ -76,12 +92,14 @@ def main() -> None:
         try:
             config = ChainConfig(rpc_url=f"http://127.0.0.1:{port}", receipt_timeout=120)
             w3 = connect(config)
-            sender = TransactionSender(
-                w3, create_account(), config, RevertDecoder([load_artifact(REGISTRY).abi])
-            )
+            sender = TransactionSender(w3, create_account(), config, revert_decoder())
             dep = deploy(sender)
+            # a deployer bootstraps the first region once; it can give itself an agency's
+            # account there, which is all a one-agency benchmark needs
+            DirectoryClient(w3, dep.directory, sender).bootstrap(
+                REGION, "Benchmark", [AgencyAccount(sender.address, AGENCY_CODE)]
+            )
             reg = RegistryClient(w3, dep.registry, sender)
-            reg.register_issuer(sender.address, 330100)
             made, build_s, half_block = build(reg, args.events, args.batch, args.statuses)
             head = int(w3.eth.block_number)
             reader = RegistryClient(w3, dep.registry)
