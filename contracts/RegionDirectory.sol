@@ -115,7 +115,7 @@ contract RegionDirectory is IIssuerDirectory {
     Proposal[] private _proposals;
     mapping(uint256 id => mapping(uint32 region => uint32 membership)) private _approvedIn;
 
-    /// @notice The zero address cannot be an admin, a registry or an account.
+    /// @notice The zero address cannot be an account.
     error ZeroAddress();
     /// @notice The threshold must be at least 1.
     error InvalidThreshold(uint256 threshold);
@@ -139,7 +139,7 @@ contract RegionDirectory is IIssuerDirectory {
     error RegionNotActive(uint32 region);
     /// @notice The last active region cannot be removed.
     error LastRegion(uint32 region);
-    /// @notice `account` already belongs to a region (here or in the registry).
+    /// @notice `account` already belongs to a region.
     error AccountAlreadyRegistered(address account, uint32 region);
     /// @notice `account` is not an account of `region`.
     error AccountNotInRegion(address account, uint32 region);
@@ -147,7 +147,7 @@ contract RegionDirectory is IIssuerDirectory {
     error LastAccount(uint32 region);
     /// @notice The fingerprint must be the SHA-256 of the certificate DER.
     error FingerprintMismatch(bytes32 fingerprint, bytes32 computed);
-    /// @notice An agency code is an 18-character unified social credit code.
+    /// @notice An agency code is an 18-character unified social credit code (0-9, A-Z).
     error InvalidAgencyCode(string agencyCode);
     /// @notice A certificate with this fingerprint was registered before.
     error CertificateAlreadyRegistered(bytes32 fingerprint);
@@ -674,9 +674,16 @@ contract RegionDirectory is IIssuerDirectory {
         if (current != 0) revert AccountAlreadyRegistered(account, current);
     }
 
-    /// @dev An agency code is 18 characters and belongs to one region for ever.
+    /// @dev An agency code is 18 characters 0-9/A-Z and belongs to one region for ever.
     function _checkAgency(uint32 code, string memory agencyCode) private view {
-        if (bytes(agencyCode).length != AGENCY_CODE_LENGTH) revert InvalidAgencyCode(agencyCode);
+        bytes memory raw = bytes(agencyCode);
+        if (raw.length != AGENCY_CODE_LENGTH) revert InvalidAgencyCode(agencyCode);
+        for (uint256 i = 0; i < AGENCY_CODE_LENGTH; ++i) {
+            bytes1 c = raw[i];
+            if (!((c >= "0" && c <= "9") || (c >= "A" && c <= "Z"))) {
+                revert InvalidAgencyCode(agencyCode);
+            }
+        }
         uint32 bound = _agencyRegion[agencyId(agencyCode)];
         if (bound != 0 && bound != code) revert AgencyInOtherRegion(agencyCode, bound);
     }

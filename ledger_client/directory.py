@@ -91,7 +91,7 @@ def decode_directory_logs(
         if decoded is None:
             continue
         name, a = decoded
-        ts = int(a.get("timestamp", 0))  # events of AccessControl carry none
+        ts = int(a.get("timestamp", 0))
         where: dict[str, Any] = {
             "tx": log_tx(log, ts),
             "log_index": int(log["logIndex"]),

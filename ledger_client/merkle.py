@@ -20,7 +20,15 @@ def leaf_of(agency: bytes, key: bytes, body: bytes) -> bytes:
 
 
 def agency_id(agency_code: str) -> bytes:
-    """How the chain names an agency: keccak256 of its unified social credit code."""
+    """How the chain names an agency: keccak256 of its unified social credit code (18
+    characters 0-9/A-Z, the only codes the directory accepts)."""
+    if len(agency_code) != 18 or not all(
+        c.isascii() and c.isalnum() and not c.islower() for c in agency_code
+    ):
+        raise ValueError(
+            f"an agency code is 18 characters 0-9 or A-Z (a unified social credit code), "
+            f"got {agency_code!r}"
+        )
     return keccak(agency_code.encode("ascii"))
 
 

@@ -254,7 +254,7 @@ def test_bootstrap_reverts(consortium) -> None:
         "ZeroAddress", admin.bootstrap, REGION_A, "A", [AgencyAccount(ZERO, member.agency_code)]
     )
     expect_revert("AccountAlreadyRegistered", admin.bootstrap, REGION_A, "A", [member, member])
-    for code in ("", "91330100", "9" * 19):
+    for code in ("", "91330100", "9" * 19, "9133010012345678ab", "91330100123456-789", "é" * 9):
         expect_revert(
             "InvalidAgencyCode", admin.bootstrap, REGION_A, "A",
             [AgencyAccount(member.address, code)],

@@ -79,9 +79,11 @@ def test_leaf_binds_every_input() -> None:
     assert base.leaf() == merkle.leaf_of(merkle.agency_id(AGENCY), base.key, base.body())
 
 
-@pytest.mark.parametrize("code", ["", "91330100123456789", "9133010012345678901"])
+@pytest.mark.parametrize(
+    "code", ["", "91330100123456789", "9133010012345678901", "91330100123456789a", "９" * 18]
+)
 def test_leaf_input_needs_an_18_character_agency_code(code: str) -> None:
-    with pytest.raises(ValueError, match="18-character"):
+    with pytest.raises(ValueError, match="18 characters 0-9 or A-Z"):
         LeafInput(bytes(32), bytes(32), bytes(32), agency_code=code)
 
 

@@ -94,10 +94,7 @@ class LeafInput:
     agency_code: str = field(default="", kw_only=True)
 
     def __post_init__(self) -> None:
-        if len(self.agency_code) != 18:
-            raise ValueError(
-                f"a leaf needs its agency's 18-character code, got {self.agency_code!r}"
-            )
+        agency_id(self.agency_code)  # refuses anything the directory would not accept
 
     @property
     def agency(self) -> bytes:

@@ -88,6 +88,9 @@ class TrustStore:
         return self.region_names.get(region, str(region))
 
 
+_NEVER = 2**63 - 1
+
+
 def _when(ts: int) -> str:
     return f"{datetime.fromtimestamp(ts, tz=UTC):%Y-%m-%d %H:%M:%S} UTC"
 
@@ -101,13 +104,15 @@ def signer_check(
     locally_trusted: bool,
 ) -> Check:
     """Whether ``signer`` may sign for ``agency_code`` of ``region`` at ``signed_at`` (the
-    anchoring time: the only time the chain proves; None while not anchored: now)."""
+    anchoring time: the only time the chain proves; None while not anchored)."""
     if signer is None:
         return Check("issuer", False, "no signing certificate")
     attrs = subject_attributes(signer)
     who = f"{attrs.get('name', '?')} ({attrs.get('code', '?')})"
     registered = trust.registered(signer)
-    at = signed_at if signed_at is not None else int(datetime.now(UTC).timestamp())
+    # Nothing dates a signature that was never anchored: it counts only while the key was
+    # never lost or retired at all.
+    at = signed_at if signed_at is not None else _NEVER
     if registered is not None:
         if registered.agency_code != agency_code or registered.region != region:
             return Check(
@@ -117,7 +122,7 @@ def signer_check(
                 f"{registered.region}, but the document names {agency_code} of region {region}",
             )
         if not registered.valid_at(at):
-            if registered.compromised_at and at >= registered.compromised_at:
+            if registered.compromised_at and at >= registered.compromised_at:  # lost
                 why = f"its key was reported compromised from {_when(registered.compromised_at)}"
             else:
                 why = f"its certificate was retired at {_when(registered.revoked_at)}"
