@@ -14,17 +14,39 @@ from dataclasses import dataclass
 from datetime import date
 from io import BytesIO
 
-import qrcode
-from PIL import Image, ImageOps
-from qrcode.exceptions import DataOverflowError
-from reportlab.lib.colors import Color, HexColor, white
+from reportlab.lib.colors import Color
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from licence_service.fonts import cjk_font_name
+from licence_service.page_layout import (
+    _FRAME,
+    _FRAME_LIGHT,
+    _INK,
+    _INNER,
+    _LABEL_WIDTH,
+    _LEFT,
+    _MUTED,
+    _OUTER,
+    _PAPER,
+    _QR_X,
+    _RIGHT,
+    _ROWS_BOTTOM,
+    _ROWS_TOP,
+    _SEAL_CENTRE,
+    _SEAL_RADIUS,
+    _SEAL_RED,
+    PAGE_HEIGHT,
+    PAGE_WIDTH,
+    RenderOptions,
+    draw_annotation,
+    draw_qr,
+    draw_watermark,
+    wrap_text,
+)
+from licence_service.scan_document import render_scan_pdf
 from licence_service.trust_grades import chinese_date
 
 __all__ = ["LicenceFace", "RenderOptions", "render_licence_pdf", "render_scan_pdf", "wrap_text"]
@@ -47,99 +69,6 @@ class LicenceFace:
     valid_until: date
     version: int
     fields: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class RenderOptions:
-    """Per-copy rendering choices: watermark sentence, QR content, seal caption, 加注 stamp."""
-
-    watermark: str
-    qr_payload: str
-    seal_label: str | None = None
-    # 加注: purpose, maker, time and expiry stamped on a use-specific copy.
-    annotation: tuple[tuple[str, str], ...] = ()
-
-
-PAGE_WIDTH, PAGE_HEIGHT = A4
-_INK = HexColor("#1f1f1f")
-_MUTED = HexColor("#5a5a5a")
-_FRAME = HexColor("#8c1c13")
-_FRAME_LIGHT = HexColor("#c9a227")
-_PAPER = HexColor("#fbf8ef")
-_SEAL_RED = Color(0.84, 0.08, 0.08, alpha=0.88)
-_WATERMARK = Color(0.45, 0.45, 0.45, alpha=0.16)
-
-_OUTER = 10 * mm
-_INNER = 13 * mm
-_LEFT = 24 * mm
-_RIGHT = PAGE_WIDTH - 24 * mm
-_LABEL_WIDTH = 40 * mm
-_ROWS_TOP = PAGE_HEIGHT - 78 * mm
-_ROWS_BOTTOM = 112 * mm
-_QR_SIZE = 35 * mm
-_QR_X = PAGE_WIDTH - 20 * mm - _QR_SIZE
-_QR_Y = 30 * mm
-_SEAL_CENTRE = (132 * mm, 84 * mm)
-_SEAL_RADIUS = 20 * mm
-
-
-_NO_LINE_START = frozenset(",。、;:!?)」』》】,.;:!?)")
-"""Closing punctuation never starts a line (Chinese 避头 rule); it hangs into the margin."""
-_NO_LINE_END = frozenset("(「『《【(")
-"""Opening brackets never end a line (避尾 rule); they move to the next line."""
-
-
-def _is_wide(ch: str) -> bool:
-    return ord(ch) >= 0x2E80
-
-
-def _tokens(text: str) -> list[str]:
-    """Split into breakable units: each CJK character, each Latin word, each space."""
-    tokens: list[str] = []
-    word = ""
-    for ch in text:
-        if _is_wide(ch) or ch.isspace():
-            if word:
-                tokens.append(word)
-                word = ""
-            tokens.append(ch)
-        else:
-            word += ch
-    if word:
-        tokens.append(word)
-    return tokens
-
-
-def wrap_text(text: str, font: str, size: float, width: float) -> list[str]:
-    """Greedy line wrapping that works for mixed Chinese/Latin text.
-
-    Chinese has no spaces, so every CJK character is a break opportunity; Latin words and
-    long identifiers are kept whole unless they are wider than a line on their own.
-    """
-    lines: list[str] = []
-    for paragraph in text.splitlines() or [""]:
-        line = ""
-        for token in _tokens(paragraph):
-            candidate = line + token
-            if stringWidth(candidate, font, size) <= width or (
-                token in _NO_LINE_START and line.strip()
-            ):
-                line = candidate
-                continue
-            carried = ""
-            if len(line) > 1 and line[-1] in _NO_LINE_END:
-                line, carried = line[:-1], line[-1]
-            if line.strip():
-                lines.append(line.rstrip())
-            line = carried + ("" if token.isspace() else token)
-            while stringWidth(line, font, size) > width and len(line) > 1:
-                cut = len(line)
-                while cut > 1 and stringWidth(line[:cut], font, size) > width:
-                    cut -= 1
-                lines.append(line[:cut])
-                line = line[cut:]
-        lines.append(line.rstrip())
-    return lines
 
 
 def _rows(face: LicenceFace) -> list[tuple[str, str]]:
@@ -315,124 +244,6 @@ def _draw_seal(c: Canvas, face: LicenceFace, options: RenderOptions, font: str) 
             c.drawCentredString(cx, cy - _SEAL_RADIUS - 5 * mm - i * 10, line)
 
 
-def _qr_matrix(payload: str) -> list[list[bool]]:
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
-    code.add_data(payload.encode("utf-8"))
-    try:
-        code.make(fit=True)
-    except (DataOverflowError, ValueError) as exc:  # qrcode raises either when too long
-        raise ValueError(
-            f"the QR payload is too long ({len(payload)} characters) for a QR code; "
-            "shorten the URL or the signed data in it."
-        ) from exc
-    matrix: list[list[bool]] = code.get_matrix()
-    return matrix
-
-
-def _draw_qr(c: Canvas, payload: str, font: str) -> None:
-    """Draw the QR code as merged module runs (fast, crisp at any zoom) with a caption."""
-    matrix = _qr_matrix(payload)
-    modules = len(matrix)
-    quiet = 2 * mm
-    c.setFillColor(white)
-    c.rect(_QR_X - quiet, _QR_Y - quiet, _QR_SIZE + 2 * quiet, _QR_SIZE + 2 * quiet, 0, 1)
-    cell = _QR_SIZE / modules
-    c.setFillColor(HexColor("#000000"))
-    path = c.beginPath()
-    for row_index, row in enumerate(matrix):
-        y = _QR_Y + _QR_SIZE - (row_index + 1) * cell
-        col = 0
-        while col < modules:
-            if not row[col]:
-                col += 1
-                continue
-            start = col
-            while col < modules and row[col]:
-                col += 1
-            path.rect(_QR_X + start * cell, y, (col - start) * cell, cell)
-    c.drawPath(path, stroke=0, fill=1)
-    c.setFillColor(_INK)
-    c.setFont(font, 9)
-    c.drawCentredString(_QR_X + _QR_SIZE / 2, _QR_Y - quiet - 4 * mm, "扫码核验")
-
-
-def _draw_watermark(c: Canvas, text: str, font: str) -> None:
-    """Repeat the sentence diagonally over the whole page, then once as a plain footer line."""
-    c.saveState()
-    c.setFillColor(_WATERMARK)
-    size = 13.0
-    c.setFont(font, size)
-    gap = "    "
-    band = (text + gap) * 3
-    band_width = stringWidth(band, font, size)
-    c.translate(PAGE_WIDTH / 2, PAGE_HEIGHT / 2)
-    c.rotate(35)
-    diagonal = math.hypot(PAGE_WIDTH, PAGE_HEIGHT)
-    row = -diagonal / 2
-    offset = 0.0
-    while row <= diagonal / 2:
-        c.drawString(-band_width / 2 + offset, row, band)
-        row += 30 * mm
-        offset = (offset + 40 * mm) % (band_width / 3)
-    c.restoreState()
-
-    size = 8.5
-    width = PAGE_WIDTH - 2 * _INNER - 8 * mm
-    lines = wrap_text(text, font, size, width)
-    c.setFillColor(_MUTED)
-    c.setFont(font, size)
-    y = _INNER + 4 * mm + (len(lines) - 1) * size * 1.3
-    for line in lines:
-        c.drawCentredString(PAGE_WIDTH / 2, y, line)
-        y -= size * 1.3
-
-
-_ANNOTATION_BOX = (_LEFT, 24 * mm, 84 * mm, 46 * mm)
-"""x, y, width, height of the 加注 stamp: bottom left, clear of the issuer block, seal and QR."""
-
-
-def _draw_annotation(c: Canvas, rows: tuple[tuple[str, str], ...], font: str) -> None:
-    """The 加注 stamp of a use-specific or checked copy: a red box at the bottom left.
-
-    The box has a fixed place so it never covers the title or the face data; long
-    annotations shrink the type (down to 6 pt) rather than overflow the box.
-    """
-    if not rows:
-        return
-    x, y0, width, max_height = _ANNOTATION_BOX
-    heading = "加注件 · 仅限下列用途使用"
-    size = 8.5
-    while True:
-        wrapped = [
-            part
-            for label, value in rows
-            for part in wrap_text(f"{label}:{value}", font, size, width - 6 * mm)
-        ]
-        height = (len(wrapped) + 1) * size * 1.35 + 5 * mm
-        if height <= max_height or size <= 6:
-            break
-        size -= 0.5
-    if height > max_height:
-        raise ValueError(
-            f"the annotation has too much text ({len(rows)} entries) for its box; "
-            "shorten the purpose or recipient."
-        )
-    top = y0 + max_height
-    c.saveState()
-    c.setStrokeColor(_SEAL_RED)
-    c.setFillColor(_SEAL_RED)
-    c.setLineWidth(1.2)
-    c.rect(x, top - height, width, height, stroke=1, fill=0)
-    c.setFont(font, size + 1.5)
-    y = top - 3 * mm - size
-    c.drawString(x + 3 * mm, y, heading)
-    c.setFont(font, size)
-    for line in wrapped:
-        y -= size * 1.35
-        c.drawString(x + 3 * mm, y, line)
-    c.restoreState()
-
-
 def render_licence_pdf(face: LicenceFace, options: RenderOptions) -> bytes:
     """Render ``face`` as a one-page A4 PDF with the CJK font embedded (subset)."""
     if not options.watermark.strip():
@@ -453,102 +264,9 @@ def render_licence_pdf(face: LicenceFace, options: RenderOptions) -> bytes:
     _draw_rows(c, face, font)
     _draw_issuer_block(c, face, font)
     _draw_seal(c, face, options, font)
-    _draw_qr(c, options.qr_payload, font)
-    _draw_annotation(c, options.annotation, font)
-    _draw_watermark(c, options.watermark, font)
-    c.showPage()
-    c.save()
-    return buffer.getvalue()
-
-
-_MAX_SCAN_PIXELS = 40_000_000
-_SCAN_LONG_SIDE = 2400
-
-
-def _scan_image(image: bytes) -> tuple[ImageReader, int, int]:
-    """Decode an uploaded PNG/JPEG safely and return it re-encoded as JPEG for embedding.
-
-    Re-encoding strips metadata (EXIF location etc.), applies the EXIF rotation, bounds the
-    size of the PDF and lets reportlab embed the JPEG as is, which is much faster than
-    re-compressing raw pixels.
-    """
-    try:
-        with Image.open(BytesIO(image)) as probe:
-            kind = probe.format
-            width, height = probe.size
-            if kind not in ("PNG", "JPEG"):
-                raise ValueError(f"format {kind}")
-            if width * height > _MAX_SCAN_PIXELS:
-                raise ValueError(f"{width}x{height} pixels")
-            probe.load()
-            picture = ImageOps.exif_transpose(probe).convert("RGB")
-    except (OSError, ValueError, Image.DecompressionBombError, SyntaxError) as exc:
-        raise ValueError(
-            f"the uploaded file is not a readable PNG or JPEG image of at most "
-            f"{_MAX_SCAN_PIXELS // 1_000_000} megapixels ({exc}); upload a photo or scan "
-            "of the licence as PNG or JPEG."
-        ) from exc
-    picture.thumbnail((_SCAN_LONG_SIDE, _SCAN_LONG_SIDE))
-    encoded = BytesIO()
-    picture.save(encoded, "JPEG", quality=85)
-    encoded.seek(0)
-    return ImageReader(encoded), picture.width, picture.height
-
-
-def render_scan_pdf(
-    image: bytes, title: str, options: RenderOptions, lines: tuple[tuple[str, str], ...] = ()
-) -> bytes:
-    """A copy submitted as a picture of the original (grades B–D).
-
-    The page shows what the picture claims to be (``title``, ``lines``), the picture itself,
-    the 加注 stamp if any, the QR code, and the grade's watermark drawn *over* the picture so
-    it cannot be cropped off without leaving traces. A plain frame, not the licence's
-    ornamental one: this is a user's copy, not an issued licence.
-    """
-    if not options.watermark.strip():
-        raise ValueError("options.watermark is empty; every copy must carry its watermark")
-    if not options.qr_payload:
-        raise ValueError("options.qr_payload is empty; pass the text to encode in the QR code")
-    picture, width, height = _scan_image(image)
-    font = cjk_font_name()
-    buffer = BytesIO()
-    c = Canvas(buffer, pagesize=A4, pageCompression=1, initialFontName=font)
-    c.setTitle(title)
-    c.setSubject("持证人提交的证照图像副本")
-    c.setCreator("Licence Ledger")
-    c.setStrokeColor(_MUTED)
-    c.setLineWidth(0.8)
-    c.rect(_INNER, _INNER, PAGE_WIDTH - 2 * _INNER, PAGE_HEIGHT - 2 * _INNER)
-
-    c.setFillColor(_INK)
-    title_size = 20.0
-    while stringWidth(title, font, title_size) > _RIGHT - _LEFT and title_size > 10:
-        title_size -= 1
-    c.setFont(font, title_size)
-    c.drawCentredString(PAGE_WIDTH / 2, PAGE_HEIGHT - 30 * mm, title)
-    size = 10.0
-    y = PAGE_HEIGHT - 42 * mm
-    for label, value in lines:
-        for i, line in enumerate(wrap_text(f"{label}:{value}", font, size, _RIGHT - _LEFT)):
-            c.setFillColor(_MUTED if i == 0 else _INK)
-            c.setFont(font, size)
-            c.drawString(_LEFT, y, line)
-            y -= size * 1.45
-
-    box_top, box_bottom = y - 3 * mm, 74 * mm
-    box_width, box_height = _RIGHT - _LEFT, box_top - box_bottom
-    if box_height < 40 * mm:
-        raise ValueError("too many description lines leave no room for the image; shorten them")
-    scale = min(box_width / width, box_height / height)
-    w, h = width * scale, height * scale
-    c.drawImage(picture, _LEFT + (box_width - w) / 2, box_bottom + (box_height - h) / 2, w, h)
-    c.setStrokeColor(_MUTED)
-    c.setLineWidth(0.4)
-    c.rect(_LEFT + (box_width - w) / 2, box_bottom + (box_height - h) / 2, w, h)
-
-    _draw_annotation(c, options.annotation, font)
-    _draw_qr(c, options.qr_payload, font)
-    _draw_watermark(c, options.watermark, font)
+    draw_qr(c, options.qr_payload, font)
+    draw_annotation(c, options.annotation, font)
+    draw_watermark(c, options.watermark, font)
     c.showPage()
     c.save()
     return buffer.getvalue()

@@ -1,0 +1,236 @@
+"""What both printed pages share: page geometry and colours, line breaking for Chinese text,
+and the parts drawn on every copy (QR code, 加注 stamp, trust-grade watermark)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import qrcode
+from qrcode.exceptions import DataOverflowError
+from reportlab.lib.colors import Color, HexColor, white
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
+
+__all__ = [
+    "PAGE_HEIGHT",
+    "PAGE_WIDTH",
+    "RenderOptions",
+    "draw_annotation",
+    "draw_qr",
+    "draw_watermark",
+    "wrap_text",
+]
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """Per-copy rendering choices: watermark sentence, QR content, seal caption, 加注 stamp."""
+
+    watermark: str
+    qr_payload: str
+    seal_label: str | None = None
+    # 加注: purpose, maker, time and expiry stamped on a use-specific copy.
+    annotation: tuple[tuple[str, str], ...] = ()
+
+
+PAGE_WIDTH, PAGE_HEIGHT = A4
+_INK = HexColor("#1f1f1f")
+_MUTED = HexColor("#5a5a5a")
+_FRAME = HexColor("#8c1c13")
+_FRAME_LIGHT = HexColor("#c9a227")
+_PAPER = HexColor("#fbf8ef")
+_SEAL_RED = Color(0.84, 0.08, 0.08, alpha=0.88)
+_WATERMARK = Color(0.45, 0.45, 0.45, alpha=0.16)
+
+_OUTER = 10 * mm
+_INNER = 13 * mm
+_LEFT = 24 * mm
+_RIGHT = PAGE_WIDTH - 24 * mm
+_LABEL_WIDTH = 40 * mm
+_ROWS_TOP = PAGE_HEIGHT - 78 * mm
+_ROWS_BOTTOM = 112 * mm
+_QR_SIZE = 35 * mm
+_QR_X = PAGE_WIDTH - 20 * mm - _QR_SIZE
+_QR_Y = 30 * mm
+_SEAL_CENTRE = (132 * mm, 84 * mm)
+_SEAL_RADIUS = 20 * mm
+
+
+_NO_LINE_START = frozenset(",。、;:!?)」』》】,.;:!?)")
+"""Closing punctuation never starts a line (Chinese 避头 rule); it hangs into the margin."""
+_NO_LINE_END = frozenset("(「『《【(")
+"""Opening brackets never end a line (避尾 rule); they move to the next line."""
+
+
+def _is_wide(ch: str) -> bool:
+    return ord(ch) >= 0x2E80
+
+
+def _tokens(text: str) -> list[str]:
+    """Split into breakable units: each CJK character, each Latin word, each space."""
+    tokens: list[str] = []
+    word = ""
+    for ch in text:
+        if _is_wide(ch) or ch.isspace():
+            if word:
+                tokens.append(word)
+                word = ""
+            tokens.append(ch)
+        else:
+            word += ch
+    if word:
+        tokens.append(word)
+    return tokens
+
+
+def wrap_text(text: str, font: str, size: float, width: float) -> list[str]:
+    """Greedy line wrapping that works for mixed Chinese/Latin text.
+
+    Chinese has no spaces, so every CJK character is a break opportunity; Latin words and
+    long identifiers are kept whole unless they are wider than a line on their own.
+    """
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        line = ""
+        for token in _tokens(paragraph):
+            candidate = line + token
+            if stringWidth(candidate, font, size) <= width or (
+                token in _NO_LINE_START and line.strip()
+            ):
+                line = candidate
+                continue
+            carried = ""
+            if len(line) > 1 and line[-1] in _NO_LINE_END:
+                line, carried = line[:-1], line[-1]
+            if line.strip():
+                lines.append(line.rstrip())
+            line = carried + ("" if token.isspace() else token)
+            while stringWidth(line, font, size) > width and len(line) > 1:
+                cut = len(line)
+                while cut > 1 and stringWidth(line[:cut], font, size) > width:
+                    cut -= 1
+                lines.append(line[:cut])
+                line = line[cut:]
+        lines.append(line.rstrip())
+    return lines
+
+
+def _qr_matrix(payload: str) -> list[list[bool]]:
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    code.add_data(payload.encode("utf-8"))
+    try:
+        code.make(fit=True)
+    except (DataOverflowError, ValueError) as exc:  # qrcode raises either when too long
+        raise ValueError(
+            f"the QR payload is too long ({len(payload)} characters) for a QR code; "
+            "shorten the URL or the signed data in it."
+        ) from exc
+    matrix: list[list[bool]] = code.get_matrix()
+    return matrix
+
+
+def draw_qr(c: Canvas, payload: str, font: str) -> None:
+    """Draw the QR code as merged module runs (fast, crisp at any zoom) with a caption."""
+    matrix = _qr_matrix(payload)
+    modules = len(matrix)
+    quiet = 2 * mm
+    c.setFillColor(white)
+    c.rect(_QR_X - quiet, _QR_Y - quiet, _QR_SIZE + 2 * quiet, _QR_SIZE + 2 * quiet, 0, 1)
+    cell = _QR_SIZE / modules
+    c.setFillColor(HexColor("#000000"))
+    path = c.beginPath()
+    for row_index, row in enumerate(matrix):
+        y = _QR_Y + _QR_SIZE - (row_index + 1) * cell
+        col = 0
+        while col < modules:
+            if not row[col]:
+                col += 1
+                continue
+            start = col
+            while col < modules and row[col]:
+                col += 1
+            path.rect(_QR_X + start * cell, y, (col - start) * cell, cell)
+    c.drawPath(path, stroke=0, fill=1)
+    c.setFillColor(_INK)
+    c.setFont(font, 9)
+    c.drawCentredString(_QR_X + _QR_SIZE / 2, _QR_Y - quiet - 4 * mm, "扫码核验")
+
+
+def draw_watermark(c: Canvas, text: str, font: str) -> None:
+    """Repeat the sentence diagonally over the whole page, then once as a plain footer line."""
+    c.saveState()
+    c.setFillColor(_WATERMARK)
+    size = 13.0
+    c.setFont(font, size)
+    gap = "    "
+    band = (text + gap) * 3
+    band_width = stringWidth(band, font, size)
+    c.translate(PAGE_WIDTH / 2, PAGE_HEIGHT / 2)
+    c.rotate(35)
+    diagonal = math.hypot(PAGE_WIDTH, PAGE_HEIGHT)
+    row = -diagonal / 2
+    offset = 0.0
+    while row <= diagonal / 2:
+        c.drawString(-band_width / 2 + offset, row, band)
+        row += 30 * mm
+        offset = (offset + 40 * mm) % (band_width / 3)
+    c.restoreState()
+
+    size = 8.5
+    width = PAGE_WIDTH - 2 * _INNER - 8 * mm
+    lines = wrap_text(text, font, size, width)
+    c.setFillColor(_MUTED)
+    c.setFont(font, size)
+    y = _INNER + 4 * mm + (len(lines) - 1) * size * 1.3
+    for line in lines:
+        c.drawCentredString(PAGE_WIDTH / 2, y, line)
+        y -= size * 1.3
+
+
+_ANNOTATION_BOX = (_LEFT, 24 * mm, 84 * mm, 46 * mm)
+"""x, y, width, height of the 加注 stamp: bottom left, clear of the issuer block, seal and QR."""
+
+
+def draw_annotation(c: Canvas, rows: tuple[tuple[str, str], ...], font: str) -> None:
+    """The 加注 stamp of a use-specific or checked copy: a red box at the bottom left.
+
+    The box has a fixed place so it never covers the title or the face data; long
+    annotations shrink the type (down to 6 pt) rather than overflow the box.
+    """
+    if not rows:
+        return
+    x, y0, width, max_height = _ANNOTATION_BOX
+    heading = "加注件 · 仅限下列用途使用"
+    size = 8.5
+    while True:
+        wrapped = [
+            part
+            for label, value in rows
+            for part in wrap_text(f"{label}:{value}", font, size, width - 6 * mm)
+        ]
+        height = (len(wrapped) + 1) * size * 1.35 + 5 * mm
+        if height <= max_height or size <= 6:
+            break
+        size -= 0.5
+    if height > max_height:
+        raise ValueError(
+            f"the annotation has too much text ({len(rows)} entries) for its box; "
+            "shorten the purpose or recipient."
+        )
+    top = y0 + max_height
+    c.saveState()
+    c.setStrokeColor(_SEAL_RED)
+    c.setFillColor(_SEAL_RED)
+    c.setLineWidth(1.2)
+    c.rect(x, top - height, width, height, stroke=1, fill=0)
+    c.setFont(font, size + 1.5)
+    y = top - 3 * mm - size
+    c.drawString(x + 3 * mm, y, heading)
+    c.setFont(font, size)
+    for line in wrapped:
+        y -= size * 1.35
+        c.drawString(x + 3 * mm, y, line)
+    c.restoreState()
