@@ -66,8 +66,9 @@ def replay_cmd(
 
     Exit 0 when consistent, 1 when discrepancies are found.
     """
-    from licence_service.audit.replay import replay, report_json
+    from licence_service.audit.replay import replay
     from licence_service.audit.stats import statistics
+    from licence_service.audit.summary import report_json
 
     rt = runtime(data_dir)
     for path in report or []:
@@ -122,7 +123,7 @@ def state_cmd(
     as_json: JsonOut = False,
 ) -> None:
     """Every licence's status at a point in time, from the chain."""
-    from licence_service.audit.replay import state_at
+    from licence_service.audit.summary import state_at
 
     rows = state_at(runtime(data_dir), required_at(at))
     if as_json:

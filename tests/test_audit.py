@@ -17,7 +17,8 @@ from ledger_client.registry import LeafStatus
 from licence_service.anchoring import AnchorWorker
 from licence_service.attachments import make_copy
 from licence_service.audit import oplog
-from licence_service.audit.replay import ReplayResult, replay, report_json, state_at
+from licence_service.audit.replay import ReplayResult, replay
+from licence_service.audit.summary import report_json, state_at
 from licence_service.config import load_settings
 from licence_service.issuance import issue
 from licence_service.models import Licence, LicenceVersion, OpLogEntry, OutboxEntry

@@ -159,8 +159,9 @@ def test_rotation_by_m_of_n_keeps_old_licences_valid_and_key_loss(consortium: Co
 
 
 def test_replay_traces_where_data_went_and_who_governs(consortium: Consortium) -> None:
-    from licence_service.audit.replay import replay, report_json
+    from licence_service.audit.replay import replay
     from licence_service.audit.stats import statistics
+    from licence_service.audit.summary import report_json
 
     a, c = consortium.a, consortium.c
     doc = issue_licence(a, business_request())

@@ -11,9 +11,10 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from licence_service.api.deps import Role, RuntimeDep, require
 from licence_service.api.routers.licences import ERRORS
 from licence_service.audit.history import read_history
-from licence_service.audit.replay import replay, report_json, state_at
+from licence_service.audit.replay import replay
 from licence_service.audit.reports import render_html, render_pdf
 from licence_service.audit.stats import statistics, to_csv
+from licence_service.audit.summary import report_json, state_at
 from licence_service.errors import InvalidInputError
 
 router = APIRouter(prefix="/audit", tags=["audit"])
