@@ -30,3 +30,24 @@ def chain_config(anvil: AnvilNode) -> ChainConfig:
 @pytest.fixture(scope="session")
 def w3(chain_config: ChainConfig) -> Web3:
     return connect(chain_config)
+
+
+# ------------------------------------------------------------------------------ tiers
+# `unit`: no chain, no network, no subprocess (`pytest -m unit`, seconds); `contract`: the
+# test uses the session's anvil node; `e2e`: whole processes (the CLI, servers, the demo).
+E2E_MODULES = {"test_cli", "test_demo", "test_federation_e2e"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = getattr(item, "module", None)
+        name = module.__name__.rsplit(".", 1)[-1] if module else ""
+        fixtures = getattr(item, "fixturenames", ())
+        if any(item.get_closest_marker(tier) for tier in ("unit", "contract", "e2e")):
+            continue  # a test that declares its tier keeps it
+        if name in E2E_MODULES:
+            item.add_marker(pytest.mark.e2e)
+        elif "anvil" in fixtures:
+            item.add_marker(pytest.mark.contract)
+        else:
+            item.add_marker(pytest.mark.unit)

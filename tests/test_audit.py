@@ -168,6 +168,7 @@ def own_chain(tmp_path: Path) -> Iterator[tuple[Runtime, AnvilNode]]:
     node.stop()
 
 
+@pytest.mark.e2e  # runs a chain node of its own, restarted
 def test_replay_after_a_chain_restart_gives_the_same_report(
     own_chain: tuple[Runtime, AnvilNode],
 ) -> None:

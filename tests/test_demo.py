@@ -1,8 +1,8 @@
-"""The demo's own claims, checked: every verdict in its table, twice in a row, quickly."""
+"""The demo's own claims, checked: every verdict in its table, twice in a row (how fast it
+runs is measured by the benchmarks, not asserted here)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from ledger_client.node import AnvilNode
@@ -25,9 +25,7 @@ def test_demo_runs_twice_and_every_verdict_is_the_expected_one(
 ) -> None:
     rt = region_runtime(tmp_path / "home", anvil)
     for _ in range(2):
-        t0 = time.monotonic()
         report = run_demo(rt, tmp_path / "out", count=6)
-        assert time.monotonic() - t0 < 60
         cases = {row["case"]: row["verdict"] for row in report["rows"]}
         issued = [row for row in report["rows"] if row["case"] == "issued"]
         assert len(issued) == 6 and {row["verdict"] for row in issued} == {"VALID"}

@@ -226,7 +226,7 @@ def test_signed_pdf_validates(signed_pdf: bytes, ca: KeyAndCert, agency: KeyAndC
 def test_signed_pdf_is_valid_for_pdfsig(signed_pdf: bytes, tmp_path: Path) -> None:
     pdfsig = shutil.which("pdfsig")
     if pdfsig is None:
-        pytest.skip("poppler pdfsig is not installed")
+        pytest.fail("poppler's pdfsig is not installed: run `bash scripts/system-deps.sh`")
     path = tmp_path / "signed.pdf"
     path.write_bytes(signed_pdf)
     result = subprocess.run([pdfsig, str(path)], capture_output=True, text=True, check=False)
