@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from licence_service.identifiers import (
+from licence_service.national_ids import (
     PROVINCE_NAMES,
     USCC_ALPHABET,
     HolderIdType,

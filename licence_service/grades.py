@@ -16,9 +16,9 @@ from datetime import UTC, date, datetime, timedelta
 from licence_service.audit import oplog
 from licence_service.document import RenderOptions, render_scan_pdf
 from licence_service.errors import ConflictError, InvalidInputError, NotFoundError
-from licence_service.identifiers import IdentifierError, validate_holder_id
 from licence_service.issuance import METADATA_SCHEMA, write_pdf
 from licence_service.models import OutboxEntry, Submission
+from licence_service.national_ids import IdentifierError, validate_holder_id
 from licence_service.runtime import Runtime
 from licence_service.trust_grades import TrustGrade, watermark_text
 from signing.pades import SignerConfig, sign_pdf

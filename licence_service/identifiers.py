@@ -3,8 +3,7 @@
 `1.2.156.3005.2.<type code>.<issuer USCC>.<serial>.<3-digit version>.<check char>`: a key
 somebody else will look up, so a single mistyped character must not silently point at a
 different licence. The national identifiers it is built from (USCC, citizen ID, division
-code) live in ``national_ids``; their names are re-exported here for callers that validate
-both.
+code) live in ``national_ids``.
 """
 
 from __future__ import annotations
@@ -13,48 +12,18 @@ import re
 from dataclasses import dataclass
 
 from licence_service.national_ids import (
-    CITIZEN_ID_WEIGHTS,
-    PROVINCE_NAMES,
-    USCC_ALPHABET,
-    USCC_WEIGHTS,
-    HolderIdType,
     IdentifierError,
-    citizen_id_check_char,
-    make_citizen_id,
-    make_organisation_code,
-    make_uscc,
-    organisation_code_check_char,
     require_text,
-    uscc_check_char,
-    validate_citizen_id,
-    validate_division_code,
-    validate_holder_id,
     validate_uscc,
 )
 
 __all__ = [
-    "CITIZEN_ID_WEIGHTS",
     "LICENCE_CHECK_ALPHABET",
     "LICENCE_ID_PREFIX",
-    "PROVINCE_NAMES",
-    "USCC_ALPHABET",
-    "USCC_WEIGHTS",
-    "HolderIdType",
-    "IdentifierError",
     "LicenceIdentifier",
-    "citizen_id_check_char",
     "format_serial",
     "licence_check_char",
-    "make_citizen_id",
-    "make_organisation_code",
-    "make_uscc",
-    "organisation_code_check_char",
-    "uscc_check_char",
-    "validate_citizen_id",
-    "validate_division_code",
-    "validate_holder_id",
     "validate_licence_type_code",
-    "validate_uscc",
 ]
 
 

@@ -22,14 +22,10 @@ from sqlalchemy.orm import Session
 from licence_service.audit import oplog
 from licence_service.document import LicenceFace, RenderOptions, render_licence_pdf
 from licence_service.errors import InvalidInputError
-from licence_service.identifiers import (
-    HolderIdType,
-    IdentifierError,
-    LicenceIdentifier,
-    validate_holder_id,
-)
+from licence_service.identifiers import LicenceIdentifier
 from licence_service.licence_types import FieldValidationError, LicenceType, get_licence_type
 from licence_service.models import Agency, Licence, LicenceVersion, OutboxEntry
+from licence_service.national_ids import HolderIdType, IdentifierError, validate_holder_id
 from licence_service.runtime import Runtime
 from licence_service.trust_grades import TrustGrade, watermark_text
 from signing.certificates import KeyAndCert

@@ -19,7 +19,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from licence_service.identifiers import HolderIdType, IdentifierError, validate_licence_type_code
+from licence_service.identifiers import validate_licence_type_code
+from licence_service.national_ids import HolderIdType, IdentifierError
 
 __all__ = [
     "FIELD_KINDS",

@@ -18,8 +18,8 @@ from ledger_client.accounts import create_account, save_account
 from ledger_client.directory import Action, AgencyAccount, NewCertificate
 from licence_service.audit import oplog
 from licence_service.errors import InvalidInputError, NotSetUpError
-from licence_service.identifiers import IdentifierError, validate_division_code, validate_uscc
 from licence_service.models import Agency
+from licence_service.national_ids import IdentifierError, validate_division_code, validate_uscc
 from licence_service.runtime import REGION_CA, Runtime, agency_credentials_name
 from signing.certificates import KeyAndCert, create_region_ca, issue_agency_certificate
 from signing.keystore import credentials_exist, load_credentials, save_credentials

@@ -16,17 +16,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from licence_service.identifiers import (
-    CITIZEN_ID_WEIGHTS,
     LICENCE_ID_PREFIX,
+    LicenceIdentifier,
+    format_serial,
+    licence_check_char,
+    validate_licence_type_code,
+)
+from licence_service.national_ids import (
+    CITIZEN_ID_WEIGHTS,
     PROVINCE_NAMES,
     USCC_ALPHABET,
     USCC_WEIGHTS,
     HolderIdType,
     IdentifierError,
-    LicenceIdentifier,
     citizen_id_check_char,
-    format_serial,
-    licence_check_char,
     make_citizen_id,
     make_organisation_code,
     make_uscc,
@@ -35,7 +38,6 @@ from licence_service.identifiers import (
     validate_citizen_id,
     validate_division_code,
     validate_holder_id,
-    validate_licence_type_code,
     validate_uscc,
 )
 

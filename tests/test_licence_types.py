@@ -10,12 +10,6 @@ from typing import Any
 import pytest
 
 from licence_service.demo_data import DEMO_TYPE_CODES, demo_applications
-from licence_service.identifiers import (
-    PROVINCE_NAMES,
-    HolderIdType,
-    validate_citizen_id,
-    validate_holder_id,
-)
 from licence_service.licence_types import (
     FieldSpec,
     FieldValidationError,
@@ -23,6 +17,12 @@ from licence_service.licence_types import (
     LicenceTypeFileError,
     get_licence_type,
     load_licence_types,
+)
+from licence_service.national_ids import (
+    PROVINCE_NAMES,
+    HolderIdType,
+    validate_citizen_id,
+    validate_holder_id,
 )
 
 TYPES = load_licence_types()
