@@ -206,6 +206,13 @@ def sharing_withdraw(
 def sharing_request(
     licence: Annotated[str, typer.Argument(help="Licence identifier at the issuing region.")],
     from_url: Annotated[str, typer.Option("--from", help="Issuing region's service URL.")],
+    region: Annotated[
+        int,
+        typer.Option(
+            "--region",
+            help="Issuing region's code (e.g. 330100): the request is signed for it alone.",
+        ),
+    ],
     purpose: Annotated[str, typer.Option(help="Purpose (must match the consent).")],
     data_dir: DataDir = None,
     as_json: JsonOut = False,
@@ -220,6 +227,7 @@ def sharing_request(
             "POST",
             f"/api/v1/federation/licences/{licence}/release",
             {"purpose": purpose},
+            to_region=region,
         )
     except RemoteError as exc:
         if exc.status_code == 403:

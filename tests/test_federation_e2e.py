@@ -127,7 +127,16 @@ def test_three_regions(services: dict[str, Service]) -> None:
 
     # C asks without consent: refused
     refused = c.cli(
-        "sharing", "request", lid, "--from", a.url, "--purpose", "办理分支机构登记", check=1
+        "sharing",
+        "request",
+        lid,
+        "--from",
+        a.url,
+        "--region",
+        "330100",
+        "--purpose",
+        "办理分支机构登记",
+        check=1,
     )
     assert "consent" in refused.stdout
 
@@ -150,7 +159,16 @@ def test_three_regions(services: dict[str, Service]) -> None:
 
     got = json.loads(
         c.cli(
-            "sharing", "request", lid, "--from", a.url, "--purpose", "办理分支机构登记", "--json"
+            "sharing",
+            "request",
+            lid,
+            "--from",
+            a.url,
+            "--region",
+            "330100",
+            "--purpose",
+            "办理分支机构登记",
+            "--json",
         ).stdout
     )
     assert got["fields"]["holder_id"] != HOLDER_USCC and "holder_id" in got["masked"]
