@@ -47,6 +47,11 @@ def _production() -> bool:
     return raw == "production"
 
 
+def _optional_path(name: str) -> Path | None:
+    raw = _env(name, "").strip()
+    return Path(raw).expanduser().resolve() if raw else None
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -66,6 +71,7 @@ class Settings:
     verify_rate_per_minute: float = 60.0  # public verification, per client address
     verify_burst: int = 30
     production: bool = False  # LICLEDGER_ENV=production: key passphrase kept off the data dir
+    key_passphrase_file: Path | None = None  # LICLEDGER_KEY_PASSPHRASE_FILE
 
     # ------------------------------------------------------------------ layout
     @property
@@ -86,6 +92,7 @@ class Settings:
 
     @property
     def passphrase_file(self) -> Path:
+        """The development default: generated next to the keys (refused in production)."""
         return self.keys_dir / "passphrase"
 
     def chain(self) -> ChainConfig:
@@ -122,6 +129,7 @@ def load_settings(home: Path | str | None = None, **overrides: object) -> Settin
         verify_rate_per_minute=_float("VERIFY_RATE_PER_MINUTE", 60.0),
         verify_burst=_int("VERIFY_BURST", 30),
         production=_production(),
+        key_passphrase_file=_optional_path("KEY_PASSPHRASE_FILE"),
     )
     if settings.batch_size < 1 or settings.batch_size > 1024:
         raise ConfigError(f"{ENV_PREFIX}BATCH_SIZE must be between 1 and 1024")
