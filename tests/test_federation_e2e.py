@@ -241,7 +241,13 @@ def test_three_regions(services: dict[str, Service]) -> None:
 
     since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     changed = call(
-        b.rt, a.url, "GET", "/api/v1/federation/changes", params={"type": "BL01", "since": since}
+        b.rt,
+        a.url,
+        "GET",
+        "/api/v1/federation/changes",
+        params={"type": "BL01", "since": since},
+        to_region=330100,
     )
     assert {c["licence_id"] for c in changed} >= {lid}
-    assert all(c["fields"]["holder_id"] != HOLDER_USCC for c in changed)
+    # B holds no consent: identifiers, status and leaves only (tests/security item 10)
+    assert all("data" not in c and HOLDER_USCC not in str(c) for c in changed)

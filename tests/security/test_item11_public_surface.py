@@ -140,9 +140,18 @@ def _multipart_head(token: str | None) -> bytes:
 
 
 def _read_status(sock: socket.socket, timeout: float = 10.0) -> tuple[int, bytes]:
+    """Status code and raw response (headers and the body its Content-Length announces)."""
     sock.settimeout(timeout)
     data = b""
-    while b"\r\n\r\n" not in data:
+    while True:
+        head, sep, body = data.partition(b"\r\n\r\n")
+        length = next(
+            (int(line.split(b":")[1]) for line in head.lower().split(b"\r\n")
+             if line.startswith(b"content-length:")),
+            0,
+        )  # fmt: skip
+        if sep and len(body) >= length:
+            break
         chunk = sock.recv(65536)
         if not chunk:
             break
