@@ -22,6 +22,7 @@ from licence_service import (  # noqa: F401 - register commands
 )
 from licence_service.audit import oplog
 from licence_service.cli_common import (
+    CaKey,
     DataDir,
     ExitWith,
     JsonOut,
@@ -118,6 +119,7 @@ def init_cmd(
         str, typer.Option(help="Agency unified social credit code.")
     ] = "11330100002489458U",
     agency_name: Annotated[str, typer.Option(help="Agency name.")] = "杭州市市场监督管理局",
+    ca_key: CaKey = None,
     as_json: JsonOut = False,
 ) -> None:
     """Set up the region authority and an issuing agency (starts the chain if needed)."""
@@ -125,7 +127,7 @@ def init_cmd(
 
     rt = runtime(data_dir)
     chain_up(rt)
-    agency = init_region(rt, region_code, region_name, agency_code, agency_name)
+    agency = init_region(rt, region_code, region_name, agency_code, agency_name, ca_key)
     info = {
         "agency_code": agency.code,
         "agency_name": agency.name,

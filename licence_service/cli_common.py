@@ -47,6 +47,15 @@ DataDir = Annotated[
     ),
 ]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+CaKey = Annotated[
+    Path | None,
+    typer.Option(
+        "--ca-key",
+        help="The region CA's key file (region-ca.key.pem) when it is kept offline, outside "
+        "the data directory; needed to issue an agency certificate.",
+        show_default=False,
+    ),
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from licence_service.cli_common import (
+    CaKey,
     DataDir,
     ExitWith,
     JsonOut,
@@ -53,12 +54,13 @@ def region_init(
     region_name: Annotated[str, typer.Option(help="Region name.")] = "杭州市",
     agency_code: Annotated[str, typer.Option(help="Agency code.")] = "11330100002489458U",
     agency_name: Annotated[str, typer.Option(help="Agency name.")] = "杭州市市场监督管理局",
+    ca_key: CaKey = None,
     as_json: JsonOut = False,
 ) -> None:
     """Set this region up: keys, agency, and its place in the consortium (same as `init`)."""
     from licence_service.cli import init_cmd
 
-    init_cmd(data_dir, region_code, region_name, agency_code, agency_name, as_json)
+    init_cmd(data_dir, region_code, region_name, agency_code, agency_name, ca_key, as_json)
 
 
 @region_app.command("list")
@@ -123,6 +125,7 @@ def region_approve(
 def region_rotate(
     agency: Annotated[str | None, typer.Option(help="Agency code (default: first).")] = None,
     finish: Annotated[bool, typer.Option(help="Switch to certificates approved since.")] = False,
+    ca_key: CaKey = None,
     data_dir: DataDir = None,
     as_json: JsonOut = False,
 ) -> None:
@@ -133,7 +136,7 @@ def region_rotate(
     if finish:
         show({"switched": finish_rotation(rt)}, as_json)
         return
-    res = rotate_certificate(rt, agency)
+    res = rotate_certificate(rt, agency, ca_key)
     _show_outcome(res, as_json)
 
 
@@ -206,6 +209,13 @@ def sharing_withdraw(
 def sharing_request(
     licence: Annotated[str, typer.Argument(help="Licence identifier at the issuing region.")],
     from_url: Annotated[str, typer.Option("--from", help="Issuing region's service URL.")],
+    region: Annotated[
+        int,
+        typer.Option(
+            "--region",
+            help="Issuing region's code (e.g. 330100): the request is signed for it alone.",
+        ),
+    ],
     purpose: Annotated[str, typer.Option(help="Purpose (must match the consent).")],
     data_dir: DataDir = None,
     as_json: JsonOut = False,
@@ -220,6 +230,7 @@ def sharing_request(
             "POST",
             f"/api/v1/federation/licences/{licence}/release",
             {"purpose": purpose},
+            to_region=region,
         )
     except RemoteError as exc:
         if exc.status_code == 403:

@@ -40,6 +40,18 @@ def _float(name: str, default: float) -> float:
         raise ConfigError(f"{ENV_PREFIX}{name}={raw!r} is not a number") from exc
 
 
+def _production() -> bool:
+    raw = _env("ENV", "development").strip().lower()
+    if raw not in {"development", "production"}:
+        raise ConfigError(f"{ENV_PREFIX}ENV={raw!r} must be 'development' or 'production'")
+    return raw == "production"
+
+
+def _optional_path(name: str) -> Path | None:
+    raw = _env(name, "").strip()
+    return Path(raw).expanduser().resolve() if raw else None
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -55,6 +67,11 @@ class Settings:
     flush_interval: float = 0.5
     receipt_timeout: float = 60.0
     threshold: int = 2  # M of the region directory's M-of-N, used when deploying
+    max_upload_bytes: int = 20 * 1024 * 1024  # any request body, refused with 413 beyond
+    verify_rate_per_minute: float = 60.0  # public verification, per client address
+    verify_burst: int = 30
+    production: bool = False  # LICLEDGER_ENV=production: key passphrase kept off the data dir
+    key_passphrase_file: Path | None = None  # LICLEDGER_KEY_PASSPHRASE_FILE
 
     # ------------------------------------------------------------------ layout
     @property
@@ -75,6 +92,7 @@ class Settings:
 
     @property
     def passphrase_file(self) -> Path:
+        """The development default: generated next to the keys (refused in production)."""
         return self.keys_dir / "passphrase"
 
     def chain(self) -> ChainConfig:
@@ -107,7 +125,18 @@ def load_settings(home: Path | str | None = None, **overrides: object) -> Settin
         flush_interval=_float("FLUSH_INTERVAL", 0.5),
         receipt_timeout=_float("RECEIPT_TIMEOUT", 60.0),
         threshold=_int("DIRECTORY_THRESHOLD", 2),
+        max_upload_bytes=_int("MAX_UPLOAD_BYTES", 20 * 1024 * 1024),
+        verify_rate_per_minute=_float("VERIFY_RATE_PER_MINUTE", 60.0),
+        verify_burst=_int("VERIFY_BURST", 30),
+        production=_production(),
+        key_passphrase_file=_optional_path("KEY_PASSPHRASE_FILE"),
     )
     if settings.batch_size < 1 or settings.batch_size > 1024:
         raise ConfigError(f"{ENV_PREFIX}BATCH_SIZE must be between 1 and 1024")
+    if settings.max_upload_bytes < 1024:
+        raise ConfigError(f"{ENV_PREFIX}MAX_UPLOAD_BYTES must be at least 1024")
+    if settings.verify_rate_per_minute <= 0 or settings.verify_burst < 1:
+        raise ConfigError(
+            f"{ENV_PREFIX}VERIFY_RATE_PER_MINUTE must be > 0 and {ENV_PREFIX}VERIFY_BURST >= 1"
+        )
     return replace(settings, **overrides) if overrides else settings  # type: ignore[arg-type]

@@ -5,8 +5,6 @@ The CLI and the HTTP app both build a ``Runtime``; nothing here is global.
 
 from __future__ import annotations
 
-import os
-import secrets
 import threading
 from functools import cached_property
 from pathlib import Path
@@ -28,6 +26,7 @@ from ledger_client.registry import RegistryClient
 from ledger_client.reverts import RevertDecoder
 from ledger_client.sharing import SharingClient
 from ledger_client.transactions import TransactionSender
+from licence_service.at_rest import check_passphrase_source, key_passphrase, secure_home
 from licence_service.config import Settings
 from licence_service.db import make_engine, make_sessions
 from licence_service.errors import NotSetUpError
@@ -50,7 +49,8 @@ class Runtime:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        settings.home.mkdir(parents=True, exist_ok=True)
+        check_passphrase_source(settings)  # production: refuse before touching anything
+        secure_home(settings.home)
         self._lock = threading.Lock()
         self.anchor_lock = threading.Lock()
         self._senders: dict[str, TransactionSender] = {}
@@ -64,17 +64,9 @@ class Runtime:
 
     @cached_property
     def passphrase(self) -> str:
-        """``LICLEDGER_KEY_PASSPHRASE``, else a random one generated once into the keys folder."""
-        env = os.environ.get("LICLEDGER_KEY_PASSPHRASE")
-        if env:
-            return env
-        path = self.settings.passphrase_file
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_urlsafe(32))
-        return path.read_text().strip()
+        """The keys' passphrase: environment, a file outside the data directory, or (in
+        development only) one generated once into the keys folder; see ``at_rest``."""
+        return key_passphrase(self.settings)
 
     # ------------------------------------------------------------------ chain
     @cached_property

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from ledger_client.accounts import create_account, save_account
 from ledger_client.directory import Action, AgencyAccount, NewCertificate
+from licence_service.at_rest import region_ca, region_ca_cert_path
 from licence_service.audit import oplog
 from licence_service.errors import InvalidInputError, NotSetUpError
 from licence_service.models import Agency
@@ -106,8 +107,12 @@ def init_region(
     region_name: str = DEFAULT_REGION[1],
     agency_code: str = DEFAULT_AGENCY[0],
     agency_name: str = DEFAULT_AGENCY[1],
+    ca_key: Path | None = None,
 ) -> Agency:
-    """Create (or complete) the region authority and one agency; returns the agency row."""
+    """Create (or complete) the region authority and one agency; returns the agency row.
+
+    A new agency's certificate is issued by the region CA: its key from the data directory,
+    or from ``ca_key`` when it is kept offline."""
     try:
         region = int(validate_division_code(region_code, "region_code"))
         agency_code = validate_uscc(agency_code, "agency_code")
@@ -118,15 +123,19 @@ def init_region(
     keys = rt.settings.keys_dir
     secret = rt.passphrase.encode()
 
-    if not credentials_exist(keys, REGION_CA):
+    ca_cert = region_ca_cert_path(rt.settings, REGION_CA, region)
+    if ca_cert is None:  # a new region: its CA is made here; its key may then go offline
         save_credentials(keys, REGION_CA, create_region_ca(str(region), region_name), secret)
-    ca = load_credentials(keys, REGION_CA, secret)
+        ca_cert = region_ca_cert_path(rt.settings, REGION_CA, region)
+        assert ca_cert is not None
     trust = keys / "trust"
     trust.mkdir(parents=True, exist_ok=True)
-    (trust / f"{region}.pem").write_bytes(ca.cert.public_bytes(Encoding.PEM))
+    if ca_cert != trust / f"{region}.pem":
+        (trust / f"{region}.pem").write_bytes(ca_cert.read_bytes())
 
     name = agency_credentials_name(agency_code)
     if not credentials_exist(keys, name):
+        ca = region_ca(rt.settings, REGION_CA, region, secret, ca_key)
         creds = issue_agency_certificate(ca, agency_code, agency_name, str(region))
         save_credentials(keys, name, creds, secret)
     creds = load_credentials(keys, name, secret)

@@ -2,8 +2,10 @@
 
 Layout for credentials called ``name`` in ``directory``::
 
-    <name>.key.pem     PKCS#8, encrypted with the passphrase, mode 0600
-    <name>.cert.pem    the certificate
+    <name>.key.pem     the key in a scrypt + AES-256-GCM envelope (see :mod:`signing.key_envelope`),
+                       mode 0600; a key in the former PKCS#8 format (PBKDF2, 2,048 iterations)
+                       still loads and is rewritten in the envelope on first load
+    <name>.cert.pem    the certificate (0600 like everything in the data directory)
     <name>.chain.pem   the issuer chain (may be empty for a CA)
 
 Every file is written to a temporary file in the same directory and moved into place with
@@ -24,8 +26,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from signing.certificates import KeyAndCert
 from signing.errors import KeystoreError
+from signing.key_envelope import is_sealed, open_sealed, seal
 
-__all__ = ["credential_paths", "credentials_exist", "load_credentials", "save_credentials"]
+__all__ = [
+    "credential_paths",
+    "credentials_exist",
+    "load_credentials",
+    "load_key_and_cert",
+    "save_credentials",
+]
 
 _KEY_MODE = 0o600
 _DIR_MODE = 0o700
@@ -71,15 +80,11 @@ def save_credentials(directory: Path, name: str, creds: KeyAndCert, passphrase: 
     key_path, cert_path, chain_path = credential_paths(directory, name)
     try:
         Path(directory).mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
-        key_pem = creds.key.private_bytes(
-            encoding=serialization.Encoding.PEM,
-            format=serialization.PrivateFormat.PKCS8,
-            encryption_algorithm=serialization.BestAvailableEncryption(passphrase),
-        )
+        key_pem = seal(creds.key, passphrase)
         cert_pem = creds.cert.public_bytes(serialization.Encoding.PEM)
         chain_pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in creds.chain)
-        _atomic_write(cert_path, cert_pem, 0o644)
-        _atomic_write(chain_path, chain_pem, 0o644)
+        _atomic_write(cert_path, cert_pem, _KEY_MODE)
+        _atomic_write(chain_path, chain_pem, _KEY_MODE)
         _atomic_write(key_path, key_pem, _KEY_MODE)
     except OSError as exc:
         raise KeystoreError(
@@ -109,9 +114,13 @@ def _read(path: Path) -> bytes:
 def load_credentials(directory: Path, name: str, passphrase: bytes) -> KeyAndCert:
     """Load and decrypt credentials ``name``; checks that key and certificate belong together."""
     key_path, cert_path, chain_path = credential_paths(directory, name)
-    key_pem = _read(key_path)
-    cert_pem = _read(cert_path)
-    chain_pem = chain_path.read_bytes() if chain_path.is_file() else b""
+    return load_key_and_cert(key_path, cert_path, chain_path, passphrase)
+
+
+def _decrypt(key_path: Path, key_pem: bytes, passphrase: bytes) -> object:
+    """The private key from either format; a former PKCS#8 file is rewritten as an envelope."""
+    if is_sealed(key_pem):
+        return open_sealed(key_pem, passphrase, str(key_path))
     try:
         key = serialization.load_pem_private_key(key_pem, password=passphrase or None)
     except TypeError as exc:
@@ -123,6 +132,20 @@ def load_credentials(directory: Path, name: str, passphrase: bytes) -> KeyAndCer
             f"cannot decrypt {key_path}: wrong passphrase (or a corrupted key file); "
             "use the passphrase the credentials were saved with."
         ) from exc
+    if isinstance(key, ec.EllipticCurvePrivateKey) and passphrase:
+        with contextlib.suppress(OSError):  # read-only media: keep loading the old format
+            _atomic_write(key_path, seal(key, passphrase), _KEY_MODE)
+    return key
+
+
+def load_key_and_cert(
+    key_path: Path, cert_path: Path, chain_path: Path | None, passphrase: bytes
+) -> KeyAndCert:
+    """Credentials from explicit paths (e.g. a region CA key kept offline)."""
+    key_pem = _read(key_path)
+    cert_pem = _read(cert_path)
+    chain_pem = chain_path.read_bytes() if chain_path and chain_path.is_file() else b""
+    key = _decrypt(key_path, key_pem, passphrase)
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise KeystoreError(f"the key in {key_path} is not an ECDSA key; expected ECDSA P-256.")
     try:
@@ -130,8 +153,7 @@ def load_credentials(directory: Path, name: str, passphrase: bytes) -> KeyAndCer
         chain = tuple(x509.load_pem_x509_certificates(chain_pem)) if chain_pem.strip() else ()
     except ValueError as exc:
         raise KeystoreError(
-            f"the certificate files of {name!r} in {directory} are corrupted: {exc}; "
-            "restore them from backup."
+            f"the certificate file {cert_path} is corrupted: {exc}; restore it from backup."
         ) from exc
     if cert.public_key() != key.public_key():
         raise KeystoreError(

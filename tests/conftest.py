@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,11 @@ from web3 import Web3
 from ledger_client.connection import ChainConfig, connect
 from ledger_client.node import AnvilNode, NodeConfig
 from tests.chain_fixtures import free_port
+
+# Signing keys are sealed with scrypt at N=2^17 by default (~1 s per key here); the suite makes
+# hundreds of keys, so it runs at a low cost (inherited by the CLI and server subprocesses).
+# tests/security/test_item12_keys_at_rest.py checks the strong default and the parameters.
+os.environ.setdefault("LICLEDGER_KEY_SCRYPT_N", str(2**12))
 
 
 @pytest.fixture(scope="session")

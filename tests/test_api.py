@@ -15,6 +15,7 @@ from licence_service.api.app import create_app
 from licence_service.api.deps import api_keys
 from licence_service.runtime import Runtime
 from tests.chain_fixtures import free_port
+from tests.security.http_server import form_token
 from tests.service_fixtures import BUSINESS_FIELDS, HOLDER_USCC, region_runtime
 
 
@@ -102,7 +103,8 @@ def test_issue_get_download_verify_revoke(server: tuple[str, Runtime]) -> None:
         r = c.post(f"/api/v1/licences/{lid}/revoke", json={"reason": "again"}, headers=agency)
         assert r.status_code == 409 and "REVOKED" in r.json()["detail"]
 
-        page = c.post("/verify", files={"file": ("l.pdf", pdf.content)})
+        token = form_token(c)
+        page = c.post("/verify", files={"file": ("l.pdf", pdf.content)}, data={"csrf_token": token})
         assert page.status_code == 200 and "REVOKED" in page.text
 
 

@@ -72,18 +72,20 @@ def test_signed_requests_are_checked_against_the_directory(consortium: Consortiu
     with c.sessions() as s:
         agency = c.agency(s)
     account = c.agency_account(agency.code)
-    headers = sign_request(dom, account, 110100, "POST", "/x", b"{}")
+    headers = sign_request(dom, account, 110100, "POST", "/x", b"{}", to_region=330100)
     region_of = a.directory().account_region
-    caller = verify_request(dom, headers, "POST", "/x", b"{}", region_of, a.sessions)
+    to_a = {"audience": 330100}
+    caller = verify_request(dom, headers, "POST", "/x", b"{}", region_of, a.sessions, **to_a)
     assert caller == Caller(110100, account.address)
     with pytest.raises(AuthError, match="replayed"):
-        verify_request(dom, headers, "POST", "/x", b"{}", region_of, a.sessions)
-    forged = sign_request(dom, account, 440300, "POST", "/x", b"{}")  # claims to be B
+        verify_request(dom, headers, "POST", "/x", b"{}", region_of, a.sessions, **to_a)
+    # claims to be B
+    forged = sign_request(dom, account, 440300, "POST", "/x", b"{}", to_region=330100)
     with pytest.raises(AuthError, match="not an account of region 440300"):
-        verify_request(dom, forged, "POST", "/x", b"{}", region_of, a.sessions)
-    other = sign_request(dom, account, 110100, "POST", "/x", b"{}")
+        verify_request(dom, forged, "POST", "/x", b"{}", region_of, a.sessions, **to_a)
+    other = sign_request(dom, account, 110100, "POST", "/x", b"{}", to_region=330100)
     with pytest.raises(AuthError):
-        verify_request(dom, other, "POST", "/x", b"{tampered}", region_of, a.sessions)
+        verify_request(dom, other, "POST", "/x", b"{tampered}", region_of, a.sessions, **to_a)
 
 
 def test_release_needs_consent_and_masks(consortium: Consortium) -> None:

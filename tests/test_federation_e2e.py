@@ -127,7 +127,16 @@ def test_three_regions(services: dict[str, Service]) -> None:
 
     # C asks without consent: refused
     refused = c.cli(
-        "sharing", "request", lid, "--from", a.url, "--purpose", "办理分支机构登记", check=1
+        "sharing",
+        "request",
+        lid,
+        "--from",
+        a.url,
+        "--region",
+        "330100",
+        "--purpose",
+        "办理分支机构登记",
+        check=1,
     )
     assert "consent" in refused.stdout
 
@@ -150,7 +159,16 @@ def test_three_regions(services: dict[str, Service]) -> None:
 
     got = json.loads(
         c.cli(
-            "sharing", "request", lid, "--from", a.url, "--purpose", "办理分支机构登记", "--json"
+            "sharing",
+            "request",
+            lid,
+            "--from",
+            a.url,
+            "--region",
+            "330100",
+            "--purpose",
+            "办理分支机构登记",
+            "--json",
         ).stdout
     )
     assert got["fields"]["holder_id"] != HOLDER_USCC and "holder_id" in got["masked"]
@@ -223,7 +241,13 @@ def test_three_regions(services: dict[str, Service]) -> None:
 
     since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     changed = call(
-        b.rt, a.url, "GET", "/api/v1/federation/changes", params={"type": "BL01", "since": since}
+        b.rt,
+        a.url,
+        "GET",
+        "/api/v1/federation/changes",
+        params={"type": "BL01", "since": since},
+        to_region=330100,
     )
     assert {c["licence_id"] for c in changed} >= {lid}
-    assert all(c["fields"]["holder_id"] != HOLDER_USCC for c in changed)
+    # B holds no consent: identifiers, status and leaves only (tests/security item 10)
+    assert all("data" not in c and HOLDER_USCC not in str(c) for c in changed)

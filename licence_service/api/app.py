@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from ledger_client.errors import ChainUnavailableError, ContractRevertError, LedgerError
 from licence_service.anchoring import AnchorWorker
+from licence_service.api import security
 from licence_service.api.deps import api_keys
 from licence_service.api.routers import audit, federation, licences, lifecycle, pages, verify
 from licence_service.errors import ServiceError
@@ -66,6 +67,7 @@ def create_app(rt: Runtime, background: bool = True) -> FastAPI:
         logging.getLogger(name).setLevel(logging.CRITICAL)
     app.state.runtime = rt
     app.state.api_keys = api_keys(rt)
+    security.install(app, rt.settings)
 
     api = APIRouter(prefix="/api/v1")
     api.include_router(licences.router)

@@ -1,10 +1,13 @@
 """Region-to-region request authentication with EIP-712 signatures.
 
-A calling region signs each request (method, path, body hash, its region code, a random nonce
-and an expiry) with its agency's chain account. The receiving region recovers the account,
-asks the on-chain directory which region that account belongs to, and refuses a request that
-is expired, replayed (nonce seen before), or signed by an account the directory does not list
-for the claimed region. No shared secrets, nothing exchanged in advance.
+A calling region signs each request (method, path, body hash, its region code, the receiving
+region's code, a random nonce and an expiry) with its agency's chain account. The receiving
+region (the audience) is signed so that a receiver cannot replay a request to a third region
+within its lifetime: a region refuses a request addressed to another region. The receiving
+region recovers the account, asks the on-chain directory which region that account belongs
+to, and refuses a request that is expired, replayed (nonce seen before), or signed by an
+account the directory does not list for the claimed region. No shared secrets, nothing
+exchanged in advance.
 """
 
 from __future__ import annotations
@@ -27,7 +30,14 @@ from licence_service.errors import ServiceError
 from licence_service.models import SeenNonce
 
 MAX_LIFETIME = 300  # seconds a signed request may be valid for
-HEADERS = ("x-ll-region", "x-ll-account", "x-ll-nonce", "x-ll-expiry", "x-ll-signature")
+HEADERS = (
+    "x-ll-region",
+    "x-ll-to-region",
+    "x-ll-account",
+    "x-ll-nonce",
+    "x-ll-expiry",
+    "x-ll-signature",
+)
 
 TYPES = {
     "Request": [
@@ -35,6 +45,7 @@ TYPES = {
         {"name": "path", "type": "string"},
         {"name": "bodyHash", "type": "bytes32"},
         {"name": "fromRegion", "type": "uint32"},
+        {"name": "toRegion", "type": "uint32"},
         {"name": "nonce", "type": "bytes32"},
         {"name": "expiry", "type": "uint64"},
     ]
@@ -43,6 +54,12 @@ TYPES = {
 
 class AuthError(ServiceError):
     status_code = 401
+
+
+class WrongAudience(AuthError):
+    """An authentic-looking request addressed to another region (a replay to a third party)."""
+
+    status_code = 403
 
 
 @dataclass(frozen=True)
@@ -61,28 +78,39 @@ class Domain:
         }
 
 
-def _message(method: str, path: str, body: bytes, region: int, nonce: bytes, expiry: int):
+def _message(
+    method: str, path: str, body: bytes, region: int, to_region: int, nonce: bytes, expiry: int
+) -> dict[str, Any]:
     return {
         "method": method.upper(),
         "path": path,
         "bodyHash": hashlib.sha256(body).digest(),
         "fromRegion": region,
+        "toRegion": to_region,
         "nonce": nonce,
         "expiry": expiry,
     }
 
 
 def sign_request(
-    domain: Domain, account: LocalAccount, region: int, method: str, path: str, body: bytes = b""
+    domain: Domain,
+    account: LocalAccount,
+    region: int,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    *,
+    to_region: int,
 ) -> dict[str, str]:
-    """Headers that authenticate one request from ``region``."""
+    """Headers that authenticate one request from ``region`` to ``to_region`` (the audience)."""
     nonce, expiry = os.urandom(32), int(time.time()) + 120
     signable = encode_typed_data(
-        domain.as_dict(), TYPES, _message(method, path, body, region, nonce, expiry)
+        domain.as_dict(), TYPES, _message(method, path, body, region, to_region, nonce, expiry)
     )
     signature = account.sign_message(signable).signature
     return {
         "X-LL-Region": str(region),
+        "X-LL-To-Region": str(to_region),
         "X-LL-Account": account.address,
         "X-LL-Nonce": nonce.hex(),
         "X-LL-Expiry": str(expiry),
@@ -104,26 +132,35 @@ def verify_request(
     body: bytes,
     region_of: Callable[[str], int],
     sessions: sessionmaker[Session],
+    *,
+    audience: int,
 ) -> Caller:
-    """Check a signed request; returns the calling region or raises ``AuthError``."""
+    """Check a signed request addressed to region ``audience`` (the receiver's own code);
+    returns the calling region or raises ``AuthError``."""
     lower = {k.lower(): v for k, v in headers.items()}
     missing = [h for h in HEADERS if h not in lower]
     if missing:
         raise AuthError(f"unsigned request: missing headers {', '.join(missing)}")
     try:
         region = int(lower["x-ll-region"])
+        to_region = int(lower["x-ll-to-region"])
         expiry = int(lower["x-ll-expiry"])
         nonce = bytes.fromhex(lower["x-ll-nonce"])
         signature = bytes.fromhex(lower["x-ll-signature"].removeprefix("0x"))
     except ValueError as exc:
         raise AuthError(f"malformed signature headers ({exc})") from exc
+    if to_region != audience:
+        raise WrongAudience(
+            f"the signed request is addressed to region {to_region}, not to this region "
+            f"{audience}: refused (a request is valid only at the region it names)"
+        )
     now = int(time.time())
     if expiry < now:
         raise AuthError("the signed request has expired")
     if expiry > now + MAX_LIFETIME:
         raise AuthError(f"the signed request is valid for more than {MAX_LIFETIME} s")
     signable = encode_typed_data(
-        domain.as_dict(), TYPES, _message(method, path, body, region, nonce, expiry)
+        domain.as_dict(), TYPES, _message(method, path, body, region, to_region, nonce, expiry)
     )
     try:
         signer = Account.recover_message(signable, signature=signature)

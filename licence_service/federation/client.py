@@ -33,15 +33,25 @@ def call(
     body: dict[str, Any] | None = None,
     params: dict[str, str] | None = None,
     timeout: float = 30.0,
+    *,
+    to_region: int,
 ) -> Any:
-    """Send a request signed by this region's (first) agency account; JSON answer or error."""
+    """Send a request signed by this region's (first) agency account and addressed to region
+    ``to_region`` (the receiver refuses a request addressed to another region); JSON answer
+    or error."""
     with rt.sessions() as s:
         agency = rt.agency(s)
     raw = json.dumps(body, ensure_ascii=False).encode() if body is not None else b""
     if params:
         path = f"{path}?{urlencode(params)}"  # the query is signed too
     headers = sign_request(
-        domain(rt), rt.agency_account(agency.code), agency.region_code, method, path, raw
+        domain(rt),
+        rt.agency_account(agency.code),
+        agency.region_code,
+        method,
+        path,
+        raw,
+        to_region=to_region,
     )
     if body is not None:
         headers["Content-Type"] = "application/json"

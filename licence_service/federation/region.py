@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import select
 
 from ledger_client.directory import Action, NewCertificate
+from licence_service.at_rest import region_ca
 from licence_service.audit import oplog
 from licence_service.errors import ConflictError, InvalidInputError, NotSetUpError
 from licence_service.models import Agency
@@ -150,14 +151,17 @@ def _next_name(code: str) -> str:
     return agency_credentials_name(code) + ".next"
 
 
-def rotate_certificate(rt: Runtime, agency_code: str | None = None) -> ProposalOutcome:
+def rotate_certificate(
+    rt: Runtime, agency_code: str | None = None, ca_key: Path | None = None
+) -> ProposalOutcome:
     """A new signing certificate for an agency, proposed for M-of-N approval; licences signed
-    by the old one stay valid. The new key signs once the proposal executes."""
+    by the old one stay valid. The new key signs once the proposal executes. The region CA
+    key comes from the data directory or, kept offline, from ``ca_key``."""
     directory, region = _seat(rt)
     keys, secret = rt.settings.keys_dir, rt.passphrase.encode()
     with rt.sessions() as s:
         agency = rt.agency(s, agency_code)
-    ca = load_credentials(keys, REGION_CA, secret)
+    ca = region_ca(rt.settings, REGION_CA, region, secret, ca_key)
     fresh = issue_agency_certificate(ca, agency.code, agency.name, str(region))
     save_credentials(keys, _next_name(agency.code), fresh, secret)
     cert = NewCertificate(agency.code, fresh.cert.public_bytes(Encoding.DER))

@@ -23,7 +23,7 @@ from licence_service.errors import ConflictError, InvalidInputError, NotFoundErr
 from licence_service.federation.auth import Caller
 from licence_service.federation.masking import release_fields
 from licence_service.licence_types import get_licence_type
-from licence_service.models import Consent, Licence, LicenceVersion, Release, StatusChange
+from licence_service.models import Consent, Licence, Release
 from licence_service.runtime import Runtime
 from licence_service.versions import find_licence
 
@@ -139,7 +139,7 @@ def withdraw_consent(rt: Runtime, consent_id: int) -> ConsentResult:
         return ConsentResult(row.id, consent_hash.hex(), tx.tx.tx_hash, row.valid_until)
 
 
-def _find_consent(s: Any, licence: Licence, region: int, purpose: str) -> Consent | None:
+def find_consent(s: Any, licence: Licence, region: int, purpose: str) -> Consent | None:
     today = datetime.now(UTC).date()
     return s.scalar(
         select(Consent)
@@ -165,7 +165,7 @@ def release(rt: Runtime, caller: Caller, licence_id: str, purpose: str) -> dict[
         ltype = get_licence_type(licence.type_code)
         if not ltype.shareable_fields:
             raise SharingRefused(f"{ltype.name} ({ltype.code}) is not on the shareable list")
-        consent = _find_consent(s, licence, caller.region, purpose)
+        consent = find_consent(s, licence, caller.region, purpose)
         if consent is None:
             with rt.sessions.begin() as w:
                 oplog.record(
@@ -255,38 +255,6 @@ def sharing_history(rt: Runtime, licence_id: str) -> list[dict[str, Any]]:
                     "receipt": r.receipt_hash.hex(),
                     "tx_hash": r.tx_hash,
                     "anchored": on_chain is not None,
-                }
-            )
-        return out
-
-
-def changes_since(rt: Runtime, type_code: str, since: datetime) -> list[dict[str, Any]]:
-    """Licences of a type created, amended or changed in status since ``since`` (metadata and
-    shareable fields, masked): the incremental exchange another region pulls."""
-    ltype = get_licence_type(type_code)
-    with rt.sessions() as s:
-        changed = set(
-            s.scalars(select(LicenceVersion.licence_id).where(LicenceVersion.created_at >= since))
-        ) | set(
-            s.scalars(
-                select(LicenceVersion.licence_id)
-                .join(StatusChange, StatusChange.version_id == LicenceVersion.id)
-                .where(StatusChange.block_time >= since)
-            )
-        )
-        out = []
-        for licence in s.scalars(
-            select(Licence).where(Licence.id.in_(changed), Licence.type_code == ltype.code)
-        ):
-            v = licence.versions[-1]
-            released = release_fields(ltype, json.loads(v.fields_json), [])
-            out.append(
-                {
-                    "licence_id": v.identifier,
-                    "version": v.version,
-                    "status": licence.status,
-                    "changed_since": since.isoformat(),
-                    "fields": released.fields,
                 }
             )
         return out

@@ -16,9 +16,9 @@ from licence_service.api.deps import Role, RuntimeDep, require
 from licence_service.api.routers.licences import ERRORS
 from licence_service.errors import InvalidInputError
 from licence_service.federation.auth import Caller, verify_request
+from licence_service.federation.change_feed import changes_since
 from licence_service.federation.client import domain
 from licence_service.federation.sharing import (
-    changes_since,
     grant_consent,
     release,
     sharing_history,
@@ -37,6 +37,8 @@ async def region_caller(request: Request) -> Caller:
     body = await request.body()
     query = request.url.query
     path = f"{request.url.path}?{query}" if query else request.url.path
+    with rt.sessions() as s:
+        own_region = rt.agency(s).region_code
     return verify_request(
         domain(rt),
         dict(request.headers),
@@ -45,6 +47,7 @@ async def region_caller(request: Request) -> Caller:
         body,
         rt.directory().account_region,
         rt.sessions,
+        audience=own_region,
     )
 
 
@@ -75,10 +78,18 @@ def release_endpoint(
 
 @router.get("/federation/changes", responses=ERRORS)
 def changes_endpoint(
-    rt: RuntimeDep, caller: RegionCaller, type: str, since: datetime
+    rt: RuntimeDep,
+    caller: RegionCaller,
+    type: str,
+    since: datetime,
+    purpose: Annotated[
+        str | None,
+        Query(description="Release data of licences whose holder consented for this purpose"),
+    ] = None,
 ) -> list[dict[str, Any]]:
-    """Licences of a type changed since a time (masked): incremental exchange."""
-    return changes_since(rt, type, since)
+    """Licences of a type changed since a time: identifiers, status and leaves; personal data
+    only for consented licences, released (masked, logged, receipted) as by ``/release``."""
+    return changes_since(rt, caller, type, since, purpose)
 
 
 @router.post("/consents", status_code=201, responses=ERRORS)

@@ -7,10 +7,11 @@ from html import escape
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
 from licence_service.api.deps import RuntimeDep
+from licence_service.api.security import csrf_field, csrf_token, require_csrf, with_csrf_cookie
 from licence_service.errors import ServiceError
 from licence_service.operations import verify_pdf, verify_qr
 from verifier.errors import VerificationError
@@ -118,6 +119,7 @@ def qr_status_page(token: str, rt: RuntimeDep) -> HTMLResponse:
 _FORM = """
 <h1>电子证照核验 Licence check</h1>
 <form method='post' action='/verify' enctype='multipart/form-data'>
+ {csrf}
  <div class='drop'><p>拖入或选择证照PDF文件 · Drop or choose the licence PDF</p>
  <input type='file' name='file' accept='application/pdf' id='file'></div>
  <p>或输入二维码内容 · or paste the QR code's content</p>
@@ -127,13 +129,22 @@ _FORM = """
 """
 
 
+def _form_page(request: Request, before: str = "", status: int = 200) -> HTMLResponse:
+    """The verification form with this browser's CSRF token (field and cookie)."""
+    token = csrf_token(request)
+    return with_csrf_cookie(
+        _page("证照核验", before + _FORM.replace("{csrf}", csrf_field(token)), status), token
+    )
+
+
 @router.get("/verify", response_class=HTMLResponse)
-def verify_form() -> HTMLResponse:
-    return _page("证照核验", _FORM)
+def verify_form(request: Request) -> HTMLResponse:
+    return _form_page(request)
 
 
-@router.post("/verify", response_class=HTMLResponse)
+@router.post("/verify", response_class=HTMLResponse, dependencies=[Depends(require_csrf)])
 def verify_form_post(
+    request: Request,
     rt: RuntimeDep,
     file: Annotated[UploadFile | None, File()] = None,
     qr: Annotated[str | None, Form()] = None,
@@ -146,9 +157,7 @@ def verify_form_post(
         elif qr and qr.strip():
             result = verify_qr(rt, qr, at)
         else:
-            return _page(
-                "证照核验", _error_html("choose a PDF file or paste a QR payload") + _FORM, 422
-            )
+            return _form_page(request, _error_html("choose a PDF file or paste a QR payload"), 422)
     except (VerificationError, ServiceError) as exc:
-        return _page("证照核验", _error_html(str(exc)) + _FORM, 422)
+        return _form_page(request, _error_html(str(exc)), 422)
     return _page("证照核验", _result_html(result))
