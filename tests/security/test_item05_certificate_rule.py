@@ -68,7 +68,7 @@ def _agree_at_boundaries(regions: Regions, fingerprint: str, moment: int) -> Non
 
 def test_compromise_boundary_on_documents(regions: Regions) -> None:
     a, b = regions.a, regions.b
-    x = _latest(regions) + 30
+    x = _latest(regions) + 3
     _pin_next_block(regions, x - 1)
     before = issue_by(a, A2)  # anchored one second before the loss
     _pin_next_block(regions, x)
@@ -94,7 +94,7 @@ def test_retirement_boundary_and_documents_signed_before_it(regions: Regions) ->
     a, b = regions.a, regions.b
     doc = issue_by(a, A1)
     fingerprint = a.agency_credentials(A1).fingerprint
-    y = _latest(regions) + 30
+    y = _latest(regions) + 3
     proposal = a.directory(a.agency_account(A1)).propose(
         Action.REVOKE_CERTIFICATE, 330100, fingerprint=bytes.fromhex(fingerprint)
     )
