@@ -19,6 +19,7 @@ from licence_service import (  # noqa: F401 - register commands
     cli_audit,
     cli_federation,
     cli_lifecycle,
+    cli_people,
 )
 from licence_service.audit import oplog
 from licence_service.cli_common import (
@@ -119,8 +120,12 @@ def init_cmd(
     ] = "11330100002489458U",
     agency_name: Annotated[str, typer.Option(help="Agency name.")] = "杭州市市场监督管理局",
     as_json: JsonOut = False,
+    admin: Annotated[
+        str, typer.Option(help="Username of the first region administrator.")
+    ] = "admin",
 ) -> None:
-    """Set up the region authority and an issuing agency (starts the chain if needed)."""
+    """Set up the region authority and an issuing agency (starts the chain if needed); the
+    first run also creates the region administrator and prints their one-time credentials."""
     from licence_service.setup import chain_up, init_region
 
     rt = runtime(data_dir)
@@ -140,6 +145,7 @@ def init_cmd(
     info["member"] = member
     if not member and request.exists():
         info["membership_request"] = str(request)
+    info.update(cli_people.first_admin(rt, admin))
     if as_json:
         print_json(info)
         return
@@ -152,6 +158,7 @@ def init_cmd(
             f"runs `licledger region propose --request {request}`",
             markup=False,
         )
+    cli_people.print_first_admin(info)
 
 
 # ---------------------------------------------------------------------------- licences
