@@ -13,7 +13,6 @@ from fastapi import FastAPI
 from licence_service.people.identity import PersonRole
 from licence_service.people.service import add_person, issue_token
 from licence_service.runtime import Runtime
-from licence_service.setup import DEFAULT_AGENCY
 
 PASSWORD = "correct horse battery staple"
 
@@ -28,11 +27,13 @@ def person_token(rt: Runtime, username: str, unit: str, *roles: PersonRole) -> s
     return issue_token(rt, username).token
 
 
-def staff(
-    rt: Runtime, suffix: str = "", agency: str = DEFAULT_AGENCY[0]
-) -> dict[str, dict[str, str]]:
-    """Headers of an issuer, window staff and agency admin of ``agency``, an auditor and a
-    region administrator: ``issuer``, ``window``, ``agency_admin``, ``auditor``, ``admin``."""
+def staff(rt: Runtime, suffix: str = "", agency: str | None = None) -> dict[str, dict[str, str]]:
+    """Headers of an issuer, window staff and agency admin of ``agency`` (default the
+    region's first), an auditor and a region administrator, keyed ``issuer``, ``window``,
+    ``agency_admin``, ``auditor``, ``admin``."""
+    if agency is None:
+        with rt.sessions() as s:
+            agency = rt.agency(s).code
     people = {
         "issuer": (agency, PersonRole.ISSUER),
         "window": (agency, PersonRole.WINDOW_STAFF),
