@@ -272,6 +272,13 @@ def test_submission_upgrade_and_metadata(server: tuple[str, Runtime]) -> None:
             headers=window,
         )
         assert r.status_code == 200 and r.json()["grade"] == "B", r.text
+        # the grade-B copy names the person who checked it and their agency, not a body field
+        from licence_service.models import Submission
+
+        with rt.sessions() as s:
+            row = s.get(Submission, sid)
+            assert row is not None
+            assert row.checked_by == "window (window@agency:11330100002489458U)"
         lid = c.post("/api/v1/licences", json=ISSUE_BODY, headers=k["issuer"]).json()["licence_id"]
         meta = c.get(f"/api/v1/licences/{lid}", headers=window).json()["metadata"]
         assert meta["licence_id"] == lid and meta["issuing_authority"] == "杭州市市场监督管理局"

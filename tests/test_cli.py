@@ -207,3 +207,31 @@ def test_init_creates_the_region_administrator_once_and_user_commands(cli: Cli) 
     taken = cli.run("user", "add", "admin", "--unit", "region", "--role", "region_admin", check=2)
     assert "taken" in taken.stderr
     assert "no token" in cli.run("user", "token", "revoke", "ffffffffff", check=2).stderr
+
+
+def test_joint_review_from_the_cli_needs_two_people_of_the_two_agencies(cli: Cli) -> None:
+    from licence_service.setup import HEALTH_AGENCY
+    from tests.security.fixtures import FP01
+
+    cli.json("init", "--agency-code", HEALTH_AGENCY[0], "--agency-name", HEALTH_AGENCY[1])
+    market = cli.first_init["agency_code"]
+    tokens = {
+        name: cli.json("user", "add", f"cr-{name}", "--unit", unit, "--role", "issuer",
+                       "--token")["token"]
+        for name, unit in (("market", market), ("health", HEALTH_AGENCY[0]))
+    }  # fmt: skip
+    args = ["issue", "--type", "FP01", "--holder-name", "杭州沐阳超市有限公司"]
+    args += ["--holder-id", HOLDER_USCC]
+    for k, v in FP01["fields"].items():  # type: ignore[attr-defined]
+        args += ["--field", f"{k}={v}"]
+    doc = cli.json(*args)
+    review = cli.json("cancel", doc["licence_id"], "--reason", "申请注销")["review_id"]
+    first = cli.json("approve", str(review), "--token", tokens["market"])
+    assert first["status"] == "PENDING_REVIEW"
+    again = cli.run("approve", str(review), "--token", tokens["market"], check=2)
+    assert "already approved" in again.stderr
+    assert "invalid" in cli.run("approve", str(review), "--token", "llt_x", check=2).stderr
+    assert cli.json("verify", doc["pdf"])["verdict"] == "VALID"
+    done = cli.json("approve", str(review), "--token", tokens["health"])
+    assert done["status"] == "CANCELLED"
+    assert cli.json("verify", doc["pdf"], check=1)["verdict"] == "CANCELLED"
