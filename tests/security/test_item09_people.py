@@ -18,7 +18,7 @@ from licence_service.people.identity import PersonRole
 from licence_service.people.models import ApiToken, Person
 from licence_service.people.service import add_person, list_tokens
 from tests.people_fixtures import PASSWORD, bearer, person_token
-from tests.security.fixtures import A1, CALLERS, FP01, Region, secured_region
+from tests.security.fixtures import A1, A2, CALLERS, FP01, Region, secured_region
 
 SIGN_IN = "/api/v1/auth/token"
 
@@ -146,6 +146,50 @@ def test_the_operation_log_names_the_person(region: Region) -> None:
         by_action = {e.action: (e.actor, e.role) for e in rows}
     assert by_action["issue"] == (f"issuer-a1@agency:{A1}", "issuer")
     assert by_action["status:SUSPENDED"] == (f"issuer-a1@agency:{A1}", "issuer")
+
+
+def test_people_administration_is_scoped(region: Region) -> None:
+    h = region.headers
+    new = {"roles": ["issuer"], "display_name": "新人"}
+    with region.client() as c:
+        # an agency admin adds people to its own agency only
+        r = c.post("/api/v1/people", json={**new, "username": "a2-new", "unit": A2},
+                   headers=h["agency_admin_a1"])  # fmt: skip
+        assert r.status_code == 403
+        r = c.post("/api/v1/people", json={**new, "username": "a1-new", "unit": A1},
+                   headers=h["agency_admin_a1"])  # fmt: skip
+        assert r.status_code == 201 and r.json()["unit"] == f"agency:{A1}", r.text
+        password = r.json()["password"]  # generated, shown once
+        r = c.post(SIGN_IN, json={"username": "a1-new", "password": password})
+        assert r.status_code == 201
+        # agency roles only: an agency admin cannot make a region administrator
+        r = c.post("/api/v1/people", json={"username": "a1-boss", "unit": A1,
+                   "roles": ["region_admin"]}, headers=h["agency_admin_a1"])  # fmt: skip
+        assert r.status_code == 422 and r.json()["field"] == "roles"
+        # the region admin adds anywhere in the region
+        r = c.post("/api/v1/people", json={**new, "username": "a2-new", "unit": A2},
+                   headers=h["region_admin"])  # fmt: skip
+        assert r.status_code == 201
+        seen = {p["username"] for p in c.get("/api/v1/people", headers=h["agency_admin_a1"]).json()}
+        assert "a1-new" in seen and "a2-new" not in seen and "issuer-a2" not in seen
+        assert (
+            c.post("/api/v1/people/a2-new/disable", headers=h["agency_admin_a1"]).status_code == 403
+        )
+        # no one issues a token in someone else's name, administrators included
+        for caller in ("region_admin", "agency_admin_a1"):
+            r = c.post("/api/v1/people/a1-new/tokens", json={}, headers=h[caller])
+            assert r.status_code == 403
+        assert (
+            c.post("/api/v1/people/a1-new/disable", headers=h["agency_admin_a1"]).status_code == 200
+        )
+        r = c.post(SIGN_IN, json={"username": "a1-new", "password": password})
+        assert r.status_code == 401
+    with region.rt.sessions() as s:
+        added = s.scalars(select(OpLogEntry).where(OpLogEntry.action == "person:add")).all()
+    assert {(e.target, e.actor) for e in added} >= {
+        ("a1-new", f"agency-admin-a1@agency:{A1}"),
+        ("a2-new", "region-admin@region:330100"),
+    }
 
 
 # ------------------------------------------------------------------ the permission table
