@@ -19,6 +19,7 @@ from licence_service import (  # noqa: F401 - register commands
     cli_audit,
     cli_federation,
     cli_lifecycle,
+    cli_people,
 )
 from licence_service.audit import oplog
 from licence_service.cli_common import (
@@ -121,8 +122,12 @@ def init_cmd(
     agency_name: Annotated[str, typer.Option(help="Agency name.")] = "杭州市市场监督管理局",
     ca_key: CaKey = None,
     as_json: JsonOut = False,
+    admin: Annotated[
+        str, typer.Option(help="Username of the first region administrator.")
+    ] = "admin",
 ) -> None:
-    """Set up the region authority and an issuing agency (starts the chain if needed)."""
+    """Set up the region authority and an issuing agency (starts the chain if needed); the
+    first run also creates the region administrator and prints their one-time credentials."""
     from licence_service.setup import chain_up, init_region
 
     rt = runtime(data_dir)
@@ -142,6 +147,7 @@ def init_cmd(
     info["member"] = member
     if not member and request.exists():
         info["membership_request"] = str(request)
+    info.update(cli_people.first_admin(rt, admin))
     if as_json:
         print_json(info)
         return
@@ -154,6 +160,7 @@ def init_cmd(
             f"runs `licledger region propose --request {request}`",
             markup=False,
         )
+    cli_people.print_first_admin(info)
 
 
 # ---------------------------------------------------------------------------- licences

@@ -222,15 +222,26 @@ def reviews_cmd(
 @handled
 def approve_cmd(
     review_id: Annotated[int, typer.Argument(help="Review number (see `licledger reviews`).")],
-    agency: Annotated[str, typer.Option(help="Approving agency's code.")],
+    token: Annotated[
+        str,
+        typer.Option(
+            envvar="LICLEDGER_TOKEN",
+            help="The approving person's personal token; their agency is the one approving.",
+        ),
+    ],
     note: Annotated[str, typer.Option(help="Remarks.")] = "",
     data_dir: DataDir = None,
     as_json: JsonOut = False,
 ) -> None:
-    """Approve a pending joint review as one of its named agencies (anchored)."""
+    """Approve a pending joint review as the person whose token is given (anchored)."""
+    from licence_service.audit import oplog
+    from licence_service.people.service import authenticate
     from licence_service.status import approve
 
-    show(_status_info(approve(runtime(data_dir), review_id, agency, note)), as_json)
+    rt = runtime(data_dir)
+    person = authenticate(rt, token)
+    oplog.set_actor(person.label, "issuer")
+    show(_status_info(approve(rt, review_id, person, note)), as_json)
 
 
 @app.command("check")

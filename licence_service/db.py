@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ledger_client.index import IndexBase
 from licence_service.models import Base
+from licence_service.people import models as _people_models  # noqa: F401 - registers tables
 
 
 def make_engine(url: str) -> Engine:

@@ -14,9 +14,12 @@ from rich.table import Table
 from ledger_client.registry import LeafStatus
 from licence_service.anchoring import AnchorWorker
 from licence_service.attachments import make_copy
+from licence_service.audit import oplog
 from licence_service.demo_data import demo_applications
+from licence_service.demo_people import demo_people, print_people
 from licence_service.issuance import IssueRequest, issue
 from licence_service.operations import anchor_info, verify_pdf
+from licence_service.people.identity import PersonRole
 from licence_service.runtime import Runtime
 from licence_service.setup import DEFAULT_REGION, chain_up, init_region
 from licence_service.status import ReasonCode, change_status
@@ -52,10 +55,10 @@ def _lifecycle(
     check({**amended, "licence_id": new.licence_id}, "amended (version 2)", target)
 
     change_status(rt, paused["licence_id"], LeafStatus.SUSPENDED, ReasonCode.VIOLATION,
-                  "demo: 停业整改", actor="demo")  # fmt: skip
+                  "demo: 停业整改", actor=oplog.current_actor())  # fmt: skip
     check(paused, "suspended", Path(paused["pdf"]))
     change_status(rt, paused["licence_id"], LeafStatus.ACTIVE, ReasonCode.OTHER,
-                  "demo: 整改完成", actor="demo")  # fmt: skip
+                  "demo: 整改完成", actor=oplog.current_actor())  # fmt: skip
     check(paused, "reinstated", Path(paused["pdf"]))
 
     until = datetime.now(UTC).date() + timedelta(days=30)
@@ -73,6 +76,18 @@ def _lifecycle(
 def run_demo(
     rt: Runtime, out_dir: Path, count: int = 20, console: Console | None = None
 ) -> dict[str, Any]:
+    """The demo, done by its issuer (a named person, as the operation log shows); ends with
+    the demo people's credentials."""
+    chain_up(rt)
+    people = demo_people(rt, init_region(rt).code, "hz")
+    with oplog.acting_as(people.issuer.label, PersonRole.ISSUER.value):
+        report = _scenario(rt, out_dir, count, console)
+    if console:
+        print_people(console, "Demo people (API credentials)", people.rows, rt.settings.public_url)
+    return {**report, "people": people.rows}
+
+
+def _scenario(rt: Runtime, out_dir: Path, count: int, console: Console | None) -> dict[str, Any]:
     started = time.monotonic()
     say = console.print if console else (lambda *a, **k: None)
     up = chain_up(rt)
@@ -122,7 +137,7 @@ def run_demo(
         # than the anchoring, so "valid at the anchoring time" is a question with one answer.
         time.sleep(max(0.0, anchored_at.timestamp() + 1.05 - time.time()))
     change_status(rt, revoked["licence_id"], LeafStatus.REVOKED, ReasonCode.VIOLATION,
-                  "demo: revoked for a violation", actor="demo")  # fmt: skip
+                  "demo: revoked for a violation", actor=oplog.current_actor())  # fmt: skip
     result = verify_pdf(rt, pdf)
     rows.append({**revoked, "case": "after revocation", "verdict": str(result.verdict)})
     if anchored_at is not None:

@@ -18,12 +18,15 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from licence_service.audit import oplog
 from licence_service.demo_data import demo_applications
+from licence_service.demo_people import demo_people, print_people
 from licence_service.federation.auth import Caller
 from licence_service.federation.region import propose_region
 from licence_service.federation.sharing import grant_consent, release
 from licence_service.issuance import IssueRequest
 from licence_service.operations import issue_licence
+from licence_service.people.identity import PersonRole
 from licence_service.runtime import Runtime
 from licence_service.setup import chain_up, init_region, membership_request_path
 
@@ -41,6 +44,10 @@ def run_regions_demo(rt_a: Runtime, out_dir: Path, console: Console | None) -> d
     )
     shutil.copy(rt_a.settings.deployment_file, rt_b.settings.deployment_file)
     agency_b = init_region(rt_b, *REGION_B)
+    people = {
+        "A": demo_people(rt_a, agency_a.code, "hz"),
+        "B": demo_people(rt_b, agency_b.code, "sz"),
+    }
     rows: list[tuple[str, str]] = []
     if rt_b.directory().account_region(agency_b.chain_address) != agency_b.region_code:
         outcome = propose_region(rt_a, membership_request_path(rt_b))
@@ -55,9 +62,10 @@ def run_regions_demo(rt_a: Runtime, out_dir: Path, console: Console | None) -> d
         rows.append(("B is already a member", "—"))
 
     app = demo_applications(1, "330100", seed=int(time.time()))[0]
-    doc = issue_licence(
-        rt_a, IssueRequest(app.type_code, app.holder_name, app.holder_id, app.fields)
-    )
+    with oplog.acting_as(people["A"].issuer.label, PersonRole.ISSUER.value):
+        doc = issue_licence(
+            rt_a, IssueRequest(app.type_code, app.holder_name, app.holder_id, app.fields)
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{doc.licence_id}.pdf"
     shutil.copyfile(doc.pdf_path, target)
@@ -76,9 +84,10 @@ def run_regions_demo(rt_a: Runtime, out_dir: Path, console: Console | None) -> d
     except Exception as exc:
         rows.append(("B asks for the data without consent", f"refused: {exc}"))
     until = datetime.now(UTC).date() + timedelta(days=30)
-    consent = grant_consent(
-        rt_a, app.holder_id, agency_b.region_code, purpose, until, doc.licence_id
-    )
+    window = people["A"].window
+    with oplog.acting_as(window.label, PersonRole.WINDOW_STAFF.value):
+        consent = grant_consent(rt_a, app.holder_id, agency_b.region_code, purpose, until,
+                                doc.licence_id, confirmed_by=window.label)  # fmt: skip
     rows.append(("holder consents at A", f"consent {consent.consent_hash[:16]}… anchored"))
     data = release(rt_a, caller, doc.licence_id, purpose)
     shown = ", ".join(f"{k}={v}" for k, v in list(data["fields"].items())[:3])
@@ -93,6 +102,10 @@ def run_regions_demo(rt_a: Runtime, out_dir: Path, console: Console | None) -> d
         for step, res in rows:
             table.add_row(step, res)
         console.print(table)
+        for name, rt in (("A", rt_a), ("B", rt_b)):
+            print_people(console, f"Region {name}: demo people (API credentials)",
+                         people[name].rows, rt.settings.public_url)  # fmt: skip
         console.print(f"PDF in {target}; region B's data directory is {home_b}")
         console.print(f"finished in {elapsed:.1f} s")
-    return {"rows": rows, "seconds": round(elapsed, 2), "verdict": str(result.verdict)}
+    return {"rows": rows, "seconds": round(elapsed, 2), "verdict": str(result.verdict),
+            "people": {name: p.rows for name, p in people.items()}}  # fmt: skip

@@ -145,11 +145,14 @@ class ReviewRequest(Base):
 
 
 class Approval(Base):
+    """One agency's approval of a review, given by a named person of that agency."""
+
     __tablename__ = "approval"
     __table_args__ = (UniqueConstraint("review_id", "agency_code"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     review_id: Mapped[int] = mapped_column(ForeignKey("review_request.id"))
     agency_code: Mapped[str] = mapped_column(String(18))
+    person: Mapped[str] = mapped_column(String(100), default="")  # who approved, by label
     attachment_id: Mapped[int] = mapped_column(ForeignKey("attachment.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -30,6 +30,7 @@ from licence_service.models import (
     ReviewRequest,
     StatusChange,
 )
+from licence_service.people.identity import PermissionDeniedError, PersonInfo, PersonRole
 from licence_service.runtime import Runtime
 from licence_service.versions import find_licence
 
@@ -208,8 +209,19 @@ def _open_review(
     )
 
 
-def approve(rt: Runtime, review_id: int, agency_code: str, note: str = "") -> StatusResult:
-    """Record one named agency's approval (anchored); the M-th approval executes the action."""
+def approve(rt: Runtime, review_id: int, person: PersonInfo, note: str = "") -> StatusResult:
+    """Record one approval by ``person`` for their own agency (anchored); the M-th approval
+    executes the action.
+
+    The approving agency is the person's, never a parameter: a review needs distinct persons
+    of distinct named agencies, so one person (or two of one agency) never counts twice.
+    """
+    agency_code = person.agency_code
+    if PersonRole.ISSUER not in person.roles or agency_code is None:
+        raise PermissionDeniedError(
+            f"{person.label} may not approve reviews (needs the issuer role of an agency)",
+            field="person",
+        )
     with rt.sessions.begin() as s:
         review = s.get(ReviewRequest, review_id)
         if review is None:
@@ -218,32 +230,37 @@ def approve(rt: Runtime, review_id: int, agency_code: str, note: str = "") -> St
             raise ConflictError(f"review #{review_id} is already {review.state}", "review_id")
         approvers = json.loads(review.approvers_json)
         if agency_code not in approvers:
-            raise ConflictError(
-                f"agency {agency_code} is not one of the approvers of review #{review_id} "
-                f"({', '.join(approvers)})",
+            raise PermissionDeniedError(
+                f"agency {agency_code} of {person.label} is not one of the approvers of "
+                f"review #{review_id} ({', '.join(approvers)})",
                 field="agency",
             )
-        if any(a.agency_code == agency_code for a in review.approvals):
-            raise ConflictError(f"agency {agency_code} has already approved", field="agency")
+        for given in review.approvals:
+            if given.person == person.label or given.agency_code == agency_code:
+                raise ConflictError(
+                    f"agency {agency_code} has already approved review #{review_id} "
+                    f"(by {given.person}); the other named agencies must approve",
+                    field="agency",
+                )
         approver = s.scalar(select(Agency).where(Agency.code == agency_code))
         if approver is None:
-            raise NotFoundError(
-                f"agency {agency_code} is not set up in this region; run `licledger init "
-                f"--agency-code {agency_code} --agency-name …` first",
-                field="agency",
-            )
+            raise NotFoundError(f"agency {agency_code} is not set up in this region", "agency")
         licence = review.licence
         data = {
             "review": str(review.id),
             "action": review.action,
             "licence_leaf": licence.versions[-1].leaf.hex(),
             "approver": agency_code,
+            "approved_by": person.label,
             "decision": "approve",
             "note": note,
         }
         attachment_id, _ = record_approval(rt, s, licence, approver, data)
-        review.approvals.append(Approval(agency_code=agency_code, attachment_id=attachment_id))
-        oplog.record(s, "review:approve", licence.base_id, review=review.id, agency=agency_code)
+        review.approvals.append(
+            Approval(agency_code=agency_code, person=person.label, attachment_id=attachment_id)
+        )
+        oplog.record(s, "review:approve", licence.base_id, review=review.id, agency=agency_code,
+                     person=person.label)  # fmt: skip
         s.flush()
         count, required = len(review.approvals), review.required
         licence_base, reason_code, reason_text = (
@@ -256,7 +273,13 @@ def approve(rt: Runtime, review_id: int, agency_code: str, note: str = "") -> St
             count, required,
         )  # fmt: skip
     result = change_status(
-        rt, licence_base, LeafStatus.CANCELLED, reason_code, reason_text, "joint review", True
+        rt,
+        licence_base,
+        LeafStatus.CANCELLED,
+        reason_code,
+        reason_text,
+        f"joint review #{review_id}",
+        True,
     )
     with rt.sessions.begin() as s:
         review = s.get(ReviewRequest, review_id)
@@ -280,6 +303,7 @@ def reviews(rt: Runtime, state: str | None = "pending") -> list[dict[str, object
             out.append({
                 "review_id": r.id, "licence": r.licence.base_id, "action": r.action,
                 "state": r.state, "required": r.required, "approved_by": approved,
+                "approved_by_people": [a.person for a in r.approvals],
                 "waiting_for": [c for c in json.loads(r.approvers_json) if c not in approved],
                 "reason": r.reason_text, "created_at": r.created_at.isoformat(),
             })  # fmt: skip

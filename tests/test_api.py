@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 
 from ledger_client.node import AnvilNode
 from licence_service.api.app import create_app
-from licence_service.api.deps import api_keys
 from licence_service.runtime import Runtime
 from tests.chain_fixtures import free_port
+from tests.people_fixtures import serving, staff
 from tests.security.http_server import form_token
 from tests.service_fixtures import BUSINESS_FIELDS, HOLDER_USCC, region_runtime
 
@@ -27,21 +24,18 @@ def server(
     rt = region_runtime(
         tmp_path_factory.mktemp("api-region"), anvil, public_url=f"http://127.0.0.1:{port}"
     )
-    config = uvicorn.Config(create_app(rt), host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not srv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", rt
-    srv.should_exit = True
-    thread.join(10)
+    with serving(create_app(rt), port) as url:
+        yield url, rt
 
 
-def keys(rt: Runtime) -> dict[str, str]:
-    return {role.value: key for key, role in api_keys(rt).items()}
+_KEYS: dict[int, dict[str, dict[str, str]]] = {}
+
+
+def keys(rt: Runtime) -> dict[str, dict[str, str]]:
+    """Authorization headers of the region's staff, by role (created once per runtime)."""
+    if id(rt) not in _KEYS:
+        _KEYS[id(rt)] = staff(rt)
+    return _KEYS[id(rt)]
 
 
 ISSUE_BODY = {
@@ -54,7 +48,7 @@ ISSUE_BODY = {
 
 def test_issue_get_download_verify_revoke(server: tuple[str, Runtime]) -> None:
     url, rt = server
-    agency = {"X-API-Key": keys(rt)["agency"]}
+    agency = keys(rt)["issuer"]
     with httpx.Client(base_url=url, timeout=30) as c:
         r = c.post("/api/v1/licences", json=ISSUE_BODY, headers=agency)
         assert r.status_code == 201, r.text
@@ -113,13 +107,13 @@ def test_roles_and_errors(server: tuple[str, Runtime]) -> None:
     k = keys(rt)
     with httpx.Client(base_url=url, timeout=30) as c:
         assert c.post("/api/v1/licences", json=ISSUE_BODY).status_code == 401
-        r = c.post("/api/v1/licences", json=ISSUE_BODY, headers={"X-API-Key": k["window"]})
+        r = c.post("/api/v1/licences", json=ISSUE_BODY, headers=k["window"])
         assert r.status_code == 403
         bad = dict(ISSUE_BODY, holder_id="91330106MA2B0XKH35")
-        r = c.post("/api/v1/licences", json=bad, headers={"X-API-Key": k["agency"]})
+        r = c.post("/api/v1/licences", json=bad, headers=k["issuer"])
         assert r.status_code == 422 and r.json()["field"] == "holder_id"
         assert "check character" in r.json()["detail"]
-        r = c.get("/api/v1/licences/1.2.156.3005.2.BL01.nope", headers={"X-API-Key": k["auditor"]})
+        r = c.get("/api/v1/licences/1.2.156.3005.2.BL01.nope", headers=k["auditor"])
         assert r.status_code == 404
         r = c.post("/api/v1/verify/pdf", files={"file": ("x.pdf", b"not a pdf")})
         assert r.status_code == 422 and "not a PDF" in r.json()["detail"]
@@ -135,8 +129,8 @@ def test_lifecycle_endpoints(server: tuple[str, Runtime]) -> None:
 
     url, rt = server
     k = keys(rt)
-    agency = {"X-API-Key": k["agency"]}
-    window = {"X-API-Key": k["window"]}
+    agency = k["issuer"]
+    window = k["window"]
     with httpx.Client(base_url=url, timeout=30) as c:
         lid = c.post("/api/v1/licences", json=ISSUE_BODY, headers=agency).json()["licence_id"]
         r = c.post(
@@ -221,10 +215,10 @@ def test_lifecycle_endpoints(server: tuple[str, Runtime]) -> None:
 def test_audit_endpoints(server: tuple[str, Runtime]) -> None:
     url, rt = server
     k = keys(rt)
-    auditor = {"X-API-Key": k["auditor"]}
+    auditor = k["auditor"]
     with httpx.Client(base_url=url, timeout=60) as c:
-        c.post("/api/v1/licences", json=ISSUE_BODY, headers={"X-API-Key": k["agency"]})
-        assert c.get("/api/v1/audit/replay", headers={"X-API-Key": k["agency"]}).status_code == 403
+        c.post("/api/v1/licences", json=ISSUE_BODY, headers=k["issuer"])
+        assert c.get("/api/v1/audit/replay", headers=k["issuer"]).status_code == 403
         r = c.get("/api/v1/audit/replay", headers=auditor)
         assert r.status_code == 200, r.text
         report = r.json()
@@ -245,7 +239,7 @@ def test_audit_endpoints(server: tuple[str, Runtime]) -> None:
             from sqlalchemy import select
 
             actors = set(s.scalars(select(OpLogEntry.actor).where(OpLogEntry.action == "issue")))
-        assert any(a.startswith("api:agency@127.0.0.1") for a in actors)
+        assert "issuer@agency:11330100002489458U" in actors  # the person, not a shared key
 
 
 def test_submission_upgrade_and_metadata(server: tuple[str, Runtime]) -> None:
@@ -256,7 +250,7 @@ def test_submission_upgrade_and_metadata(server: tuple[str, Runtime]) -> None:
 
     url, rt = server
     k = keys(rt)
-    window = {"X-API-Key": k["window"]}
+    window = k["window"]
     buf = BytesIO()
     Image.new("RGB", (300, 200), (240, 240, 230)).save(buf, "PNG")
     with httpx.Client(base_url=url, timeout=30) as c:
@@ -276,13 +270,18 @@ def test_submission_upgrade_and_metadata(server: tuple[str, Runtime]) -> None:
         until = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
         r = c.post(
             f"/api/v1/submissions/{sid}/upgrade",
-            json={"staff": "窗口王五", "valid_until": until},
+            json={"valid_until": until},
             headers=window,
         )
         assert r.status_code == 200 and r.json()["grade"] == "B", r.text
-        lid = c.post(
-            "/api/v1/licences", json=ISSUE_BODY, headers={"X-API-Key": k["agency"]}
-        ).json()["licence_id"]
+        # the grade-B copy names the person who checked it and their agency, not a body field
+        from licence_service.models import Submission
+
+        with rt.sessions() as s:
+            row = s.get(Submission, sid)
+            assert row is not None
+            assert row.checked_by == "window (window@agency:11330100002489458U)"
+        lid = c.post("/api/v1/licences", json=ISSUE_BODY, headers=k["issuer"]).json()["licence_id"]
         meta = c.get(f"/api/v1/licences/{lid}", headers=window).json()["metadata"]
         assert meta["licence_id"] == lid and meta["issuing_authority"] == "杭州市市场监督管理局"
         assert meta["holder_id_type"] == "uscc" and meta["fields"]["注册资本"] == "100万元"

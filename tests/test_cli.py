@@ -28,6 +28,7 @@ class Cli:
             "LICLEDGER_API_PORT": str(free_port()),
         }
         self.env.pop("LICLEDGER_HOME", None)
+        self.first_init: dict = {}
 
     def run(self, *args: str, check: int | None = 0) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
@@ -52,7 +53,7 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
     cwd = tmp_path_factory.mktemp("elsewhere")  # the CLI works from any current directory
     c = Cli(tmp_path_factory.mktemp("cli-home"), cwd)
     c.run("chain", "up")
-    c.run("init")
+    c.first_init = c.json("init")
     yield c
     c.run("chain", "down", check=None)
 
@@ -171,3 +172,66 @@ def test_lifecycle_commands(cli: Cli) -> None:
         "copy", lid, "--purpose", "x", "--recipient", "y", "--valid-until", too_long, check=2
     )
     assert "90 days" in refused.stderr
+
+
+def test_init_creates_the_region_administrator_once_and_user_commands(cli: Cli) -> None:
+    admin = cli.first_init["admin"]
+    assert admin["username"] == "admin" and admin["roles"] == ["region_admin"]
+    assert admin["token"].startswith("llt_") and len(admin["password"]) >= 16
+    assert "admin" not in cli.json("init")  # credentials are shown once, on the first run
+    again = cli.run("init")
+    assert admin["token"] not in again.stdout and "admin" not in again.stdout
+
+    agency = cli.first_init["agency_code"]
+    added = cli.json("user", "add", "li-issuer", "--unit", agency, "--role", "issuer", "--token")
+    assert added["unit"] == f"agency:{agency}" and added["roles"] == ["issuer"]
+    assert added["password"] and added["token"].startswith(f"llt_{added['token_prefix']}_")
+    people = {p["username"]: p for p in cli.json("user", "list")}
+    assert set(people) == {"admin", "li-issuer"} and people["li-issuer"]["state"] == "active"
+    human = cli.run("user", "list").stdout
+    assert "li-issuer" in human and added["password"] not in human
+
+    issued = cli.json("user", "token", "issue", "li-issuer", "--days", "7", "--label", "laptop")
+    tokens = {t["prefix"]: t for t in cli.json("user", "token", "list", "li-issuer")}
+    assert set(tokens) == {added["token_prefix"], issued["token_prefix"]}
+    assert issued["token"] not in cli.run("user", "token", "list").stdout
+    cli.json("user", "token", "revoke", issued["token_prefix"])
+    tokens = {t["prefix"]: t["state"] for t in cli.json("user", "token", "list", "li-issuer")}
+    assert tokens == {added["token_prefix"]: "active", issued["token_prefix"]: "revoked"}
+    assert cli.json("user", "disable", "li-issuer")["disabled"] is True
+
+    bad_role = cli.run("user", "add", "x-1", "--unit", agency, "--role", "boss", check=2)
+    assert "unknown role" in bad_role.stderr and "[roles]" in bad_role.stderr
+    bad_unit = cli.run("user", "add", "x-2", "--unit", "region", "--role", "issuer", check=2)
+    assert "cannot hold issuer" in bad_unit.stderr
+    taken = cli.run("user", "add", "admin", "--unit", "region", "--role", "region_admin", check=2)
+    assert "taken" in taken.stderr
+    assert "no token" in cli.run("user", "token", "revoke", "ffffffffff", check=2).stderr
+
+
+def test_joint_review_from_the_cli_needs_two_people_of_the_two_agencies(cli: Cli) -> None:
+    from licence_service.setup import HEALTH_AGENCY
+    from tests.security.fixtures import FP01
+
+    cli.json("init", "--agency-code", HEALTH_AGENCY[0], "--agency-name", HEALTH_AGENCY[1])
+    market = cli.first_init["agency_code"]
+    tokens = {
+        name: cli.json("user", "add", f"cr-{name}", "--unit", unit, "--role", "issuer",
+                       "--token")["token"]
+        for name, unit in (("market", market), ("health", HEALTH_AGENCY[0]))
+    }  # fmt: skip
+    args = ["issue", "--type", "FP01", "--holder-name", "杭州沐阳超市有限公司"]
+    args += ["--holder-id", HOLDER_USCC]
+    for k, v in FP01["fields"].items():  # type: ignore[attr-defined]
+        args += ["--field", f"{k}={v}"]
+    doc = cli.json(*args)
+    review = cli.json("cancel", doc["licence_id"], "--reason", "申请注销")["review_id"]
+    first = cli.json("approve", str(review), "--token", tokens["market"])
+    assert first["status"] == "PENDING_REVIEW"
+    again = cli.run("approve", str(review), "--token", tokens["market"], check=2)
+    assert "already approved" in again.stderr
+    assert "invalid" in cli.run("approve", str(review), "--token", "llt_x", check=2).stderr
+    assert cli.json("verify", doc["pdf"])["verdict"] == "VALID"
+    done = cli.json("approve", str(review), "--token", tokens["health"])
+    assert done["status"] == "CANCELLED"
+    assert cli.json("verify", doc["pdf"], check=1)["verdict"] == "CANCELLED"

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import select
+
 from ledger_client.node import AnvilNode
 from licence_service.demo import run_demo
+from licence_service.models import OpLogEntry
+from licence_service.people.service import authenticate
 from tests.service_fixtures import region_runtime
 
 EXPECTED = {
@@ -35,3 +39,11 @@ def test_demo_runs_twice_and_every_verdict_is_the_expected_one(
         assert before == "VALID"
         assert next(v for c, v in cases.items() if c.startswith("copy at ")) == "EXPIRED"
         assert all(Path(row["pdf"]).exists() for row in report["rows"])
+        # its people's credentials work, and its actions are logged under its issuer
+        people = {p["username"]: p for p in report["people"]}
+        assert set(people) == {"admin", "issuer-hz", "window-hz", "auditor-hz"}
+        for row in people.values():
+            assert authenticate(rt, row["token"]).username == row["username"]
+    with rt.sessions() as s:
+        actors = set(s.scalars(select(OpLogEntry.actor).where(OpLogEntry.action == "issue")))
+    assert actors == {"issuer-hz@agency:11330100002489458U"}

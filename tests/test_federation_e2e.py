@@ -17,10 +17,10 @@ import httpx
 import pytest
 
 from ledger_client.node import AnvilNode, NodeConfig
-from licence_service.api.deps import api_keys
 from licence_service.runtime import Runtime
 from tests.chain_fixtures import free_port
 from tests.federation_fixtures import Consortium, build_consortium
+from tests.people_fixtures import staff
 from tests.service_fixtures import BUSINESS_FIELDS, HOLDER_USCC
 
 EXE = str(Path(sys.executable).parent / "licledger")
@@ -41,7 +41,7 @@ class Service:
             "LICLEDGER_DIRECTORY_THRESHOLD": "2",
         }
         self.proc: subprocess.Popen[bytes] | None = None
-        self.keys = {role.value: key for key, role in api_keys(rt).items()}
+        self.keys = staff(rt)  # Authorization headers of the region's people, by role
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
@@ -111,7 +111,7 @@ ISSUE = {
 
 def test_three_regions(services: dict[str, Service]) -> None:
     a, b, c = services["A"], services["B"], services["C"]
-    agency_a = {"X-API-Key": a.keys["agency"]}
+    agency_a = a.keys["issuer"]
     issued = httpx.post(f"{a.url}/api/v1/licences", json=ISSUE, headers=agency_a, timeout=60)
     assert issued.status_code == 201, issued.text
     lid = issued.json()["licence_id"]
@@ -151,7 +151,7 @@ def test_three_regions(services: dict[str, Service]) -> None:
             "valid_until": until,
             "licence_id": lid,
         },
-        headers={"X-API-Key": a.keys["window"]},
+        headers=a.keys["window"],
         timeout=60,
     )
     assert consent.status_code == 201, consent.text
@@ -176,7 +176,7 @@ def test_three_regions(services: dict[str, Service]) -> None:
     assert c.rt.sharing().release(receipt) is not None  # C reads the receipt from the chain
     history = httpx.get(
         f"{a.url}/api/v1/licences/{lid}/sharing",
-        headers={"X-API-Key": a.keys["auditor"]},
+        headers=a.keys["auditor"],
         timeout=30,
     ).json()
     assert history[0]["to_region"] == 110100 and history[0]["anchored"]
@@ -202,21 +202,19 @@ def test_three_regions(services: dict[str, Service]) -> None:
         )
         assert r.json()["verdict"] == "VALID", r.text
 
-    regions = httpx.get(
-        f"{b.url}/api/v1/regions", headers={"X-API-Key": b.keys["auditor"]}, timeout=30
-    ).json()
+    regions = httpx.get(f"{b.url}/api/v1/regions", headers=b.keys["auditor"], timeout=30).json()
     assert {r["code"] for r in regions["regions"]} == {330100, 440300, 110100}
     assert regions["proposals"][-1]["executed"] is True
     r = httpx.post(
         f"{b.url}/api/v1/regions/proposals",
         json={"remove_region": 110100},
-        headers={"X-API-Key": b.keys["agency"]},
+        headers=b.keys["admin"],
         timeout=60,
     )
     assert r.status_code == 201 and r.json()["executed"] is False, r.text
     r = httpx.post(
         f"{a.url}/api/v1/regions/proposals/{r.json()['proposal_id']}/approve",
-        headers={"X-API-Key": a.keys["agency"]},
+        headers=a.keys["admin"],
         timeout=60,
     )
     assert r.status_code == 200 and r.json()["executed"] is True, r.text
@@ -233,7 +231,7 @@ def test_three_regions(services: dict[str, Service]) -> None:
     feed = httpx.get(
         f"{b.url}/api/v1/exchange/status-changes",
         params={"region": 330100, "limit": 1},
-        headers={"X-API-Key": b.keys["auditor"]},
+        headers=b.keys["auditor"],
         timeout=30,
     ).json()
     assert [i["status"] for i in feed["items"]] == ["REVOKED"]

@@ -17,6 +17,8 @@ from licence_service.errors import ConflictError, InvalidInputError
 from licence_service.field_checks import check_field
 from licence_service.models import LicenceVersion
 from licence_service.operations import issue_licence, licence_history
+from licence_service.people.identity import PermissionDeniedError, PersonRole
+from licence_service.people.service import add_person
 from licence_service.runtime import Runtime
 from licence_service.setup import HEALTH_AGENCY, init_region
 from licence_service.status import approve, change_status, reviews
@@ -231,13 +233,16 @@ def test_joint_review_before_cancellation(rt: Runtime) -> None:
     rid = pending.review_id
     assert rid is not None
     assert any(r["review_id"] == rid for r in reviews(rt))
-    with pytest.raises(ConflictError):
-        approve(rt, rid, "91330106MA2B0XKH34")  # not a named approver
-    first = approve(rt, rid, "11330100002489458U")
+    market = add_person(rt, "jr-market", "11330100002489458U", frozenset({PersonRole.ISSUER}))
+    health = add_person(rt, "jr-health", HEALTH_AGENCY[0], frozenset({PersonRole.ISSUER}))
+    clerk = add_person(rt, "jr-clerk", HEALTH_AGENCY[0], frozenset({PersonRole.WINDOW_STAFF}))
+    with pytest.raises(PermissionDeniedError):
+        approve(rt, rid, clerk)  # window staff do not approve
+    first = approve(rt, rid, market)
     assert (first.status, first.approvals, first.required) == ("PENDING_REVIEW", 1, 2)
     with pytest.raises(ConflictError):
-        approve(rt, rid, "11330100002489458U")
-    done = approve(rt, rid, HEALTH_AGENCY[0])
+        approve(rt, rid, market)
+    done = approve(rt, rid, health)
     assert done.status == "CANCELLED" and done.tx_hash
     assert verdict(rt, pdf(rt, doc.licence_id)).verdict is Verdict.CANCELLED
     kinds = [a["kind"] for a in licence_history(rt, doc.licence_id)["attachments"]]

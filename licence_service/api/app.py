@@ -13,8 +13,15 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from ledger_client.errors import ChainUnavailableError, ContractRevertError, LedgerError
 from licence_service.anchoring import AnchorWorker
 from licence_service.api import security
-from licence_service.api.deps import api_keys
-from licence_service.api.routers import audit, federation, licences, lifecycle, pages, verify
+from licence_service.api.routers import (
+    audit,
+    federation,
+    licences,
+    lifecycle,
+    pages,
+    people,
+    verify,
+)
 from licence_service.errors import ServiceError
 from licence_service.runtime import Runtime
 from signing.errors import SigningError
@@ -66,7 +73,6 @@ def create_app(rt: Runtime, background: bool = True) -> FastAPI:
     for name in ("pyhanko", "pyhanko_certvalidator"):  # see cli.main
         logging.getLogger(name).setLevel(logging.CRITICAL)
     app.state.runtime = rt
-    app.state.api_keys = api_keys(rt)
     security.install(app, rt.settings)
 
     api = APIRouter(prefix="/api/v1")
@@ -75,6 +81,7 @@ def create_app(rt: Runtime, background: bool = True) -> FastAPI:
     api.include_router(lifecycle.router)
     api.include_router(audit.router)
     api.include_router(federation.router)
+    api.include_router(people.router)
 
     @api.get("/health", tags=["health"])
     def health() -> dict[str, object]:

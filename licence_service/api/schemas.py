@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class IssueIn(BaseModel):
@@ -162,7 +162,9 @@ class AttachmentOut(BaseModel):
 
 
 class ApproveIn(BaseModel):
-    agency_code: str
+    """No agency here: the approving agency is the caller's own."""
+
+    model_config = ConfigDict(extra="forbid")
     note: str = ""
 
 
@@ -188,5 +190,7 @@ class FieldProofOut(BaseModel):
 
 
 class UpgradeIn(BaseModel):
-    staff: str = Field(min_length=1, description="Who checked the original")
+    """No staff name here: the checked copy names the calling person and their agency."""
+
+    model_config = ConfigDict(extra="forbid")
     valid_until: date

@@ -46,6 +46,11 @@ def set_actor(actor: str, role: str) -> None:
     _actor.set((actor, role))
 
 
+def current_actor() -> str:
+    """Who this context's actions are attributed to."""
+    return _actor.get()[0]
+
+
 def record(s: Session, action: str, target: str, **details: Any) -> None:
     """Append one action to the log in the current transaction."""
     actor, role = _actor.get()

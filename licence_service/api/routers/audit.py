@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
-from licence_service.api.deps import Role, RuntimeDep, require
+from licence_service.api.deps import Auditor, RuntimeDep
 from licence_service.api.routers.licences import ERRORS
 from licence_service.audit.history import read_history
 from licence_service.audit.replay import replay
@@ -18,7 +18,6 @@ from licence_service.audit.summary import report_json, state_at
 from licence_service.errors import InvalidInputError
 
 router = APIRouter(prefix="/audit", tags=["audit"])
-AuditorRole = Annotated[Role, Depends(require(Role.AUDITOR))]
 
 
 @router.get(
@@ -30,7 +29,7 @@ AuditorRole = Annotated[Role, Depends(require(Role.AUDITOR))]
 )
 def replay_endpoint(
     rt: RuntimeDep,
-    _: AuditorRole,
+    _: Auditor,
     format: Annotated[str, Query(pattern="^(json|html|pdf)$")] = "json",
     from_block: int | None = None,
     region: int | None = None,
@@ -47,7 +46,7 @@ def replay_endpoint(
 
 
 @router.get("/state", responses=ERRORS)
-def state_endpoint(rt: RuntimeDep, _: AuditorRole, at: datetime) -> list[dict[str, Any]]:
+def state_endpoint(rt: RuntimeDep, _: Auditor, at: datetime) -> list[dict[str, Any]]:
     """Every licence's status at time ``at``, from the chain."""
     return state_at(rt, at)
 
@@ -55,7 +54,7 @@ def state_endpoint(rt: RuntimeDep, _: AuditorRole, at: datetime) -> list[dict[st
 @router.get("/stats", responses=ERRORS)
 def stats_endpoint(
     rt: RuntimeDep,
-    _: AuditorRole,
+    _: Auditor,
     period: str = "month",
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ) -> Any:

@@ -12,7 +12,14 @@ from sqlalchemy import select, tuple_
 
 from ledger_client.index import IndexedBatch, IndexedStatus
 from ledger_client.registry import LeafStatus
-from licence_service.api.deps import Role, RuntimeDep, require
+from licence_service.api.deps import (
+    LicenceReader,
+    Member,
+    RegionAdmin,
+    RuntimeDep,
+    Staff,
+    WindowStaff,
+)
 from licence_service.api.routers.licences import ERRORS
 from licence_service.errors import InvalidInputError
 from licence_service.federation.auth import Caller, verify_request
@@ -27,8 +34,6 @@ from licence_service.federation.sharing import (
 from licence_service.runtime import Runtime
 
 router = APIRouter(tags=["sharing"])
-CounterRole = Annotated[Role, Depends(require(Role.AGENCY, Role.WINDOW))]
-AnyRole = Annotated[Role, Depends(require(Role.AGENCY, Role.WINDOW, Role.AUDITOR))]
 
 
 async def region_caller(request: Request) -> Caller:
@@ -93,7 +98,7 @@ def changes_endpoint(
 
 
 @router.post("/consents", status_code=201, responses=ERRORS)
-def consent_endpoint(body: ConsentIn, rt: RuntimeDep, role: CounterRole) -> dict[str, Any]:
+def consent_endpoint(body: ConsentIn, rt: RuntimeDep, person: WindowStaff) -> dict[str, Any]:
     """Record a holder's consent, confirmed at this region's counter or portal."""
     res = grant_consent(
         rt,
@@ -104,18 +109,18 @@ def consent_endpoint(body: ConsentIn, rt: RuntimeDep, role: CounterRole) -> dict
         body.licence_id,
         body.type_code,
         body.fields_in_full,
-        confirmed_by=role.value,
+        confirmed_by=person.label,
     )
     return asdict(res)
 
 
 @router.post("/consents/{consent_id}/withdraw", responses=ERRORS)
-def withdraw_endpoint(consent_id: int, rt: RuntimeDep, _: CounterRole) -> dict[str, Any]:
+def withdraw_endpoint(consent_id: int, rt: RuntimeDep, _: WindowStaff) -> dict[str, Any]:
     return asdict(withdraw_consent(rt, consent_id))
 
 
 @router.get("/licences/{licence_id}/sharing", responses=ERRORS)
-def history_endpoint(licence_id: str, rt: RuntimeDep, _: AnyRole) -> list[dict[str, Any]]:
+def history_endpoint(licence_id: str, rt: RuntimeDep, _: LicenceReader) -> list[dict[str, Any]]:
     """Where this licence's data went (each release with its on-chain receipt)."""
     return sharing_history(rt, licence_id)
 
@@ -123,7 +128,7 @@ def history_endpoint(licence_id: str, rt: RuntimeDep, _: AnyRole) -> list[dict[s
 @router.get("/exchange/status-changes", responses=ERRORS)
 def status_feed(
     rt: RuntimeDep,
-    _: AnyRole,
+    _: Staff,
     region: int,
     since_block: int = 0,
     after: Annotated[str | None, Query(description="cursor from the previous page")] = None,
@@ -171,11 +176,8 @@ def status_feed(
     return {"items": items, "next": cursor}
 
 
-AgencyRole = Annotated[Role, Depends(require(Role.AGENCY))]
-
-
 @router.get("/regions", responses=ERRORS)
-def regions_endpoint(rt: RuntimeDep, _: AnyRole) -> dict[str, Any]:
+def regions_endpoint(rt: RuntimeDep, _: Member) -> dict[str, Any]:
     """The consortium: member regions, accounts, certificates, proposals."""
     from licence_service.federation.region import list_regions
 
@@ -188,7 +190,7 @@ class ProposalIn(BaseModel):
 
 
 @router.post("/regions/proposals", status_code=201, responses=ERRORS)
-def propose_endpoint(body: ProposalIn, rt: RuntimeDep, _: AgencyRole) -> dict[str, Any]:
+def propose_endpoint(body: ProposalIn, rt: RuntimeDep, _: RegionAdmin) -> dict[str, Any]:
     """Propose admitting a region (its membership request) or removing one."""
     from licence_service.federation.region import propose_region, propose_removal
 
@@ -200,7 +202,7 @@ def propose_endpoint(body: ProposalIn, rt: RuntimeDep, _: AgencyRole) -> dict[st
 
 
 @router.post("/regions/proposals/{proposal_id}/approve", responses=ERRORS)
-def approve_region_endpoint(proposal_id: int, rt: RuntimeDep, _: AgencyRole) -> dict[str, Any]:
+def approve_region_endpoint(proposal_id: int, rt: RuntimeDep, _: RegionAdmin) -> dict[str, Any]:
     """Approve for this region; the proposal executes when enough regions approved."""
     from licence_service.federation.region import approve_proposal
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from ledger_client.registry import LeafStatus
-from licence_service.api.deps import Role, RuntimeDep, require
+from licence_service.api.deps import (
+    Issuer,
+    LicenceIssuer,
+    LicenceReader,
+    RuntimeDep,
+    ensure_agency,
+)
 from licence_service.api.schemas import (
     ErrorOut,
     IssuedOut,
@@ -27,13 +31,15 @@ ERRORS: dict[int | str, dict[str, object]] = {
     code: {"model": ErrorOut} for code in (401, 403, 404, 409, 422, 503)
 }
 
-AgencyRole = Annotated[Role, Depends(require(Role.AGENCY))]
-AnyRole = Annotated[Role, Depends(require(Role.AGENCY, Role.WINDOW, Role.AUDITOR))]
-
 
 @router.post("", status_code=201, response_model=IssuedOut, responses=ERRORS)
-def issue_endpoint(body: IssueIn, rt: RuntimeDep, request: Request, _: AgencyRole) -> IssuedOut:
-    """Issue a licence as a signed PDF; with `wait` (default) it returns once anchored."""
+def issue_endpoint(body: IssueIn, rt: RuntimeDep, request: Request, person: Issuer) -> IssuedOut:
+    """Issue a licence as a signed PDF; with `wait` (default) it returns once anchored.
+
+    For the caller's own agency only (`agency_code` may be left out).
+    """
+    agency_code = body.agency_code or person.agency_code
+    ensure_agency(person, agency_code, "the licence asked for")
     req = IssueRequest(
         type_code=body.type_code,
         holder_name=body.holder_name,
@@ -41,7 +47,7 @@ def issue_endpoint(body: IssueIn, rt: RuntimeDep, request: Request, _: AgencyRol
         fields=body.fields,
         valid_from=body.valid_from,
         valid_until=body.valid_until,
-        agency_code=body.agency_code,
+        agency_code=agency_code,
     )
     doc = issue_licence(rt, req, wait=body.wait)
     pdf_url = str(request.url_for("download_pdf", licence_id=doc.licence_id))
@@ -49,7 +55,7 @@ def issue_endpoint(body: IssueIn, rt: RuntimeDep, request: Request, _: AgencyRol
 
 
 @router.get("/{licence_id}", response_model=LicenceOut, responses=ERRORS)
-def get_licence(licence_id: str, rt: RuntimeDep, _: AnyRole) -> LicenceOut:
+def get_licence(licence_id: str, rt: RuntimeDep, _: LicenceReader) -> LicenceOut:
     """A licence with all its versions (by full identifier or base id)."""
     return LicenceOut.model_validate(licence_view(rt, licence_id))
 
@@ -59,16 +65,18 @@ def get_licence(licence_id: str, rt: RuntimeDep, _: AnyRole) -> LicenceOut:
     response_class=FileResponse,
     responses={200: {"content": {"application/pdf": {}}}, **ERRORS},
 )
-def download_pdf(licence_id: str, rt: RuntimeDep, _: AnyRole) -> FileResponse:
+def download_pdf(licence_id: str, rt: RuntimeDep, _: LicenceReader) -> FileResponse:
     """The signed PDF of a version (or of the current version for a base id)."""
     path = pdf_path(rt, licence_id)
     return FileResponse(path, media_type="application/pdf", filename=f"{licence_id}.pdf")
 
 
 @router.post("/{licence_id}/revoke", response_model=StatusOut, responses=ERRORS)
-async def revoke(licence_id: str, body: RevokeIn, rt: RuntimeDep, _: AgencyRole) -> StatusOut:
+async def revoke(
+    licence_id: str, body: RevokeIn, rt: RuntimeDep, person: LicenceIssuer
+) -> StatusOut:
     """Revoke the licence's current version (terminal), anchored with its reason code."""
     res = await run_in_threadpool(
-        change_status, rt, licence_id, LeafStatus.REVOKED, body.code, body.reason, "api"
+        change_status, rt, licence_id, LeafStatus.REVOKED, body.code, body.reason, person.label
     )
     return StatusOut.model_validate(res, from_attributes=True)

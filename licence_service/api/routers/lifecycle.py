@@ -6,12 +6,19 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse
 
 from ledger_client.registry import LeafStatus
 from licence_service.anchoring import AnchorWorker, wait_anchored
-from licence_service.api.deps import Role, RuntimeDep, require
+from licence_service.api.deps import (
+    Issuer,
+    LicenceIssuer,
+    LicenceReader,
+    RuntimeDep,
+    Staff,
+    WindowStaff,
+)
 from licence_service.api.routers.licences import ERRORS
 from licence_service.api.schemas import (
     AmendIn,
@@ -39,8 +46,6 @@ from verifier.fields import check_field_proof
 from verifier.leaves import LeafKind, attachment_identifier
 
 router = APIRouter(tags=["lifecycle"])
-AgencyRole = Annotated[Role, Depends(require(Role.AGENCY))]
-AnyRole = Annotated[Role, Depends(require(Role.AGENCY, Role.WINDOW, Role.AUDITOR))]
 
 ACTIONS: dict[str, tuple[LeafStatus, ReasonCode]] = {
     "suspend": (LeafStatus.SUSPENDED, ReasonCode.VIOLATION),
@@ -60,7 +65,7 @@ def _action(name: str) -> tuple[LeafStatus, ReasonCode]:
 @router.post("/licences/{licence_id}/amend", status_code=201, response_model=IssuedOut,
              responses=ERRORS)  # fmt: skip
 def amend_endpoint(
-    licence_id: str, body: AmendIn, rt: RuntimeDep, request: Request, _: AgencyRole
+    licence_id: str, body: AmendIn, rt: RuntimeDep, request: Request, _: LicenceIssuer
 ) -> IssuedOut:
     """Create version N+1; the previous version becomes SUPERSEDED once both are anchored."""
     doc = amend(rt, licence_id, Amendment(body.fields, body.category, body.reason,
@@ -75,17 +80,17 @@ def amend_endpoint(
 
 @router.post("/licences/{licence_id}/status", response_model=StatusChangeOut, responses=ERRORS)
 def status_endpoint(
-    licence_id: str, body: StatusIn, rt: RuntimeDep, _: AgencyRole
+    licence_id: str, body: StatusIn, rt: RuntimeDep, person: LicenceIssuer
 ) -> StatusChangeOut:
     """Suspend, reinstate, revoke, cancel (may open a joint review) or report lost."""
     to, default = _action(body.action)
     res = change_status(rt, licence_id, to, body.code if body.code is not None else default,
-                        body.reason, actor="api")  # fmt: skip
+                        body.reason, actor=person.label)  # fmt: skip
     return StatusChangeOut.model_validate(asdict(res))
 
 
 @router.get("/licences/{licence_id}/history", responses=ERRORS)
-def history_endpoint(licence_id: str, rt: RuntimeDep, _: AnyRole) -> dict[str, Any]:
+def history_endpoint(licence_id: str, rt: RuntimeDep, _: LicenceReader) -> dict[str, Any]:
     """Versions, GB/T 36903-style metadata, status changes, attachments and a timeline."""
     return licence_history(rt, licence_id)
 
@@ -93,10 +98,11 @@ def history_endpoint(licence_id: str, rt: RuntimeDep, _: AnyRole) -> dict[str, A
 @router.post("/licences/{licence_id}/copies", status_code=201, response_model=AttachmentOut,
              responses=ERRORS)  # fmt: skip
 def copy_endpoint(
-    licence_id: str, body: CopyIn, rt: RuntimeDep, request: Request, _: AgencyRole
+    licence_id: str, body: CopyIn, rt: RuntimeDep, request: Request, person: LicenceIssuer
 ) -> AttachmentOut:
     """A use-specific copy (加注件) for one purpose and recipient, at most 90 days."""
-    res = make_copy(rt, licence_id, body.purpose, body.recipient, body.valid_until)
+    res = make_copy(rt, licence_id, body.purpose, body.recipient, body.valid_until,
+                    actor=person.label)  # fmt: skip
     AnchorWorker(rt).flush()
     serial = int(res.identifier.rsplit("/C", 1)[1])
     url = request.url_for("copy_pdf", licence_id=res.identifier.split("/")[0], serial=serial)
@@ -110,7 +116,7 @@ def _copy_id(licence_id: str, serial: int) -> str:
 
 @router.get("/licences/{licence_id}/copies/{serial}/pdf", response_class=FileResponse,
             responses={200: {"content": {"application/pdf": {}}}, **ERRORS})  # fmt: skip
-def copy_pdf(licence_id: str, serial: int, rt: RuntimeDep, _: AnyRole) -> FileResponse:
+def copy_pdf(licence_id: str, serial: int, rt: RuntimeDep, _: LicenceReader) -> FileResponse:
     """The signed PDF of a use-specific copy."""
     ident = _copy_id(licence_id, serial)
     return FileResponse(pdf_path(rt, ident), media_type="application/pdf",
@@ -120,44 +126,45 @@ def copy_pdf(licence_id: str, serial: int, rt: RuntimeDep, _: AnyRole) -> FileRe
 @router.post("/licences/{licence_id}/copies/{serial}/revoke", response_model=StatusChangeOut,
              responses=ERRORS)  # fmt: skip
 def revoke_copy(
-    licence_id: str, serial: int, body: StatusIn, rt: RuntimeDep, _: AgencyRole
+    licence_id: str, serial: int, body: StatusIn, rt: RuntimeDep, person: LicenceIssuer
 ) -> StatusChangeOut:
     """Revoke one copy; the licence itself is untouched."""
     res = change_status(rt, _copy_id(licence_id, serial), LeafStatus.REVOKED,
-                        body.code or ReasonCode.OTHER, body.reason, actor="api")  # fmt: skip
+                        body.code or ReasonCode.OTHER, body.reason, actor=person.label)  # fmt: skip
     return StatusChangeOut.model_validate(asdict(res))
 
 
 @router.post("/licences/{licence_id}/inspections", status_code=201,
              response_model=AttachmentOut, responses=ERRORS)  # fmt: skip
 def inspection_endpoint(
-    licence_id: str, body: InspectionIn, rt: RuntimeDep, _: AgencyRole
+    licence_id: str, body: InspectionIn, rt: RuntimeDep, person: LicenceIssuer
 ) -> AttachmentOut:
     """Attach an annual inspection (年检) result to the current version; anchored."""
-    res = record_inspection(rt, licence_id, body.year, body.result, body.note, actor="api")
+    res = record_inspection(rt, licence_id, body.year, body.result, body.note,
+                            actor=person.label)  # fmt: skip
     AnchorWorker(rt).flush()
     return AttachmentOut(identifier=res.identifier, kind=res.kind, leaf=res.leaf,
                          valid_until=None)  # fmt: skip
 
 
 @router.get("/reviews", responses=ERRORS)
-def reviews_endpoint(rt: RuntimeDep, _: AnyRole, state: str | None = "pending") -> list[Any]:
+def reviews_endpoint(rt: RuntimeDep, _: Staff, state: str | None = "pending") -> list[Any]:
     """Joint reviews (pending by default) with approvals given and still needed."""
     return reviews(rt, state)
 
 
 @router.post("/reviews/{review_id}/approve", response_model=StatusChangeOut, responses=ERRORS)
 def approve_endpoint(
-    review_id: int, body: ApproveIn, rt: RuntimeDep, _: AgencyRole
+    review_id: int, body: ApproveIn, rt: RuntimeDep, person: Issuer
 ) -> StatusChangeOut:
-    """One named agency approves; the last required approval executes the operation."""
-    return StatusChangeOut.model_validate(asdict(approve(rt, review_id, body.agency_code,
-                                                         body.note)))  # fmt: skip
+    """An issuer approves for their own agency (one of the review's named agencies); the
+    last required approval executes the operation."""
+    return StatusChangeOut.model_validate(asdict(approve(rt, review_id, person, body.note)))
 
 
 @router.post("/licences/{licence_id}/check", response_model=FieldCheckOut, responses=ERRORS)
 def field_check_endpoint(
-    licence_id: str, body: FieldCheckIn, rt: RuntimeDep, _: AnyRole
+    licence_id: str, body: FieldCheckIn, rt: RuntimeDep, _: LicenceReader
 ) -> FieldCheckOut:
     """Does this field of the current version equal the value? A proof comes with `true`."""
     return FieldCheckOut.model_validate(asdict(check_field(rt, licence_id, body.field,
@@ -172,13 +179,10 @@ def field_proof_endpoint(body: FieldProofIn, rt: RuntimeDep) -> FieldProofOut:
     return FieldProofOut.model_validate({"ok": res.ok, "checks": [asdict(c) for c in res.checks]})
 
 
-WindowRole = Annotated[Role, Depends(require(Role.WINDOW, Role.AGENCY))]
-
-
 @router.post("/submissions", status_code=201, responses=ERRORS)
 def submit_endpoint(
     rt: RuntimeDep,
-    _: WindowRole,
+    _: WindowStaff,
     image: Annotated[UploadFile, File(description="PNG or JPEG picture of the original")],
     title: Annotated[str, Form()],
     holder_name: Annotated[str, Form()],
@@ -192,10 +196,12 @@ def submit_endpoint(
 
 @router.post("/submissions/{submission_id}/upgrade", responses=ERRORS)
 def upgrade_endpoint(
-    submission_id: int, body: UpgradeIn, rt: RuntimeDep, _: WindowRole
+    submission_id: int, body: UpgradeIn, rt: RuntimeDep, person: WindowStaff
 ) -> dict[str, Any]:
-    """Checked against the original: the grade-B copy is signed and anchored."""
-    res = upgrade_to_b(rt, submission_id, body.staff, body.valid_until)
+    """Checked against the original by the calling window staff: the grade-B copy names them
+    and their agency, signed by that agency and anchored."""
+    staff = f"{person.display_name} ({person.label})"
+    res = upgrade_to_b(rt, submission_id, staff, body.valid_until, person.agency_code)
     AnchorWorker(rt).flush()
     return {"submission_id": submission_id, "grade": "B", "identifier": res.identifier,
             "valid_until": res.valid_until}  # fmt: skip
