@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -262,10 +263,12 @@ TABLE: dict[tuple[str, str], tuple[frozenset[str], dict[str, object]]] = {
 }
 
 
-def _routes() -> set[tuple[str, str]]:
+def _routes(home: Path) -> set[tuple[str, str]]:
     from licence_service.api.app import create_app
+    from licence_service.config import load_settings
+    from licence_service.runtime import Runtime
 
-    app = create_app(None, background=False)  # type: ignore[arg-type]
+    app = create_app(Runtime(load_settings(home)), background=False)  # nothing is connected
     found = set()
     for route in iter_route_contexts(app.routes):
         for method in route.methods or ():
@@ -274,8 +277,8 @@ def _routes() -> set[tuple[str, str]]:
     return found
 
 
-def test_every_endpoint_is_in_the_permission_table() -> None:
-    routes = _routes()
+def test_every_endpoint_is_in_the_permission_table(tmp_path: Path) -> None:
+    routes = _routes(tmp_path)
     assert routes - set(TABLE) == set(), "new endpoint(s): add them to the table"
     assert set(TABLE) - routes == set(), "the table names endpoints that no longer exist"
 
