@@ -38,6 +38,7 @@ from licence_service.cli_common import (
     read_input,
     runtime,
 )
+from licence_service.cli_setup import run_init
 from licence_service.config import Settings, load_settings
 from licence_service.errors import ServiceError
 from licence_service.issuance import IssueRequest
@@ -128,39 +129,7 @@ def init_cmd(
 ) -> None:
     """Set up the region authority and an issuing agency (starts the chain if needed); the
     first run also creates the region administrator and prints their one-time credentials."""
-    from licence_service.setup import chain_up, init_region
-
-    rt = runtime(data_dir)
-    chain_up(rt)
-    agency = init_region(rt, region_code, region_name, agency_code, agency_name, ca_key)
-    info = {
-        "agency_code": agency.code,
-        "agency_name": agency.name,
-        "region_code": agency.region_code,
-        "chain_address": agency.chain_address,
-        "certificate_sha256": agency.cert_fingerprint,
-    }
-    from licence_service.setup import membership_request_path
-
-    request = membership_request_path(rt)
-    member = rt.directory().account_region(agency.chain_address) == agency.region_code
-    info["member"] = member
-    if not member and request.exists():
-        info["membership_request"] = str(request)
-    info.update(cli_people.first_admin(rt, admin))
-    if as_json:
-        print_json(info)
-        return
-    out.print(
-        f"agency {agency.name} ({agency.code}) of region {agency.region_code} ready", markup=False
-    )
-    if not member:
-        out.print(
-            f"region {agency.region_code} is not yet a consortium member: a member region "
-            f"runs `licledger region propose --request {request}`",
-            markup=False,
-        )
-    cli_people.print_first_admin(info)
+    run_init(data_dir, region_code, region_name, agency_code, agency_name, ca_key, as_json, admin)
 
 
 # ---------------------------------------------------------------------------- licences

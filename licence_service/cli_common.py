@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -74,6 +75,8 @@ def handled(fn: F) -> F:
             return fn(*args, **kwargs)
         except ExitWith as exc:
             raise typer.Exit(exc.code) from None
+        except (typer.Exit, typer.Abort, click.exceptions.ClickException):
+            raise  # already reported (e.g. by a command this one called): exit as it says
         except ServiceError as exc:
             where = f" [{exc.field}]" if exc.field else ""
             fail(f"{exc}{where}")

@@ -21,6 +21,7 @@ from licence_service.cli_common import (
     runtime,
     show,
 )
+from licence_service.cli_setup import run_init
 from licence_service.errors import ServiceError
 from licence_service.federation.region import ProposalOutcome
 
@@ -58,9 +59,7 @@ def region_init(
     as_json: JsonOut = False,
 ) -> None:
     """Set this region up: keys, agency, and its place in the consortium (same as `init`)."""
-    from licence_service.cli import init_cmd
-
-    init_cmd(data_dir, region_code, region_name, agency_code, agency_name, ca_key, as_json)
+    run_init(data_dir, region_code, region_name, agency_code, agency_name, ca_key, as_json)
 
 
 @region_app.command("list")
