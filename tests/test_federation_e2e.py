@@ -126,18 +126,8 @@ def test_three_regions(services: dict[str, Service]) -> None:
     a.start()
 
     # C asks without consent: refused
-    refused = c.cli(
-        "sharing",
-        "request",
-        lid,
-        "--from",
-        a.url,
-        "--region",
-        "330100",
-        "--purpose",
-        "办理分支机构登记",
-        check=1,
-    )
+    ask = ("sharing", "request", lid, "--from", a.url, "--region", "330100", "--purpose")
+    refused = c.cli(*ask, "办理分支机构登记", check=1)
     assert "consent" in refused.stdout
 
     # the holder consents at A's counter; C gets the masked data with an on-chain receipt
@@ -157,20 +147,7 @@ def test_three_regions(services: dict[str, Service]) -> None:
     assert consent.status_code == 201, consent.text
     import json
 
-    got = json.loads(
-        c.cli(
-            "sharing",
-            "request",
-            lid,
-            "--from",
-            a.url,
-            "--region",
-            "330100",
-            "--purpose",
-            "办理分支机构登记",
-            "--json",
-        ).stdout
-    )
+    got = json.loads(c.cli(*ask, "办理分支机构登记", "--json").stdout)
     assert got["fields"]["holder_id"] != HOLDER_USCC and "holder_id" in got["masked"]
     receipt = bytes.fromhex(got["receipt"]["hash"])
     assert c.rt.sharing().release(receipt) is not None  # C reads the receipt from the chain

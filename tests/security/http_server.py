@@ -3,38 +3,22 @@
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
-import uvicorn
 
 from licence_service.api.app import create_app
 from licence_service.runtime import Runtime
 from tests.chain_fixtures import free_port
+from tests.people_fixtures import serving
 
 
 @contextmanager
 def serve(rt: Runtime, background: bool = False) -> Iterator[str]:
     """Serve ``rt`` on a free port; yields the base URL and stops the server afterwards."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(rt, background=background), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with serving(create_app(rt, background=background), free_port()) as url:
+        yield url
 
 
 def form_token(client: httpx.Client) -> str:

@@ -17,25 +17,18 @@ from sqlalchemy import select
 from ledger_client import merkle
 from ledger_client.errors import ContractRevertError
 from ledger_client.index import IndexedStatus, IndexedSuccession
-from ledger_client.node import AnvilNode
 from ledger_client.registry import LeafStatus, Member
 from licence_service.models import OutboxEntry
 from tests.security.trust_fixtures import (
     B1,
     Regions,
     agency,
-    build_regions,
     issue_by,
     member,
     verify_pdf,
     verify_pdf_direct,
 )
 from verifier.verdicts import Verdict
-
-
-@pytest.fixture(scope="module")
-def regions(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Regions:
-    return build_regions(tmp_path_factory.mktemp("item01"), anvil)
 
 
 def _reverts(name: str, fn, *args) -> None:  # type: ignore[no-untyped-def]

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import os
 
-import pytest
 from sqlalchemy import select
 
 from ledger_client import merkle
-from ledger_client.node import AnvilNode
 from ledger_client.registry import LeafStatus
 from licence_service.models import OutboxEntry
 from licence_service.status import change_status
@@ -27,18 +25,12 @@ from tests.security.trust_fixtures import (
     B1,
     Regions,
     agency,
-    build_regions,
     issue_by,
     qr_token,
     verify_pdf,
     verify_qr,
 )
 from verifier.verdicts import Verdict
-
-
-@pytest.fixture(scope="module")
-def regions(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Regions:
-    return build_regions(tmp_path_factory.mktemp("item02"), anvil)
 
 
 def _key_of(regions: Regions, leaf_hex: str) -> bytes:

@@ -23,11 +23,10 @@ from ledger_client.artifacts import load_artifact
 from ledger_client.deployment import CONTRACTS
 from ledger_client.directory import Action, AgencyAccount
 from ledger_client.errors import ContractRevertError
-from ledger_client.node import AnvilNode
 from ledger_client.registry import LeafStatus
 from licence_service.federation.region import approve_proposal, propose_removal
 from licence_service.runtime import Runtime
-from tests.security.trust_fixtures import A1, A2, B1, Regions, build_regions, issue_by, member
+from tests.security.trust_fixtures import A1, A2, B1, Regions, issue_by, member
 from verifier.verdicts import Verdict
 
 ROLE_EVENTS = {
@@ -43,11 +42,6 @@ ADMIN_FUNCTIONS = {
     "grantRole", "revokeRole", "renounceRole", "hasRole", "transferOwnership", "registerIssuer",
     "removeIssuer", "upgradeTo", "upgradeToAndCall",
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def regions(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Regions:
-    return build_regions(tmp_path_factory.mktemp("item03"), anvil)
 
 
 def _reverts(name: str, fn, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]

@@ -16,26 +16,17 @@ import time
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
-
-from ledger_client.node import AnvilNode
 from licence_service.federation.region import report_compromised
 from tests.security.trust_fixtures import (
     A1,
     A2,
     Regions,
-    build_regions,
     issue_by,
     qr_token,
     verify_qr,
 )
 from verifier.qr import encode_token, parse_token
 from verifier.verdicts import Verdict
-
-
-@pytest.fixture(scope="module")
-def regions(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Regions:
-    return build_regions(tmp_path_factory.mktemp("item04"), anvil)
 
 
 def _resign(regions: Regions, token: str, signer: str, **changes: object) -> str:

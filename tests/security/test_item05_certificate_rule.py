@@ -13,27 +13,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
-
 from ledger_client.directory import Action, signature_counts
-from ledger_client.node import AnvilNode
 from licence_service.federation.region import report_compromised
 from tests.security.trust_fixtures import (
     A1,
     A2,
     B1,
     Regions,
-    build_regions,
     issue_by,
     qr_token,
     verify_qr,
 )
 from verifier.verdicts import Verdict
-
-
-@pytest.fixture(scope="module")
-def regions(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Regions:
-    return build_regions(tmp_path_factory.mktemp("item05"), anvil)
 
 
 def _pin_next_block(regions: Regions, timestamp: int) -> None:

@@ -24,21 +24,15 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from ledger_client.node import AnvilNode
 from licence_service.api.app import create_app
 from licence_service.grades import submit_copy, upgrade_to_b
-from tests.security.trust_fixtures import A1, Regions, build_regions, flush, issue_by, qr_token
+from tests.security.trust_fixtures import A1, Regions, flush, issue_by, qr_token
 from tests.service_fixtures import HOLDER_USCC
 from verifier.qr import parse_token
 from verifier.verdicts import Verdict
 
 HOLDER = "杭州青禾科技有限公司"
 MASKED = "杭州******公司"
-
-
-@pytest.fixture(scope="module")
-def regions(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Regions:
-    return build_regions(tmp_path_factory.mktemp("item06"), anvil)
 
 
 @pytest.fixture(scope="module")

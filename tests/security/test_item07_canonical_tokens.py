@@ -14,20 +14,14 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from ledger_client.node import AnvilNode
 from licence_service.api.app import create_app
 from signing.compact import verify_compact
-from tests.security.trust_fixtures import A1, Regions, build_regions, issue_by, qr_token, verify_qr
+from tests.security.trust_fixtures import A1, Regions, issue_by, qr_token, verify_qr
 from verifier.errors import VerificationError
 from verifier.qr import parse_token
 from verifier.verdicts import Verdict
 
 N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
-
-
-@pytest.fixture(scope="module")
-def regions(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Regions:
-    return build_regions(tmp_path_factory.mktemp("item07"), anvil)
 
 
 def _b64(data: bytes) -> str:

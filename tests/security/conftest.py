@@ -1,0 +1,16 @@
+"""Each attack module gets a consortium of its own (module scope): region A with two agencies,
+region B with one, on the test session's anvil node."""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger_client.node import AnvilNode
+from tests.security.trust_fixtures import Regions, build_regions
+
+
+@pytest.fixture(scope="module")
+def regions(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode
+) -> Regions:
+    return build_regions(tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1]), anvil)
