@@ -11,10 +11,15 @@ contract, on the rule, on the certificate store rebuilt from the chain, and on r
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import pytest
+
 from ledger_client.directory import Action, signature_counts
+from ledger_client.node import AnvilNode, NodeConfig
 from licence_service.federation.region import report_compromised
+from tests.chain_fixtures import free_port
 from tests.security.trust_fixtures import (
     A1,
     A2,
@@ -25,6 +30,16 @@ from tests.security.trust_fixtures import (
     verify_qr,
 )
 from verifier.verdicts import Verdict
+
+
+@pytest.fixture(scope="module")
+def anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnvilNode]:
+    """A chain of its own: pinning a block's time moves the chain's clock ahead of this
+    machine's for every later block, and other tests compare the two."""
+    node = AnvilNode(NodeConfig(directory=tmp_path_factory.mktemp("anvil"), port=free_port()))
+    node.start()
+    yield node
+    node.stop()
 
 
 def _pin_next_block(regions: Regions, timestamp: int) -> None:
