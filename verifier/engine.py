@@ -152,6 +152,7 @@ class Verifier:
         checks = result.checks
         ref = split_identifier(claims.identifier)
         result.version = ref.version
+        result.trust_grade = "B" if ref.kind is LeafKind.CHECKED else "A"
         certs = self.trust.agency_certificates(claims.issuer_code, claims.region)
         if not certs:
             checks.append(Check("issuer", False, f"agency {claims.issuer_code} is not known"))
@@ -167,6 +168,11 @@ class Verifier:
             )  # fmt: skip
             return decide(result)
         result.issuer = subject_attributes(signer).get("name")
+        if ref.kind is LeafKind.CHECKED:
+            result.document_note = (
+                f"checked copy (grade B) made by window staff of {result.issuer}: a copy "
+                "checked against the original, not the issuing agency's original licence"
+            )
         checks.append(Check("signature", True, "QR claims signed by the agency they name"))
         if ref.issuer_in_base not in (None, claims.issuer_code):
             checks.append(

@@ -26,8 +26,10 @@ from PIL import Image
 
 from licence_service.api.app import create_app
 from licence_service.grades import submit_copy, upgrade_to_b
+from signing.pdf_metadata import read_metadata
 from tests.security.trust_fixtures import A1, Regions, flush, issue_by, qr_token
 from tests.service_fixtures import HOLDER_USCC
+from verifier.engine import METADATA_FILE
 from verifier.qr import parse_token
 from verifier.verdicts import Verdict
 
@@ -47,6 +49,7 @@ def test_the_qr_lets_a_counter_compare_the_paper(regions: Regions, client: TestC
     out = client.post("/api/v1/verify/qr", json={"payload": qr_token(doc)}).json()
     assert out["verdict"] == "VALID"
     assert (out["holder_name"], out["type_code"], out["issuer_code"]) == (MASKED, "BL01", A1)
+    assert out["trust_grade"] == "A" and out["document_note"] is None
     page = client.get(f"/v/{qr_token(doc)}").text
     for shown in (MASKED, "BL01", "330100", "Holder"):
         assert shown in page
@@ -98,6 +101,11 @@ def test_a_grade_b_copy_never_looks_like_the_agencys_original(
     assert out["document_note"].startswith(note)
     assert out["reason"].startswith(note)
     assert "not the issuing agency's original" in out["reason"]
+    # the copy's QR code says the same
+    token = read_metadata(Path(checked.pdf_path).read_bytes(), METADATA_FILE)["qr_token"]
+    by_qr = client.post("/api/v1/verify/qr", json={"payload": token}).json()
+    assert by_qr["verdict"] == "VALID" and by_qr["trust_grade"] == "B"
+    assert by_qr["document_note"].startswith(note) and by_qr["reason"].startswith(note)
 
 
 def _cli_verify(regions: Regions, pdf: Path, *args: str) -> dict[str, object]:
