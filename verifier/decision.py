@@ -6,8 +6,10 @@ be read in one screen.
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from ledger_client.registry import LeafStatus
-from verifier.verdicts import Verdict, VerificationResult
+from verifier.verdicts import Check, Verdict, VerificationResult
 
 _STATUS_VERDICT = {
     LeafStatus.SUSPENDED: Verdict.SUSPENDED,
@@ -58,3 +60,13 @@ def decide(result: VerificationResult) -> VerificationResult:
         result.verdict = verdict
     result.reason = worst.detail
     return result
+
+
+def validity_check(valid_from: date | None, valid_until: date, when: datetime) -> Check:
+    """Whether ``when`` falls within the document's validity period (days, inclusive)."""
+    day = when.date()
+    if valid_from is not None and day < valid_from:
+        return Check("validity", False, f"not valid before {valid_from.isoformat()}")
+    if day > valid_until:
+        return Check("validity", False, f"validity ended on {valid_until.isoformat()}")
+    return Check("validity", True, f"within the validity period (until {valid_until})")

@@ -21,7 +21,7 @@ from signing.compact import verify_compact
 from signing.errors import MetadataError
 from signing.pdf_metadata import read_metadata
 from signing.validation import validate_pdf_signature
-from verifier.decision import decide
+from verifier.decision import decide, validity_check
 from verifier.errors import VerificationError
 from verifier.leaves import ZERO, LeafInput, LeafKind, document_digest
 from verifier.qr import QrToken, parse_token
@@ -137,7 +137,7 @@ class Verifier:
                 self._parent_checks(result, parent, ref, result.checked_at or _now())
         valid_from = date.fromisoformat(str(meta["valid_from"]))
         valid_until = date.fromisoformat(str(meta["valid_until"]))
-        checks.append(self._validity(valid_from, valid_until, result.checked_at or _now()))
+        checks.append(validity_check(valid_from, valid_until, result.checked_at or _now()))
         return decide(result)
 
     def verify_qr(self, payload: str, at: datetime | None = None) -> VerificationResult:
@@ -199,7 +199,7 @@ class Verifier:
             return decide(result)
         self._conflicts(result, records)
         self._anchor_checks(result, record, ref, claims.region, result.checked_at or _now())
-        checks.append(self._validity(None, claims.valid_until, result.checked_at or _now()))
+        checks.append(validity_check(None, claims.valid_until, result.checked_at or _now()))
         return decide(result)
 
     # ------------------------------------------------------------------ checks
@@ -386,15 +386,6 @@ class Verifier:
     @staticmethod
     def _is_now(when: datetime) -> bool:
         return abs(datetime.now(UTC).timestamp() - when.timestamp()) < 60
-
-    @staticmethod
-    def _validity(valid_from: date | None, valid_until: date, when: datetime) -> Check:
-        day = when.date()
-        if valid_from is not None and day < valid_from:
-            return Check("validity", False, f"not valid before {valid_from.isoformat()}")
-        if day > valid_until:
-            return Check("validity", False, f"validity ended on {valid_until.isoformat()}")
-        return Check("validity", True, f"within the validity period (until {valid_until})")
 
 
 def _now() -> datetime:
