@@ -149,12 +149,12 @@ def test_release_after_expiry_is_refused(members: Members) -> None:
     m = members
     consent, leaf = h(), h()
     # chain time, not the wall clock: other tests of the session move anvil's clock forward
-    until = m.now() + 2
+    until = m.now() + 20  # room for two transactions on a loaded machine
     m.a.record_consent(consent, leaf, REGION_B, until)
     m.a.record_release(h(), leaf, REGION_B, h(), consent)
     # test fixture only (anvil-specific): let chain time pass the expiry and mine a block, as
     # gas is estimated against the latest block
-    m.w3.provider.make_request("evm_increaseTime", [5])  # type: ignore[arg-type]
+    m.w3.provider.make_request("evm_increaseTime", [21])  # type: ignore[arg-type]
     m.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
     err = expect_revert("ConsentExpired", m.a.record_release, h(), leaf, REGION_B, h(), consent)
     assert err.args_by_name["validUntil"] == until
