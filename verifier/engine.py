@@ -80,7 +80,8 @@ class Verifier:
         """Verdict for a licence file, now or at time ``at``."""
         if not data.lstrip()[:5].startswith(b"%PDF"):
             raise VerificationError("the file is not a PDF (it does not start with %PDF)")
-        result = self._result(at)
+        when = at or datetime.now(UTC)
+        result = self._result(at, when)
         checks = result.checks
         report = validate_pdf_signature(data, self.trust.roots)
         sig_ok = report.signed and report.intact and report.valid and report.covers_whole_file
@@ -127,24 +128,25 @@ class Verifier:
             return decide(result)
         checks.append(Check("digest", True, "document digest matches the anchored leaf"))
         self._conflicts(result, self.index.find_by_key(key, agency_id(agency_code)))
-        self._anchor_checks(result, record, ref, region, result.checked_at or _now())
+        self._anchor_checks(result, record, ref, region, when)
         if ref.kind is not LeafKind.VERSION:
             result.extra["attachment"] = {
                 k: meta[k] for k in ("purpose", "recipient", "made_by", "made_at") if k in meta
             }
             parent = bytes.fromhex(str(meta["parent_leaf"]))
             if parent != ZERO:
-                self._parent_checks(result, parent, ref, result.checked_at or _now())
+                self._parent_checks(result, parent, ref, when)
         valid_from = date.fromisoformat(str(meta["valid_from"]))
         valid_until = date.fromisoformat(str(meta["valid_until"]))
-        checks.append(validity_check(valid_from, valid_until, result.checked_at or _now()))
+        checks.append(validity_check(valid_from, valid_until, when))
         return decide(result)
 
     def verify_qr(self, payload: str, at: datetime | None = None) -> VerificationResult:
         """Verdict for a QR payload (token or status-page URL), now or at ``at``."""
         token = parse_token(payload)
         claims = token.claims
-        result = self._result(at)
+        when = at or datetime.now(UTC)
+        result = self._result(at, when)
         result.licence_id, result.issuer_code = claims.identifier, claims.issuer_code
         result.region, result.valid_until = claims.region, claims.valid_until.isoformat()
         result.holder_name = claims.holder_masked or None
@@ -198,15 +200,15 @@ class Verifier:
             self._unanchored(result, key, claims.issuer_code, None)
             return decide(result)
         self._conflicts(result, records)
-        self._anchor_checks(result, record, ref, claims.region, result.checked_at or _now())
-        checks.append(validity_check(None, claims.valid_until, result.checked_at or _now()))
+        self._anchor_checks(result, record, ref, claims.region, when)
+        checks.append(validity_check(None, claims.valid_until, when))
         return decide(result)
 
     # ------------------------------------------------------------------ checks
 
     @staticmethod
-    def _result(at: datetime | None) -> VerificationResult:
-        result = VerificationResult(Verdict.VALID, "", [], checked_at=at or _now(), as_of=at)
+    def _result(at: datetime | None, when: datetime) -> VerificationResult:
+        result = VerificationResult(Verdict.VALID, "", [], checked_at=when, as_of=at)
         result.extra["point_in_time"] = at is not None
         return result
 
@@ -386,10 +388,6 @@ class Verifier:
     @staticmethod
     def _is_now(when: datetime) -> bool:
         return abs(datetime.now(UTC).timestamp() - when.timestamp()) < 60
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _opt(value: object) -> str | None:
