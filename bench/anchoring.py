@@ -16,12 +16,12 @@ import time
 from pathlib import Path
 
 from ledger_client.node import AnvilNode, NodeConfig
-from licence_service.anchoring import AnchorWorker
-from licence_service.config import load_settings
-from licence_service.demo_data import demo_applications
-from licence_service.issuance import IssueRequest, issue
-from licence_service.runtime import Runtime
-from licence_service.setup import chain_up, init_region
+from licence_service.anchoring.worker import AnchorWorker
+from licence_service.demo.applicants import demo_applications
+from licence_service.region.bootstrap import chain_up, init_region
+from licence_service.region.runtime import Runtime
+from licence_service.region.settings import load_settings
+from licence_service.services.issue import IssueRequest, issue
 
 
 def _free_port() -> int:

@@ -6,10 +6,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from licence_service.config import load_settings
 from licence_service.federation.region import approve_proposal, propose_region
-from licence_service.runtime import Runtime
-from licence_service.setup import chain_up, init_region, membership_request_path
+from licence_service.region.bootstrap import chain_up, init_region, membership_request_path
+from licence_service.region.runtime import Runtime
+from licence_service.region.settings import load_settings
 
 REGIONS = {
     "A": ("330100", "杭州市", "11330100002489458U", "杭州市市场监督管理局"),

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from licence_service.people.identity import PersonRole
 from licence_service.people.service import add_person, issue_token
-from licence_service.runtime import Runtime
+from licence_service.region.runtime import Runtime
 
 PASSWORD = "correct horse battery staple"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ledger_client.node import AnvilNode
-from licence_service.config import load_settings
-from licence_service.issuance import IssueRequest
-from licence_service.runtime import Runtime
-from licence_service.setup import chain_up, init_region
+from licence_service.region.bootstrap import chain_up, init_region
+from licence_service.region.runtime import Runtime
+from licence_service.region.settings import load_settings
+from licence_service.services.issue import IssueRequest
 
 BUSINESS_FIELDS = {
     "类型": "有限责任公司（自然人投资或控股）",

@@ -9,7 +9,7 @@ import pytest
 
 from ledger_client.node import AnvilNode
 from licence_service.api.app import create_app
-from licence_service.runtime import Runtime
+from licence_service.region.runtime import Runtime
 from tests.chain_fixtures import free_port
 from tests.people_fixtures import serving, staff
 from tests.security.http_server import form_token
@@ -71,7 +71,7 @@ def test_issue_get_download_verify_revoke(server: tuple[str, Runtime]) -> None:
         with rt.sessions() as s:
             from sqlalchemy import select
 
-            from licence_service.models import LicenceVersion
+            from licence_service.store.models import LicenceVersion
 
             payload = s.scalar(
                 select(LicenceVersion.qr_payload).where(LicenceVersion.identifier == lid)
@@ -233,7 +233,7 @@ def test_audit_endpoints(server: tuple[str, Runtime]) -> None:
         state = c.get("/api/v1/audit/state", params={"at": "2000-01-01T00:00:00Z"}, headers=auditor)
         assert {row["status"] for row in state.json()} == {"NOT_ISSUED"}
         # the API's actions are in the operation log under the caller's role
-        from licence_service.models import OpLogEntry
+        from licence_service.store.models import OpLogEntry
 
         with rt.sessions() as s:
             from sqlalchemy import select
@@ -275,7 +275,7 @@ def test_submission_upgrade_and_metadata(server: tuple[str, Runtime]) -> None:
         )
         assert r.status_code == 200 and r.json()["grade"] == "B", r.text
         # the grade-B copy names the person who checked it and their agency, not a body field
-        from licence_service.models import Submission
+        from licence_service.store.models import Submission
 
         with rt.sessions() as s:
             row = s.get(Submission, sid)

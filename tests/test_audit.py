@@ -14,19 +14,19 @@ from sqlalchemy import delete, select, update
 from ledger_client import merkle
 from ledger_client.node import AnvilNode, NodeConfig
 from ledger_client.registry import LeafStatus
-from licence_service.anchoring import AnchorWorker
-from licence_service.attachments import make_copy
+from licence_service.anchoring.worker import AnchorWorker
 from licence_service.audit import oplog
 from licence_service.audit.replay import ReplayResult, replay
 from licence_service.audit.summary import report_json, state_at
-from licence_service.config import load_settings
-from licence_service.issuance import issue
-from licence_service.models import Licence, LicenceVersion, OpLogEntry, OutboxEntry
-from licence_service.operations import issue_licence
-from licence_service.runtime import Runtime
-from licence_service.setup import chain_up, init_region
-from licence_service.status import change_status
-from licence_service.versions import Amendment, amend
+from licence_service.region.bootstrap import chain_up, init_region
+from licence_service.region.runtime import Runtime
+from licence_service.region.settings import load_settings
+from licence_service.services.amend import Amendment, amend
+from licence_service.services.attachments import make_copy
+from licence_service.services.issue import issue
+from licence_service.services.status import change_status
+from licence_service.services.views import issue_licence
+from licence_service.store.models import Licence, LicenceVersion, OpLogEntry, OutboxEntry
 from tests.chain_fixtures import free_port
 from tests.service_fixtures import business_request, region_runtime
 
@@ -199,7 +199,7 @@ def test_replay_after_a_chain_restart_gives_the_same_report(
 def test_audit_cli_exit_codes_and_reports(rt: Runtime, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from licence_service.cli import app
+    from licence_service.cli.main import app
 
     ids = populate(rt)
     home = ["--data-dir", str(rt.settings.home)]

@@ -210,7 +210,7 @@ def test_init_creates_the_region_administrator_once_and_user_commands(cli: Cli) 
 
 
 def test_joint_review_from_the_cli_needs_two_people_of_the_two_agencies(cli: Cli) -> None:
-    from licence_service.setup import HEALTH_AGENCY
+    from licence_service.region.bootstrap import HEALTH_AGENCY
     from tests.security.fixtures import FP01
 
     cli.json("init", "--agency-code", HEALTH_AGENCY[0], "--agency-name", HEALTH_AGENCY[1])

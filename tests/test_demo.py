@@ -8,9 +8,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from ledger_client.node import AnvilNode
-from licence_service.demo import run_demo
-from licence_service.models import OpLogEntry
+from licence_service.demo.licences import run_demo
 from licence_service.people.service import authenticate
+from licence_service.store.models import OpLogEntry
 from tests.service_fixtures import region_runtime
 
 EXPECTED = {

@@ -15,16 +15,16 @@ from PIL import Image
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from licence_service import fonts
-from licence_service.document import (
+from licence_service.documents import fonts
+from licence_service.documents.face import (
     LicenceFace,
     RenderOptions,
     render_licence_pdf,
     render_scan_pdf,
     wrap_text,
 )
-from licence_service.fonts import FontNotFoundError, cjk_font_name, find_cjk_font
-from licence_service.trust_grades import TrustGrade, chinese_date, watermark_text
+from licence_service.documents.fonts import FontNotFoundError, cjk_font_name, find_cjk_font
+from licence_service.domain.trust_grades import TrustGrade, chinese_date, watermark_text
 from signing.certificates import KeyAndCert, create_region_ca, issue_agency_certificate
 from signing.pades import SignerConfig, sign_pdf
 from signing.pdf_metadata import embed_metadata, read_metadata

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ledger_client.node import AnvilNode
-from licence_service.errors import NotFoundError
+from licence_service.domain.errors import NotFoundError
 from licence_service.federation.auth import AuthError, Caller, sign_request, verify_request
 from licence_service.federation.client import domain
 from licence_service.federation.region import (
@@ -27,9 +27,9 @@ from licence_service.federation.sharing import (
     sharing_history,
     withdraw_consent,
 )
-from licence_service.issuance import DocumentSpec, build_document
-from licence_service.operations import issue_licence
-from licence_service.runtime import Runtime
+from licence_service.region.runtime import Runtime
+from licence_service.services.issue import DocumentSpec, build_document
+from licence_service.services.views import issue_licence
 from tests.federation_fixtures import Consortium, build_consortium
 from tests.service_fixtures import HOLDER_USCC, business_request
 from verifier.verdicts import Verdict
@@ -61,7 +61,7 @@ def test_region_b_verifies_region_a_from_the_chain(consortium: Consortium) -> No
     assert "杭州市" in issuer.detail and "on-chain directory" in issuer.detail
     # B's own database knows nothing of A's licence
     with pytest.raises(NotFoundError):
-        from licence_service.operations import licence_view
+        from licence_service.services.views import licence_view
 
         licence_view(consortium.b, doc.licence_id)
 
@@ -141,9 +141,9 @@ def test_rotation_by_m_of_n_keeps_old_licences_valid_and_key_loss(consortium: Co
     a.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
     report_compromised(a, old_creds.fingerprint, anchored_at + timedelta(seconds=2))
     assert verify_at(b, old.pdf_path).verdict is Verdict.VALID
-    from licence_service.identifiers import LicenceIdentifier
-    from licence_service.issuance import face_values
-    from licence_service.licence_types import get_licence_type
+    from licence_service.domain.identifiers import LicenceIdentifier
+    from licence_service.domain.licence_types import get_licence_type
+    from licence_service.services.issue import face_values
 
     ltype = get_licence_type("BL01")
     req = business_request()

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from ledger_client.node import AnvilNode, NodeConfig
-from licence_service.runtime import Runtime
+from licence_service.region.runtime import Runtime
 from tests.chain_fixtures import free_port
 from tests.federation_fixtures import Consortium, build_consortium
 from tests.people_fixtures import staff

@@ -10,11 +10,11 @@ import pytest
 from PIL import Image
 
 from ledger_client.node import AnvilNode
-from licence_service.anchoring import AnchorWorker
-from licence_service.errors import ConflictError, InvalidInputError
-from licence_service.grades import submit_copy, upgrade_to_b
-from licence_service.runtime import Runtime
-from licence_service.trust_grades import TrustGrade, watermark_text
+from licence_service.anchoring.worker import AnchorWorker
+from licence_service.domain.errors import ConflictError, InvalidInputError
+from licence_service.domain.trust_grades import TrustGrade, watermark_text
+from licence_service.region.runtime import Runtime
+from licence_service.services.upgrade import submit_copy, upgrade_to_b
 from tests.service_fixtures import HOLDER_USCC, region_runtime
 from verifier.verdicts import Verdict
 

@@ -1,4 +1,4 @@
-"""Tests for licence_service.identifiers: fixed examples, error messages, and properties.
+"""Tests for licence_service.domain.identifiers: fixed examples, error messages, and properties.
 
 The hypothesis tests are the proof the brief asks for: for generated valid identifiers,
 every single-character substitution and every adjacent transposition of two different
@@ -15,14 +15,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from licence_service.identifiers import (
+from licence_service.domain.identifiers import (
     LICENCE_ID_PREFIX,
     LicenceIdentifier,
     format_serial,
     licence_check_char,
     validate_licence_type_code,
 )
-from licence_service.national_ids import (
+from licence_service.domain.national_ids import (
     CITIZEN_ID_WEIGHTS,
     PROVINCE_NAMES,
     USCC_ALPHABET,

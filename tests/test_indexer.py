@@ -18,7 +18,7 @@ from ledger_client.events import scan
 from ledger_client.index import ChainIndex, ChainIndexer, IndexCheckpoint, IndexedLeaf
 from ledger_client.registry import LeafStatus
 from licence_service.audit.history import read_history
-from licence_service.db import make_engine, make_sessions
+from licence_service.store.engine import make_engine, make_sessions
 from tests.chain_fixtures import REGION_A, REGION_B, fresh_consortium
 
 

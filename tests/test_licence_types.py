@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from licence_service.demo_data import DEMO_TYPE_CODES, demo_applications
-from licence_service.licence_types import (
+from licence_service.demo.applicants import DEMO_TYPE_CODES, demo_applications
+from licence_service.domain.licence_types import (
     FieldSpec,
     FieldValidationError,
     LicenceType,
@@ -18,7 +18,7 @@ from licence_service.licence_types import (
     get_licence_type,
     load_licence_types,
 )
-from licence_service.national_ids import (
+from licence_service.domain.national_ids import (
     PROVINCE_NAMES,
     HolderIdType,
     validate_citizen_id,

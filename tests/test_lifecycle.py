@@ -11,18 +11,18 @@ from sqlalchemy import select
 
 from ledger_client.node import AnvilNode
 from ledger_client.registry import LeafStatus
-from licence_service.anchoring import AnchorWorker
-from licence_service.attachments import make_copy, record_inspection
-from licence_service.errors import ConflictError, InvalidInputError
-from licence_service.field_checks import check_field
-from licence_service.models import LicenceVersion
-from licence_service.operations import issue_licence, licence_history
+from licence_service.anchoring.worker import AnchorWorker
+from licence_service.domain.errors import ConflictError, InvalidInputError
 from licence_service.people.identity import PermissionDeniedError, PersonRole
 from licence_service.people.service import add_person
-from licence_service.runtime import Runtime
-from licence_service.setup import HEALTH_AGENCY, init_region
-from licence_service.status import approve, change_status, reviews
-from licence_service.versions import Amendment, amend
+from licence_service.region.bootstrap import HEALTH_AGENCY, init_region
+from licence_service.region.runtime import Runtime
+from licence_service.services.amend import Amendment, amend
+from licence_service.services.attachments import make_copy, record_inspection
+from licence_service.services.field_checks import check_field
+from licence_service.services.status import approve, change_status, reviews
+from licence_service.services.views import issue_licence, licence_history
+from licence_service.store.models import LicenceVersion
 from tests.service_fixtures import business_request, region_runtime
 from verifier.fields import check_field_proof
 from verifier.verdicts import Verdict
@@ -218,7 +218,7 @@ def test_annual_inspection_is_anchored_not_a_version(rt: Runtime) -> None:
 
 
 def test_joint_review_before_cancellation(rt: Runtime) -> None:
-    from licence_service.issuance import IssueRequest
+    from licence_service.services.issue import IssueRequest
 
     req = IssueRequest(
         "FP01", "杭州沐阳超市有限公司", "91330106MA2B0XKH34",

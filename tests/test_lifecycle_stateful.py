@@ -22,14 +22,14 @@ from sqlalchemy import select
 
 from ledger_client.node import AnvilNode
 from ledger_client.registry import LeafStatus
-from licence_service.anchoring import AnchorWorker
-from licence_service.attachments import copy_cap, make_copy
-from licence_service.errors import ConflictError
-from licence_service.models import Licence
-from licence_service.operations import issue_licence
-from licence_service.runtime import Runtime
-from licence_service.status import change_status
-from licence_service.versions import Amendment, amend
+from licence_service.anchoring.worker import AnchorWorker
+from licence_service.domain.errors import ConflictError
+from licence_service.region.runtime import Runtime
+from licence_service.services.amend import Amendment, amend
+from licence_service.services.attachments import copy_cap, make_copy
+from licence_service.services.status import change_status
+from licence_service.services.views import issue_licence
+from licence_service.store.models import Licence
 from tests.service_fixtures import business_request, region_runtime
 from verifier.verdicts import Verdict
 

@@ -11,13 +11,13 @@ from sqlalchemy import func, select
 
 from ledger_client.node import AnvilNode
 from ledger_client.registry import LeafStatus
-from licence_service.anchoring import AnchorWorker
-from licence_service.errors import ConflictError, InvalidInputError, NotFoundError
-from licence_service.issuance import issue
-from licence_service.models import AnchorBatch, Licence, LicenceVersion, OutboxEntry
-from licence_service.operations import issue_licence
-from licence_service.runtime import Runtime
-from licence_service.status import change_status
+from licence_service.anchoring.worker import AnchorWorker
+from licence_service.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from licence_service.region.runtime import Runtime
+from licence_service.services.issue import issue
+from licence_service.services.status import change_status
+from licence_service.services.views import issue_licence
+from licence_service.store.models import AnchorBatch, Licence, LicenceVersion, OutboxEntry
 from tests.service_fixtures import business_request, region_runtime
 from verifier.errors import VerificationError
 from verifier.verdicts import Verdict
@@ -96,9 +96,9 @@ def test_incremental_update_after_signing_is_tampered(rt: Runtime) -> None:
 
 
 def test_signed_by_a_key_that_is_not_the_issuers(rt: Runtime) -> None:
-    from licence_service.identifiers import LicenceIdentifier
-    from licence_service.issuance import DocumentSpec, build_document, face_values
-    from licence_service.licence_types import get_licence_type
+    from licence_service.domain.identifiers import LicenceIdentifier
+    from licence_service.domain.licence_types import get_licence_type
+    from licence_service.services.issue import DocumentSpec, build_document, face_values
     from signing.certificates import create_region_ca, issue_agency_certificate
 
     with rt.sessions() as s:
@@ -214,7 +214,7 @@ def test_worker_resumes_after_crash_without_anchoring_twice(rt: Runtime) -> None
 def test_two_workers_racing_anchor_everything_once(rt: Runtime) -> None:
     import threading
 
-    from licence_service.runtime import Runtime as RuntimeCls
+    from licence_service.region.runtime import Runtime as RuntimeCls
 
     docs = [issue(rt, business_request()) for _ in range(6)]
     before = rt.registry().batch_count()

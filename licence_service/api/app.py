@@ -11,7 +11,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from ledger_client.errors import ChainUnavailableError, ContractRevertError, LedgerError
-from licence_service.anchoring import AnchorWorker
+from licence_service.anchoring.worker import AnchorWorker
 from licence_service.api import security
 from licence_service.api.routers import (
     audit,
@@ -22,8 +22,8 @@ from licence_service.api.routers import (
     people,
     verify,
 )
-from licence_service.errors import ServiceError
-from licence_service.runtime import Runtime
+from licence_service.domain.errors import ServiceError
+from licence_service.region.runtime import Runtime
 from signing.errors import SigningError
 from verifier.errors import VerificationError
 

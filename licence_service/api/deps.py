@@ -20,8 +20,8 @@ from fastapi.concurrency import run_in_threadpool
 from licence_service.audit import oplog
 from licence_service.people.identity import AuthenticationError, PersonInfo, PersonRole
 from licence_service.people.service import authenticate, home_region
-from licence_service.runtime import Runtime
-from licence_service.versions import find_licence
+from licence_service.region.runtime import Runtime
+from licence_service.services.amend import find_licence
 
 
 def get_runtime(request: Request) -> Runtime:

@@ -30,8 +30,8 @@ from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from licence_service.config import Settings
-from licence_service.errors import ServiceError
+from licence_service.domain.errors import ServiceError
+from licence_service.region.settings import Settings
 
 PUBLIC_VERIFY_PREFIXES = ("/api/v1/verify/", "/verify", "/v/")
 CSRF_COOKIE = "ll_csrf"

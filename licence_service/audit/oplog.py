@@ -21,7 +21,7 @@ from eth_utils import keccak
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from licence_service.models import Agency, OpLogEntry, OutboxEntry
+from licence_service.store.models import Agency, OpLogEntry, OutboxEntry
 from verifier.leaves import ZERO, LeafInput, LeafKind
 
 GENESIS = bytes(32)

@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 
 from licence_service.audit import oplog
 from licence_service.audit.history import ChainHistory, LeafLife, read_history
-from licence_service.models import (
+from licence_service.region.runtime import Runtime
+from licence_service.store.models import (
     Agency,
     Attachment,
     Licence,
@@ -37,7 +38,6 @@ from licence_service.models import (
     StatusChange,
     Submission,
 )
-from licence_service.runtime import Runtime
 from verifier.leaves import LeafInput, LeafKind, data_root, document_digest, field_hash
 
 

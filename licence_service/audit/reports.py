@@ -138,7 +138,7 @@ def render_pdf(report: dict[str, Any], stats: list[dict[str, Any]]) -> bytes:
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    from licence_service.fonts import cjk_font_name
+    from licence_service.documents.fonts import cjk_font_name
 
     font = cjk_font_name()
     body = ParagraphStyle("body", fontName=font, fontSize=8.5, leading=11)

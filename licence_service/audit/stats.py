@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from ledger_client.registry import LeafStatus
 from licence_service.audit.history import ChainHistory
-from licence_service.models import Agency, Attachment, Licence, LicenceVersion
-from licence_service.runtime import Runtime
+from licence_service.region.runtime import Runtime
+from licence_service.store.models import Agency, Attachment, Licence, LicenceVersion
 from verifier.leaves import LeafKind
 
 COLUMNS = (

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from ledger_client.registry import LeafStatus
 from licence_service.audit.history import read_history
 from licence_service.audit.replay import ReplayResult
-from licence_service.models import (
+from licence_service.region.runtime import Runtime
+from licence_service.store.models import (
     Licence,
 )
-from licence_service.runtime import Runtime
 
 
 def report_json(rt: Runtime, result: ReplayResult) -> dict[str, Any]:

@@ -26,8 +26,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from licence_service.errors import ServiceError
-from licence_service.models import SeenNonce
+from licence_service.domain.errors import ServiceError
+from licence_service.store.models import SeenNonce
 
 MAX_LIFETIME = 300  # seconds a signed request may be valid for
 HEADERS = (

@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from licence_service.domain.licence_types import get_licence_type
 from licence_service.federation.auth import Caller
 from licence_service.federation.sharing import find_consent, release
-from licence_service.licence_types import get_licence_type
-from licence_service.models import Licence, LicenceVersion, StatusChange
-from licence_service.runtime import Runtime
+from licence_service.region.runtime import Runtime
+from licence_service.store.models import Licence, LicenceVersion, StatusChange
 
 
 def changes_since(

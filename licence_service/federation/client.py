@@ -8,9 +8,9 @@ from urllib.parse import urlencode
 
 import httpx
 
-from licence_service.errors import ServiceError
+from licence_service.domain.errors import ServiceError
 from licence_service.federation.auth import Domain, sign_request
-from licence_service.runtime import Runtime
+from licence_service.region.runtime import Runtime
 
 
 class RemoteError(ServiceError):

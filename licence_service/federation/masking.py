@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from licence_service.licence_types import LicenceType
+from licence_service.domain.licence_types import LicenceType
 
 _ADDRESS_WORDS = ("住所", "住址", "地址", "经营场所")
 _PHONE = re.compile(r"1\d{10}|\d{3,4}-\d{7,8}")

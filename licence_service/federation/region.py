@@ -13,12 +13,12 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import select
 
 from ledger_client.directory import Action, NewCertificate
-from licence_service.at_rest import region_ca
 from licence_service.audit import oplog
-from licence_service.errors import ConflictError, InvalidInputError, NotSetUpError
-from licence_service.models import Agency
-from licence_service.runtime import Runtime, agency_credentials_name
-from licence_service.setup import member_account
+from licence_service.domain.errors import ConflictError, InvalidInputError, NotSetUpError
+from licence_service.region.at_rest import region_ca
+from licence_service.region.bootstrap import member_account
+from licence_service.region.runtime import Runtime, agency_credentials_name
+from licence_service.store.models import Agency
 from signing.certificates import issue_agency_certificate
 from signing.keystore import credentials_exist, load_credentials, save_credentials
 

@@ -19,13 +19,18 @@ from eth_utils import keccak
 from sqlalchemy import or_, select
 
 from licence_service.audit import oplog
-from licence_service.errors import ConflictError, InvalidInputError, NotFoundError, ServiceError
+from licence_service.domain.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    ServiceError,
+)
+from licence_service.domain.licence_types import get_licence_type
 from licence_service.federation.auth import Caller
 from licence_service.federation.masking import release_fields
-from licence_service.licence_types import get_licence_type
-from licence_service.models import Consent, Licence, Release
-from licence_service.runtime import Runtime
-from licence_service.versions import find_licence
+from licence_service.region.runtime import Runtime
+from licence_service.services.amend import find_licence
+from licence_service.store.models import Consent, Licence, Release
 
 
 class SharingRefused(ServiceError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from licence_service.errors import InvalidInputError, ServiceError
+from licence_service.domain.errors import InvalidInputError, ServiceError
 
 
 class PersonRole(StrEnum):

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from licence_service.models import Base, utcnow
+from licence_service.store.models import Base, utcnow
 
 
 class Person(Base):

@@ -8,7 +8,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from argon2.profiles import RFC_9106_LOW_MEMORY
 
-from licence_service.errors import InvalidInputError
+from licence_service.domain.errors import InvalidInputError
 
 # argon2id, t=3, m=64 MiB, p=4: RFC 9106's second recommended option, ~50-100 ms here.
 _HASHER = PasswordHasher.from_parameters(RFC_9106_LOW_MEMORY)

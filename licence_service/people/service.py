@@ -15,8 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from licence_service.audit import oplog
-from licence_service.errors import ConflictError, InvalidInputError, NotFoundError, NotSetUpError
-from licence_service.models import Agency
+from licence_service.domain.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    NotSetUpError,
+)
 from licence_service.people.identity import (
     UNIT_ROLES,
     AuthenticationError,
@@ -27,7 +31,8 @@ from licence_service.people.identity import (
 from licence_service.people.models import ApiToken, Person
 from licence_service.people.passwords import generate_password, hash_password
 from licence_service.people.tokens import matches, new_token, prefix_of, token_hash
-from licence_service.runtime import Runtime
+from licence_service.region.runtime import Runtime
+from licence_service.store.models import Agency
 
 DEFAULT_TOKEN_DAYS = 90
 MAX_TOKEN_DAYS = 366

@@ -18,7 +18,7 @@ from licence_service.people.identity import AuthenticationError, TooManyAttempts
 from licence_service.people.models import Person, SignInFailure
 from licence_service.people.passwords import verify_password
 from licence_service.people.service import IssuedToken, aware, info, issue_token
-from licence_service.runtime import Runtime
+from licence_service.region.runtime import Runtime
 
 SIGN_IN_TOKEN_DAYS = 1
 

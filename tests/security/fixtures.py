@@ -19,8 +19,8 @@ import httpx
 from ledger_client.node import AnvilNode
 from licence_service.api.app import create_app
 from licence_service.people.identity import PersonRole
-from licence_service.runtime import Runtime
-from licence_service.setup import DEFAULT_AGENCY, HEALTH_AGENCY, init_region
+from licence_service.region.bootstrap import DEFAULT_AGENCY, HEALTH_AGENCY, init_region
+from licence_service.region.runtime import Runtime
 from tests.chain_fixtures import free_port
 from tests.people_fixtures import bearer, person_token, serving
 from tests.service_fixtures import region_runtime

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import httpx
 
 from licence_service.api.app import create_app
-from licence_service.runtime import Runtime
+from licence_service.region.runtime import Runtime
 from tests.chain_fixtures import free_port
 from tests.people_fixtures import serving
 

@@ -18,7 +18,7 @@ from ledger_client import merkle
 from ledger_client.errors import ContractRevertError
 from ledger_client.index import IndexedStatus, IndexedSuccession
 from ledger_client.registry import LeafStatus, Member
-from licence_service.models import OutboxEntry
+from licence_service.store.models import OutboxEntry
 from tests.security.trust_fixtures import (
     B1,
     Regions,

@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from ledger_client import merkle
 from ledger_client.registry import LeafStatus
-from licence_service.models import OutboxEntry
-from licence_service.status import change_status
+from licence_service.services.status import change_status
+from licence_service.store.models import OutboxEntry
 from tests.security.trust_fixtures import (
     A1,
     A2,

@@ -25,7 +25,7 @@ from ledger_client.directory import Action, AgencyAccount
 from ledger_client.errors import ContractRevertError
 from ledger_client.registry import LeafStatus
 from licence_service.federation.region import approve_proposal, propose_removal
-from licence_service.runtime import Runtime
+from licence_service.region.runtime import Runtime
 from tests.security.trust_fixtures import A1, A2, B1, Regions, issue_by, member
 from verifier.verdicts import Verdict
 

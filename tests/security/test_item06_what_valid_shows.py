@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from licence_service.api.app import create_app
-from licence_service.grades import submit_copy, upgrade_to_b
+from licence_service.services.upgrade import submit_copy, upgrade_to_b
 from signing.pdf_metadata import read_metadata
 from tests.security.trust_fixtures import A1, Regions, flush, issue_by, qr_token
 from tests.service_fixtures import HOLDER_USCC

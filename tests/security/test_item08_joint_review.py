@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from ledger_client.node import AnvilNode
-from licence_service.models import OpLogEntry
 from licence_service.people.identity import PersonRole
+from licence_service.store.models import OpLogEntry
 from tests.people_fixtures import bearer, person_token
 from tests.security.fixtures import A1, A2, FP01, REGION_B, Region, secured_region
 

@@ -14,10 +14,10 @@ from fastapi.routing import iter_route_contexts
 from sqlalchemy import select, update
 
 from ledger_client.node import AnvilNode
-from licence_service.models import OpLogEntry
 from licence_service.people.identity import PersonRole
 from licence_service.people.models import ApiToken, Person
 from licence_service.people.service import add_person, list_tokens
+from licence_service.store.models import OpLogEntry
 from tests.people_fixtures import PASSWORD, bearer, person_token
 from tests.security.fixtures import A1, A2, CALLERS, FP01, Region, secured_region
 
@@ -265,8 +265,8 @@ TABLE: dict[tuple[str, str], tuple[frozenset[str], dict[str, object]]] = {
 
 def _routes(home: Path) -> set[tuple[str, str]]:
     from licence_service.api.app import create_app
-    from licence_service.config import load_settings
-    from licence_service.runtime import Runtime
+    from licence_service.region.runtime import Runtime
+    from licence_service.region.settings import load_settings
 
     app = create_app(Runtime(load_settings(home)), background=False)  # nothing is connected
     found = set()

@@ -26,7 +26,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from ledger_client.node import AnvilNode
-from licence_service.setup import HEALTH_AGENCY
+from licence_service.region.bootstrap import HEALTH_AGENCY
 from signing.errors import KeystoreError
 from signing.key_envelope import DEFAULT_N, ENV_N, configured_n, open_sealed, read_params, seal
 from signing.keystore import load_credentials

@@ -14,19 +14,19 @@ from eth_account.signers.local import LocalAccount
 from ledger_client import merkle
 from ledger_client.node import AnvilNode
 from ledger_client.registry import Member, RegistryClient
-from licence_service.anchoring import AnchorWorker, member_of
-from licence_service.config import load_settings
+from licence_service.anchoring.worker import AnchorWorker, member_of
 from licence_service.federation.region import propose_region
-from licence_service.issuance import IssuedDocument
-from licence_service.operations import issue_licence
-from licence_service.runtime import Runtime
-from licence_service.setup import (
+from licence_service.region.bootstrap import (
     DEFAULT_AGENCY,
     HEALTH_AGENCY,
     chain_up,
     init_region,
     membership_request_path,
 )
+from licence_service.region.runtime import Runtime
+from licence_service.region.settings import load_settings
+from licence_service.services.issue import IssuedDocument
+from licence_service.services.views import issue_licence
 from signing.pdf_metadata import read_metadata
 from tests.service_fixtures import business_request
 from verifier.engine import METADATA_FILE

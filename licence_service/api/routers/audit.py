@@ -15,7 +15,7 @@ from licence_service.audit.replay import replay
 from licence_service.audit.reports import render_html, render_pdf
 from licence_service.audit.stats import statistics, to_csv
 from licence_service.audit.summary import report_json, state_at
-from licence_service.errors import InvalidInputError
+from licence_service.domain.errors import InvalidInputError
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 

@@ -21,7 +21,7 @@ from licence_service.api.deps import (
     WindowStaff,
 )
 from licence_service.api.routers.licences import ERRORS
-from licence_service.errors import InvalidInputError
+from licence_service.domain.errors import InvalidInputError
 from licence_service.federation.auth import Caller, verify_request
 from licence_service.federation.change_feed import changes_since
 from licence_service.federation.client import domain
@@ -31,7 +31,7 @@ from licence_service.federation.sharing import (
     sharing_history,
     withdraw_consent,
 )
-from licence_service.runtime import Runtime
+from licence_service.region.runtime import Runtime
 
 router = APIRouter(tags=["sharing"])
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse
 
 from ledger_client.registry import LeafStatus
-from licence_service.anchoring import AnchorWorker, wait_anchored
+from licence_service.anchoring.worker import AnchorWorker, wait_anchored
 from licence_service.api.deps import (
     Issuer,
     LicenceIssuer,
@@ -35,13 +35,13 @@ from licence_service.api.schemas import (
     StatusIn,
     UpgradeIn,
 )
-from licence_service.attachments import make_copy, record_inspection
-from licence_service.errors import InvalidInputError
-from licence_service.field_checks import check_field
-from licence_service.grades import submit_copy, upgrade_to_b
-from licence_service.operations import anchor_info, licence_history, pdf_path
-from licence_service.status import ReasonCode, approve, change_status, reviews
-from licence_service.versions import Amendment, amend
+from licence_service.domain.errors import InvalidInputError
+from licence_service.services.amend import Amendment, amend
+from licence_service.services.attachments import make_copy, record_inspection
+from licence_service.services.field_checks import check_field
+from licence_service.services.status import ReasonCode, approve, change_status, reviews
+from licence_service.services.upgrade import submit_copy, upgrade_to_b
+from licence_service.services.views import anchor_info, licence_history, pdf_path
 from verifier.fields import check_field_proof
 from verifier.leaves import LeafKind, attachment_identifier
 

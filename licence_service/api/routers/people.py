@@ -35,7 +35,7 @@ from licence_service.people.service import (
     token_owner,
 )
 from licence_service.people.signin import sign_in
-from licence_service.runtime import Runtime
+from licence_service.region.runtime import Runtime
 
 router = APIRouter(tags=["people"])
 LIMITED: dict[int | str, dict[str, object]] = {

@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 
 from licence_service.api.deps import RuntimeDep
 from licence_service.api.schemas import ErrorOut, QrIn, VerificationOut
-from licence_service.operations import verify_pdf, verify_qr
+from licence_service.services.views import verify_pdf, verify_qr
 from verifier.verdicts import VerificationResult
 
 router = APIRouter(prefix="/verify", tags=["verify"])
@@ -30,7 +30,7 @@ def verify_pdf_endpoint(
     at: Annotated[datetime | None, Form(description="Verify as of this time")] = None,
 ) -> VerificationOut:
     """Verdict for an uploaded licence PDF (200 for every verdict, VALID or not)."""
-    from licence_service.errors import InvalidInputError
+    from licence_service.domain.errors import InvalidInputError
 
     data = file.file.read(MAX_PDF_BYTES + 1)
     if len(data) > MAX_PDF_BYTES:

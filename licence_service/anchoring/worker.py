@@ -1,0 +1,321 @@
+"""The anchoring worker: pending leaves in, confirmed batches out, exactly once.
+
+A batch goes through three recorded states:
+``prepared`` — its leaves are chosen and its signed transaction is stored, in one DB commit;
+``sent`` — the stored transaction was broadcast;
+``confirmed`` — the receipt (batch id, block, time) is recorded and its leaves are anchored.
+After any crash the worker resumes unfinished batches first. The contract refuses a second
+batch with the same root and can be asked which batch holds a root, so re-sending after a
+crash can never anchor anything twice, and nothing recorded is ever dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ledger_client import merkle
+from ledger_client.errors import ContractRevertError, TransactionError
+from ledger_client.registry import Member, RegistryClient
+from ledger_client.transactions import NonceConflictError, SignedTx
+from licence_service.audit import oplog
+from licence_service.region.runtime import Runtime
+from licence_service.store.models import Agency, AnchorBatch, LicenceVersion, OutboxEntry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FlushResult:
+    batches: int
+    leaves: int
+
+
+class _ClaimLost(Exception):
+    """Another worker claimed some of the chosen leaves first."""
+
+
+class AnchorWorker:
+    """Batches pending leaves per agency and anchors them."""
+
+    def __init__(self, rt: Runtime, batch_size: int | None = None, oplog_every: int = 1) -> None:
+        self.rt = rt
+        self.batch_size = batch_size or rt.settings.batch_size
+        # One lock per region runtime: the API's background worker and a request that anchors
+        # right away must not batch the same leaves at the same time.
+        self._lock = rt.anchor_lock
+        self.oplog_every = oplog_every
+
+    # ------------------------------------------------------------------ public
+
+    def flush(self) -> FlushResult:
+        """Finish unfinished batches, then anchor everything pending; returns what it did."""
+        with self._lock:
+            with self.rt.sessions.begin() as s:
+                oplog.seal(s)
+                oplog.anchor_head(s, every=self.oplog_every)
+            batches = leaves = 0
+            for batch_id in self._unfinished():
+                leaves += self._finish(batch_id)
+                batches += 1
+            while (prepared := self._prepare_next()) is not None:
+                leaves += self._finish(prepared)
+                batches += 1
+            self._link_versions()
+            return FlushResult(batches, leaves)
+
+    def run(self, stop: threading.Event, interval: float | None = None) -> None:
+        """Flush every ``interval`` seconds until ``stop`` is set (errors are logged, retried)."""
+        wait = interval if interval is not None else self.rt.settings.flush_interval
+        while not stop.is_set():
+            try:
+                self.flush()
+            except Exception:  # keep the worker alive: the next round retries from the DB
+                log.exception("anchoring round failed; retrying")
+                stop.wait(max(wait, 1.0))
+                continue
+            stop.wait(wait)
+
+    # ------------------------------------------------------------------ steps
+
+    def _unfinished(self) -> list[int]:
+        with self.rt.sessions() as s:
+            return list(
+                s.scalars(
+                    select(AnchorBatch.id)
+                    .where(AnchorBatch.state.in_(("prepared", "sent")))
+                    .order_by(AnchorBatch.id)
+                )
+            )
+
+    def _prepare_next(self) -> int | None:
+        """Choose the next batch of one agency and store it with its signed transaction."""
+        try:
+            return self._try_prepare()
+        except (IntegrityError, _ClaimLost):
+            # Another process batched the same leaves first (same root): ours never went out,
+            # so give its nonce back and look again.
+            self._reset_nonces()
+            return self._prepare_next()
+
+    def _reset_nonces(self) -> None:
+        with self.rt.sessions() as s:
+            codes = [a.code for a in s.scalars(select(Agency))]
+        for code in codes:
+            sender = self.rt.registry(self.rt.agency_account(code)).sender
+            if sender is not None:
+                sender.reset_nonce()
+
+    def _try_prepare(self) -> int | None:
+        with self.rt.sessions.begin() as s:
+            first = s.scalars(
+                select(OutboxEntry).where(OutboxEntry.state == "pending").order_by(OutboxEntry.id)
+            ).first()
+            if first is None:
+                return None
+            entries = list(
+                s.scalars(
+                    select(OutboxEntry)
+                    .where(OutboxEntry.state == "pending", OutboxEntry.agency_id == first.agency_id)
+                    .order_by(OutboxEntry.id)
+                    .limit(self.batch_size)
+                )
+            )
+            docs = sorted((e.leaf, e.key, e.body) for e in entries)
+            leaves = [d[0] for d in docs]
+            registry = self._registry(first.agency_id)
+            try:
+                signed: SignedTx | None = registry.prepare_anchor(
+                    [d[1] for d in docs], [d[2] for d in docs]
+                )
+            except ContractRevertError as exc:
+                if exc.name != "BatchAlreadyAnchored":
+                    raise
+                # These very leaves are on-chain already: another worker's batch (then our
+                # claim below fails and we look again), or a batch this database lost track
+                # of (then we adopt it instead of anchoring anything twice).
+                signed = None
+            batch = AnchorBatch(
+                agency_id=first.agency_id,
+                state="prepared" if signed else "sent",
+                root=merkle.root(leaves),
+                raw_tx=signed.raw if signed else None,
+                tx_hash=signed.tx_hash if signed else None,
+                nonce=signed.nonce if signed else None,
+            )
+            s.add(batch)
+            s.flush()
+            # Claim the entries only if nobody else did meanwhile (another process's worker).
+            claimed = s.execute(
+                update(OutboxEntry)
+                .where(OutboxEntry.id.in_([e.id for e in entries]), OutboxEntry.state == "pending")
+                .values(state="batched", batch_id=batch.id)
+            )
+            if claimed.rowcount != len(entries):  # type: ignore[attr-defined]
+                raise _ClaimLost  # rolls the batch back
+            return batch.id
+
+    def _finish(self, batch_id: int) -> int:
+        """Broadcast (again, if needed) and record the confirmation of one stored batch."""
+        with self.rt.sessions() as s:
+            batch = s.get(AnchorBatch, batch_id)
+            assert batch is not None
+            agency_id, root, raw = batch.agency_id, batch.root, batch.raw_tx
+            tx_hash, nonce = batch.tx_hash, batch.nonce
+            leaves = sorted(
+                (e.leaf, e.key, e.body)
+                for e in s.scalars(select(OutboxEntry).where(OutboxEntry.batch_id == batch_id))
+            )
+        registry = self._registry(agency_id)
+        sender = registry.sender
+        assert sender is not None
+
+        if registry.batch_id_of_root(root) == 0:
+            if raw is None or tx_hash is None or nonce is None:
+                raise TransactionError(f"batch {batch_id} has no transaction and is not on-chain")
+            signed = SignedTx(raw, tx_hash, nonce, sender.address)
+            try:
+                self._send(registry, signed, batch_id)
+            except NonceConflictError:
+                # The stored transaction's nonce went to another transaction: if it was not our
+                # batch, sign the same batch again with a fresh nonce and store that first.
+                if registry.batch_id_of_root(root) == 0:
+                    fresh = registry.prepare_anchor([p[1] for p in leaves], [p[2] for p in leaves])
+                    self._store_tx(batch_id, fresh)
+                    self._send(registry, fresh, batch_id)
+        chain_id = self._wait_for_root(registry, root)
+        info = registry.batch(chain_id)
+        with self.rt.sessions.begin() as s:
+            batch = s.get(AnchorBatch, batch_id)
+            assert batch is not None
+            batch.state = "confirmed"
+            batch.tx_hash = batch.tx_hash or _anchor_tx(registry, chain_id)
+            batch.chain_batch_id = chain_id
+            batch.block_number = info.block_number
+            batch.block_time = datetime.fromtimestamp(info.timestamp, tz=UTC)
+            s.execute(
+                update(OutboxEntry).where(OutboxEntry.batch_id == batch_id).values(state="anchored")
+            )
+        return len(leaves)
+
+    def _send(self, registry: RegistryClient, signed: SignedTx, batch_id: int) -> None:
+        with self.rt.sessions.begin() as s:
+            batch = s.get(AnchorBatch, batch_id)
+            assert batch is not None
+            batch.state = "sent"
+            batch.attempts += 1
+        assert registry.sender is not None
+        registry.sender.broadcast(signed)
+
+    def _store_tx(self, batch_id: int, signed: SignedTx) -> None:
+        with self.rt.sessions.begin() as s:
+            batch = s.get(AnchorBatch, batch_id)
+            assert batch is not None
+            batch.raw_tx, batch.tx_hash, batch.nonce = signed.raw, signed.tx_hash, signed.nonce
+
+    def _wait_for_root(self, registry: RegistryClient, root: bytes) -> int:
+        """The chain batch id of ``root`` once mined (the receipt itself may be lost)."""
+        deadline = time.monotonic() + self.rt.settings.receipt_timeout
+        while time.monotonic() < deadline:
+            chain_id = registry.batch_id_of_root(root)
+            if chain_id:
+                return chain_id
+            time.sleep(self.rt.settings.chain().poll_interval)
+        raise TransactionError(
+            f"batch with root 0x{root.hex()} not anchored within "
+            f"{self.rt.settings.receipt_timeout:.0f} s; it stays recorded and is retried"
+        )
+
+    def _link_versions(self) -> None:
+        """Write the on-chain parent → child link of every amended version now anchored."""
+        with self.rt.sessions() as s:
+            pending = [
+                (v.id, v.parent_leaf, v.leaf, v.licence.agency_id, v.change_category)
+                for v in s.scalars(
+                    select(LicenceVersion).where(LicenceVersion.link_state == "pending")
+                )
+            ]
+        for version_id, parent, child, agency_id, category in pending:
+            with self.rt.sessions() as s:
+                parent_m, child_m = member_of(s, parent), member_of(s, child)
+            if parent_m is None or child_m is None:
+                continue  # not anchored yet: next round
+            registry = self._registry(agency_id)
+            try:
+                registry.supersede(parent_m, child_m, CHANGE_REASON_CODES.get(category or "", 10))
+            except ContractRevertError as exc:
+                # A crash after the link was mined but before it was recorded: already done.
+                if not (
+                    exc.name == "SuccessorAlreadySet" and registry.successor_of(parent) == child
+                ):
+                    raise
+            with self.rt.sessions.begin() as s:
+                row = s.get(LicenceVersion, version_id)
+                assert row is not None
+                row.link_state = "linked"
+
+    def _registry(self, agency_id: int) -> RegistryClient:
+        with self.rt.sessions() as s:
+            agency = s.get(Agency, agency_id)
+            assert agency is not None
+            code = agency.code
+        return self.rt.registry(self.rt.agency_account(code))
+
+
+def _anchor_tx(registry: RegistryClient, chain_batch_id: int) -> str | None:
+    """The transaction that anchored a batch this database did not send itself."""
+    from ledger_client.events import BATCH_ANCHORED
+
+    info = registry.batch(chain_batch_id)
+    logs = registry.w3.eth.get_logs(
+        {
+            "address": registry.address,
+            "fromBlock": info.block_number,
+            "toBlock": info.block_number,
+            "topics": [
+                "0x" + BATCH_ANCHORED.hex(),
+                "0x" + chain_batch_id.to_bytes(32, "big").hex(),
+            ],
+        }
+    )
+    return "0x" + bytes(logs[0]["transactionHash"]).hex() if logs else None
+
+
+CHANGE_REASON_CODES = {"change": 10, "correction": 11, "reissue": 12}
+"""Reason codes of version links on-chain, by change category."""
+
+
+def member_of(s: Session, leaf: bytes) -> Member | None:
+    """The anchored ``leaf`` with its chain batch id and Merkle proof, or None if not anchored."""
+    entry = s.scalar(select(OutboxEntry).where(OutboxEntry.leaf == leaf))
+    if entry is None or entry.state != "anchored" or entry.batch is None:
+        return None
+    batch = entry.batch
+    assert batch.chain_batch_id is not None
+    leaves = sorted(s.scalars(select(OutboxEntry.leaf).where(OutboxEntry.batch_id == batch.id)))
+    return Member(leaf, batch.chain_batch_id, tuple(merkle.proof(leaves, leaves.index(leaf))))
+
+
+def wait_anchored(rt: Runtime, leaves: Sequence[bytes], timeout: float = 60.0) -> None:
+    """Block until every leaf in ``leaves`` is anchored (or raise ``TransactionError``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with rt.sessions() as s:
+            left = s.scalar(
+                select(OutboxEntry.id)
+                .where(OutboxEntry.leaf.in_(list(leaves)), OutboxEntry.state != "anchored")
+                .limit(1)
+            )
+        if left is None:
+            return
+        if time.monotonic() > deadline:
+            raise TransactionError(f"not anchored within {timeout:.0f} s")
+        time.sleep(0.05)

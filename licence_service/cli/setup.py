@@ -1,0 +1,69 @@
+"""`licledger init` and `licledger region init`: one use case, two names.
+
+Both commands call ``run_init``; neither command calls the other, so no CLI module imports
+another command module (and an error is reported once, by the command that was run).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from licence_service.cli import people as cli_people
+from licence_service.cli.common import out, print_json, runtime
+from licence_service.domain.errors import InvalidInputError
+from licence_service.domain.national_ids import (
+    IdentifierError,
+    validate_division_code,
+    validate_uscc,
+)
+
+
+def run_init(
+    data_dir: Path | None,
+    region_code: str,
+    region_name: str,
+    agency_code: str,
+    agency_name: str,
+    ca_key: Path | None,
+    as_json: bool,
+    admin: str = "admin",
+) -> None:
+    """Set the region up; bad codes are refused before anything starts (no chain, no keys)."""
+    try:
+        validate_division_code(region_code, "region_code")
+        validate_uscc(agency_code, "agency_code")
+    except IdentifierError as exc:
+        raise InvalidInputError(str(exc), field=exc.field) from exc
+    from licence_service.region.bootstrap import chain_up, init_region
+
+    rt = runtime(data_dir)
+    chain_up(rt)
+    agency = init_region(rt, region_code, region_name, agency_code, agency_name, ca_key)
+    info = {
+        "agency_code": agency.code,
+        "agency_name": agency.name,
+        "region_code": agency.region_code,
+        "chain_address": agency.chain_address,
+        "certificate_sha256": agency.cert_fingerprint,
+    }
+    from licence_service.region.bootstrap import membership_request_path
+
+    request = membership_request_path(rt)
+    member = rt.directory().account_region(agency.chain_address) == agency.region_code
+    info["member"] = member
+    if not member and request.exists():
+        info["membership_request"] = str(request)
+    info.update(cli_people.first_admin(rt, admin))
+    if as_json:
+        print_json(info)
+        return
+    out.print(
+        f"agency {agency.name} ({agency.code}) of region {agency.region_code} ready", markup=False
+    )
+    if not member:
+        out.print(
+            f"region {agency.region_code} is not yet a consortium member: a member region "
+            f"runs `licledger region propose --request {request}`",
+            markup=False,
+        )
+    cli_people.print_first_admin(info)

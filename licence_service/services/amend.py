@@ -1,0 +1,140 @@
+"""Amendments: a change never overwrites, it creates version N+1 with its own signed PDF.
+
+The old version stays stored and checkable; once both are anchored the worker links them
+on-chain (parent → child), so a verifier holding only the chain can walk from any version to
+the current one. Corrections are amendments with their own category; re-issuing a licence
+reported lost is an amendment of category ``reissue``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from licence_service.audit import oplog
+from licence_service.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from licence_service.domain.identifiers import LicenceIdentifier
+from licence_service.domain.licence_types import FieldValidationError, get_licence_type
+from licence_service.region.runtime import Runtime
+from licence_service.services.issue import (
+    DocumentSpec,
+    IssuedDocument,
+    build_document,
+    face_values,
+    pdf_name,
+    version_row,
+    write_pdf,
+)
+from licence_service.store.models import Licence, LicenceVersion, OutboxEntry
+
+CATEGORIES = {
+    "change": "变更",
+    "correction": "更正",
+    "reissue": "补发",
+}
+CORE_FIELDS = ("licence_type", "holder_name", "holder_id", "valid_from", "valid_until")
+
+
+@dataclass(frozen=True)
+class Amendment:
+    changes: dict[str, str]
+    category: str = "change"
+    reason: str = ""
+    valid_until: date | None = None
+
+
+def find_licence(s: Session, licence_id: str) -> Licence:
+    """The licence named by a full identifier of any version, or by its base id."""
+    version = s.scalar(select(LicenceVersion).where(LicenceVersion.identifier == licence_id))
+    licence = version.licence if version else None
+    if licence is None:
+        licence = s.scalar(select(Licence).where(Licence.base_id == licence_id))
+    if licence is None:
+        raise NotFoundError(f"no licence {licence_id} in this region", field="licence_id")
+    return licence
+
+
+def amend(rt: Runtime, licence_id: str, amendment: Amendment) -> IssuedDocument:
+    """Create the next version of a licence; returns once recorded (anchoring comes after)."""
+    if amendment.category not in CATEGORIES:
+        raise InvalidInputError(
+            f"change category {amendment.category!r} is not one of {', '.join(CATEGORIES)}",
+            field="category",
+        )
+    if not amendment.changes and amendment.valid_until is None:
+        raise InvalidInputError("nothing to change: give at least one --field", field="field")
+    today = datetime.now(UTC).date()
+    with rt.sessions.begin() as s:
+        licence = find_licence(s, licence_id)
+        current = licence.versions[-1]
+        _check_state(licence, current, amendment.category)
+        ltype = get_licence_type(licence.type_code)
+        old = json.loads(current.fields_json)
+        type_fields = {k: v for k, v in old.items() if k not in CORE_FIELDS}
+        holder_name = amendment.changes.get("holder_name", old["holder_name"]).strip()
+        type_changes = {k: v for k, v in amendment.changes.items() if k != "holder_name"}
+        try:
+            fields = ltype.validate_fields({**type_fields, **type_changes})
+        except FieldValidationError as exc:
+            raise InvalidInputError(str(exc), field=exc.field) from exc
+        start = current.valid_from
+        end = amendment.valid_until or current.valid_until
+        if end <= start:
+            raise InvalidInputError(f"valid_until {end} is not after {start}", "valid_until")
+        values = face_values(ltype, holder_name, licence.holder_id, start, end, fields)
+        if values == old:
+            raise InvalidInputError("the amendment changes nothing", field="field")
+        ident = LicenceIdentifier.parse(current.identifier).with_version(current.version + 1)
+        agency = licence.agency
+        creds = rt.agency_credentials(agency.code)
+        spec = DocumentSpec(
+            agency, creds, ltype, ident, values, fields, today, start, end, parent=current.leaf
+        )
+        doc = build_document(rt, spec)
+        path = write_pdf(rt.settings.pdf_dir, pdf_name(ident, doc.leaf), doc.pdf)
+        row = version_row(licence.id, ident, doc, values, today, start, end, path)
+        row.change_category = amendment.category
+        row.change_reason = amendment.reason
+        row.link_state = "pending"
+        s.add(row)
+        s.flush()
+        s.add(OutboxEntry.of(doc.leaf, agency.id, version_id=row.id))
+        oplog.record(s, "amend", str(ident), category=amendment.category, reason=amendment.reason,
+                     fields=sorted(amendment.changes))  # fmt: skip
+        licence.current_version = row.version
+        licence.holder_name = holder_name
+        licence.status = "ACTIVE"
+    return IssuedDocument(
+        licence_id=str(ident),
+        base_id=ident.base,
+        version=ident.version,
+        pdf_path=path,
+        document_digest=doc.leaf.document_digest.hex(),
+        leaf=doc.leaf.leaf().hex(),
+    )
+
+
+def _check_state(licence: Licence, current: LicenceVersion, category: str) -> None:
+    status = licence.status
+    if status == "REPORTED_LOST":
+        if category != "reissue":
+            raise ConflictError(
+                f"{current.identifier} is reported lost; the only amendment is a re-issue "
+                "(--category reissue)",
+                field="category",
+            )
+        return
+    if category == "reissue":
+        raise ConflictError(
+            f"{current.identifier} is {status}; re-issue applies only to a licence reported lost",
+            field="category",
+        )
+    if status != "ACTIVE":
+        hint = " (reinstate it first)" if status == "SUSPENDED" else ""
+        raise ConflictError(
+            f"{current.identifier} is {status}; it cannot be amended{hint}", field="licence_id"
+        )
