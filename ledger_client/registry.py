@@ -11,7 +11,7 @@ from web3.types import TxReceipt
 from ledger_client.artifacts import REGISTRY
 from ledger_client.contract import ContractClient
 from ledger_client.errors import TransactionError
-from ledger_client.events import ChainEvents, decode_logs
+from ledger_client.events import BATCH_ANCHORED, ChainEvents, decode_logs
 from ledger_client.transactions import SignedTx
 from ledger_client.types import (
     BatchAnchored,
@@ -99,6 +99,22 @@ class RegistryClient(ContractClient[ChainEvents]):
             batch_id, bytes(b[0]), int(b[1]), bytes(b[2]), str(b[3]), int(b[4]), int(b[5]),
             int(b[6]),
         )  # fmt: skip
+
+    def anchoring_transaction(self, batch_id: int) -> str | None:
+        """The hash of the transaction that anchored ``batch_id`` (None if the node lost it).
+
+        Asked of the batch's own block only, so the query stays within any node's log range.
+        """
+        info = self.batch(batch_id)
+        logs = self.w3.eth.get_logs(
+            {
+                "address": self.address,
+                "fromBlock": info.block_number,
+                "toBlock": info.block_number,
+                "topics": ["0x" + BATCH_ANCHORED.hex(), "0x" + batch_id.to_bytes(32, "big").hex()],
+            }
+        )
+        return "0x" + bytes(logs[0]["transactionHash"]).hex() if logs else None
 
     def batch_id_of_root(self, root: bytes) -> int:
         return int(self._call(self.contract.functions.batchIdOfRoot(root)))

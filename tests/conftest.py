@@ -11,7 +11,9 @@ from web3 import Web3
 
 from ledger_client.connection import ChainConfig, connect
 from ledger_client.node import AnvilNode, NodeConfig
+from licence_service.region.runtime import Runtime
 from tests.chain_fixtures import free_port
+from tests.service_fixtures import region_runtime
 
 # Signing keys are sealed with scrypt at N=2^17 by default (~1 s per key here); the suite makes
 # hundreds of keys, so it runs at a low cost (inherited by the CLI and server subprocesses).
@@ -26,6 +28,13 @@ def anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnvilNode]:
     node.start()
     yield node
     node.stop()
+
+
+@pytest.fixture(scope="module")
+def rt(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Runtime:
+    """A region set up on the session's chain, one per test module: its tests add licences to
+    it and never expect it empty (a module that tampers with its region overrides this)."""
+    return region_runtime(tmp_path_factory.mktemp("region"), anvil)
 
 
 @pytest.fixture(scope="session")

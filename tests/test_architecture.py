@@ -92,3 +92,71 @@ def test_modules_are_small(package: str) -> None:
         if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
     assert not long, f"modules over {MAX_LINES} lines: {long}"
+
+
+# Inside licence_service: the entry points (cli, api, demo) call the use cases (services);
+# nothing below them reaches back up, and the bottom layers stand alone.
+ENTRY_POINTS = {"cli", "api", "demo"}
+BOTTOM = {"domain": set(), "documents": {"domain"}}
+
+
+def _folder(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if parts[0] == "licence_service" and len(parts) > 2 else None
+
+
+def test_service_layers_point_down() -> None:
+    modules = _modules()
+    wrong = []
+    for name, path in modules.items():
+        here = _folder(name)
+        if here is None:
+            continue
+        for target in _imports(path, modules):
+            there = _folder(target)
+            if there is None or there == here:
+                continue
+            if there in ENTRY_POINTS and here not in ENTRY_POINTS:
+                wrong.append(f"{name} -> {target} (an entry point)")
+            elif there == "services" and here not in ENTRY_POINTS:
+                wrong.append(f"{name} -> {target} (use cases are called by entry points only)")
+            elif here in BOTTOM and there not in BOTTOM[here]:
+                wrong.append(f"{name} -> {target} ({here} stands on {sorted(BOTTOM[here])} only)")
+    assert not wrong, wrong
+
+
+def test_entry_points_leave_anchoring_to_the_use_cases() -> None:
+    """CLI, API routers and pages never drive the anchoring worker themselves (the API's
+    background worker in api/app.py is the one exception: it is the worker's home)."""
+    offenders = [
+        str(p.relative_to(ROOT))
+        for folder in ENTRY_POINTS
+        for p in (ROOT / "licence_service" / folder).rglob("*.py")
+        if "AnchorWorker(" in p.read_text(encoding="utf-8") and p.name != "app.py"
+    ]
+    assert not offenders, offenders
+
+
+def test_no_private_name_is_imported_across_packages() -> None:
+    modules = _modules()
+    wrong = []
+    for name, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.ImportFrom) and node.module in modules):
+                continue
+            same_package = node.module.rsplit(".", 1)[0] == name.rsplit(".", 1)[0]
+            private = [a.name for a in node.names if a.name.startswith("_")]
+            if private and not same_package and not all(n.startswith("__") for n in private):
+                wrong.append(f"{name} imports {private} from {node.module}")
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize("package", [*PACKAGES[:3], "licence_service.services"])
+def test_packages_name_their_public_api(package: str) -> None:
+    import importlib
+
+    module = importlib.import_module(package)
+    exported = getattr(module, "__all__", None)
+    assert exported, f"{package}/__init__.py names no public API (__all__)"
+    missing = [n for n in exported if not hasattr(module, n)]
+    assert not missing, missing

@@ -4,6 +4,7 @@ tampering is reported with the right licence and kind."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,11 +22,11 @@ from licence_service.audit.summary import report_json, state_at
 from licence_service.region.bootstrap import chain_up, init_region
 from licence_service.region.runtime import Runtime
 from licence_service.region.settings import load_settings
+from licence_service.services import issue_licence
 from licence_service.services.amend import Amendment, amend
 from licence_service.services.attachments import make_copy
 from licence_service.services.issue import issue
 from licence_service.services.status import change_status
-from licence_service.services.views import issue_licence
 from licence_service.store.models import Licence, LicenceVersion, OpLogEntry, OutboxEntry
 from tests.chain_fixtures import free_port
 from tests.service_fixtures import business_request, region_runtime
@@ -41,18 +42,39 @@ def populate(rt: Runtime) -> list[str]:
     return ids
 
 
+@pytest.fixture(scope="module")
+def populated(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> tuple[Path, list[str]]:
+    """One populated region per module; each test tampers with a copy of its data directory.
+
+    The copies share the region's contracts, so a test that anchors anything new on-chain
+    would show up in the others' replays: such tests take a ``fresh`` region instead.
+    """
+    home = tmp_path_factory.mktemp("populated") / "region"
+    ids = populate(region_runtime(home, anvil))
+    return home, ids
+
+
 @pytest.fixture
-def rt(tmp_path: Path, anvil: AnvilNode) -> Runtime:
-    runtime = region_runtime(tmp_path / "region", anvil)
-    return runtime
+def rt(populated: tuple[Path, list[str]], tmp_path: Path, anvil: AnvilNode) -> Runtime:
+    shutil.copytree(populated[0], tmp_path / "region")
+    return region_runtime(tmp_path / "region", anvil)
+
+
+@pytest.fixture
+def ids(populated: tuple[Path, list[str]]) -> list[str]:
+    return populated[1]
+
+
+@pytest.fixture
+def fresh(tmp_path: Path, anvil: AnvilNode) -> Runtime:
+    return region_runtime(tmp_path / "fresh", anvil)
 
 
 def kinds(result: ReplayResult) -> set[tuple[str, str]]:
     return {(d.kind, d.licence) for d in result.discrepancies}
 
 
-def test_replay_of_an_honest_region_is_consistent(rt: Runtime) -> None:
-    ids = populate(rt)
+def test_replay_of_an_honest_region_is_consistent(rt: Runtime, ids: list[str]) -> None:
     result = replay(rt)
     assert result.consistent, result.discrepancies
     report = report_json(rt, result)
@@ -70,8 +92,7 @@ def test_replay_of_an_honest_region_is_consistent(rt: Runtime) -> None:
     assert {row["status"] for row in long_ago} == {"NOT_ISSUED"}
 
 
-def test_edited_face_field_is_reported(rt: Runtime) -> None:
-    ids = populate(rt)
+def test_edited_face_field_is_reported(rt: Runtime, ids: list[str]) -> None:
     with rt.sessions.begin() as s:
         v = s.scalar(select(LicenceVersion).where(LicenceVersion.identifier == ids[3]))
         assert v is not None
@@ -85,7 +106,6 @@ def test_edited_face_field_is_reported(rt: Runtime) -> None:
 
 
 def test_deleted_or_rewritten_operation_log_is_reported(rt: Runtime) -> None:
-    populate(rt)
     with rt.sessions.begin() as s:
         victim = s.scalars(select(OpLogEntry).order_by(OpLogEntry.seq)).all()[3]
         s.execute(delete(OpLogEntry).where(OpLogEntry.seq == victim.seq))
@@ -95,7 +115,6 @@ def test_deleted_or_rewritten_operation_log_is_reported(rt: Runtime) -> None:
 def test_rewritten_operation_log_with_fresh_hashes_is_caught_by_the_anchored_heads(
     rt: Runtime,
 ) -> None:
-    populate(rt)
     with rt.sessions.begin() as s:
         rows = s.scalars(select(OpLogEntry).order_by(OpLogEntry.seq)).all()
         rows[2].actor = "someone-else"
@@ -109,7 +128,8 @@ def test_rewritten_operation_log_with_fresh_hashes_is_caught_by_the_anchored_hea
     assert any(d.kind == "OPLOG_HEAD_MISMATCH" for d in result.discrepancies)
 
 
-def test_dropped_outbox_entry_is_reported(rt: Runtime) -> None:
+def test_dropped_outbox_entry_is_reported(fresh: Runtime) -> None:
+    rt = fresh  # the worker anchors an operation-log head: new on-chain data
     populate(rt)
     doc = issue(rt, business_request())
     with rt.sessions.begin() as s:
@@ -118,7 +138,8 @@ def test_dropped_outbox_entry_is_reported(rt: Runtime) -> None:
     assert ("NEVER_QUEUED", doc.licence_id) in kinds(replay(rt))
 
 
-def test_leaf_anchored_behind_the_services_back_is_reported(rt: Runtime) -> None:
+def test_leaf_anchored_behind_the_services_back_is_reported(fresh: Runtime) -> None:
+    rt = fresh
     populate(rt)
     with rt.sessions() as s:
         code = rt.agency(s).code
@@ -130,8 +151,7 @@ def test_leaf_anchored_behind_the_services_back_is_reported(rt: Runtime) -> None
     assert [d.leaf for d in unknown] == [rogue.hex()]
 
 
-def test_status_differing_from_the_chain_is_reported(rt: Runtime) -> None:
-    ids = populate(rt)
+def test_status_differing_from_the_chain_is_reported(rt: Runtime, ids: list[str]) -> None:
     with rt.sessions.begin() as s:
         base = ids[1].rsplit(".", 2)[0]
         s.execute(update(Licence).where(Licence.base_id == base).values(status="ACTIVE"))
@@ -141,7 +161,6 @@ def test_status_differing_from_the_chain_is_reported(rt: Runtime) -> None:
 
 
 def test_database_claims_anchored_but_chain_has_nothing(rt: Runtime) -> None:
-    populate(rt)
     doc = issue(rt, business_request())
     with rt.sessions.begin() as s:
         s.execute(
@@ -196,12 +215,11 @@ def test_replay_after_a_chain_restart_gives_the_same_report(
     )
 
 
-def test_audit_cli_exit_codes_and_reports(rt: Runtime, tmp_path: Path) -> None:
+def test_audit_cli_exit_codes_and_reports(rt: Runtime, ids: list[str], tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from licence_service.cli.main import app
 
-    ids = populate(rt)
     home = ["--data-dir", str(rt.settings.home)]
     env = {
         "LICLEDGER_RPC_URL": rt.settings.rpc_url,

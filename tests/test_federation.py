@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ledger_client.node import AnvilNode
+from licence_service.documents.builder import DocumentSpec, build_document
 from licence_service.domain.errors import NotFoundError
 from licence_service.federation.auth import AuthError, Caller, sign_request, verify_request
 from licence_service.federation.client import domain
@@ -28,8 +29,7 @@ from licence_service.federation.sharing import (
     withdraw_consent,
 )
 from licence_service.region.runtime import Runtime
-from licence_service.services.issue import DocumentSpec, build_document
-from licence_service.services.views import issue_licence
+from licence_service.services import issue_licence
 from tests.federation_fixtures import Consortium, build_consortium
 from tests.service_fixtures import HOLDER_USCC, business_request
 from verifier.verdicts import Verdict
@@ -152,7 +152,7 @@ def test_rotation_by_m_of_n_keeps_old_licences_valid_and_key_loss(consortium: Co
     values = face_values(ltype, req.holder_name, req.holder_id, today, end, req.fields)
     ident = LicenceIdentifier.create("BL01", agency.code, 888_888)
     spec = DocumentSpec(agency, old_creds, ltype, ident, values, req.fields, today, today, end)
-    forged = build_document(a, spec)
+    forged = build_document(a.settings.public_url, spec)
     account = a.agency_account(agency.code)
     a.registry(account).anchor([forged.leaf.key], [forged.leaf.body()])
     late = b.verifier().verify_pdf(forged.pdf)

@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from ledger_client.node import AnvilNode
 from licence_service.anchoring.worker import AnchorWorker
 from licence_service.domain.errors import ConflictError, InvalidInputError
 from licence_service.domain.trust_grades import TrustGrade, watermark_text
 from licence_service.region.runtime import Runtime
 from licence_service.services.upgrade import submit_copy, upgrade_to_b
-from tests.service_fixtures import HOLDER_USCC, region_runtime
+from tests.service_fixtures import HOLDER_USCC
 from verifier.verdicts import Verdict
 
 
@@ -33,11 +32,6 @@ def test_watermark_wording_is_exact() -> None:
         watermark_text(TrustGrade.C) == "此件由本用户按原件上传,请政务服务窗口人员受理时与原件核对"
     )
     assert watermark_text(TrustGrade.D) == "本用户对此材料的真实性负责"
-
-
-@pytest.fixture(scope="module")
-def rt(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Runtime:
-    return region_runtime(tmp_path_factory.mktemp("grades"), anvil)
 
 
 def scan() -> bytes:

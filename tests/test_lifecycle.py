@@ -17,11 +17,11 @@ from licence_service.people.identity import PermissionDeniedError, PersonRole
 from licence_service.people.service import add_person
 from licence_service.region.bootstrap import HEALTH_AGENCY, init_region
 from licence_service.region.runtime import Runtime
+from licence_service.services import issue_licence, licence_history
 from licence_service.services.amend import Amendment, amend
 from licence_service.services.attachments import make_copy, record_inspection
 from licence_service.services.field_checks import check_field
 from licence_service.services.status import approve, change_status, reviews
-from licence_service.services.views import issue_licence, licence_history
 from licence_service.store.models import LicenceVersion
 from tests.service_fixtures import business_request, region_runtime
 from verifier.fields import check_field_proof
@@ -196,7 +196,7 @@ def test_copy_cap(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
 def _qr(rt: Runtime, data: bytes) -> str:
     """The QR token printed on the document (its metadata carries the same signed token)."""
     from signing.pdf_metadata import read_metadata
-    from verifier.engine import METADATA_FILE
+    from verifier.metadata import METADATA_FILE
 
     return str(read_metadata(data, METADATA_FILE)["qr_token"])
 

@@ -20,17 +20,16 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import select
 
-from ledger_client.node import AnvilNode
 from ledger_client.registry import LeafStatus
 from licence_service.anchoring.worker import AnchorWorker
 from licence_service.domain.errors import ConflictError
 from licence_service.region.runtime import Runtime
+from licence_service.services import issue_licence
 from licence_service.services.amend import Amendment, amend
 from licence_service.services.attachments import copy_cap, make_copy
 from licence_service.services.status import change_status
-from licence_service.services.views import issue_licence
 from licence_service.store.models import Licence
-from tests.service_fixtures import business_request, region_runtime
+from tests.service_fixtures import business_request
 from verifier.verdicts import Verdict
 
 VERDICT = {
@@ -174,11 +173,6 @@ class LifecycleMachine(RuleBasedStateMachine):
             m = self.models[self.touched]
             got = verifier.verify_pdf(m.pdfs[-1].read_bytes()).verdict
             assert got is VERDICT[m.status]
-
-
-@pytest.fixture(scope="module")
-def rt(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Runtime:
-    return region_runtime(tmp_path_factory.mktemp("stateful"), anvil)
 
 
 def test_lifecycle_state_machine(rt: Runtime) -> None:

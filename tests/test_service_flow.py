@@ -9,23 +9,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from ledger_client.node import AnvilNode
 from ledger_client.registry import LeafStatus
 from licence_service.anchoring.worker import AnchorWorker
 from licence_service.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from licence_service.region.runtime import Runtime
+from licence_service.services import issue_licence
 from licence_service.services.issue import issue
 from licence_service.services.status import change_status
-from licence_service.services.views import issue_licence
 from licence_service.store.models import AnchorBatch, Licence, LicenceVersion, OutboxEntry
-from tests.service_fixtures import business_request, region_runtime
+from tests.service_fixtures import business_request
 from verifier.errors import VerificationError
 from verifier.verdicts import Verdict
-
-
-@pytest.fixture(scope="module")
-def rt(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Runtime:
-    return region_runtime(tmp_path_factory.mktemp("region"), anvil)
 
 
 def verify(rt: Runtime, data: bytes, at: datetime | None = None):
@@ -96,9 +90,10 @@ def test_incremental_update_after_signing_is_tampered(rt: Runtime) -> None:
 
 
 def test_signed_by_a_key_that_is_not_the_issuers(rt: Runtime) -> None:
+    from licence_service.documents.builder import DocumentSpec, build_document
     from licence_service.domain.identifiers import LicenceIdentifier
     from licence_service.domain.licence_types import get_licence_type
-    from licence_service.services.issue import DocumentSpec, build_document, face_values
+    from licence_service.services.issue import face_values
     from signing.certificates import create_region_ca, issue_agency_certificate
 
     with rt.sessions() as s:
@@ -112,11 +107,13 @@ def test_signed_by_a_key_that_is_not_the_issuers(rt: Runtime) -> None:
     values = face_values(ltype, req.holder_name, req.holder_id, today, end, req.fields)
     ident = LicenceIdentifier.create("BL01", agency.code, 999_999)
     spec = DocumentSpec(agency, rogue, ltype, ident, values, req.fields, today, today, end)
-    forged = build_document(rt, spec)
+    forged = build_document(rt.settings.public_url, spec)
     result = verify(rt, forged.pdf)
     assert result.verdict is Verdict.UNKNOWN_ISSUER
     # the genuine key, but never anchored
-    genuine = build_document(rt, replace(spec, creds=rt.agency_credentials(agency.code)))
+    genuine = build_document(
+        rt.settings.public_url, replace(spec, creds=rt.agency_credentials(agency.code))
+    )
     assert verify(rt, genuine.pdf).verdict is Verdict.NOT_ANCHORED
 
 

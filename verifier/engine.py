@@ -24,6 +24,7 @@ from signing.validation import validate_pdf_signature
 from verifier.decision import decide, validity_check
 from verifier.errors import VerificationError
 from verifier.leaves import ZERO, LeafInput, LeafKind, document_digest
+from verifier.metadata import METADATA_FILE, LicenceMetadata
 from verifier.qr import QrToken, parse_token
 from verifier.references import DocumentRef, mask_name, split_identifier
 from verifier.trust import RegisteredCertificate, TrustStore, signer_check
@@ -38,8 +39,6 @@ __all__ = [
     "VerifierConfig",
     "split_identifier",
 ]
-
-METADATA_FILE = "licence-metadata.json"
 
 PendingLookup = Callable[[bytes], bytes | None]
 """Given a lookup key, the leaf the local service has accepted but not yet anchored."""
@@ -95,23 +94,19 @@ class Verifier:
         self._describe(result, meta)
 
         try:
-            ref = DocumentRef(
-                str(meta["base_id"]),
-                int(meta["version"]),
-                LeafKind(int(meta.get("kind", 0))),
-                int(meta.get("serial", 0)),
-            )
-            agency_code, region = str(meta["issuer_code"]), int(meta["region_code"])
+            doc = LicenceMetadata.from_json(meta)
+            ref = DocumentRef(doc.base_id, doc.version, LeafKind(doc.kind), doc.serial)
+            agency_code, region = doc.issuer_code, doc.region_code
             key = ref.key(self._token_of(meta).message if "qr_token" in meta else b"")
             leaf = LeafInput(
                 key=key,
                 document_digest=document_digest(data),
-                data_root=bytes.fromhex(str(meta["data_root"])),
+                data_root=bytes.fromhex(doc.data_root),
                 kind=ref.kind,
-                parent=bytes.fromhex(str(meta.get("parent_leaf", "00" * 32))),
+                parent=bytes.fromhex(doc.parent_leaf),
                 agency_code=agency_code,
             ).leaf()
-        except (KeyError, ValueError, VerificationError) as exc:
+        except (KeyError, TypeError, ValueError, VerificationError) as exc:
             checks.append(Check("metadata", False, f"licence metadata incomplete ({exc})"))
             return decide(result)
 

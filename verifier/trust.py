@@ -16,29 +16,17 @@ from typing import Protocol
 
 from cryptography import x509
 
-from ledger_client.directory import signature_counts
+from ledger_client.directory import CertificateInfo
 from signing.certificates import certificate_fingerprint, subject_attributes
 from verifier.verdicts import Check
 
 
 @dataclass(frozen=True)
-class RegisteredCertificate:
-    """A signing certificate as the consortium's on-chain directory lists it."""
+class RegisteredCertificate(CertificateInfo):
+    """The directory's record of a certificate with the X.509 certificate its events carry:
+    one type for both, so the time rule and the fields are defined once, in ``ledger_client``."""
 
-    fingerprint: str
-    region: int
-    agency_code: str
-    registered_at: int
-    compromised_at: int  # 0: never reported compromised
-    revoked_at: int  # 0: not retired
     cert: x509.Certificate | None = None
-
-    @property
-    def revoked(self) -> bool:
-        return self.revoked_at != 0
-
-    def valid_at(self, time: int) -> bool:
-        return signature_counts(self.revoked_at, self.compromised_at, time)
 
 
 class CertificateDirectory(Protocol):

@@ -1,0 +1,15 @@
+"""The anchoring worker: pending leaves in, confirmed batches out, exactly once, crash-safe."""
+
+from licence_service.anchoring.worker import (
+    AnchorWorker,
+    FlushResult,
+    member_of,
+    wait_anchored,
+)
+
+__all__ = [
+    "AnchorWorker",
+    "FlushResult",
+    "member_of",
+    "wait_anchored",
+]

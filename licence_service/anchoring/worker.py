@@ -27,6 +27,7 @@ from ledger_client.errors import ContractRevertError, TransactionError
 from ledger_client.registry import Member, RegistryClient
 from ledger_client.transactions import NonceConflictError, SignedTx
 from licence_service.audit import oplog
+from licence_service.domain.states import BatchState, LinkState, OutboxState
 from licence_service.region.runtime import Runtime
 from licence_service.store.models import Agency, AnchorBatch, LicenceVersion, OutboxEntry
 
@@ -91,7 +92,7 @@ class AnchorWorker:
             return list(
                 s.scalars(
                     select(AnchorBatch.id)
-                    .where(AnchorBatch.state.in_(("prepared", "sent")))
+                    .where(AnchorBatch.state.in_((BatchState.PREPARED, BatchState.SENT)))
                     .order_by(AnchorBatch.id)
                 )
             )
@@ -117,14 +118,19 @@ class AnchorWorker:
     def _try_prepare(self) -> int | None:
         with self.rt.sessions.begin() as s:
             first = s.scalars(
-                select(OutboxEntry).where(OutboxEntry.state == "pending").order_by(OutboxEntry.id)
+                select(OutboxEntry)
+                .where(OutboxEntry.state == OutboxState.PENDING)
+                .order_by(OutboxEntry.id)
             ).first()
             if first is None:
                 return None
             entries = list(
                 s.scalars(
                     select(OutboxEntry)
-                    .where(OutboxEntry.state == "pending", OutboxEntry.agency_id == first.agency_id)
+                    .where(
+                        OutboxEntry.state == OutboxState.PENDING,
+                        OutboxEntry.agency_id == first.agency_id,
+                    )
                     .order_by(OutboxEntry.id)
                     .limit(self.batch_size)
                 )
@@ -145,7 +151,7 @@ class AnchorWorker:
                 signed = None
             batch = AnchorBatch(
                 agency_id=first.agency_id,
-                state="prepared" if signed else "sent",
+                state=BatchState.PREPARED if signed else BatchState.SENT,
                 root=merkle.root(leaves),
                 raw_tx=signed.raw if signed else None,
                 tx_hash=signed.tx_hash if signed else None,
@@ -156,8 +162,11 @@ class AnchorWorker:
             # Claim the entries only if nobody else did meanwhile (another process's worker).
             claimed = s.execute(
                 update(OutboxEntry)
-                .where(OutboxEntry.id.in_([e.id for e in entries]), OutboxEntry.state == "pending")
-                .values(state="batched", batch_id=batch.id)
+                .where(
+                    OutboxEntry.id.in_([e.id for e in entries]),
+                    OutboxEntry.state == OutboxState.PENDING,
+                )
+                .values(state=OutboxState.BATCHED, batch_id=batch.id)
             )
             if claimed.rowcount != len(entries):  # type: ignore[attr-defined]
                 raise _ClaimLost  # rolls the batch back
@@ -196,13 +205,15 @@ class AnchorWorker:
         with self.rt.sessions.begin() as s:
             batch = s.get(AnchorBatch, batch_id)
             assert batch is not None
-            batch.state = "confirmed"
-            batch.tx_hash = batch.tx_hash or _anchor_tx(registry, chain_id)
+            batch.state = BatchState.CONFIRMED
+            batch.tx_hash = batch.tx_hash or registry.anchoring_transaction(chain_id)
             batch.chain_batch_id = chain_id
             batch.block_number = info.block_number
             batch.block_time = datetime.fromtimestamp(info.timestamp, tz=UTC)
             s.execute(
-                update(OutboxEntry).where(OutboxEntry.batch_id == batch_id).values(state="anchored")
+                update(OutboxEntry)
+                .where(OutboxEntry.batch_id == batch_id)
+                .values(state=OutboxState.ANCHORED)
             )
         return len(leaves)
 
@@ -210,7 +221,7 @@ class AnchorWorker:
         with self.rt.sessions.begin() as s:
             batch = s.get(AnchorBatch, batch_id)
             assert batch is not None
-            batch.state = "sent"
+            batch.state = BatchState.SENT
             batch.attempts += 1
         assert registry.sender is not None
         registry.sender.broadcast(signed)
@@ -240,7 +251,7 @@ class AnchorWorker:
             pending = [
                 (v.id, v.parent_leaf, v.leaf, v.licence.agency_id, v.change_category)
                 for v in s.scalars(
-                    select(LicenceVersion).where(LicenceVersion.link_state == "pending")
+                    select(LicenceVersion).where(LicenceVersion.link_state == LinkState.PENDING)
                 )
             ]
         for version_id, parent, child, agency_id, category in pending:
@@ -260,7 +271,7 @@ class AnchorWorker:
             with self.rt.sessions.begin() as s:
                 row = s.get(LicenceVersion, version_id)
                 assert row is not None
-                row.link_state = "linked"
+                row.link_state = LinkState.LINKED
 
     def _registry(self, agency_id: int) -> RegistryClient:
         with self.rt.sessions() as s:
@@ -270,25 +281,6 @@ class AnchorWorker:
         return self.rt.registry(self.rt.agency_account(code))
 
 
-def _anchor_tx(registry: RegistryClient, chain_batch_id: int) -> str | None:
-    """The transaction that anchored a batch this database did not send itself."""
-    from ledger_client.events import BATCH_ANCHORED
-
-    info = registry.batch(chain_batch_id)
-    logs = registry.w3.eth.get_logs(
-        {
-            "address": registry.address,
-            "fromBlock": info.block_number,
-            "toBlock": info.block_number,
-            "topics": [
-                "0x" + BATCH_ANCHORED.hex(),
-                "0x" + chain_batch_id.to_bytes(32, "big").hex(),
-            ],
-        }
-    )
-    return "0x" + bytes(logs[0]["transactionHash"]).hex() if logs else None
-
-
 CHANGE_REASON_CODES = {"change": 10, "correction": 11, "reissue": 12}
 """Reason codes of version links on-chain, by change category."""
 
@@ -296,7 +288,7 @@ CHANGE_REASON_CODES = {"change": 10, "correction": 11, "reissue": 12}
 def member_of(s: Session, leaf: bytes) -> Member | None:
     """The anchored ``leaf`` with its chain batch id and Merkle proof, or None if not anchored."""
     entry = s.scalar(select(OutboxEntry).where(OutboxEntry.leaf == leaf))
-    if entry is None or entry.state != "anchored" or entry.batch is None:
+    if entry is None or entry.state != OutboxState.ANCHORED or entry.batch is None:
         return None
     batch = entry.batch
     assert batch.chain_batch_id is not None
@@ -311,7 +303,9 @@ def wait_anchored(rt: Runtime, leaves: Sequence[bytes], timeout: float = 60.0) -
         with rt.sessions() as s:
             left = s.scalar(
                 select(OutboxEntry.id)
-                .where(OutboxEntry.leaf.in_(list(leaves)), OutboxEntry.state != "anchored")
+                .where(
+                    OutboxEntry.leaf.in_(list(leaves)), OutboxEntry.state != OutboxState.ANCHORED
+                )
                 .limit(1)
             )
         if left is None:

@@ -21,7 +21,7 @@ from licence_service.audit import oplog
 from licence_service.people.identity import AuthenticationError, PersonInfo, PersonRole
 from licence_service.people.service import authenticate, home_region
 from licence_service.region.runtime import Runtime
-from licence_service.services.amend import find_licence
+from licence_service.store.queries import find_licence
 
 
 def get_runtime(request: Request) -> Runtime:

@@ -129,18 +129,6 @@ class StatusIn(BaseModel):
     code: int | None = Field(None, ge=0, le=65535, description="Reason code anchored on-chain")
 
 
-class StatusChangeOut(BaseModel):
-    licence_id: str
-    status: str
-    reason_code: int
-    tx_hash: str | None
-    block_number: int | None
-    block_time: datetime | None
-    review_id: int | None = None
-    approvals: int = 0
-    required: int = 0
-
-
 class CopyIn(BaseModel):
     purpose: str = Field(min_length=1)
     recipient: str = Field(min_length=1)

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from licence_service.audit import oplog
 from licence_service.audit.history import ChainHistory, LeafLife, read_history
+from licence_service.domain.states import OutboxState
 from licence_service.region.runtime import Runtime
 from licence_service.store.models import (
     Agency,
@@ -131,7 +132,7 @@ class _Auditor:
                     leaf=leaf,
                 )
             return
-        if entry.state == "anchored" and life is None:
+        if entry.state == OutboxState.ANCHORED and life is None:
             self.flag(
                 "NOT_ON_CHAIN",
                 name,

@@ -1,0 +1,2 @@
+"""`licledger`: the command line. ``main`` is the entry point; one module per command group,
+``common`` holds the shared options and the error handling (no command imports another)."""

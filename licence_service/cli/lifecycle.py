@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import typer
 
-from ledger_client.registry import LeafStatus
 from licence_service.cli.common import (
     DataDir,
     ExitWith,
@@ -25,7 +24,8 @@ from licence_service.cli.common import (
     show,
 )
 from licence_service.domain.errors import ServiceError
-from licence_service.services.status import ReasonCode, StatusResult
+from licence_service.domain.states import ReviewState
+from licence_service.services.status import STATUS_ACTIONS, ReasonCode, StatusAction, StatusResult
 
 LicenceArg = Annotated[str, typer.Argument(help="Licence identifier, base id or attachment id.")]
 ReasonOpt = Annotated[str, typer.Option(help="Why (free text, kept off-chain).")]
@@ -33,9 +33,7 @@ CODES = {code.name.lower().replace("_", "-"): code for code in ReasonCode}
 CodeOpt = Annotated[str | None, typer.Option(help="Reason category: " + ", ".join(CODES))]
 
 
-def _code(code: str | None, default: ReasonCode) -> ReasonCode:
-    if code is None:
-        return default
+def _code(code: str) -> ReasonCode:
     if code not in CODES:
         raise ServiceError(f"--code must be one of {', '.join(CODES)}", field="code")
     return CODES[code]
@@ -58,8 +56,8 @@ def _status_info(res: StatusResult) -> dict[str, Any]:
     return info
 
 
-def _status_command(name: str, to: LeafStatus, default: ReasonCode, doc: str) -> None:
-    @app.command(name, help=doc)
+def _status_command(name: str, action: StatusAction) -> None:
+    @app.command(name, help=action.help)
     @handled
     def command(
         licence_id: LicenceArg,
@@ -68,35 +66,15 @@ def _status_command(name: str, to: LeafStatus, default: ReasonCode, doc: str) ->
         data_dir: DataDir = None,
         as_json: JsonOut = False,
     ) -> None:
-        from licence_service.services.status import change_status
+        from licence_service.services import apply_action
 
-        rt = runtime(data_dir)
-        res = change_status(rt, licence_id, to, _code(code, default), reason, actor="cli")
+        chosen = None if code is None else _code(code)
+        res = apply_action(runtime(data_dir), licence_id, name, reason, chosen, actor="cli")
         show(_status_info(res), as_json)
 
 
-_status_command(
-    "suspend", LeafStatus.SUSPENDED, ReasonCode.VIOLATION, "Suspend a licence (挂起, reversible)."
-)
-_status_command("reinstate", LeafStatus.ACTIVE, ReasonCode.OTHER, "Reinstate a suspended licence.")
-_status_command(
-    "revoke",
-    LeafStatus.REVOKED,
-    ReasonCode.VIOLATION,
-    "Revoke a licence or a use-specific copy (撤销, terminal).",
-)
-_status_command(
-    "cancel",
-    LeafStatus.CANCELLED,
-    ReasonCode.HOLDER_REQUEST,
-    "Cancel a licence (注销, terminal; some types need joint review first).",
-)
-_status_command(
-    "report-lost",
-    LeafStatus.REPORTED_LOST,
-    ReasonCode.LOST,
-    "Report a licence lost (挂失); re-issue it with `amend --category reissue`.",
-)
+for _name, _action in STATUS_ACTIONS.items():
+    _status_command(_name, _action)
 
 
 @app.command("amend")
@@ -116,19 +94,12 @@ def amend_cmd(
     as_json: JsonOut = False,
 ) -> None:
     """Create the next version of a licence with a new PDF; the old one becomes SUPERSEDED."""
-    from licence_service.anchoring.worker import AnchorWorker, wait_anchored
-    from licence_service.services.amend import Amendment, amend
-    from licence_service.services.views import anchor_info
+    from licence_service.services import Amendment, amend_licence
 
-    rt = runtime(data_dir)
     amendment = Amendment(
         parse_fields(field or []), category, reason, parse_date(valid_until, "valid_until")
     )
-    doc = amend(rt, licence_id, amendment)
-    if not no_wait:
-        AnchorWorker(rt).flush()
-        wait_anchored(rt, [bytes.fromhex(doc.leaf)])
-        doc = anchor_info(rt, doc)
+    doc = amend_licence(runtime(data_dir), licence_id, amendment, wait=not no_wait)
     show(
         {
             "licence_id": doc.licence_id,
@@ -153,13 +124,10 @@ def copy_cmd(
     as_json: JsonOut = False,
 ) -> None:
     """Make a use-specific copy (加注件): watermarked, signed, anchored, revocable on its own."""
-    from licence_service.anchoring.worker import AnchorWorker
-    from licence_service.services.attachments import make_copy
+    from licence_service.services import make_copy
 
-    rt = runtime(data_dir)
     until = required_date(valid_until, "valid_until")
-    res = make_copy(rt, licence_id, purpose, recipient, until, actor="")
-    AnchorWorker(rt).flush()
+    res = make_copy(runtime(data_dir), licence_id, purpose, recipient, until, actor="")
     show(
         {
             "copy_id": res.identifier,
@@ -183,12 +151,9 @@ def inspect_cmd(
     as_json: JsonOut = False,
 ) -> None:
     """Attach an annual inspection (年检) result to the current version (anchored)."""
-    from licence_service.anchoring.worker import AnchorWorker
-    from licence_service.services.attachments import record_inspection
+    from licence_service.services import record_inspection
 
-    rt = runtime(data_dir)
-    res = record_inspection(rt, licence_id, year, result, note)
-    AnchorWorker(rt).flush()
+    res = record_inspection(runtime(data_dir), licence_id, year, result, note)
     show({"inspection_id": res.identifier, **res.data, "leaf": res.leaf}, as_json)
 
 
@@ -202,7 +167,7 @@ def reviews_cmd(
     """Joint reviews of high-risk operations and who still has to approve."""
     from licence_service.services.status import reviews
 
-    rows = reviews(runtime(data_dir), None if all_ else "pending")
+    rows = reviews(runtime(data_dir), None if all_ else ReviewState.PENDING)
     if as_json:
         print_json(rows)
         return
@@ -312,12 +277,9 @@ def upgrade_cmd(
     as_json: JsonOut = False,
 ) -> None:
     """Window staff checked the original: issue the grade-B copy (signed, anchored)."""
-    from licence_service.anchoring.worker import AnchorWorker
-    from licence_service.services.upgrade import upgrade_to_b
+    from licence_service.services import upgrade_to_b
 
-    rt = runtime(data_dir)
     until = required_date(valid_until, "valid_until")
-    res = upgrade_to_b(rt, submission_id, staff, until)
-    AnchorWorker(rt).flush()
+    res = upgrade_to_b(runtime(data_dir), submission_id, staff, until)
     show({"submission_id": res.submission_id, "grade": "B", "identifier": res.identifier,
           "pdf": res.pdf_path, "valid_until": str(res.valid_until)}, as_json)  # fmt: skip

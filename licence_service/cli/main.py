@@ -152,7 +152,7 @@ def issue_cmd(
     as_json: JsonOut = False,
 ) -> None:
     """Issue a licence as a signed PDF and anchor it (waits unless --no-wait)."""
-    from licence_service.services.views import issue_licence
+    from licence_service.services import issue_licence
 
     rt = runtime(data_dir)
     req = IssueRequest(
@@ -198,7 +198,7 @@ def verify_cmd(
     as_json: JsonOut = False,
 ) -> None:
     """Verify a licence PDF or QR payload: exit 0 VALID, 1 any other verdict, 2 error."""
-    from licence_service.services.views import verify_pdf, verify_qr
+    from licence_service.services import verify_pdf, verify_qr
 
     if (file is None) == (qr is None):
         raise ServiceError("give either a PDF file or --qr PAYLOAD", field="file")

@@ -12,18 +12,17 @@ from rich.console import Console
 from rich.table import Table
 
 from ledger_client.registry import LeafStatus
-from licence_service.anchoring.worker import AnchorWorker
 from licence_service.audit import oplog
 from licence_service.demo.applicants import demo_applications
 from licence_service.demo.people import demo_people, print_people
 from licence_service.people.identity import PersonRole
 from licence_service.region.bootstrap import DEFAULT_REGION, chain_up, init_region
 from licence_service.region.runtime import Runtime
+from licence_service.services import anchor_all, anchor_info, verify_pdf
 from licence_service.services.amend import Amendment, amend
 from licence_service.services.attachments import make_copy
 from licence_service.services.issue import IssueRequest, issue
 from licence_service.services.status import ReasonCode, change_status
-from licence_service.services.views import anchor_info, verify_pdf
 
 
 def tamper(data: bytes) -> bytes:
@@ -48,7 +47,7 @@ def _lifecycle(
     new = amend(
         rt, amended["licence_id"], Amendment({"注册资本": "800万元"}, "change", "demo: 增资")
     )
-    AnchorWorker(rt).flush()
+    anchor_all(rt)
     target = out_dir / f"{new.licence_id}.pdf"
     shutil.copyfile(new.pdf_path, target)
     check(amended, "old version after amendment", Path(amended["pdf"]))
@@ -63,7 +62,7 @@ def _lifecycle(
 
     until = datetime.now(UTC).date() + timedelta(days=30)
     copy = make_copy(rt, copied["licence_id"], "办理银行开户", "中国工商银行杭州分行", until)
-    AnchorWorker(rt).flush()
+    anchor_all(rt)
     assert copy.pdf_path is not None
     target = out_dir / f"{copy.identifier.replace('/', '-')}.pdf"
     shutil.copyfile(copy.pdf_path, target)
@@ -106,7 +105,7 @@ def _scenario(rt: Runtime, out_dir: Path, count: int, console: Console | None) -
     issue_s = time.monotonic() - t0
     say(f"issued {len(issued)} licences in {issue_s:.1f} s; anchoring…")
     t0 = time.monotonic()
-    flushed = AnchorWorker(rt).flush()
+    flushed = anchor_all(rt)
     anchor_s = time.monotonic() - t0
     say(f"anchored {flushed.leaves} leaves in {flushed.batches} batch(es) in {anchor_s:.2f} s")
 

@@ -27,8 +27,8 @@ from licence_service.federation.sharing import grant_consent, release
 from licence_service.people.identity import PersonRole
 from licence_service.region.bootstrap import chain_up, init_region, membership_request_path
 from licence_service.region.runtime import Runtime
+from licence_service.services import issue_licence
 from licence_service.services.issue import IssueRequest
-from licence_service.services.views import issue_licence
 
 REGION_B = ("440300", "深圳市", "114403000075421116", "深圳市市场监督管理局")
 

@@ -39,6 +39,10 @@ _ISO_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _CN_DATE_RE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
 
 
+CORE_FIELDS = ("licence_type", "holder_name", "holder_id", "valid_from", "valid_until")
+"""Face values every licence has; the rest are its type's own fields."""
+
+
 class FieldValidationError(ValueError):
     """A licence face field is missing, unknown or malformed; ``field`` is its key."""
 

@@ -7,6 +7,7 @@ their region, agency, registration, revocation and compromise times, from the ch
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 from cryptography import x509
 
@@ -36,7 +37,7 @@ class ChainCertificates:
             for c in events.certificates:
                 fp = c.fingerprint.hex()
                 self._by_fp[fp] = RegisteredCertificate(
-                    fingerprint=fp,
+                    fingerprint=c.fingerprint,
                     region=c.region,
                     agency_code=c.agency_code,
                     registered_at=c.timestamp,
@@ -47,11 +48,11 @@ class ChainCertificates:
             for r in events.revocations:
                 known = self._by_fp.get(r.fingerprint.hex())
                 if known is not None:
-                    self._by_fp[known.fingerprint] = _replace(known, revoked_at=r.timestamp)
+                    self._by_fp[known.fingerprint.hex()] = replace(known, revoked_at=r.timestamp)
             for k in events.compromises:
                 known = self._by_fp.get(k.fingerprint.hex())
                 if known is not None:
-                    self._by_fp[known.fingerprint] = _replace(known, compromised_at=k.since)
+                    self._by_fp[known.fingerprint.hex()] = replace(known, compromised_at=k.since)
             self.next_block = head + 1
 
     def by_fingerprint(self, fingerprint: str) -> RegisteredCertificate | None:
@@ -59,9 +60,3 @@ class ChainCertificates:
 
     def by_agency(self, agency_code: str) -> list[RegisteredCertificate]:
         return [c for c in self._by_fp.values() if c.agency_code == agency_code]
-
-
-def _replace(cert: RegisteredCertificate, **changes: object) -> RegisteredCertificate:
-    from dataclasses import replace
-
-    return replace(cert, **changes)  # type: ignore[arg-type]

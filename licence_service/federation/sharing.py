@@ -29,8 +29,8 @@ from licence_service.domain.licence_types import get_licence_type
 from licence_service.federation.auth import Caller
 from licence_service.federation.masking import release_fields
 from licence_service.region.runtime import Runtime
-from licence_service.services.amend import find_licence
 from licence_service.store.models import Consent, Licence, Release
+from licence_service.store.queries import find_licence
 
 
 class SharingRefused(ServiceError):

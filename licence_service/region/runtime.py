@@ -27,6 +27,7 @@ from ledger_client.reverts import RevertDecoder
 from ledger_client.sharing import SharingClient
 from ledger_client.transactions import TransactionSender
 from licence_service.domain.errors import NotSetUpError
+from licence_service.domain.states import OutboxState
 from licence_service.federation.certificates import ChainCertificates
 from licence_service.region.at_rest import check_passphrase_source, key_passphrase, secure_home
 from licence_service.region.settings import Settings
@@ -219,7 +220,7 @@ class Runtime:
         with self.sessions() as s:
             return s.scalar(
                 select(OutboxEntry.leaf).where(
-                    OutboxEntry.key == key, OutboxEntry.state != "anchored"
+                    OutboxEntry.key == key, OutboxEntry.state != OutboxState.ANCHORED
                 )
             )
 

@@ -12,31 +12,22 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from licence_service.audit import oplog
-from licence_service.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from licence_service.documents.builder import DocumentSpec, build_document, pdf_name, write_pdf
+from licence_service.domain.errors import ConflictError, InvalidInputError
 from licence_service.domain.identifiers import LicenceIdentifier
-from licence_service.domain.licence_types import FieldValidationError, get_licence_type
+from licence_service.domain.licence_types import CORE_FIELDS, FieldValidationError, get_licence_type
+from licence_service.domain.states import LinkState
 from licence_service.region.runtime import Runtime
-from licence_service.services.issue import (
-    DocumentSpec,
-    IssuedDocument,
-    build_document,
-    face_values,
-    pdf_name,
-    version_row,
-    write_pdf,
-)
+from licence_service.services.issue import IssuedDocument, face_values, settle, version_row
 from licence_service.store.models import Licence, LicenceVersion, OutboxEntry
+from licence_service.store.queries import find_licence
 
 CATEGORIES = {
     "change": "变更",
     "correction": "更正",
     "reissue": "补发",
 }
-CORE_FIELDS = ("licence_type", "holder_name", "holder_id", "valid_from", "valid_until")
 
 
 @dataclass(frozen=True)
@@ -45,17 +36,6 @@ class Amendment:
     category: str = "change"
     reason: str = ""
     valid_until: date | None = None
-
-
-def find_licence(s: Session, licence_id: str) -> Licence:
-    """The licence named by a full identifier of any version, or by its base id."""
-    version = s.scalar(select(LicenceVersion).where(LicenceVersion.identifier == licence_id))
-    licence = version.licence if version else None
-    if licence is None:
-        licence = s.scalar(select(Licence).where(Licence.base_id == licence_id))
-    if licence is None:
-        raise NotFoundError(f"no licence {licence_id} in this region", field="licence_id")
-    return licence
 
 
 def amend(rt: Runtime, licence_id: str, amendment: Amendment) -> IssuedDocument:
@@ -94,12 +74,12 @@ def amend(rt: Runtime, licence_id: str, amendment: Amendment) -> IssuedDocument:
         spec = DocumentSpec(
             agency, creds, ltype, ident, values, fields, today, start, end, parent=current.leaf
         )
-        doc = build_document(rt, spec)
+        doc = build_document(rt.settings.public_url, spec)
         path = write_pdf(rt.settings.pdf_dir, pdf_name(ident, doc.leaf), doc.pdf)
         row = version_row(licence.id, ident, doc, values, today, start, end, path)
         row.change_category = amendment.category
         row.change_reason = amendment.reason
-        row.link_state = "pending"
+        row.link_state = LinkState.PENDING
         s.add(row)
         s.flush()
         s.add(OutboxEntry.of(doc.leaf, agency.id, version_id=row.id))
@@ -138,3 +118,10 @@ def _check_state(licence: Licence, current: LicenceVersion, category: str) -> No
         raise ConflictError(
             f"{current.identifier} is {status}; it cannot be amended{hint}", field="licence_id"
         )
+
+
+def amend_licence(
+    rt: Runtime, licence_id: str, amendment: Amendment, wait: bool = True
+) -> IssuedDocument:
+    """The amendment use case: version N+1; with ``wait``, anchored before it returns."""
+    return settle(rt, amend(rt, licence_id, amendment), wait)

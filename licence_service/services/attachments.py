@@ -19,13 +19,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from licence_service.audit import oplog
+from licence_service.documents.builder import DocumentSpec, build_document, write_pdf
 from licence_service.domain.errors import ConflictError, InvalidInputError
 from licence_service.domain.identifiers import LicenceIdentifier
-from licence_service.domain.licence_types import get_licence_type
+from licence_service.domain.licence_types import CORE_FIELDS, get_licence_type
+from licence_service.domain.states import UNKNOWN
 from licence_service.region.runtime import Runtime
-from licence_service.services.amend import CORE_FIELDS, find_licence
-from licence_service.services.issue import DocumentSpec, build_document, write_pdf
+from licence_service.services.anchor_step import anchor
 from licence_service.store.models import Agency, Attachment, Licence, LicenceVersion, OutboxEntry
+from licence_service.store.queries import find_licence
 from verifier.leaves import (
     LeafInput,
     LeafKind,
@@ -184,14 +186,15 @@ def make_copy(
                 ("有效期至", f"{valid_until.year}年{valid_until.month}月{valid_until.day}日"),
             ),
         )
-        doc = build_document(rt, spec)
+        doc = build_document(rt.settings.public_url, spec)
         name = f"{spec.identifier.replace('/', '-')}-{doc.leaf.document_digest.hex()[:12]}"
         path = write_pdf(rt.settings.pdf_dir, name, doc.pdf)
-        salts = {k: v for k, v in doc.salts.items()}
-        return _record(
+        result = _record(
             s, version, agency, LeafKind.COPY, serial, {**values, **extra, "recipient": recipient},
-            salts, doc.leaf, str(path), valid_until, made_by,
+            dict(doc.salts), doc.leaf, str(path), valid_until, made_by,
         )  # fmt: skip
+    anchor(rt, [result.leaf])
+    return result
 
 
 def _record_without_pdf(
@@ -245,9 +248,11 @@ def record_inspection(
         if any(json.loads(d).get("year") == str(year) for d in done):
             raise ConflictError(f"the {year} inspection is already recorded", field="year")
         data = {"year": str(year), "result": result.strip(), "note": note.strip()}
-        return _record_without_pdf(
+        recorded = _record_without_pdf(
             rt, s, version, licence.agency, LeafKind.INSPECTION, data, actor or "inspector"
         )
+    anchor(rt, [recorded.leaf])
+    return recorded
 
 
 def record_approval(
@@ -288,4 +293,4 @@ def attachments_of(rt: Runtime, licence_id: str) -> list[dict[str, object]]:
 
 def _anchor_state(s: Session, leaf: bytes) -> str:
     state = s.scalar(select(OutboxEntry.state).where(OutboxEntry.leaf == leaf))
-    return state or "unknown"
+    return state or UNKNOWN

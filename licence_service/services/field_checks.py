@@ -15,9 +15,10 @@ from sqlalchemy import select
 
 from licence_service.anchoring.worker import member_of
 from licence_service.domain.errors import ConflictError, InvalidInputError
+from licence_service.domain.states import OutboxState
 from licence_service.region.runtime import Runtime
-from licence_service.services.amend import find_licence
 from licence_service.store.models import OutboxEntry
+from licence_service.store.queries import find_licence
 from verifier.fields import build_field_proof, check_field_proof
 from verifier.leaves import LeafInput, LeafKind, field_hash
 
@@ -49,7 +50,7 @@ def check_field(rt: Runtime, licence_id: str, name: str, value: str) -> FieldChe
                 field="field",
             )
         entry = s.scalar(select(OutboxEntry).where(OutboxEntry.leaf == version.leaf))
-        if entry is None or entry.state != "anchored":
+        if entry is None or entry.state != OutboxState.ANCHORED:
             raise ConflictError(f"{version.identifier} is not anchored yet", "licence_id")
         member = member_of(s, version.leaf)
         assert member is not None

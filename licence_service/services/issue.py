@@ -8,9 +8,7 @@ orphan file, never a row without its file). Anchoring happens later, in the work
 from __future__ import annotations
 
 import json
-import os
-import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,31 +18,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from licence_service.audit import oplog
-from licence_service.documents.face import LicenceFace, RenderOptions, render_licence_pdf
+from licence_service.documents.builder import (
+    BuiltDocument,
+    DocumentSpec,
+    build_document,
+    pdf_name,
+    write_pdf,
+)
 from licence_service.domain.errors import InvalidInputError
 from licence_service.domain.identifiers import LicenceIdentifier
 from licence_service.domain.licence_types import FieldValidationError, LicenceType, get_licence_type
 from licence_service.domain.national_ids import HolderIdType, IdentifierError, validate_holder_id
-from licence_service.domain.trust_grades import TrustGrade, watermark_text
 from licence_service.region.runtime import Runtime
-from licence_service.store.models import Agency, Licence, LicenceVersion, OutboxEntry
-from signing.certificates import KeyAndCert
-from signing.pades import SignerConfig, sign_pdf
-from signing.pdf_metadata import embed_metadata
-from verifier.engine import METADATA_FILE
-from verifier.leaves import (
-    ZERO,
-    LeafInput,
-    LeafKind,
-    attachment_identifier,
-    document_digest,
-    fields_root,
-    lookup_key,
-)
-from verifier.qr import QrClaims, encode_token, token_url
-from verifier.references import mask_name
-
-METADATA_SCHEMA = "licledger/1"
+from licence_service.services.anchor_step import anchor, anchored_by
+from licence_service.store.models import Licence, LicenceVersion, OutboxEntry
 
 
 @dataclass(frozen=True)
@@ -121,152 +108,6 @@ def _validate(req: IssueRequest) -> tuple[LicenceType, str, str, dict[str, str]]
     return ltype, holder_name, holder_id, fields
 
 
-@dataclass(frozen=True)
-class _Document:
-    pdf: bytes
-    metadata: dict[str, Any]
-    leaf: LeafInput
-    salts: dict[str, str]
-    qr_payload: str
-
-
-@dataclass(frozen=True)
-class DocumentSpec:
-    """Everything that goes into one signed licence document: a version, or a copy of one."""
-
-    agency: Agency
-    creds: KeyAndCert
-    ltype: LicenceType
-    ident: LicenceIdentifier
-    values: dict[str, str]  # the face values (core and type fields)
-    type_fields: dict[str, str]
-    issue_date: date
-    start: date
-    end: date
-    parent: bytes = ZERO
-    kind: LeafKind = LeafKind.VERSION
-    serial: int = 0
-    extra: dict[str, str] = field(default_factory=dict)  # committed too (e.g. copy purpose)
-    expires: date | None = None  # of this document, when earlier than the licence's end
-    annotation: tuple[tuple[str, str], ...] = ()
-    grade: TrustGrade = TrustGrade.A
-
-    @property
-    def identifier(self) -> str:
-        if self.kind is LeafKind.VERSION:
-            return str(self.ident)
-        return attachment_identifier(str(self.ident), self.kind, self.serial)
-
-    @property
-    def valid_until(self) -> date:
-        return self.expires or self.end
-
-
-def build_document(rt: Runtime, spec: DocumentSpec) -> _Document:
-    """Render, watermark, embed metadata, sign; compute the leaf of the signed bytes."""
-    agency, ltype, ident = spec.agency, spec.ltype, spec.ident
-    committed = {**spec.values, **spec.extra}
-    salts = {k: secrets.token_bytes(16) for k in committed}
-    root = fields_root(committed, salts)
-    claims = QrClaims(
-        identifier=spec.identifier,
-        data_root_prefix=root.hex()[:16],
-        valid_until=spec.valid_until,
-        issuer_code=agency.code,
-        region=agency.region_code,
-        type_code=ltype.code,
-        holder_masked=mask_name(spec.values["holder_name"]),
-    )
-    token = encode_token(claims, spec.creds.key)
-    qr = token_url(rt.settings.public_url, token)
-    holder_type = HolderIdType(ltype.holder_id_type)
-    face = LicenceFace(
-        type_name=ltype.name,
-        type_code=ltype.code,
-        identifier=spec.identifier,
-        holder_name=spec.values["holder_name"],
-        holder_id=spec.values["holder_id"],
-        holder_id_type=holder_type.label,
-        issuer_name=agency.name,
-        issuer_code=agency.code,
-        issue_date=spec.issue_date,
-        valid_from=spec.start,
-        valid_until=spec.end,
-        version=ident.version,
-        fields=tuple(spec.type_fields.items()),
-    )
-    pdf = render_licence_pdf(
-        face,
-        RenderOptions(
-            watermark=watermark_text(spec.grade, agency.name, spec.valid_until),
-            qr_payload=qr,
-            seal_label=f"{agency.name}(电子印章)",
-            annotation=spec.annotation,
-        ),
-    )
-    key = lookup_key(ident.base, ident.version, spec.kind, spec.serial, claims.message())
-    metadata: dict[str, Any] = {
-        "qr_token": token,
-        "schema": METADATA_SCHEMA,
-        "licence_id": spec.identifier,
-        "base_id": ident.base,
-        "version": ident.version,
-        "type_code": ltype.code,
-        "type_name": ltype.name,
-        "holder_name": spec.values["holder_name"],
-        "holder_id_type": str(holder_type),
-        "holder_id": spec.values["holder_id"],
-        "issuer_name": agency.name,
-        "issuer_code": agency.code,
-        "defining_authority": agency.name,
-        "region_code": agency.region_code,
-        "jurisdiction": str(agency.region_code),
-        "issue_date": spec.issue_date.isoformat(),
-        "valid_from": spec.start.isoformat(),
-        "valid_until": spec.valid_until.isoformat(),
-        "licence_valid_until": spec.end.isoformat(),
-        "fields": spec.type_fields,
-        "trust_grade": str(spec.grade),
-        "kind": int(spec.kind),
-        "serial": spec.serial,
-        "data_root": root.hex(),
-        "parent_leaf": spec.parent.hex(),
-        "status": "ACTIVE",
-        **spec.extra,
-    }
-    pdf = embed_metadata(pdf, metadata, METADATA_FILE)
-    signed = sign_pdf(
-        pdf,
-        SignerConfig(
-            credentials=spec.creds,
-            reason=f"{ltype.name} {spec.identifier}",
-            location=agency.region_name,
-        ),
-    )
-    leaf = LeafInput(
-        key, document_digest(signed), root, spec.kind, spec.parent, agency_code=agency.code
-    )
-    return _Document(signed, metadata, leaf, {k: v.hex() for k, v in salts.items()}, qr)
-
-
-def pdf_name(ident: LicenceIdentifier, leaf: LeafInput) -> str:
-    """File name unique per content, so two writers racing for a serial never share a file."""
-    return f"{ident}-{leaf.document_digest.hex()[:12]}"
-
-
-def write_pdf(directory: Path, name: str, data: bytes) -> Path:
-    """Write durably: temp file, fsync, rename."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{name}.pdf"
-    tmp = path.with_suffix(".pdf.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    return path
-
-
 def issue(rt: Runtime, req: IssueRequest, attempts: int = 5) -> IssuedDocument:
     """Issue version 1 of a new licence; returns once it is durably recorded (not anchored)."""
     ltype, holder_name, holder_id, fields = _validate(req)
@@ -282,7 +123,7 @@ def issue(rt: Runtime, req: IssueRequest, attempts: int = 5) -> IssuedDocument:
                 serial = _next_serial(s, agency.id, ltype.code)
                 ident = LicenceIdentifier.create(ltype.code, agency.code, serial)
                 spec = DocumentSpec(agency, creds, ltype, ident, values, fields, today, start, end)
-                doc = build_document(rt, spec)
+                doc = build_document(rt.settings.public_url, spec)
                 path = write_pdf(rt.settings.pdf_dir, pdf_name(ident, doc.leaf), doc.pdf)
                 licence = Licence(
                     base_id=ident.base, type_code=ltype.code, agency_id=agency.id, serial=serial,
@@ -321,7 +162,7 @@ def _next_serial(s: Session, agency_id: int, type_code: str) -> int:
 
 
 def version_row(
-    licence_id: int, ident: LicenceIdentifier, doc: _Document, values: dict[str, str],
+    licence_id: int, ident: LicenceIdentifier, doc: BuiltDocument, values: dict[str, str],
     issue_date: date, start: date, end: date, path: Path,
 ) -> LicenceVersion:  # fmt: skip
     return LicenceVersion(
@@ -342,3 +183,26 @@ def version_row(
         parent_leaf=doc.leaf.parent,
         qr_payload=doc.qr_payload,
     )
+
+
+def issue_licence(
+    rt: Runtime, req: IssueRequest, wait: bool = True, timeout: float = 60.0
+) -> IssuedDocument:
+    """The issuance use case: issue; with ``wait``, anchor now and return with the transaction."""
+    return settle(rt, issue(rt, req), wait, timeout)
+
+
+def settle(rt: Runtime, doc: IssuedDocument, wait: bool, timeout: float = 60.0) -> IssuedDocument:
+    """With ``wait``: anchor ``doc`` now and return it with the transaction that anchored it."""
+    if not wait:
+        return doc
+    anchor(rt, [doc.leaf], wait=True, timeout=timeout)
+    return anchor_info(rt, doc)
+
+
+def anchor_info(rt: Runtime, doc: IssuedDocument) -> IssuedDocument:
+    """``doc`` with its anchoring transaction filled in, if it is anchored."""
+    found = anchored_by(rt, doc.leaf)
+    if found is None:
+        return doc
+    return replace(doc, anchored=True, tx_hash=found[0], batch_id=found[1])

@@ -16,13 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger_client.registry import LeafStatus
-from licence_service.anchoring.worker import AnchorWorker, member_of
+from licence_service.anchoring.worker import member_of
 from licence_service.audit import oplog
 from licence_service.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from licence_service.domain.licence_types import get_licence_type
+from licence_service.domain.states import OutboxState, ReviewState
 from licence_service.people.identity import PermissionDeniedError, PersonInfo, PersonRole
 from licence_service.region.runtime import Runtime
-from licence_service.services.amend import find_licence
+from licence_service.services.anchor_step import anchor_all
 from licence_service.services.attachments import record_approval
 from licence_service.store.models import (
     Agency,
@@ -33,6 +34,7 @@ from licence_service.store.models import (
     ReviewRequest,
     StatusChange,
 )
+from licence_service.store.queries import find_licence
 
 
 class ReasonCode(IntEnum):
@@ -55,6 +57,57 @@ _ALLOWED: dict[LeafStatus, set[LeafStatus]] = {
 }  # fmt: skip
 # An attachment (e.g. a use-specific copy) can only be revoked on its own.
 _ALLOWED_ATTACHMENT: dict[LeafStatus, set[LeafStatus]] = {LeafStatus.ACTIVE: {LeafStatus.REVOKED}}
+
+
+@dataclass(frozen=True)
+class StatusAction:
+    """A status change a person asks for by name, with the reason code it defaults to."""
+
+    to: LeafStatus
+    default_code: ReasonCode
+    help: str
+
+
+STATUS_ACTIONS: dict[str, StatusAction] = {
+    "suspend": StatusAction(
+        LeafStatus.SUSPENDED, ReasonCode.VIOLATION, "Suspend a licence (挂起, reversible)."
+    ),
+    "reinstate": StatusAction(
+        LeafStatus.ACTIVE, ReasonCode.OTHER, "Reinstate a suspended licence."
+    ),
+    "revoke": StatusAction(
+        LeafStatus.REVOKED, ReasonCode.VIOLATION,
+        "Revoke a licence or a use-specific copy (撤销, terminal).",
+    ),
+    "cancel": StatusAction(
+        LeafStatus.CANCELLED, ReasonCode.HOLDER_REQUEST,
+        "Cancel a licence (注销, terminal; some types need joint review first).",
+    ),
+    "report-lost": StatusAction(
+        LeafStatus.REPORTED_LOST, ReasonCode.LOST,
+        "Report a licence lost (挂失); re-issue it with `amend --category reissue`.",
+    ),
+}  # fmt: skip
+"""The one table of named status changes: the CLI's commands and the API's actions."""
+
+
+def status_action(name: str) -> StatusAction:
+    """The named action, or an error listing the names there are."""
+    if name not in STATUS_ACTIONS:
+        raise InvalidInputError(
+            f"action must be one of {', '.join(STATUS_ACTIONS)}", field="action"
+        )
+    return STATUS_ACTIONS[name]
+
+
+def apply_action(
+    rt: Runtime, licence_id: str, action: str, reason: str, code: int | None = None,
+    actor: str = "",
+) -> StatusResult:  # fmt: skip
+    """The status-change use case by action name (suspend, revoke, ...)."""
+    chosen = status_action(action)
+    reason_code = chosen.default_code if code is None else code
+    return change_status(rt, licence_id, chosen.to, reason_code, reason, actor=actor)
 
 
 @dataclass(frozen=True)
@@ -137,9 +190,9 @@ def change_status(
             if rule is not None:
                 return _open_review(rt, licence, rule, reason_code, reason_text)
         entry = s.scalar(select(OutboxEntry).where(OutboxEntry.leaf == target.leaf))
-        anchored = entry is not None and entry.state == "anchored"
+        anchored = entry is not None and entry.state == OutboxState.ANCHORED
     if not anchored:
-        AnchorWorker(rt).flush()
+        anchor_all(rt)
     with rt.sessions() as s:
         member = member_of(s, target.leaf)
     if member is None:
@@ -186,7 +239,7 @@ def _open_review(
     with rt.sessions.begin() as s:
         open_ = s.scalar(
             select(ReviewRequest).where(
-                ReviewRequest.licence_id == licence.id, ReviewRequest.state == "pending"
+                ReviewRequest.licence_id == licence.id, ReviewRequest.state == ReviewState.PENDING
             )
         )
         if open_ is not None:
@@ -226,7 +279,7 @@ def approve(rt: Runtime, review_id: int, person: PersonInfo, note: str = "") -> 
         review = s.get(ReviewRequest, review_id)
         if review is None:
             raise NotFoundError(f"no review #{review_id}", field="review_id")
-        if review.state != "pending":
+        if review.state != ReviewState.PENDING:
             raise ConflictError(f"review #{review_id} is already {review.state}", "review_id")
         approvers = json.loads(review.approvers_json)
         if agency_code not in approvers:
@@ -266,7 +319,7 @@ def approve(rt: Runtime, review_id: int, person: PersonInfo, note: str = "") -> 
         licence_base, reason_code, reason_text = (
             licence.base_id, review.reason_code, review.reason_text,
         )  # fmt: skip
-    AnchorWorker(rt).flush()  # the approval is anchored before anything it allows happens
+    anchor_all(rt)  # the approval is anchored before anything it allows happens
     if count < required:
         return StatusResult(
             licence_base, "PENDING_REVIEW", reason_code, None, None, None, review_id,
@@ -284,14 +337,14 @@ def approve(rt: Runtime, review_id: int, person: PersonInfo, note: str = "") -> 
     with rt.sessions.begin() as s:
         review = s.get(ReviewRequest, review_id)
         assert review is not None
-        review.state = "executed"
+        review.state = ReviewState.EXECUTED
     return StatusResult(
         result.licence_id, result.status, result.reason_code, result.tx_hash,
         result.block_number, result.block_time, review_id, count, required,
     )  # fmt: skip
 
 
-def reviews(rt: Runtime, state: str | None = "pending") -> list[dict[str, object]]:
+def reviews(rt: Runtime, state: str | None = ReviewState.PENDING) -> list[dict[str, object]]:
     """Reviews (pending by default) with who approved and who may still approve."""
     with rt.sessions() as s:
         query = select(ReviewRequest).order_by(ReviewRequest.id)

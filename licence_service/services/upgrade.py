@@ -9,24 +9,18 @@ verified later.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from licence_service.audit import oplog
+from licence_service.documents.builder import CheckedCopySpec, build_checked_copy, write_pdf
 from licence_service.documents.face import RenderOptions, render_scan_pdf
 from licence_service.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from licence_service.domain.national_ids import IdentifierError, validate_holder_id
 from licence_service.domain.trust_grades import TrustGrade, watermark_text
 from licence_service.region.runtime import Runtime
-from licence_service.services.issue import METADATA_SCHEMA, write_pdf
+from licence_service.services.anchor_step import anchor
 from licence_service.store.models import OutboxEntry, Submission
-from signing.pades import SignerConfig, sign_pdf
-from signing.pdf_metadata import embed_metadata
-from verifier.engine import METADATA_FILE
-from verifier.leaves import LeafInput, LeafKind, document_digest, fields_root, lookup_key
-from verifier.qr import QrClaims, encode_token, token_url
-from verifier.references import mask_name
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_CHECKED_DAYS = 365
@@ -105,54 +99,24 @@ def upgrade_to_b(
         if row.checked_pdf_path is not None:
             raise ConflictError(f"submission #{submission_id} is already grade B", "submission_id")
         agency = rt.agency(s, agency_code)
-        creds = rt.agency_credentials(agency.code)
-        base = f"LLSUB.{agency.region_code}.{row.id:07d}"
-        identifier = f"{base}.001.0/B001"
         now = datetime.now(UTC)
-        values = {
-            "title": row.title, "holder_name": row.holder_name, "holder_id": row.holder_id,
-            "image_sha256": document_digest(row.image).hex(), "checked_by": staff.strip(),
-            "checked_at": now.isoformat(timespec="seconds"), "valid_until": valid_until.isoformat(),
-        }  # fmt: skip
-        salts = {k: secrets.token_bytes(16) for k in values}
-        root = fields_root(values, salts)
-        claims = QrClaims(
-            identifier, root.hex()[:16], valid_until, agency.code, agency.region_code,
-            type_code="B", holder_masked=mask_name(row.holder_name),
+        spec = CheckedCopySpec(
+            agency=agency, creds=rt.agency_credentials(agency.code), submission_id=row.id,
+            image=row.image, title=row.title, holder_name=row.holder_name,
+            holder_id=row.holder_id, staff=staff.strip(),
+            checked_at=now.isoformat(timespec="seconds"),
+            checked_at_label=now.strftime("%Y-%m-%d %H:%M UTC"), valid_from=today,
+            valid_until=valid_until,
         )  # fmt: skip
-        token = encode_token(claims, creds.key)
-        options = RenderOptions(
-            watermark=watermark_text(TrustGrade.B, valid_until=valid_until),
-            qr_payload=token_url(rt.settings.public_url, token),
-            annotation=(
-                ("核对人", staff.strip()),
-                ("核对机构", agency.name),
-                ("核对时间", now.strftime("%Y-%m-%d %H:%M UTC")),
-            ),
-        )
-        lines = (("持有人", row.holder_name), ("证件号码", row.holder_id), ("信任等级", "B"))
-        pdf = render_scan_pdf(row.image, row.title, options, lines)
-        key = lookup_key(base, 1, LeafKind.CHECKED, 1, claims.message())
-        meta = {
-            "schema": METADATA_SCHEMA, "qr_token": token, "licence_id": identifier,
-            "base_id": base, "version": 1,
-            "kind": int(LeafKind.CHECKED), "serial": 1, "type_name": row.title,
-            "holder_name": row.holder_name, "issuer_name": agency.name,
-            "issuer_code": agency.code, "region_code": agency.region_code,
-            "valid_from": today.isoformat(), "valid_until": valid_until.isoformat(),
-            "trust_grade": "B", "data_root": root.hex(), "parent_leaf": "00" * 32,
-            "made_by": staff.strip(), "made_at": values["checked_at"], "purpose": "与原件核对无误",
-        }  # fmt: skip
-        signed = sign_pdf(
-            embed_metadata(pdf, meta, METADATA_FILE),
-            SignerConfig(credentials=creds, reason=f"与原件核对无误 {identifier}"),
-        )
-        leaf = LeafInput(
-            key, document_digest(signed), root, LeafKind.CHECKED, agency_code=agency.code
-        )
-        path = write_pdf(rt.settings.pdf_dir / "submissions", f"submission-{row.id}-B", signed)
+        doc = build_checked_copy(rt.settings.public_url, spec)
+        leaf, identifier = doc.leaf, spec.identifier
+        path = write_pdf(rt.settings.pdf_dir / "submissions", f"submission-{row.id}-B", doc.pdf)
         row.checked_pdf_path, row.checked_by, row.checked_until = str(path), staff, valid_until
         row.leaf = leaf.leaf()
         s.add(OutboxEntry.of(leaf, agency.id, submission_id=row.id))
         oplog.record(s, "upgrade:B", identifier, staff=staff.strip())
-        return SubmissionResult(row.id, "B", str(path), identifier, leaf.leaf().hex(), valid_until)
+        result = SubmissionResult(
+            row.id, "B", str(path), identifier, leaf.leaf().hex(), valid_until
+        )
+    anchor(rt, [leaf.leaf().hex()])
+    return result

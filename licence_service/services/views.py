@@ -1,50 +1,21 @@
-"""Use cases shared by the CLI and the HTTP API, on top of issuance, anchoring and status."""
+"""What a person sees of a licence: its view, history and stored PDFs (read-only use cases)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
-from licence_service.anchoring.worker import AnchorWorker, wait_anchored
 from licence_service.domain.errors import NotFoundError
-from licence_service.domain.licence_types import get_licence_type
+from licence_service.domain.licence_types import CORE_FIELDS, get_licence_type
+from licence_service.domain.states import UNKNOWN
 from licence_service.region.runtime import Runtime
-from licence_service.services.amend import CORE_FIELDS, find_licence
 from licence_service.services.attachments import attachments_of
-from licence_service.services.issue import IssuedDocument, IssueRequest, issue
-from licence_service.store.models import AnchorBatch, Attachment, OutboxEntry, StatusChange
-from verifier.verdicts import VerificationResult
-
-
-def issue_licence(
-    rt: Runtime, req: IssueRequest, wait: bool = True, timeout: float = 60.0
-) -> IssuedDocument:
-    """Issue; with ``wait``, anchor now and return with the transaction that anchored it."""
-    doc = issue(rt, req)
-    if not wait:
-        return doc
-    AnchorWorker(rt).flush()
-    wait_anchored(rt, [bytes.fromhex(doc.leaf)], timeout)
-    return anchor_info(rt, doc)
-
-
-def anchor_info(rt: Runtime, doc: IssuedDocument) -> IssuedDocument:
-    """``doc`` with its anchoring transaction filled in, if it is anchored."""
-    with rt.sessions() as s:
-        row = s.execute(
-            select(OutboxEntry, AnchorBatch)
-            .join(AnchorBatch, AnchorBatch.id == OutboxEntry.batch_id)
-            .where(OutboxEntry.leaf == bytes.fromhex(doc.leaf))
-        ).first()
-    if row is None or row[0].state != "anchored":
-        return doc
-    _entry, batch = row
-    return replace(doc, anchored=True, tx_hash=batch.tx_hash, batch_id=batch.chain_batch_id)
+from licence_service.store.models import Attachment, StatusChange
+from licence_service.store.queries import find_licence
 
 
 def licence_view(rt: Runtime, licence_id: str) -> dict[str, Any]:
@@ -65,7 +36,7 @@ def licence_view(rt: Runtime, licence_id: str) -> dict[str, Any]:
                     "valid_until": v.valid_until.isoformat(),
                     "document_digest": v.document_digest.hex(),
                     "leaf": v.leaf.hex(),
-                    "anchor_state": entry.state if entry else "unknown",
+                    "anchor_state": entry.state if entry else UNKNOWN,
                     "anchor_tx": entry.batch.tx_hash if entry and entry.batch else None,
                     "change_category": v.change_category,
                     "change_reason": v.change_reason,
@@ -155,15 +126,3 @@ def pdf_path(rt: Runtime, licence_id: str) -> Path:
         licence = find_licence(s, licence_id)
         by_id = {v.identifier: v for v in licence.versions}
         return Path(by_id.get(licence_id, licence.versions[-1]).pdf_path)
-
-
-def verify_pdf(
-    rt: Runtime, data: bytes, at: datetime | None = None, direct: bool = False
-) -> VerificationResult:
-    return rt.verifier(direct=direct).verify_pdf(data, at)
-
-
-def verify_qr(
-    rt: Runtime, payload: str, at: datetime | None = None, direct: bool = False
-) -> VerificationResult:
-    return rt.verifier(direct=direct).verify_qr(payload, at)

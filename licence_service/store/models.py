@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from licence_service.domain.states import BatchState, LinkState, OutboxState, ReviewState
 from verifier.leaves import LeafInput
 
 
@@ -92,7 +93,7 @@ class LicenceVersion(Base):
     change_category: Mapped[str | None] = mapped_column(String(20), nullable=True)
     change_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     # The on-chain link from the previous version to this one: none (v1), pending, linked.
-    link_state: Mapped[str] = mapped_column(String(10), default="none", index=True)
+    link_state: Mapped[str] = mapped_column(String(10), default=LinkState.NONE, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     licence: Mapped[Licence] = relationship(back_populates="versions")
@@ -137,7 +138,7 @@ class ReviewRequest(Base):
     approvers_json: Mapped[str] = mapped_column(Text)
     reason_code: Mapped[int] = mapped_column(Integer)
     reason_text: Mapped[str] = mapped_column(Text, default="")
-    state: Mapped[str] = mapped_column(String(12), default="pending", index=True)
+    state: Mapped[str] = mapped_column(String(12), default=ReviewState.PENDING, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     licence: Mapped[Licence] = relationship()
@@ -249,7 +250,7 @@ class AnchorBatch(Base):
     __tablename__ = "anchor_batch"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
-    state: Mapped[str] = mapped_column(String(12), default="prepared", index=True)
+    state: Mapped[str] = mapped_column(String(12), default=BatchState.PREPARED, index=True)
     root: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     raw_tx: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
@@ -283,7 +284,7 @@ class OutboxEntry(Base):
     key: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
     # What the anchoring transaction carries beside the key; the contract computes the leaf.
     body: Mapped[bytes] = mapped_column(LargeBinary(32))
-    state: Mapped[str] = mapped_column(String(12), default="pending", index=True)
+    state: Mapped[str] = mapped_column(String(12), default=OutboxState.PENDING, index=True)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("anchor_batch.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -29,7 +29,7 @@ from licence_service.services.upgrade import submit_copy, upgrade_to_b
 from signing.pdf_metadata import read_metadata
 from tests.security.trust_fixtures import A1, Regions, flush, issue_by, qr_token
 from tests.service_fixtures import HOLDER_USCC
-from verifier.engine import METADATA_FILE
+from verifier.metadata import METADATA_FILE
 from verifier.qr import parse_token
 from verifier.verdicts import Verdict
 

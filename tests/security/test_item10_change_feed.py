@@ -23,7 +23,7 @@ from licence_service.federation.auth import sign_request
 from licence_service.federation.client import domain
 from licence_service.federation.sharing import grant_consent
 from licence_service.region.runtime import Runtime
-from licence_service.services.views import issue_licence
+from licence_service.services import issue_licence
 from licence_service.store.models import OpLogEntry
 from tests.federation_fixtures import Consortium, build_consortium
 from tests.security.http_server import serve

@@ -28,8 +28,8 @@ from sqlalchemy import select
 
 from ledger_client.node import AnvilNode
 from ledger_client.registry import LeafStatus
+from licence_service.services import issue_licence
 from licence_service.services.status import change_status
-from licence_service.services.views import issue_licence
 from licence_service.store.models import LicenceVersion
 from tests.chain_fixtures import free_port
 from tests.security.http_server import form_token

@@ -25,11 +25,11 @@ from licence_service.region.bootstrap import (
 )
 from licence_service.region.runtime import Runtime
 from licence_service.region.settings import load_settings
+from licence_service.services import issue_licence
 from licence_service.services.issue import IssuedDocument
-from licence_service.services.views import issue_licence
 from signing.pdf_metadata import read_metadata
 from tests.service_fixtures import business_request
-from verifier.engine import METADATA_FILE
+from verifier.metadata import METADATA_FILE
 from verifier.verdicts import VerificationResult
 
 A1 = DEFAULT_AGENCY[0]  # 杭州市市场监督管理局

@@ -22,9 +22,9 @@ from licence_service.api.schemas import (
     RevokeIn,
     StatusOut,
 )
+from licence_service.services import issue_licence, licence_view, pdf_path
 from licence_service.services.issue import IssueRequest
 from licence_service.services.status import change_status
-from licence_service.services.views import issue_licence, licence_view, pdf_path
 
 router = APIRouter(prefix="/licences", tags=["licences"])
 ERRORS: dict[int | str, dict[str, object]] = {

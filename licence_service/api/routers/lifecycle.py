@@ -9,8 +9,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse
 
-from ledger_client.registry import LeafStatus
-from licence_service.anchoring.worker import AnchorWorker, wait_anchored
 from licence_service.api.deps import (
     Issuer,
     LicenceIssuer,
@@ -31,35 +29,30 @@ from licence_service.api.schemas import (
     FieldProofOut,
     InspectionIn,
     IssuedOut,
-    StatusChangeOut,
     StatusIn,
     UpgradeIn,
 )
-from licence_service.domain.errors import InvalidInputError
-from licence_service.services.amend import Amendment, amend
-from licence_service.services.attachments import make_copy, record_inspection
-from licence_service.services.field_checks import check_field
-from licence_service.services.status import ReasonCode, approve, change_status, reviews
-from licence_service.services.upgrade import submit_copy, upgrade_to_b
-from licence_service.services.views import anchor_info, licence_history, pdf_path
+from licence_service.domain.states import ReviewState
+from licence_service.services import (
+    Amendment,
+    ReasonCode,
+    StatusResult,
+    amend_licence,
+    apply_action,
+    approve,
+    check_field,
+    licence_history,
+    make_copy,
+    pdf_path,
+    record_inspection,
+    reviews,
+    submit_copy,
+    upgrade_to_b,
+)
 from verifier.fields import check_field_proof
 from verifier.leaves import LeafKind, attachment_identifier
 
 router = APIRouter(tags=["lifecycle"])
-
-ACTIONS: dict[str, tuple[LeafStatus, ReasonCode]] = {
-    "suspend": (LeafStatus.SUSPENDED, ReasonCode.VIOLATION),
-    "reinstate": (LeafStatus.ACTIVE, ReasonCode.OTHER),
-    "revoke": (LeafStatus.REVOKED, ReasonCode.VIOLATION),
-    "cancel": (LeafStatus.CANCELLED, ReasonCode.HOLDER_REQUEST),
-    "report-lost": (LeafStatus.REPORTED_LOST, ReasonCode.LOST),
-}
-
-
-def _action(name: str) -> tuple[LeafStatus, ReasonCode]:
-    if name not in ACTIONS:
-        raise InvalidInputError(f"action must be one of {', '.join(ACTIONS)}", field="action")
-    return ACTIONS[name]
 
 
 @router.post("/licences/{licence_id}/amend", status_code=201, response_model=IssuedOut,
@@ -68,25 +61,19 @@ def amend_endpoint(
     licence_id: str, body: AmendIn, rt: RuntimeDep, request: Request, _: LicenceIssuer
 ) -> IssuedOut:
     """Create version N+1; the previous version becomes SUPERSEDED once both are anchored."""
-    doc = amend(rt, licence_id, Amendment(body.fields, body.category, body.reason,
-                                          body.valid_until))  # fmt: skip
-    if body.wait:
-        AnchorWorker(rt).flush()
-        wait_anchored(rt, [bytes.fromhex(doc.leaf)])
-        doc = anchor_info(rt, doc)
+    amendment = Amendment(body.fields, body.category, body.reason, body.valid_until)
+    doc = amend_licence(rt, licence_id, amendment, wait=body.wait)
     pdf_url = str(request.url_for("download_pdf", licence_id=doc.licence_id))
     return IssuedOut.model_validate({**vars(doc), "pdf_url": pdf_url})
 
 
-@router.post("/licences/{licence_id}/status", response_model=StatusChangeOut, responses=ERRORS)
+@router.post("/licences/{licence_id}/status", response_model=StatusResult, responses=ERRORS)
 def status_endpoint(
     licence_id: str, body: StatusIn, rt: RuntimeDep, person: LicenceIssuer
-) -> StatusChangeOut:
+) -> StatusResult:
     """Suspend, reinstate, revoke, cancel (may open a joint review) or report lost."""
-    to, default = _action(body.action)
-    res = change_status(rt, licence_id, to, body.code if body.code is not None else default,
-                        body.reason, actor=person.label)  # fmt: skip
-    return StatusChangeOut.model_validate(asdict(res))
+    res = apply_action(rt, licence_id, body.action, body.reason, body.code, actor=person.label)
+    return res
 
 
 @router.get("/licences/{licence_id}/history", responses=ERRORS)
@@ -103,7 +90,6 @@ def copy_endpoint(
     """A use-specific copy (加注件) for one purpose and recipient, at most 90 days."""
     res = make_copy(rt, licence_id, body.purpose, body.recipient, body.valid_until,
                     actor=person.label)  # fmt: skip
-    AnchorWorker(rt).flush()
     serial = int(res.identifier.rsplit("/C", 1)[1])
     url = request.url_for("copy_pdf", licence_id=res.identifier.split("/")[0], serial=serial)
     return AttachmentOut(identifier=res.identifier, kind=res.kind, leaf=res.leaf,
@@ -123,15 +109,15 @@ def copy_pdf(licence_id: str, serial: int, rt: RuntimeDep, _: LicenceReader) -> 
                         filename=f"{ident.replace('/', '-')}.pdf")  # fmt: skip
 
 
-@router.post("/licences/{licence_id}/copies/{serial}/revoke", response_model=StatusChangeOut,
+@router.post("/licences/{licence_id}/copies/{serial}/revoke", response_model=StatusResult,
              responses=ERRORS)  # fmt: skip
 def revoke_copy(
     licence_id: str, serial: int, body: StatusIn, rt: RuntimeDep, person: LicenceIssuer
-) -> StatusChangeOut:
+) -> StatusResult:
     """Revoke one copy; the licence itself is untouched."""
-    res = change_status(rt, _copy_id(licence_id, serial), LeafStatus.REVOKED,
-                        body.code or ReasonCode.OTHER, body.reason, actor=person.label)  # fmt: skip
-    return StatusChangeOut.model_validate(asdict(res))
+    res = apply_action(rt, _copy_id(licence_id, serial), "revoke", body.reason,
+                       body.code or ReasonCode.OTHER, actor=person.label)  # fmt: skip
+    return res
 
 
 @router.post("/licences/{licence_id}/inspections", status_code=201,
@@ -142,24 +128,25 @@ def inspection_endpoint(
     """Attach an annual inspection (年检) result to the current version; anchored."""
     res = record_inspection(rt, licence_id, body.year, body.result, body.note,
                             actor=person.label)  # fmt: skip
-    AnchorWorker(rt).flush()
     return AttachmentOut(identifier=res.identifier, kind=res.kind, leaf=res.leaf,
                          valid_until=None)  # fmt: skip
 
 
 @router.get("/reviews", responses=ERRORS)
-def reviews_endpoint(rt: RuntimeDep, _: Staff, state: str | None = "pending") -> list[Any]:
+def reviews_endpoint(
+    rt: RuntimeDep, _: Staff, state: str | None = ReviewState.PENDING
+) -> list[Any]:
     """Joint reviews (pending by default) with approvals given and still needed."""
     return reviews(rt, state)
 
 
-@router.post("/reviews/{review_id}/approve", response_model=StatusChangeOut, responses=ERRORS)
+@router.post("/reviews/{review_id}/approve", response_model=StatusResult, responses=ERRORS)
 def approve_endpoint(
     review_id: int, body: ApproveIn, rt: RuntimeDep, person: Issuer
-) -> StatusChangeOut:
+) -> StatusResult:
     """An issuer approves for their own agency (one of the review's named agencies); the
     last required approval executes the operation."""
-    return StatusChangeOut.model_validate(asdict(approve(rt, review_id, person, body.note)))
+    return approve(rt, review_id, person, body.note)
 
 
 @router.post("/licences/{licence_id}/check", response_model=FieldCheckOut, responses=ERRORS)
@@ -202,6 +189,5 @@ def upgrade_endpoint(
     and their agency, signed by that agency and anchored."""
     staff = f"{person.display_name} ({person.label})"
     res = upgrade_to_b(rt, submission_id, staff, body.valid_until, person.agency_code)
-    AnchorWorker(rt).flush()
     return {"submission_id": submission_id, "grade": "B", "identifier": res.identifier,
             "valid_until": res.valid_until}  # fmt: skip

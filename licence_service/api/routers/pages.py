@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from licence_service.api.deps import RuntimeDep
 from licence_service.api.security import csrf_field, csrf_token, require_csrf, with_csrf_cookie
 from licence_service.domain.errors import ServiceError
-from licence_service.services.views import verify_pdf, verify_qr
+from licence_service.services import verify_pdf, verify_qr
 from verifier.errors import VerificationError
 from verifier.verdicts import Verdict, VerificationResult
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 
 from licence_service.api.deps import RuntimeDep
 from licence_service.api.schemas import ErrorOut, QrIn, VerificationOut
-from licence_service.services.views import verify_pdf, verify_qr
+from licence_service.services import verify_pdf, verify_qr
 from verifier.verdicts import VerificationResult
 
 router = APIRouter(prefix="/verify", tags=["verify"])
