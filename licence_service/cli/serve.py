@@ -1,0 +1,81 @@
+"""`licledger serve`, `demo` and `demo-regions`: the HTTP service and the demos."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from licence_service.cli.common import (
+    DataDir,
+    JsonOut,
+    app,
+    handled,
+    out,
+    print_json,
+    runtime,
+)
+from licence_service.region.runtime import Runtime
+from licence_service.region.settings import Settings, load_settings
+
+# ---------------------------------------------------------------------------- serving
+
+
+@app.command("serve")
+@handled
+def serve_cmd(
+    data_dir: DataDir = None,
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port (default 8600).")] = None,
+) -> None:
+    """Serve the HTTP API and pages, with the anchoring worker and indexer running inside."""
+    import uvicorn
+
+    from licence_service.api.app import create_app
+
+    overrides: dict[str, Any] = {}
+    if host:
+        overrides["api_host"] = host
+    if port:
+        overrides["api_port"] = port
+    settings: Settings = load_settings(data_dir, **overrides)
+    uvicorn.run(
+        create_app(Runtime(settings)),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="warning",
+    )
+
+
+@app.command("demo")
+@handled
+def demo_cmd(
+    out_dir: Annotated[Path, typer.Option("--out", help="Where the demo's PDFs go.")] = Path(
+        "demo-out"
+    ),
+    count: Annotated[int, typer.Option(help="How many licences to issue.")] = 20,
+    data_dir: DataDir = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Issue, anchor, verify, tamper and revoke on the embedded defaults; print a table."""
+    from licence_service.demo.licences import run_demo
+
+    report = run_demo(runtime(data_dir), out_dir, count, console=None if as_json else out)
+    if as_json:
+        print_json(report)
+
+
+@app.command("demo-regions")
+@handled
+def demo_regions_cmd(
+    out_dir: Annotated[Path, typer.Option("--out", help="Where the PDF goes.")] = Path("demo-out"),
+    data_dir: DataDir = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Second demo: a licence issued in one region is verified and shared in another."""
+    from licence_service.demo.regions import run_regions_demo
+
+    report = run_regions_demo(runtime(data_dir), out_dir, console=None if as_json else out)
+    if as_json:
+        print_json(report)
