@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs when they are missing: a CJK TrueType font
-# (reportlab embeds it in the licence PDFs) and poppler-utils (pdfsig/pdffonts, used by the tests
-# as an independent validator). Idempotent; needs root only when something is missing.
+# (reportlab embeds it in the licence PDFs), poppler-utils (pdfsig/pdffonts, used by the tests
+# as an independent validator) and PostgreSQL (the tests run the database tests on it too, in a
+# throwaway cluster of their own). Idempotent; needs root only when something is missing.
 set -euo pipefail
 missing=()
 have_font=""
@@ -12,6 +13,8 @@ for f in /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc /usr/share/fonts/truetype/
 done
 [ -n "$have_font" ] || missing+=(fonts-wqy-zenhei)
 command -v pdfsig >/dev/null 2>&1 || missing+=(poppler-utils)
+command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+  || missing+=(postgresql)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

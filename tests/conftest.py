@@ -13,6 +13,7 @@ from ledger_client.connection import ChainConfig, connect
 from ledger_client.node import AnvilNode, NodeConfig
 from licence_service.region.runtime import Runtime
 from tests.chain_fixtures import free_port
+from tests.pg_fixtures import PgCluster, pg_cluster  # noqa: F401 - a session fixture
 from tests.service_fixtures import region_runtime
 
 # Signing keys are sealed with scrypt at N=2^17 by default (~1 s per key here); the suite makes
@@ -30,11 +31,31 @@ def anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnvilNode]:
     node.stop()
 
 
-@pytest.fixture(scope="module")
-def rt(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Runtime:
-    """A region set up on the session's chain, one per test module: its tests add licences to
-    it and never expect it empty (a module that tampers with its region overrides this)."""
-    return region_runtime(tmp_path_factory.mktemp("region"), anvil)
+DATABASES = ("sqlite", "postgresql")
+"""Every database-touching test that takes ``rt`` or ``database_url`` runs on both."""
+
+
+def _database_url(request: pytest.FixtureRequest, home: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{home / 'licledger.db'}"
+    cluster: PgCluster = request.getfixturevalue("pg_cluster")
+    return cluster.create_database()
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database of each kind the service supports."""
+    return _database_url(request, tmp_path)
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def rt(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode
+) -> Runtime:
+    """A region set up on the session's chain, one per test module and database: its tests add
+    licences to it and never expect it empty (a module that tampers with it overrides this)."""
+    home = tmp_path_factory.mktemp("region")
+    return region_runtime(home, anvil, database_url=_database_url(request, home))
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from ledger_client.node import AnvilNode
 from ledger_client.registry import LeafStatus
 from licence_service.anchoring.worker import AnchorWorker
 from licence_service.domain.errors import ConflictError, InvalidInputError
@@ -23,16 +22,16 @@ from licence_service.services.attachments import make_copy, record_inspection
 from licence_service.services.field_checks import check_field
 from licence_service.services.status import approve, change_status, reviews
 from licence_service.store.models import LicenceVersion
-from tests.service_fixtures import business_request, region_runtime
+from tests.service_fixtures import business_request
 from verifier.fields import check_field_proof
 from verifier.verdicts import Verdict
 
 
 @pytest.fixture(scope="module")
-def rt(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Runtime:
-    runtime = region_runtime(tmp_path_factory.mktemp("lifecycle"), anvil)
-    init_region(runtime, agency_code=HEALTH_AGENCY[0], agency_name=HEALTH_AGENCY[1])
-    return runtime
+def rt(rt: Runtime) -> Runtime:
+    """The module's region (on each database) with a second agency for joint reviews."""
+    init_region(rt, agency_code=HEALTH_AGENCY[0], agency_name=HEALTH_AGENCY[1])
+    return rt
 
 
 def tick(rt: Runtime, seconds: int = 5) -> None:

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from ledger_client.errors import ChainUnavailableError, ContractRevertError, LedgerError
 from licence_service.anchoring.worker import AnchorWorker
 from licence_service.api import security
+from licence_service.api.idempotency import Idempotency
 from licence_service.api.routers import (
     audit,
     federation,
@@ -73,6 +74,7 @@ def create_app(rt: Runtime, background: bool = True) -> FastAPI:
     for name in ("pyhanko", "pyhanko_certvalidator"):  # see cli.main
         logging.getLogger(name).setLevel(logging.CRITICAL)
     app.state.runtime = rt
+    app.add_middleware(Idempotency, runtime=rt)  # inside the body cap and the rate limit
     security.install(app, rt.settings)
 
     api = APIRouter(prefix="/api/v1")

@@ -21,7 +21,7 @@ from ledger_client.errors import LedgerError
 from licence_service.domain.errors import ServiceError
 from licence_service.region.runtime import Runtime
 from licence_service.region.settings import ConfigError, load_settings
-from licence_service.store.engine import SchemaError
+from licence_service.store.schema import SchemaError
 from signing.errors import SigningError
 from verifier.errors import VerificationError
 

@@ -14,6 +14,7 @@ from licence_service.audit import oplog
 from licence_service.cli import (  # noqa: F401 - each module registers its commands
     audit,
     chain,
+    database,
     federation,
     licences,
     lifecycle,

@@ -313,3 +313,19 @@ class StatusChange(Base):
     block_number: Mapped[int] = mapped_column(BigInteger)
     block_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class IdempotentRequest(Base):
+    """A state-changing API request made with an ``Idempotency-Key``, and the answer it got:
+    a client retrying after a timeout gets the same answer, and nothing is done twice."""
+
+    __tablename__ = "idempotent_request"
+    __table_args__ = (UniqueConstraint("caller", "key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    caller: Mapped[str] = mapped_column(String(64))  # SHA-256 of the credentials, hex
+    key: Mapped[str] = mapped_column(String(200))
+    request_sha256: Mapped[bytes] = mapped_column(LargeBinary(32))
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: in flight
+    response: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    media_type: Mapped[str] = mapped_column(String(100), default="application/json")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

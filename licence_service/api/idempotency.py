@@ -1,0 +1,155 @@
+"""`Idempotency-Key` on every state-changing API request: a retry creates nothing twice.
+
+A client that timed out cannot know whether its issuance or status change happened. Sending
+the same ``Idempotency-Key`` again returns the first answer (same status, same body) instead of
+doing the work again. The key is scoped to the caller's credentials; reusing it for a different
+request is refused (422), and a retry while the first request is still running gets 409.
+
+The first request's row is written before the work starts. If the service dies in between, the
+row stays "in flight": after ``STALE_AFTER`` a retry is told so (409) instead of repeating work
+that may have happened — the client checks with a GET and then uses a new key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from licence_service.region.runtime import Runtime
+from licence_service.store.models import IdempotentRequest
+
+HEADER = b"idempotency-key"
+MAX_KEY_LENGTH = 200
+STALE_AFTER = timedelta(minutes=10)
+_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+Replay = Callable[[Send], Awaitable[None]]
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return bytes(value)
+    return None
+
+
+async def _plain(send: Send, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail, "field": "Idempotency-Key"}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json")]})  # fmt: skip
+    await send({"type": "http.response.body", "body": body})
+
+
+class Idempotency:
+    """ASGI middleware: replays the stored answer of a request made again with its key."""
+
+    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+        self.app = app
+        self.rt = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key_raw = _header(scope, HEADER) if scope["type"] == "http" else None
+        if key_raw is None or scope["method"] not in _METHODS:
+            await self.app(scope, receive, send)
+            return
+        key = key_raw.decode("latin-1").strip()
+        if not key or len(key) > MAX_KEY_LENGTH:
+            await _plain(send, 422, f"must be 1 to {MAX_KEY_LENGTH} characters")
+            return
+        body, more = bytearray(), True
+        while more:  # the body limit middleware outside this one caps what arrives here
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        caller = hashlib.sha256(_header(scope, b"authorization") or b"").hexdigest()
+        digest = hashlib.sha256(
+            scope["method"].encode() + b" " + scope["path"].encode() + b"\n" + bytes(body)
+        ).digest()
+        row_id, replay = self._claim(caller, key, digest)
+        if replay is not None:
+            await replay(send)
+            return
+        await self._run(scope, bytes(body), send, row_id)
+
+    def _claim(self, caller: str, key: str, digest: bytes) -> tuple[int, Replay | None]:
+        """Record the request as in flight, or find what answers it already."""
+        try:
+            with self.rt.sessions.begin() as s:
+                row = IdempotentRequest(caller=caller, key=key, request_sha256=digest)
+                s.add(row)
+                s.flush()
+                return row.id, None
+        except IntegrityError:
+            pass
+        with self.rt.sessions() as s:
+            found = s.scalar(
+                select(IdempotentRequest).where(
+                    IdempotentRequest.caller == caller, IdempotentRequest.key == key
+                )
+            )
+        assert found is not None
+        if found.request_sha256 != digest:
+            return 0, _answer(422, "was used before for a different request; use a new key")
+        if found.status_code is None:
+            created = found.created_at.replace(tzinfo=found.created_at.tzinfo or UTC)
+            if datetime.now(UTC) - created > STALE_AFTER:
+                why = ("the first request with this key did not finish (the service stopped); "
+                       "check its result with a GET, then retry with a new key")  # fmt: skip
+            else:
+                why = "the first request with this key is still being processed; retry shortly"
+            return 0, _answer(409, why)
+        stored, status, media = found.response or b"", found.status_code, found.media_type
+
+        async def replay(send: Send) -> None:
+            await send({"type": "http.response.start", "status": status,
+                        "headers": [(b"content-type", media.encode()),
+                                    (b"idempotent-replay", b"true")]})  # fmt: skip
+            await send({"type": "http.response.body", "body": stored})
+
+        return 0, replay
+
+    async def _run(self, scope: Scope, body: bytes, send: Send, row_id: int) -> None:
+        sent = False
+
+        async def receive() -> Message:
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        status, media, chunks = 500, "application/json", bytearray()
+
+        async def capture(message: Message) -> None:
+            nonlocal status, media
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                for k, v in message.get("headers", []):
+                    if k.lower() == b"content-type":
+                        media = v.decode("latin-1")
+            elif message["type"] == "http.response.body":
+                chunks.extend(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            with self.rt.sessions.begin() as s:
+                row = s.get(IdempotentRequest, row_id)
+                assert row is not None
+                if status >= 500:  # nothing was promised: a retry may try again
+                    s.delete(row)
+                else:
+                    row.status_code, row.response, row.media_type = status, bytes(chunks), media
+
+
+def _answer(status: int, detail: str) -> Replay:
+    async def send_it(send: Send) -> None:
+        await _plain(send, status, detail)
+
+    return send_it
