@@ -26,6 +26,7 @@ from ledger_client import merkle
 from ledger_client.errors import ContractRevertError, TransactionError
 from ledger_client.registry import Member, RegistryClient
 from ledger_client.transactions import NonceConflictError, SignedTx
+from licence_service.anchoring.lease import Lease, holder_name
 from licence_service.audit import oplog
 from licence_service.domain.states import BatchState, LinkState, OutboxState
 from licence_service.region.runtime import Runtime
@@ -73,17 +74,28 @@ class AnchorWorker:
             self._link_versions()
             return FlushResult(batches, leaves)
 
-    def run(self, stop: threading.Event, interval: float | None = None) -> None:
-        """Flush every ``interval`` seconds until ``stop`` is set (errors are logged, retried)."""
+    def run(
+        self, stop: threading.Event, interval: float | None = None, lease: Lease | None = None
+    ) -> None:
+        """Flush every ``interval`` seconds until ``stop`` is set (errors are logged, retried),
+        while this process holds the region's anchoring lease (the default: one per runtime)."""
         wait = interval if interval is not None else self.rt.settings.flush_interval
-        while not stop.is_set():
+        lease = lease or Lease(self.rt.sessions, "anchoring", holder_name())
+        try:
+            while not stop.is_set():
+                try:
+                    if lease.acquire():
+                        self.flush()
+                except Exception:  # keep the worker alive: the next round retries from the DB
+                    log.exception("anchoring round failed; retrying")
+                    stop.wait(max(wait, 1.0))
+                    continue
+                stop.wait(wait)
+        finally:
             try:
-                self.flush()
-            except Exception:  # keep the worker alive: the next round retries from the DB
-                log.exception("anchoring round failed; retrying")
-                stop.wait(max(wait, 1.0))
-                continue
-            stop.wait(wait)
+                lease.release()
+            except Exception:  # the lease then simply expires
+                log.exception("could not release the anchoring lease")
 
     # ------------------------------------------------------------------ steps
 

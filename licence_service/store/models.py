@@ -329,3 +329,12 @@ class IdempotentRequest(Base):
     response: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     media_type: Mapped[str] = mapped_column(String(100), default="application/json")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WorkerLease(Base):
+    """Who runs a region's background work (anchoring, indexing) now, and until when."""
+
+    __tablename__ = "worker_lease"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
