@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from web3 import Web3
 
 from ledger_client.connection import ChainConfig, connect
@@ -20,6 +21,10 @@ from tests.service_fixtures import region_runtime
 # hundreds of keys, so it runs at a low cost (inherited by the CLI and server subprocesses).
 # tests/security/test_item12_keys_at_rest.py checks the strong default and the parameters.
 os.environ.setdefault("LICLEDGER_KEY_SCRYPT_N", str(2**12))
+
+# Property tests check properties, not speed: a loaded CI machine must not fail them on time.
+settings.register_profile("licledger", deadline=None)
+settings.load_profile("licledger")
 
 
 @pytest.fixture(scope="session")

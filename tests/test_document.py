@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import shutil
-import statistics
 import subprocess
-import time
 from datetime import date
 from io import BytesIO
 from pathlib import Path
@@ -272,17 +270,6 @@ def test_render_rejects_bad_options() -> None:
         render_licence_pdf(FACE, RenderOptions(watermark="w", qr_payload=""))
     with pytest.raises(ValueError, match="too long"):
         render_licence_pdf(FACE, RenderOptions(watermark="w", qr_payload="x" * 5000))
-
-
-def test_render_is_fast(options: RenderOptions) -> None:
-    cjk_font_name()
-    timings = []
-    for _ in range(5):
-        start = time.perf_counter()
-        render_licence_pdf(FACE, options)
-        timings.append(time.perf_counter() - start)
-    # The target is < 150 ms; the bound is looser so a busy CI machine does not flake.
-    assert statistics.median(timings) < 0.5, timings
 
 
 # ---------------------------------------------------------------- full pipeline
