@@ -21,6 +21,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import enumerate_sig_fields
 
 from signing.errors import MetadataError
+from signing.pdf_depth import nesting_problem
 
 __all__ = ["embed_metadata", "read_metadata"]
 
@@ -166,6 +167,8 @@ def _bounded_data(stream: generic.StreamObject, filename: str) -> bytes:
 
 def read_metadata(pdf_bytes: bytes, filename: str = "metadata.json") -> dict[str, Any]:
     """Return the JSON object attached as ``filename``; :class:`MetadataError` otherwise."""
+    if (too_deep := nesting_problem(bytes(pdf_bytes))) is not None:
+        raise MetadataError(f"cannot read attachment {filename!r}: {too_deep}")
     try:
         reader = PdfFileReader(BytesIO(bytes(pdf_bytes)))
         root = _root_for_reading(reader)

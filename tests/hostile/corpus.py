@@ -252,6 +252,16 @@ def pdf_corpus(src: Sources) -> list[Shape]:
             TAMPERED,
         ),
         Shape("metadata_not_licence", _hostile_metadata({"hello": "world"}), TAMPERED),
+        # parser traps: deep nesting, a cross-reference loop, a name tree that contains itself
+        Shape("parser_deep_arrays", e.tiny_pdf(b"[" * 100_000 + b"]" * 100_000), TAMPERED),
+        Shape("parser_deep_dicts", e.tiny_pdf(b"<</A " * 50_000 + b">>" * 50_000), TAMPERED),
+        Shape("parser_flat_tokens", e.tiny_pdf(b"[" + b"[]" * 1_000_000 + b"]"), TAMPERED),
+        Shape("parser_xref_loop", e.tiny_pdf(b"<</Type/Catalog>>", prev_loop=True), TAMPERED),
+        Shape(
+            "parser_self_referencing_names",
+            e.tiny_pdf(b"<</Type/Catalog/Names<</EmbeddedFiles 1 0 R/Kids[1 0 R]>>>>"),
+            TAMPERED,
+        ),
     ]
     assert e.signature_count(_unknown_signer(pdf)) == 2
     assert overlay != replacement

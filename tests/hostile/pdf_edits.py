@@ -171,3 +171,15 @@ def switch_shadow(pdf: bytes, hide: bool, replacement: int | None) -> bytes:
 
 def signature_count(pdf: bytes) -> int:
     return len(PdfFileReader(BytesIO(pdf)).embedded_signatures)
+
+
+def tiny_pdf(catalog: bytes, prev_loop: bool = False) -> bytes:
+    """A hand-written one-object PDF whose object 1 (the catalog) is ``catalog``; with
+    ``prev_loop`` the trailer's ``/Prev`` points back at its own cross-reference table."""
+    head = b"%PDF-1.7\n"
+    body = b"1 0 obj\n" + catalog + b"\nendobj\n"
+    xref_at = len(head) + len(body)
+    xref = b"xref\n0 2\n0000000000 65535 f \n%010d 00000 n \n" % len(head)
+    prev = b"/Prev %d" % xref_at if prev_loop else b""
+    trailer = b"trailer\n<</Root 1 0 R/Size 2" + prev + b">>\nstartxref\n%d\n%%%%EOF\n" % xref_at
+    return head + body + xref + trailer

@@ -9,9 +9,15 @@ import tracemalloc
 from datetime import datetime
 from functools import partial
 
+import pytest
+
 from licence_service.runtime import Runtime
+from signing.errors import MetadataError
+from signing.pdf_metadata import read_metadata
+from signing.validation import validate_pdf_signature
 from tests.hostile.corpus import Shape, Sources
 from tests.hostile.outcomes import assert_all_refused, report, through_verifier
+from verifier.engine import METADATA_FILE
 
 # Every family of issue 11's list, by the name prefix of its shapes.
 PDF_FAMILIES = (
@@ -83,3 +89,14 @@ def test_a_compression_bomb_is_not_inflated(
     assert result.verdict == "TAMPERED"
     assert any("larger than 256 KiB" in c.detail for c in result.checks), result.checks
     assert peak < 16 * 1024 * 1024, f"peak {peak / 1024 / 1024:.1f} MiB while reading a bomb"
+
+
+def test_parser_traps_are_refused_before_parsing(pdf_shapes: list[Shape]) -> None:
+    """Deep nesting costs pyHanko one Python frame per level, and web3's py_ecc raises the
+    recursion limit to 100,000: such files are refused by a scan before any parse."""
+    traps = {s.name: s for s in pdf_shapes if s.name.startswith("parser_")}
+    for name in ("parser_deep_arrays", "parser_deep_dicts", "parser_flat_tokens"):
+        report = validate_pdf_signature(traps[name].data, [])  # type: ignore[arg-type]
+        assert "nests objects" in report.detail or "structural tokens" in report.detail, name
+        with pytest.raises(MetadataError, match=r"nests objects|structural tokens"):
+            read_metadata(traps[name].data, METADATA_FILE)  # type: ignore[arg-type]
