@@ -5,9 +5,11 @@ never a 500, never a traceback in the body, within the time bound."""
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -74,3 +76,22 @@ def test_malformed_requests_get_readable_errors(served: str) -> None:
     for response in answers:
         assert 400 <= response.status_code < 500, response.text
         assert "Traceback" not in response.text and response.json()["detail"], response.text
+
+
+def test_hostile_qr_payloads_on_the_status_page(
+    served: str, qr_shapes: list[tuple[Shape, datetime | None]]
+) -> None:
+    """``GET /v/<token>``, where a printed QR code leads: an HTML answer for every shape —
+    the verdict, or 422 "cannot verify" — never a 500, never VALID for a hostile token."""
+    with httpx.Client(base_url=served, timeout=60) as client:
+        for shape, at in qr_shapes:
+            if at is not None or not shape.data or len(shape.data) > 8_000:
+                continue  # the page answers for now only; "" is another route; URL length cap
+            page = client.get("/v/" + quote(str(shape.data), safe=""))
+            assert page.status_code in (200, 404, 422), (shape.name, page.status_code)
+            assert "Traceback" not in page.text, shape.name
+            shown = re.search(r"id='verdict'>([A-Z_]+)", page.text)
+            if page.status_code == 200:
+                assert shown and shown.group(1) in shape.expected, (shape.name, page.text[:300])
+            else:
+                assert not shown or shown.group(1) != "VALID", shape.name
