@@ -3,8 +3,8 @@
 ``pdf_corpus`` and ``qr_corpus`` turn genuine, anchored licences into every hostile shape of
 issue 11 and name the outcome each must get: a verdict (never VALID) or ``ERROR``, a typed
 refusal (``VerificationError`` from the verifier, 4xx with a readable detail from the API).
-Nothing is stored: the generator runs in a module-scoped fixture in a few seconds; run
-``python -m tests.hostile.corpus OUT_DIR`` only to look at the files with other tools.
+Nothing is stored in the repository: a package-scoped fixture (``conftest.py``) issues the
+licences on the session's anvil node and builds the corpus in a few seconds.
 """
 
 from __future__ import annotations
@@ -301,12 +301,8 @@ def qr_corpus(src: Sources) -> list[tuple[Shape, datetime | None]]:
     _, raw, sig = _parts(tok)
     claims_b64, sig_b64 = tok.split(".")[1:]
     body = json.loads(raw)
-    expired_at = datetime.fromisoformat(
-        f"{json.loads(_parts(src.copy_token)[1])['x'][:4]}-"
-        f"{json.loads(_parts(src.copy_token)[1])['x'][4:6]}-"
-        f"{json.loads(_parts(src.copy_token)[1])['x'][6:]}T12:00:00+00:00"
-    )
-    expired_at = expired_at.replace(day=1, month=1, year=expired_at.year + 1)
+    copy_end = str(json.loads(_parts(src.copy_token)[1])["x"])  # YYYYMMDD
+    expired_at = datetime(int(copy_end[:4]) + 1, 1, 1, 12, tzinfo=UTC)  # after the copy's end
     flipped = bytearray(sig)
     flipped[10] ^= 0x01
     shapes: list[tuple[Shape, datetime | None]] = [
@@ -383,7 +379,3 @@ def qr_corpus(src: Sources) -> list[tuple[Shape, datetime | None]]:
         (Shape("qr_extra_segment", tok + ".AAAA", _one(ERROR)), None),
     ]
     return shapes
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
