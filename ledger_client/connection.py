@@ -3,13 +3,63 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from web3 import Web3
 from web3.providers.rpc import HTTPProvider
+from web3.types import RPCEndpoint, RPCResponse
 
 from ledger_client.errors import ChainUnavailableError, WrongChainError
 
 DEFAULT_CHAIN_ID = 15600
+# Besu refuses an eth_getLogs over more blocks than --rpc-max-logs-range (default 5,000).
+MAX_LOGS_RANGE = 5_000
+
+
+class BoundedLogsProvider(HTTPProvider):
+    """An HTTP provider that splits every ``eth_getLogs`` over more than ``max_logs_range``
+    blocks into consecutive queries within the limit, so no caller (indexer, auditor,
+    certificate cache) can ask a Besu node for a range it refuses, however far the chain has
+    grown. The logs come back as one list, in chain order, as from one query."""
+
+    def __init__(self, *args: Any, max_logs_range: int = MAX_LOGS_RANGE, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_logs_range = max(1, max_logs_range)
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        if method != "eth_getLogs" or not params or not isinstance(params[0], dict):
+            return super().make_request(method, params)
+        query = params[0]
+        if "blockHash" in query:
+            return super().make_request(method, params)
+        start, end = _block(query.get("fromBlock", "latest")), _block(query.get("toBlock"))
+        if start is None or end is None:  # a tag: resolve it, as the node would
+            head = int(super().make_request(RPCEndpoint("eth_blockNumber"), [])["result"], 16)
+            start, end = start if start is not None else head, end if end is not None else head
+        if end - start < self.max_logs_range:
+            return super().make_request(method, params)
+        logs: list[Any] = []
+        part: RPCResponse = {}
+        for first in range(start, end + 1, self.max_logs_range):
+            last = min(end, first + self.max_logs_range - 1)
+            part = super().make_request(
+                method, [{**query, "fromBlock": hex(first), "toBlock": hex(last)}]
+            )
+            if "error" in part:
+                return part
+            logs.extend(part["result"])
+        return {**part, "result": logs}
+
+
+def _block(value: Any) -> int | None:
+    """A block number from a JSON-RPC block parameter; None for a tag (or no value: latest)."""
+    if isinstance(value, int):
+        return value
+    if value == "earliest":
+        return 0
+    if isinstance(value, str) and value.startswith("0x"):
+        return int(value, 16)
+    return None
 
 
 @dataclass(frozen=True)
@@ -28,7 +78,10 @@ class ChainConfig:
 
 def connect(config: ChainConfig) -> Web3:
     """A connected Web3 for ``config``, after checking the node answers with the right chain id."""
-    w3 = Web3(HTTPProvider(config.rpc_url, request_kwargs={"timeout": config.request_timeout}))
+    provider = BoundedLogsProvider(
+        config.rpc_url, request_kwargs={"timeout": config.request_timeout}
+    )
+    w3 = Web3(provider)
     try:
         chain_id = w3.eth.chain_id
     except Exception as exc:  # requests/aiohttp/OS errors all mean the same thing to the caller
@@ -46,7 +99,7 @@ def connect(config: ChainConfig) -> Web3:
 
 def is_reachable(rpc_url: str, timeout: float = 1.0) -> bool:
     """Whether a node answers ``eth_chainId`` at ``rpc_url``."""
-    w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+    w3 = Web3(BoundedLogsProvider(rpc_url, request_kwargs={"timeout": timeout}))
     try:
         return w3.eth.chain_id > 0
     except Exception:

@@ -9,6 +9,7 @@ appended after signing can never substitute different metadata.
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Mapping
 from io import BytesIO
 from typing import Any
@@ -20,10 +21,14 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import enumerate_sig_fields
 
 from signing.errors import MetadataError
+from signing.pdf_depth import nesting_problem
 
 __all__ = ["embed_metadata", "read_metadata"]
 
 _MAX_NAME_TREE_DEPTH = 16
+# The metadata is a few KiB of JSON. An attachment may be a compression bomb (kilobytes that
+# inflate to gigabytes), so it is inflated with this cap instead of pyHanko's unbounded decode.
+MAX_METADATA_BYTES = 256 * 1024
 
 
 def _dump(metadata: Mapping[str, Any]) -> bytes:
@@ -140,8 +145,30 @@ def _root_for_reading(reader: PdfFileReader) -> generic.DictionaryObject:
     return root
 
 
+def _bounded_data(stream: generic.StreamObject, filename: str) -> bytes:
+    """The decoded bytes of an attachment stream, refusing anything that decodes to more than
+    :data:`MAX_METADATA_BYTES` or uses an encoding ``embed_metadata`` never writes."""
+    filters = stream.get("/Filter")
+    encoded = stream.encoded_data
+    if filters is None:
+        data = bytes(encoded)
+    elif filters in ("/FlateDecode", ["/FlateDecode"]) and "/DecodeParms" not in stream:
+        inflater = zlib.decompressobj()
+        data = inflater.decompress(bytes(encoded), MAX_METADATA_BYTES + 1)
+    else:
+        raise MetadataError(f"attachment {filename!r} uses an unexpected encoding ({filters})")
+    if len(data) > MAX_METADATA_BYTES:
+        raise MetadataError(
+            f"attachment {filename!r} is larger than {MAX_METADATA_BYTES // 1024} KiB decoded: "
+            "it is not licence metadata"
+        )
+    return data
+
+
 def read_metadata(pdf_bytes: bytes, filename: str = "metadata.json") -> dict[str, Any]:
     """Return the JSON object attached as ``filename``; :class:`MetadataError` otherwise."""
+    if (too_deep := nesting_problem(bytes(pdf_bytes))) is not None:
+        raise MetadataError(f"cannot read attachment {filename!r}: {too_deep}")
     try:
         reader = PdfFileReader(BytesIO(bytes(pdf_bytes)))
         root = _root_for_reading(reader)
@@ -154,7 +181,7 @@ def read_metadata(pdf_bytes: bytes, filename: str = "metadata.json") -> dict[str
             )
         ef = spec["/EF"]
         stream = ef["/UF"] if "/UF" in ef else ef["/F"]
-        raw = stream.get_object().data
+        raw = _bounded_data(stream.get_object(), filename)
     except MetadataError:
         raise
     except Exception as exc:

@@ -38,6 +38,7 @@ from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverage
 from pyhanko_certvalidator import ValidationContext
 
 from signing.cms_checks import from_asn1, gap_problem, to_asn1
+from signing.pdf_depth import nesting_problem
 
 __all__ = ["SignatureReport", "validate_pdf_signature"]
 
@@ -205,6 +206,8 @@ def _validate(
     data = bytes(pdf_bytes) if isinstance(pdf_bytes, bytes | bytearray | memoryview) else b""
     if b"%PDF-" not in data[:1024]:
         return _unsigned("the file is not a readable PDF (no %PDF header)")
+    if (too_deep := nesting_problem(data)) is not None:
+        return _unsigned(too_deep)
     try:
         reader = PdfFileReader(BytesIO(data))
         emb, broken = _pick_signature(reader)

@@ -15,6 +15,7 @@ from ledger_client.node import AnvilNode, NodeConfig
 from licence_service.region.runtime import Runtime
 from tests.chain_fixtures import free_port
 from tests.pg_fixtures import PgCluster, pg_cluster  # noqa: F401 - a session fixture
+from tests.rpc_recording import LOG_SPANS, METHODS, recording
 from tests.service_fixtures import region_runtime
 
 # Signing keys are sealed with scrypt at N=2^17 by default (~1 s per key here); the suite makes
@@ -25,6 +26,25 @@ os.environ.setdefault("LICLEDGER_KEY_SCRYPT_N", str(2**12))
 # Property tests check properties, not speed: a loaded CI machine must not fail them on time.
 settings.register_profile("licledger", deadline=None)
 settings.load_profile("licledger")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def rpc_recording() -> Iterator[None]:
+    """Every JSON-RPC call of the run is recorded (tests/rpc_recording.py) for the
+    Besu-readiness check in tests/test_zz_besu_rpc.py."""
+    with recording():
+        yield
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not METHODS:
+        return
+    product = sorted(m for m, o in METHODS.items() if "product" in o)
+    fixture_only = sorted(m for m, o in METHODS.items() if o == {"fixture"})
+    widest = max((span for _, span in LOG_SPANS), default=0)
+    terminalreporter.write_line(f"JSON-RPC methods used by the product: {', '.join(product)}")
+    terminalreporter.write_line(f"JSON-RPC methods used only by tests: {', '.join(fixture_only)}")
+    terminalreporter.write_line(f"widest eth_getLogs: {widest} blocks")
 
 
 @pytest.fixture(scope="session")

@@ -40,6 +40,9 @@ __all__ = [
     "split_identifier",
 ]
 
+# A licence is ~50 KiB; the HTTP API refuses bodies over 20 MiB, and so does every entry point.
+MAX_PDF_BYTES = 20 * 1024 * 1024
+
 PendingLookup = Callable[[bytes], bytes | None]
 """Given a lookup key, the leaf the local service has accepted but not yet anchored."""
 
@@ -77,6 +80,8 @@ class Verifier:
 
     def verify_pdf(self, data: bytes, at: datetime | None = None) -> VerificationResult:
         """Verdict for a licence file, now or at time ``at``."""
+        if len(data) > MAX_PDF_BYTES:
+            raise VerificationError("the file is larger than 20 MiB: it is not a licence PDF")
         if not data.lstrip()[:5].startswith(b"%PDF"):
             raise VerificationError("the file is not a PDF (it does not start with %PDF)")
         when = at or datetime.now(UTC)
@@ -91,9 +96,8 @@ class Verifier:
         except MetadataError as exc:
             checks.append(Check("metadata", False, f"no readable licence metadata: {exc}"))
             return decide(result)
-        self._describe(result, meta)
-
-        try:
+        try:  # unsigned or altered files carry whatever metadata an attacker wrote
+            self._describe(result, meta)
             doc = LicenceMetadata.from_json(meta)
             ref = DocumentRef(doc.base_id, doc.version, LeafKind(doc.kind), doc.serial)
             agency_code, region = doc.issuer_code, doc.region_code

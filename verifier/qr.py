@@ -104,7 +104,7 @@ def parse_token(text: str) -> QrToken:
             type_code=str(body.get("t", "")),
             holder_masked=str(body.get("h", "")),
         )
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
         raise VerificationError(f"QR payload is damaged and cannot be read ({exc})") from exc
     if claims.message() != raw or _b64(raw) != parts[1] or _b64(signature) != parts[2]:
         raise VerificationError(
