@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs when they are missing: a CJK TrueType font
-# (reportlab embeds it in the licence PDFs) and poppler-utils (pdfsig/pdffonts, used by the tests
-# as an independent validator). Idempotent; needs root only when something is missing.
+# (reportlab embeds it in the licence PDFs), poppler-utils (pdfsig/pdffonts, used by the tests
+# as an independent validator), chromium (the browser tests drive Debian's build through the
+# Python playwright package; no browser is ever downloaded) and ffmpeg (the browser tests turn
+# a licence's QR code image into the fake camera's Y4M video). Idempotent; needs root only when
+# something is missing.
 set -euo pipefail
 missing=()
 have_font=""
@@ -12,6 +15,8 @@ for f in /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc /usr/share/fonts/truetype/
 done
 [ -n "$have_font" ] || missing+=(fonts-wqy-zenhei)
 command -v pdfsig >/dev/null 2>&1 || missing+=(poppler-utils)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
@@ -21,4 +26,4 @@ if [ "$(id -u)" != "0" ]; then
 fi
 echo "installing ${missing[*]} with apt-get"
 apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -221,6 +221,7 @@ TABLE: dict[tuple[str, str], tuple[frozenset[str], dict[str, object]]] = {
     ("GET", "/verify"): (PUBLIC, {}),
     ("POST", "/verify"): (PUBLIC, {"data": {}}),
     ("GET", "/v/{token}"): (PUBLIC, {}),
+    ("GET", "/static/{name}"): (PUBLIC, {}),
     ("POST", "/api/v1/verify/pdf"): (PUBLIC, {"data": {}}),
     ("POST", "/api/v1/verify/qr"): (PUBLIC, {"json": {}}),
     ("POST", "/api/v1/verify/field-proof"): (PUBLIC, {"json": {}}),
