@@ -21,10 +21,10 @@ def _tool(name: str) -> str:
     return found
 
 
-DPI = 150
+DPI = 220
 _MM = DPI / 25.4
 # The part of the A4 page (mm from the top left) in front of the camera: 4:3, QR included.
-_CROP_MM = (60, 184.5, 150, 112.5)
+_CROP_MM = (100, 209.5, 110, 82.5)
 
 
 def page_image(pdf: Path, out: Path) -> Path:
