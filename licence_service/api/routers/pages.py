@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse
 
 from licence_service.api.deps import RuntimeDep
+from licence_service.api.pages import desk
 from licence_service.api.pages.assets import static_file
 from licence_service.api.pages.counter import counter_page
 from licence_service.api.pages.results import error_html, result_html
@@ -21,6 +22,7 @@ from licence_service.services import verify_pdf, verify_qr
 from verifier.errors import VerificationError
 
 router = APIRouter(include_in_schema=False)
+router.include_router(desk.router)
 
 
 @router.get("/v/{token}", response_class=HTMLResponse)
