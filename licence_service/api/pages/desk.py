@@ -78,6 +78,9 @@ async def signin_post(
     password: Annotated[str, Form()] = "",
 ) -> HTMLResponse | RedirectResponse:
     """Check the password; on success a session cookie and a redirect to the desk."""
+    for name, value in (("username", username), ("password", password)):
+        if not value.strip():
+            return _signin_form(request, f"{name} is required", 422)
     client = request.client.host if request.client else "?"
     try:
         issued = await run_in_threadpool(sign_in, rt, username, password, client)
