@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARTIFACT := artifacts/contracts/LicenceRegistry.sol/LicenceRegistry.json
+DECODER := licence_service/static/jsQR.js
 
 .PHONY: demo test setup lint bench clean
 
@@ -22,11 +23,16 @@ bench: setup
 	$(BIN)/python -m bench.anchoring
 	$(BIN)/python -m bench.replay
 
-setup: $(STAMP) $(ARTIFACT) .fonts-ok
+setup: $(STAMP) $(ARTIFACT) .fonts-ok $(DECODER)
+
+# The counter page's QR decoder, from the locked npm package: served by the app, never a CDN.
+$(DECODER): node_modules/.package-lock.json
+	cp node_modules/jsqr/dist/jsQR.js $@
 
 # System packages: a CJK TrueType font for the PDFs, poppler for the independent signature
-# check in the tests. Installed with apt when missing and we are root; otherwise say what to do.
-.fonts-ok:
+# check in the tests, chromium and ffmpeg for the browser tests. Installed with apt when missing
+# and we are root; otherwise say what to do. Re-run whenever the script's list changes.
+.fonts-ok: scripts/system-deps.sh
 	@bash scripts/system-deps.sh
 	@touch $@
 
@@ -48,4 +54,4 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 clean:
-	rm -rf $(VENV) node_modules artifacts cache .fonts-ok demo-out
+	rm -rf $(VENV) node_modules artifacts cache .fonts-ok demo-out $(DECODER) test-artifacts

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs when they are missing: a CJK TrueType font
 # (reportlab embeds it in the licence PDFs), poppler-utils (pdfsig/pdffonts, used by the tests
-# as an independent validator) and PostgreSQL (the tests run the database tests on it too, in a
-# throwaway cluster of their own). Idempotent; needs root only when something is missing.
+# as an independent validator), PostgreSQL (the tests run the database tests on it too, in a
+# throwaway cluster of their own), chromium (the browser tests drive Debian's build through the
+# Python playwright package; no browser is ever downloaded) and ffmpeg (the browser tests turn
+# a licence's QR code image into the fake camera's Y4M video). Idempotent; needs root only when
+# something is missing.
 set -euo pipefail
 missing=()
 have_font=""
@@ -15,6 +18,8 @@ done
 command -v pdfsig >/dev/null 2>&1 || missing+=(poppler-utils)
 command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
   || missing+=(postgresql)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
@@ -24,4 +29,4 @@ if [ "$(id -u)" != "0" ]; then
 fi
 echo "installing ${missing[*]} with apt-get"
 apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

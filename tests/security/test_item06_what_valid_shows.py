@@ -51,7 +51,7 @@ def test_the_qr_lets_a_counter_compare_the_paper(regions: Regions, client: TestC
     assert (out["holder_name"], out["type_code"], out["issuer_code"]) == (MASKED, "BL01", A1)
     assert out["trust_grade"] == "A" and out["document_note"] is None
     page = client.get(f"/v/{qr_token(doc)}").text
-    for shown in (MASKED, "BL01", "330100", "Holder"):
+    for shown in (MASKED, "BL01", "330100", "持证主体"):  # the holder's row, in Chinese by default
         assert shown in page
     assert HOLDER not in page
 

@@ -4,6 +4,7 @@ sign-ins, the operation log naming the person, and every endpoint × every kind 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -210,6 +211,7 @@ SELF_OR_ADMIN = frozenset({"issuer_a1", "agency_admin_a1", "region_admin"})
 NOBODY: frozenset[str] = frozenset()  # other regions' signed requests only
 
 L = "/api/v1/licences/{licence_id}"
+FORM = {"form": True}  # an HTML form: posted with this browser's CSRF token, empty otherwise
 # (method, path) -> (who is let through, what to send). Sent bodies are mostly empty: a
 # caller let through gets 404/409/422, a refused one 401 (anonymous) or 403.
 TABLE: dict[tuple[str, str], tuple[frozenset[str], dict[str, object]]] = {
@@ -219,8 +221,14 @@ TABLE: dict[tuple[str, str], tuple[frozenset[str], dict[str, object]]] = {
     ("GET", "/api/v1/health"): (PUBLIC, {}),
     ("GET", "/"): (PUBLIC, {}),
     ("GET", "/verify"): (PUBLIC, {}),
-    ("POST", "/verify"): (PUBLIC, {"data": {}}),
+    ("POST", "/verify"): (PUBLIC, FORM),
     ("GET", "/v/{token}"): (PUBLIC, {}),
+    ("GET", "/static/{name}"): (PUBLIC, {}),
+    ("GET", "/signin"): (PUBLIC, {}),
+    ("POST", "/signin"): (PUBLIC, FORM),
+    ("POST", "/signout"): (PUBLIC, FORM),
+    ("GET", "/desk"): (PEOPLE, {}),
+    ("POST", "/desk/issue"): (ISSUERS, {"data": {}}),
     ("POST", "/api/v1/verify/pdf"): (PUBLIC, {"data": {}}),
     ("POST", "/api/v1/verify/qr"): (PUBLIC, {"json": {}}),
     ("POST", "/api/v1/verify/field-proof"): (PUBLIC, {"json": {}}),
@@ -263,6 +271,13 @@ TABLE: dict[tuple[str, str], tuple[frozenset[str], dict[str, object]]] = {
 }
 
 
+def _form_token(c: httpx.Client) -> str:
+    """The CSRF token of this client's forms (a page that is not rate-limited hands it out)."""
+    found = re.search(r"name='csrf_token' value='([^']+)'", c.get("/signin").text)
+    assert found
+    return found.group(1)
+
+
 def _routes(home: Path) -> set[tuple[str, str]]:
     from licence_service.api.app import create_app
     from licence_service.region.runtime import Runtime
@@ -293,7 +308,7 @@ def test_every_endpoint_for_every_kind_of_caller(region: Region) -> None:
     params = {
         "licence_id": lid, "serial": "1", "review_id": "999999", "submission_id": "999999",
         "consent_id": "999999", "proposal_id": "999999", "token": "LL1.garbage",
-        "prefix": "0000000000", "username": "issuer-a1",
+        "prefix": "0000000000", "username": "issuer-a1", "name": "counter.js",
     }  # fmt: skip
     wrong: list[str] = []
     with region.client() as c:
@@ -302,7 +317,8 @@ def test_every_endpoint_for_every_kind_of_caller(region: Region) -> None:
             if path.endswith("/disable"):
                 target = path.format(username="victim-a1")
             for caller in CALLERS:
-                r = c.request(method, target, headers=region.headers[caller], **send)  # type: ignore[arg-type]
+                sent = {"data": {"csrf_token": _form_token(c)}} if send is FORM else send
+                r = c.request(method, target, headers=region.headers[caller], **sent)  # type: ignore[arg-type]
                 let_through = r.status_code not in (401, 403)
                 expected_refusal = 401 if caller == "anonymous" or not allowed else 403
                 if r.status_code >= 500 or let_through != (caller in allowed):

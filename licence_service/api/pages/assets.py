@@ -1,0 +1,35 @@
+"""The pages' static files, served from ``licence_service/static`` by a fixed list of names.
+
+``jsQR.js`` (the QR decoder, npm package ``jsqr``) is copied there by ``make setup`` from
+``node_modules``: nothing is fetched at run time. When it is missing the counter page still
+works for pasted payloads and dropped PDFs and says why the camera cannot scan.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import HTTPException
+from fastapi.responses import FileResponse
+
+STATIC = Path(__file__).resolve().parents[2] / "static"
+DECODER = "jsQR.js"
+_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+FILES = frozenset({"counter.js", "counter.css", DECODER})
+log = logging.getLogger(__name__)
+
+if not (STATIC / DECODER).is_file():
+    log.error("%s is missing: run `make setup` (copies it from node_modules/jsqr)", DECODER)
+
+
+def static_file(name: str) -> FileResponse:
+    """One of :data:`FILES`; 404 for any other name, so no path ever reaches the disk."""
+    path = STATIC / name
+    if name not in FILES or not path.is_file():
+        detail = f"no static file {name!r}"
+        if name == DECODER:
+            detail += ": the QR decoder is not installed; run `make setup`"
+        raise HTTPException(404, detail)
+    headers = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"}
+    return FileResponse(path, media_type=_TYPES[path.suffix], headers=headers)

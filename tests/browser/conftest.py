@@ -1,0 +1,114 @@
+"""Browser-test fixtures: Debian's Chromium driven by Playwright (sync API) with a fake camera,
+and a region served on loopback with a valid, a revoked and a superseded licence.
+
+Chromium is ``/usr/bin/chromium`` (installed by ``make setup``); Playwright never downloads a
+browser. A missing Chromium fails the tests with the command that fixes it, never skips them.
+Screenshots go to ``test-artifacts/screenshots/`` (git-ignored; see the README)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Playwright, sync_playwright
+from sqlalchemy import select
+
+from ledger_client.node import AnvilNode
+from ledger_client.registry import LeafStatus
+from licence_service.api.app import create_app
+from licence_service.region.runtime import Runtime
+from licence_service.services import Amendment, amend_licence, issue_licence
+from licence_service.services.issue import IssuedDocument
+from licence_service.services.status import change_status
+from licence_service.store.models import LicenceVersion
+from tests.chain_fixtures import free_port
+from tests.people_fixtures import serving
+from tests.service_fixtures import business_request, region_runtime
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+FAKE_CAMERA = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+
+
+@dataclass
+class Site:
+    """The served region and its licences."""
+
+    url: str
+    rt: Runtime
+    valid: IssuedDocument
+    revoked: IssuedDocument
+    superseded: IssuedDocument  # version 1; ``current`` is its version 2
+    current: IssuedDocument
+
+    def qr(self, doc: IssuedDocument) -> str:
+        with self.rt.sessions() as s:
+            payload = s.scalars(
+                select(LicenceVersion.qr_payload).where(
+                    LicenceVersion.identifier == doc.licence_id,
+                    LicenceVersion.version == doc.version,
+                )
+            ).one()
+        assert payload, doc.licence_id
+        return str(payload)
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Iterator[Site]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    rt = region_runtime(tmp_path_factory.mktemp("browser-region"), anvil, public_url=url)
+    valid = issue_licence(rt, business_request())
+    revoked = issue_licence(rt, business_request())
+    change_status(rt, revoked.licence_id, LeafStatus.REVOKED, 1, "test revocation")
+    superseded = issue_licence(rt, business_request())
+    current = amend_licence(
+        rt, superseded.licence_id, Amendment({"注册资本": "900万元"}, "change", "增资")
+    )
+    with serving(create_app(rt, background=False), port) as served:
+        yield Site(served, rt, valid, revoked, superseded, current)
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    if not CHROMIUM.is_file():
+        pytest.fail(
+            f"{CHROMIUM} is missing: the browser tests drive Debian's chromium; run `make setup` "
+            "(scripts/system-deps.sh installs it with apt)",
+            pytrace=False,
+        )
+    with sync_playwright() as p:
+        yield p
+
+
+Launch = Callable[..., Browser]
+
+
+@pytest.fixture
+def launch(playwright: Playwright) -> Iterator[Launch]:
+    """Start Chromium, with ``camera`` (a Y4M file) as its fake camera when given; every
+    browser started is closed after the test."""
+    started: list[Browser] = []
+
+    def start(camera: Path | None = None) -> Browser:
+        args = list(BROWSER_ARGS)
+        if camera is not None:
+            args += [*FAKE_CAMERA, f"--use-file-for-fake-video-capture={camera}"]
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        started.append(browser)
+        return browser
+
+    yield start
+    for browser in started:
+        browser.close()
+
+
+def screenshot(page: object, name: str) -> Path:
+    """Save a full-page screenshot under :data:`SCREENSHOTS` and return its path."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    return path
