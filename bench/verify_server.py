@@ -123,7 +123,7 @@ def serving(region: Region, workers: int | None = None) -> Iterator[Server]:
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # N workers import the whole stack at once
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"licledger serve exited: {log.read_text()[-2000:]}")
@@ -133,7 +133,7 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"licledger serve did not answer within 60 s: {log.read_text()[-2000:]}")
+    raise RuntimeError(f"licledger serve did not answer within 180 s: {log.read_text()[-2000:]}")
 
 
 def check_verdicts(url: str, samples: Samples) -> None:
