@@ -37,6 +37,7 @@ from ledger_client.index import ChainIndexer, SyncResult
 from ledger_client.index_cache import CachedChainIndex
 from ledger_client.transactions import TransactionSender
 from licence_service.region.settings import ENV_PREFIX, ConfigError
+from verifier.documents import RememberedDocumentChecks
 from verifier.engine import Verifier, VerifierConfig
 from verifier.verdicts import Verdict, VerificationResult
 
@@ -120,6 +121,7 @@ class VerifyingState:
         self.rt = rt
         self.freshness = freshness
         self.index = CachedChainIndex(rt.sessions, rt.deployment.registry)
+        self.documents = RememberedDocumentChecks()
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
         self._beat = -1e9  # when the background refresher last finished a refresh
@@ -144,6 +146,7 @@ class VerifyingState:
                 registry=self._registry,
                 pending=self.rt.pending_leaf,
                 config=VerifierConfig(sync_before_verify=False),
+                documents=self.documents,
             )
             self._snapshot = Snapshot(verifier, block, mark, at)
             return self._snapshot
