@@ -110,7 +110,7 @@ def serving(region: Region, workers: int | None = None) -> Iterator[Server]:
     proc = subprocess.Popen(cmd, env=region.env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, proc, region.home / f"serve-{port}.log")
+        wait_healthy(url, proc, region.home / f"serve-{port}.log")
         yield Server(url, workers)
     finally:
         proc.terminate()
@@ -122,18 +122,23 @@ def serving(region: Region, workers: int | None = None) -> Iterator[Server]:
         log.close()
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path | None = None) -> None:
+    """Until ``url`` answers its health check; raises with the log's end if ``proc`` exits."""
+
+    def tail() -> str:
+        return log.read_text()[-2000:] if log is not None and log.exists() else ""
+
     deadline = time.monotonic() + 180  # N workers import the whole stack at once
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"licledger serve exited: {log.read_text()[-2000:]}")
+            raise RuntimeError(f"licledger serve exited ({proc.returncode}): {tail()}")
         try:
             if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"licledger serve did not answer within 180 s: {log.read_text()[-2000:]}")
+    raise RuntimeError(f"licledger serve did not answer within 180 s: {tail()}")
 
 
 def check_verdicts(url: str, samples: Samples) -> None:

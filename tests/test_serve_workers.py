@@ -20,6 +20,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from bench.verify_server import wait_healthy
 from ledger_client.node import AnvilNode
 from ledger_client.registry import LeafStatus
 from licence_service.api.shared_limits import Leadership, SharedTokenBuckets
@@ -53,18 +54,9 @@ def served(
         "LICLEDGER_VERIFY_RATE_PER_MINUTE": "1",
     }
     cmd = [EXE, "serve", "--data-dir", str(rt.settings.home), "--port", str(port)]
-    proc = subprocess.Popen([*cmd, "--workers", "2"], env=env, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([*cmd, "--workers", "2"], env=env)
     try:
-        deadline = time.monotonic() + 180  # two processes import the whole stack at once
-        while True:
-            try:
-                if httpx.get(url + "/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, proc.stderr and proc.stderr.read()
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.3)
+        wait_healthy(url, proc)  # two processes import the whole stack at once: up to 180 s
         yield rt, url, doc.licence_id, Path(doc.pdf_path).read_bytes()
     finally:
         proc.terminate()
