@@ -38,13 +38,13 @@ log = logging.getLogger(__name__)
 
 def _index_loop(rt: Runtime, stop: threading.Event) -> None:
     """Advance the chain index and the verifier's view of it (never a request's job)."""
-    if rt.verifying.freshness > 0:
-        rt.verifying.run(stop)
-        return
     while not stop.is_set():
         try:
+            if rt.verifying.freshness > 0:
+                rt.verifying.run(stop)  # returns once ``stop`` is set
+                return
             rt.indexer.sync()
-        except Exception:
+        except Exception:  # e.g. no deployment yet: retry until there is one
             log.exception("indexer round failed; retrying")
         stop.wait(1.0)
 

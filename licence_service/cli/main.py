@@ -270,8 +270,10 @@ def serve_cmd(
     from licence_service.api.app import create_app
     from licence_service.api.shared_limits import prepare_shared
     from licence_service.api.workers import default_workers, hand_over
+    from licence_service.region.verifying import freshness_from_env
 
     count = default_workers() if workers is None else workers
+    freshness_from_env()  # a bad LICLEDGER_VERIFY_FRESHNESS_SECONDS: exit 2 now, not a 500 later
     overrides: dict[str, Any] = {}
     if host:
         overrides["api_host"] = host
