@@ -28,21 +28,35 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from eth_account.signers.local import LocalAccount
+from sqlalchemy.orm import Session, sessionmaker
 from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
 from ledger_client.index import ChainIndexer, SyncResult
 from ledger_client.index_cache import CachedChainIndex
+from ledger_client.registry import RegistryClient
 from ledger_client.transactions import TransactionSender
 from licence_service.region.settings import ENV_PREFIX, ConfigError
 from verifier.documents import RememberedDocumentChecks
-from verifier.engine import Verifier, VerifierConfig
+from verifier.engine import TrustStore, Verifier, VerifierConfig
 from verifier.verdicts import Verdict, VerificationResult
 
-if TYPE_CHECKING:
-    from licence_service.region.runtime import Runtime
+
+class Region(Protocol):
+    """What the verifier is built from: the parts of ``region.runtime.Runtime`` it reads."""
+
+    @property
+    def sessions(self) -> sessionmaker[Session]: ...
+    @property
+    def indexer(self) -> MarkingIndexer: ...
+    def registry(self, account: LocalAccount | None = None) -> RegistryClient: ...
+    def trust_store(self) -> TrustStore: ...
+    def pending_leaf(self, key: bytes) -> bytes | None: ...
+    def verifier(self, direct: bool = False) -> Verifier: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -117,15 +131,15 @@ class Snapshot:
 class VerifyingState:
     """The server's verifier, kept fresh by ``run`` (a background thread) or on demand."""
 
-    def __init__(self, rt: Runtime, freshness: float) -> None:
+    def __init__(self, rt: Region, freshness: float) -> None:
         self.rt = rt
         self.freshness = freshness
-        self.index = CachedChainIndex(rt.sessions, rt.deployment.registry)
+        self._registry = rt.registry()
+        self.index = CachedChainIndex(rt.sessions, self._registry.address)
         self.documents = RememberedDocumentChecks()
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
         self._beat = -1e9  # when the background refresher last finished a refresh
-        self._registry = rt.registry()
 
     # ------------------------------------------------------------------ refreshing
     def refresh(self, not_before: float = 0.0) -> Snapshot:
