@@ -2,8 +2,9 @@
 the Python load generator) at 1, 8 and 32 clients.
 
 Floors are an order of magnitude under what this 2-core machine measures while other test
-suites run beside it (QR ~300-400/s at 32 clients, PDF ~15-40/s): a 10x regression (say, a
-trust store rebuilt or a database write per request again) fails, machine noise does not.
+suites run beside it (QR ~300/s and PDF ~200/s at 32 clients with two workers; one worker, as
+the suite runs servers, about half): a 10x regression (say, a trust store rebuilt or a chain
+round trip per request again) fails, machine noise does not.
 """
 
 from __future__ import annotations
