@@ -22,6 +22,7 @@ test: setup
 bench: setup
 	$(BIN)/python -m bench.anchoring
 	$(BIN)/python -m bench.replay
+	$(BIN)/python -m bench.verify
 
 setup: $(STAMP) $(ARTIFACT) .fonts-ok $(DECODER)
 

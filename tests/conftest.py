@@ -22,6 +22,9 @@ from tests.service_fixtures import region_runtime
 # hundreds of keys, so it runs at a low cost (inherited by the CLI and server subprocesses).
 # tests/security/test_item12_keys_at_rest.py checks the strong default and the parameters.
 os.environ.setdefault("LICLEDGER_KEY_SCRYPT_N", str(2**12))
+# `licledger serve` runs one process per core by default; the suite's servers start within
+# 30 s on a loaded machine only as one process (tests/test_serve_workers.py runs several).
+os.environ.setdefault("LICLEDGER_API_WORKERS", "1")
 
 # Property tests check properties, not speed: a loaded CI machine must not fail them on time.
 settings.register_profile("licledger", deadline=None)

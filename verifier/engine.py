@@ -19,9 +19,8 @@ from ledger_client.registry import LeafStatus, RegistryClient
 from signing.certificates import subject_attributes
 from signing.compact import verify_compact
 from signing.errors import MetadataError
-from signing.pdf_metadata import read_metadata
-from signing.validation import validate_pdf_signature
 from verifier.decision import decide, validity_check
+from verifier.documents import DocumentChecks
 from verifier.errors import VerificationError
 from verifier.leaves import ZERO, LeafInput, LeafKind, document_digest
 from verifier.metadata import METADATA_FILE, LicenceMetadata
@@ -68,6 +67,7 @@ class Verifier:
         registry: RegistryClient | None = None,
         pending: PendingLookup | None = None,
         config: VerifierConfig | None = None,
+        documents: DocumentChecks | None = None,
     ) -> None:
         self.index = index
         self.trust = trust
@@ -75,6 +75,7 @@ class Verifier:
         self.registry = registry
         self.pending = pending
         self.config = config or VerifierConfig()
+        self.documents = documents or DocumentChecks()  # signature report, metadata
 
     # ------------------------------------------------------------------ entry points
 
@@ -87,12 +88,12 @@ class Verifier:
         when = at or datetime.now(UTC)
         result = self._result(at, when)
         checks = result.checks
-        report = validate_pdf_signature(data, self.trust.roots)
+        report = self.documents.signature(data, self.trust.roots)
         sig_ok = report.signed and report.intact and report.valid and report.covers_whole_file
         checks.append(Check("signature", sig_ok, report.detail))
 
         try:
-            meta = read_metadata(data, METADATA_FILE)
+            meta = self.documents.metadata(data)
         except MetadataError as exc:
             checks.append(Check("metadata", False, f"no readable licence metadata: {exc}"))
             return decide(result)

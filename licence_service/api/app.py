@@ -23,6 +23,12 @@ from licence_service.api.routers import (
     people,
     verify,
 )
+from licence_service.api.shared_limits import (
+    Leadership,
+    SharedTokenBuckets,
+    rate_table,
+    shared_csrf_secret,
+)
 from licence_service.domain.errors import ServiceError
 from licence_service.region.runtime import Runtime
 from signing.errors import SigningError
@@ -31,29 +37,56 @@ from verifier.errors import VerificationError
 log = logging.getLogger(__name__)
 
 
-def _index_loop(rt: Runtime, stop: threading.Event, interval: float) -> None:
+def _index_loop(rt: Runtime, stop: threading.Event) -> None:
+    """Advance the chain index and the verifier's view of it (never a request's job)."""
     while not stop.is_set():
         try:
+            if rt.verifying.freshness > 0:
+                rt.verifying.run(stop)  # returns once ``stop`` is set
+                return
             rt.indexer.sync()
-        except Exception:
+        except Exception:  # e.g. no deployment yet: retry until there is one
             log.exception("indexer round failed; retrying")
-        stop.wait(interval)
+        stop.wait(1.0)
 
 
-def create_app(rt: Runtime, background: bool = True) -> FastAPI:
-    """The app for one region; ``background`` runs the anchoring worker and the indexer."""
+def _anchor_loop(rt: Runtime, stop: threading.Event, leadership: Leadership) -> None:
+    """Run the anchoring worker in the one server process holding the data directory's lock
+    (the others wait to take over should that process end)."""
+    while not stop.is_set():
+        if leadership.acquire():
+            AnchorWorker(rt).run(stop)
+            return
+        stop.wait(2.0)
+
+
+def _share_guards(app: FastAPI, rt: Runtime) -> None:
+    """Swap the per-process rate buckets and form secret for the data directory's shared ones."""
+    app.state.csrf_secret = shared_csrf_secret(rt.settings.home)
+    buckets = SharedTokenBuckets(
+        rate_table(rt.settings.home), rt.settings.verify_rate_per_minute, rt.settings.verify_burst
+    )
+    for middleware in app.user_middleware:
+        if middleware.cls is security.RateLimit:
+            middleware.kwargs["buckets"] = buckets
+
+
+def create_app(rt: Runtime, background: bool = True, shared: bool = False) -> FastAPI:
+    """The app for one region; ``background`` runs the anchoring worker and the indexer;
+    ``shared``: one of several server processes (``serve --workers``), which share the rate
+    limit's buckets and the form-token secret through the data directory."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
         threads: list[threading.Thread] = []
+        leadership = Leadership(rt.settings.home)
         if background:
-            worker = AnchorWorker(rt)
             threads = [
-                threading.Thread(target=worker.run, args=(stop,), name="anchor", daemon=True),
                 threading.Thread(
-                    target=_index_loop, args=(rt, stop, 1.0), name="indexer", daemon=True
+                    target=_anchor_loop, args=(rt, stop, leadership), name="anchor", daemon=True
                 ),
+                threading.Thread(target=_index_loop, args=(rt, stop), name="indexer", daemon=True),
             ]
             for t in threads:
                 t.start()
@@ -61,6 +94,7 @@ def create_app(rt: Runtime, background: bool = True) -> FastAPI:
         stop.set()
         for t in threads:
             t.join(timeout=10)
+        leadership.release()
 
     app = FastAPI(
         title="Licence Ledger",
@@ -76,6 +110,8 @@ def create_app(rt: Runtime, background: bool = True) -> FastAPI:
     app.state.runtime = rt
     app.add_middleware(Idempotency, runtime=rt)  # inside the body cap and the rate limit
     security.install(app, rt.settings)
+    if shared:
+        _share_guards(app, rt)
 
     api = APIRouter(prefix="/api/v1")
     api.include_router(licences.router)

@@ -28,20 +28,48 @@ def serve_cmd(
     data_dir: DataDir = None,
     host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
     port: Annotated[int | None, typer.Option(help="HTTP port (default 8600).")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Server processes sharing the database, the rate limit and one anchoring "
+            "worker (default: LICLEDGER_API_WORKERS, else one per core, 2 to 4; 1 serves in "
+            "this process).",
+            min=1,
+            max=64,
+        ),
+    ] = None,
 ) -> None:
     """Serve the HTTP API and pages, with the anchoring worker and indexer running inside."""
     import uvicorn
 
     from licence_service.api.app import create_app
+    from licence_service.api.shared_limits import prepare_shared
+    from licence_service.api.workers import default_workers, hand_over
+    from licence_service.region.verifying import freshness_from_env
 
+    count = default_workers() if workers is None else workers
+    freshness_from_env()  # a bad LICLEDGER_VERIFY_FRESHNESS_SECONDS: exit 2 now, not a 500 later
     overrides: dict[str, Any] = {}
     if host:
         overrides["api_host"] = host
     if port:
         overrides["api_port"] = port
     settings: Settings = load_settings(data_dir, **overrides)
+    rt = Runtime(settings)  # refuses a bad data directory or passphrase source before serving
+    if count == 1:
+        uvicorn.run(
+            create_app(rt), host=settings.api_host, port=settings.api_port, log_level="warning"
+        )
+        return
+    hand_over(settings)
+    prepare_shared(settings.home)
     uvicorn.run(
-        create_app(Runtime(settings)),
+        "licence_service.api.workers:worker_app",
+        factory=True,
+        workers=count,
+        # a worker imports the whole stack before it answers uvicorn's first health check
+        # (10-20 s on a loaded 2-core machine): the 5 s default restarts it forever
+        timeout_worker_healthcheck=120,
         host=settings.api_host,
         port=settings.api_port,
         log_level="warning",

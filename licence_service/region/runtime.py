@@ -20,7 +20,7 @@ from ledger_client.connection import connect
 from ledger_client.deployment import Deployment, deploy, revert_decoder
 from ledger_client.directory import DirectoryClient
 from ledger_client.errors import DeploymentError
-from ledger_client.index import ChainIndex, ChainIndexer
+from ledger_client.index import ChainIndex
 from ledger_client.node import AnvilNode
 from ledger_client.registry import RegistryClient
 from ledger_client.reverts import RevertDecoder
@@ -31,6 +31,12 @@ from licence_service.domain.states import OutboxState
 from licence_service.federation.certificates import ChainCertificates
 from licence_service.region.at_rest import check_passphrase_source, key_passphrase, secure_home
 from licence_service.region.settings import Settings
+from licence_service.region.verifying import (
+    MarkingIndexer,
+    VerifyingState,
+    WriteMarkingSender,
+    freshness_from_env,
+)
 from licence_service.store.engine import make_engine, make_sessions
 from licence_service.store.models import Agency, OutboxEntry
 from signing.certificates import KeyAndCert
@@ -112,7 +118,7 @@ class Runtime:
         with self._lock:
             sender = self._senders.get(account.address)
             if sender is None:
-                sender = TransactionSender(self.w3, account, self.settings.chain(), self.decoder)
+                sender = WriteMarkingSender(self.w3, account, self.settings.chain(), self.decoder)
                 self._senders[account.address] = sender
             return sender
 
@@ -149,8 +155,8 @@ class Runtime:
         return ChainCertificates(self.directory(), self.deployment.block_number)
 
     @cached_property
-    def indexer(self) -> ChainIndexer:
-        return ChainIndexer(
+    def indexer(self) -> MarkingIndexer:
+        return MarkingIndexer(
             self.registry(), self.sessions, start_block=self.deployment.block_number
         )
 
@@ -215,6 +221,11 @@ class Runtime:
         return TrustStore(
             roots=tuple(roots), agencies=agencies, region_names=regions, directory=directory
         )
+
+    @cached_property
+    def verifying(self) -> VerifyingState:
+        """The verifier a server answers with, kept in memory (see ``region.verifying``)."""
+        return VerifyingState(self, freshness_from_env())
 
     def pending_leaf(self, key: bytes) -> bytes | None:
         with self.sessions() as s:

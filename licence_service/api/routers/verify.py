@@ -5,16 +5,31 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
 from licence_service.api.deps import RuntimeDep
 from licence_service.api.schemas import ErrorOut, QrIn, VerificationOut
-from licence_service.services import verify_pdf, verify_qr
 from verifier.verdicts import VerificationResult
 
 router = APIRouter(prefix="/verify", tags=["verify"])
 ERRORS: dict[int | str, dict[str, object]] = {422: {"model": ErrorOut}, 503: {"model": ErrorOut}}
 MAX_PDF_BYTES = 20 * 1024 * 1024
+DIRECT = Query(
+    description="Forced chain read: sync the index now and confirm the Merkle proof and the "
+    "status against contract state (slower); by default the answer is from the server's "
+    "in-memory index, as of the block named in the X-Index-Block header"
+)
+
+
+def _answer(result: VerificationResult) -> Response:
+    """The verdict as ``VerificationOut`` JSON, saying which index it came from (see
+    ``region.verifying``). Returned as a ready response: validated once here, not again and
+    through ``jsonable_encoder`` by FastAPI."""
+    response = Response(to_out(result).model_dump_json(), media_type="application/json")
+    if "as_of_block" in result.extra:
+        response.headers["X-Index-Block"] = str(result.extra["as_of_block"])
+        response.headers["X-Index-Synced-At"] = str(result.extra["index_synced_at"])
+    return response
 
 
 def to_out(result: VerificationResult) -> VerificationOut:
@@ -28,17 +43,20 @@ def verify_pdf_endpoint(
     rt: RuntimeDep,
     file: Annotated[UploadFile, File(description="The licence PDF")],
     at: Annotated[datetime | None, Form(description="Verify as of this time")] = None,
-) -> VerificationOut:
+    direct: Annotated[bool, DIRECT] = False,
+) -> Response:
     """Verdict for an uploaded licence PDF (200 for every verdict, VALID or not)."""
     from licence_service.domain.errors import InvalidInputError
 
     data = file.file.read(MAX_PDF_BYTES + 1)
     if len(data) > MAX_PDF_BYTES:
         raise InvalidInputError("the file is larger than 20 MiB", field="file")
-    return to_out(verify_pdf(rt, data, at))
+    return _answer(rt.verifying.verify_pdf(data, at, direct))
 
 
 @router.post("/qr", response_model=VerificationOut, responses=ERRORS)
-def verify_qr_endpoint(body: QrIn, rt: RuntimeDep) -> VerificationOut:
+def verify_qr_endpoint(
+    body: QrIn, rt: RuntimeDep, direct: Annotated[bool, DIRECT] = False
+) -> Response:
     """Verdict for a scanned QR payload."""
-    return to_out(verify_qr(rt, body.payload, body.at))
+    return _answer(rt.verifying.verify_qr(body.payload, body.at, direct))
