@@ -72,8 +72,11 @@ def site(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Iterator
         yield Site(served, rt, valid, revoked, superseded, current)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
+    """Playwright's sync API keeps an event loop running in the main thread while it is open,
+    and pyHanko's signing refuses to start one inside it: so it lives only as long as the
+    browser tests, and every fixture that signs (``site``) is set up before it."""
     if not CHROMIUM.is_file():
         pytest.fail(
             f"{CHROMIUM} is missing: the browser tests drive Debian's chromium; run `make setup` "
