@@ -34,6 +34,10 @@ app = typer.Typer(
 )
 chain_app = typer.Typer(help="Run the embedded chain node.", no_args_is_help=True)
 app.add_typer(chain_app, name="chain")
+region_app = typer.Typer(
+    help="The consortium of regions (on-chain directory).", no_args_is_help=True
+)
+app.add_typer(region_app, name="region")
 
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)

@@ -16,22 +16,18 @@ from licence_service.cli.common import (
     handled,
     out,
     print_json,
+    region_app,
     required_at,
     required_date,
     runtime,
     show,
 )
-from licence_service.cli.setup import run_init
 from licence_service.domain.errors import ServiceError
 from licence_service.federation.region import ProposalOutcome
 
-region_app = typer.Typer(
-    help="The consortium of regions (on-chain directory).", no_args_is_help=True
-)
 sharing_app = typer.Typer(
     help="Sharing licences with other regions, with consent.", no_args_is_help=True
 )
-app.add_typer(region_app, name="region")
 app.add_typer(sharing_app, name="sharing")
 
 
@@ -45,21 +41,6 @@ def _show_outcome(res: ProposalOutcome, as_json: bool) -> None:
         },
         as_json,
     )
-
-
-@region_app.command("init")
-@handled
-def region_init(
-    data_dir: DataDir = None,
-    region_code: Annotated[str, typer.Option(help="6-digit division code.")] = "330100",
-    region_name: Annotated[str, typer.Option(help="Region name.")] = "杭州市",
-    agency_code: Annotated[str, typer.Option(help="Agency code.")] = "11330100002489458U",
-    agency_name: Annotated[str, typer.Option(help="Agency name.")] = "杭州市市场监督管理局",
-    ca_key: CaKey = None,
-    as_json: JsonOut = False,
-) -> None:
-    """Set this region up: keys, agency, and its place in the consortium (same as `init`)."""
-    run_init(data_dir, region_code, region_name, agency_code, agency_name, ca_key, as_json)
 
 
 @region_app.command("list")

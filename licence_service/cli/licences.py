@@ -21,9 +21,17 @@ from licence_service.cli.common import (
     parse_fields,
     print_json,
     read_input,
+    region_app,
     runtime,
 )
-from licence_service.cli.setup import run_init
+from licence_service.cli.setup import (
+    AdminOpt,
+    AgencyCodeOpt,
+    AgencyNameOpt,
+    RegionCodeOpt,
+    RegionNameOpt,
+    run_init,
+)
 from licence_service.domain.errors import ServiceError
 from licence_service.services.issue import IssueRequest
 from verifier.verdicts import VerificationResult
@@ -32,23 +40,21 @@ from verifier.verdicts import VerificationResult
 
 
 @app.command("init")
+@region_app.command("init")
 @handled
 def init_cmd(
     data_dir: DataDir = None,
-    region_code: Annotated[str, typer.Option(help="6-digit division code.")] = "330100",
-    region_name: Annotated[str, typer.Option(help="Region name.")] = "杭州市",
-    agency_code: Annotated[
-        str, typer.Option(help="Agency unified social credit code.")
-    ] = "11330100002489458U",
-    agency_name: Annotated[str, typer.Option(help="Agency name.")] = "杭州市市场监督管理局",
+    region_code: RegionCodeOpt = "330100",
+    region_name: RegionNameOpt = "杭州市",
+    agency_code: AgencyCodeOpt = "11330100002489458U",
+    agency_name: AgencyNameOpt = "杭州市市场监督管理局",
     ca_key: CaKey = None,
     as_json: JsonOut = False,
-    admin: Annotated[
-        str, typer.Option(help="Username of the first region administrator.")
-    ] = "admin",
+    admin: AdminOpt = "admin",
 ) -> None:
-    """Set up the region authority and an issuing agency (starts the chain if needed); the
-    first run also creates the region administrator and prints their one-time credentials."""
+    """Set up the region authority and an issuing agency and join the consortium (starts the
+    chain if needed); the first run also creates the region administrator and prints their
+    one-time credentials. `licledger init` and `licledger region init` are the same command."""
     run_init(data_dir, region_code, region_name, agency_code, agency_name, ca_key, as_json, admin)
 
 

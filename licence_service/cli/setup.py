@@ -7,6 +7,9 @@ another command module (and an error is reported once, by the command that was r
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from licence_service.cli import people as cli_people
 from licence_service.cli.common import out, print_json, runtime
@@ -16,6 +19,13 @@ from licence_service.domain.national_ids import (
     validate_division_code,
     validate_uscc,
 )
+
+RegionCodeOpt = Annotated[str, typer.Option(help="6-digit division code.")]
+RegionNameOpt = Annotated[str, typer.Option(help="Region name.")]
+AgencyCodeOpt = Annotated[str, typer.Option(help="Agency unified social credit code.")]
+AgencyNameOpt = Annotated[str, typer.Option(help="Agency name.")]
+AdminOpt = Annotated[str, typer.Option(help="Username of the first region administrator.")]
+"""The options of `init` and `region init`: two names of one use case (``run_init``)."""
 
 
 def run_init(
