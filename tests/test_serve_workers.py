@@ -25,8 +25,8 @@ from ledger_client.node import AnvilNode
 from ledger_client.registry import LeafStatus
 from licence_service.api.shared_limits import Leadership, SharedTokenBuckets
 from licence_service.region.runtime import Runtime
+from licence_service.services import issue_licence
 from licence_service.services.status import change_status
-from licence_service.services.views import issue_licence
 from licence_service.store.models import LicenceVersion
 from tests.chain_fixtures import free_port
 from tests.service_fixtures import business_request, region_runtime
