@@ -16,6 +16,7 @@ from licence_service.api import security
 from licence_service.api.routers import (
     audit,
     federation,
+    imports,
     licences,
     lifecycle,
     pages,
@@ -77,6 +78,7 @@ def create_app(rt: Runtime, background: bool = True) -> FastAPI:
 
     api = APIRouter(prefix="/api/v1")
     api.include_router(licences.router)
+    api.include_router(imports.router)
     api.include_router(verify.router)
     api.include_router(lifecycle.router)
     api.include_router(audit.router)

@@ -18,6 +18,8 @@ from rich.markup import escape
 from licence_service.audit import oplog
 from licence_service.cli import (  # noqa: F401 - register commands
     audit,
+    bench,
+    bulk,
     federation,
     lifecycle,
     people,
