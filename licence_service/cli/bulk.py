@@ -83,6 +83,7 @@ def import_cmd(
         Path | None, typer.Option(help="Result CSV (default FILE.results.csv).")
     ] = None,
     workers: Annotated[int, typer.Option(help="Render/sign processes (0: one per core).")] = 0,
+    chunk: Annotated[int, typer.Option(help="Rows recorded per database transaction.")] = 64,
     no_wait: Annotated[bool, typer.Option("--no-wait", help="Return before anchoring.")] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
     data_dir: DataDir = None,
@@ -93,9 +94,11 @@ def import_cmd(
         raise ServiceError(f"{file} is not a file", field="file")
     if workers < 0:
         raise ServiceError("--workers must be 0 or more", field="workers")
+    if not 1 <= chunk <= 10_000:
+        raise ServiceError("--chunk must be from 1 to 10000", field="chunk")
     out_path = results or file.with_name(file.stem + ".results.csv")
     rt = runtime(data_dir)
-    opts = ImportOptions(licence_type, agency, workers=workers, wait=not no_wait)
+    opts = ImportOptions(licence_type, agency, workers=workers, chunk=chunk, wait=not no_wait)
     try:
         handle = open(out_path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
     except OSError as exc:

@@ -1,0 +1,141 @@
+"""Bulk issuance (issue 12, target 3): `licledger import` as a user runs it, on its own anvil
+chain — good and bad rows, header errors, a real crash (the process group is SIGKILLed
+mid-import) and the re-run that finishes the file without issuing anything twice."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench.issue_data import write_csv
+from licence_service.services.bulk_import import STALL_ENV
+from tests.test_cli import EXE, Cli
+
+pytestmark = pytest.mark.e2e
+
+ROWS = 24
+BAD = {2: "holder_id", 5: "成立日期", 9: "法定代表人"}
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+    c = Cli(tmp_path_factory.mktemp("bulk-home"), tmp_path_factory.mktemp("bulk-cwd"))
+    c.run("chain", "up")
+    c.run("init")
+    yield c
+    c.run("chain", "down", check=None)
+
+
+def _results(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _db(cli: Cli) -> sqlite3.Connection:
+    return sqlite3.connect(cli.home / "licledger.db")
+
+
+def _licences(cli: Cli) -> int:
+    with _db(cli) as db:
+        return int(db.execute("select count(*) from licence").fetchone()[0])
+
+
+def _wait_for_issued(path: Path, count: int, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        if path.exists() and sum(r["status"] == "issued" for r in _results(path)) >= count:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{count} rows were not issued in time")
+
+
+def test_import_crash_and_resume_issues_every_good_row_exactly_once(
+    cli: Cli, tmp_path: Path
+) -> None:
+    source = write_csv(tmp_path / "licences.csv", ROWS, start=500, bad=BAD)
+    results = tmp_path / "first.csv"
+    args = ["import", str(source), "--type", "BL01", "--chunk", "4", "--results", str(results)]
+    # a real crash: the whole process group (CLI and its workers) is SIGKILLed once the
+    # stall hook holds the import after >= 8 recorded rows, with later chunks in flight
+    proc = subprocess.Popen(
+        [EXE, *args, "--data-dir", str(cli.home), "--no-progress"],
+        env={**cli.env, STALL_ENV: "8"}, cwd=cli.cwd, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    try:
+        _wait_for_issued(results, 8, proc)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
+    first = _results(results)
+    issued_first = {r["licence_id"] for r in first if r["status"] == "issued"}
+    assert len(issued_first) >= 8 and _licences(cli) == len(issued_first)
+
+    again = tmp_path / "second.csv"
+    done = cli.json(*args[:-1], str(again))
+    rows = _results(again)
+    good = ROWS - len(BAD)
+    assert done["rows"] == ROWS and done["failed"] == len(BAD) and done["anchored"]
+    assert done["already_issued"] == len(issued_first)
+    assert done["issued"] == good - len(issued_first)
+    assert {r["licence_id"] for r in rows if r["status"] == "already_issued"} == issued_first
+    # nothing twice: one licence per good row, each identifier once, every leaf anchored
+    assert _licences(cli) == good
+    with _db(cli) as db:
+        assert db.execute("select count(distinct holder_id) from licence").fetchone()[0] == good
+        assert db.execute("select count(*) from outbox where state != 'anchored'").fetchone() == (
+            0,
+        )
+    errors = {int(r["row"]): r["field"] for r in rows if r["status"] == "error"}
+    assert errors == {i + 2: field for i, field in BAD.items()}  # line numbers (header = 1)
+    assert all(r["error"] for r in rows if r["status"] == "error")
+
+    # a third run issues nothing at all
+    third = cli.json(*args[:-1], str(tmp_path / "third.csv"))
+    assert third["issued"] == 0 and third["already_issued"] == good
+    assert _licences(cli) == good
+
+    # every issued PDF is a real licence: signed, anchored, VALID for the verifier
+    pdf = next(r["pdf"] for r in rows if r["status"] == "issued")
+    assert cli.json("verify", pdf)["verdict"] == "VALID"
+
+
+@pytest.mark.parametrize(
+    ("header", "named"),
+    [
+        (["holder_name", "holder_id", "类型", "法定代表人", "注册资本", "成立日期", "住所",
+          "经营范围", "颜色"], "颜色"),
+        (["holder_name", "holder_id", "类型", "法定代表人", "注册资本", "成立日期", "住所"],
+         "经营范围"),
+        (["holder_name", "类型", "法定代表人", "注册资本", "成立日期", "住所", "经营范围"],
+         "holder_id"),
+    ],
+)  # fmt: skip
+def test_unknown_or_missing_column_is_refused_before_anything_is_issued(
+    cli: Cli, tmp_path: Path, header: list[str], named: str
+) -> None:
+    source = tmp_path / "bad-header.csv"
+    with open(source, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerow(["x"] * len(header))
+    before = _licences(cli)
+    proc = cli.run("import", str(source), "--type", "BL01", "--no-progress", check=2)
+    assert named in proc.stderr and "column" in proc.stderr
+    assert _licences(cli) == before
+
+
+def test_progress_bar_shows_rate_and_eta(cli: Cli, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "small.csv", 3, start=900)
+    proc = cli.run("import", str(source), "--type", "BL01")
+    assert "rows/s" in proc.stderr and "eta" in proc.stderr and "3/3" in proc.stderr
+    assert "3 issued, 0 already issued, 0 failed" in proc.stderr
