@@ -118,11 +118,12 @@ def run_import(
         workers = opts.workers or os.cpu_count() or 1
         pool = ProcessPoolExecutor(
             workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=_context(),
             initializer=init_worker,
             initargs=(WorkerSetup.of(rt, ltype.code, agency, creds),),
         )
         try:
+            pool.submit(int).result()  # every worker is started before our thread is
             anchoring.start()
             all_rows = _chain(first, rows)
             state = _Serials(bulk_store.next_serial(rt, agency.id, ltype.code))
@@ -146,6 +147,17 @@ def run_import(
         summary.anchored = True
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """Fork when this process has no other thread (the CLI): workers start at once with
+    everything imported. Otherwise (the API server) fork from a fresh server process, since
+    forking a threaded process can copy a lock held by another thread."""
+    if threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["licence_service.services.bulk_render"])
+    return context
 
 
 def _licence_type(code: str) -> LicenceType:
