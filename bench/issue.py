@@ -20,7 +20,7 @@ from bench.region import bench_region, machine
 from licence_service.services.bulk_import import ImportOptions, RowResult, run_import
 
 FULL_ROWS = 10_000
-QUICK_ROWS = 120
+QUICK_ROWS = 60
 
 
 def _peak_rss_mb() -> dict[str, float]:
@@ -35,7 +35,7 @@ def run(
     """Figures: ``licences_per_s`` (bulk import, end to end), ``naive_licences_per_s``,
     ``speedup``, ``peak_rss_mb`` (parent and largest worker), and the conditions."""
     rows = rows or (QUICK_ROWS if quick else FULL_ROWS)
-    naive_rows = naive_rows or (20 if quick else 200)
+    naive_rows = naive_rows or (10 if quick else 200)
     with bench_region(batch_size=1024) as rt:
         with rt.sessions() as s:
             agency = rt.agency(s)
