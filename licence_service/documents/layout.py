@@ -123,18 +123,30 @@ _QR_MASK = 4
 ``qrcode`` does by default) took two thirds of the rendering time of a licence."""
 
 
+_qr_versions: dict[int, int] = {}
+"""QR version (size) by payload length: fitting it tries every version, which costs twice
+the encoding itself; the version depends only on the length (byte mode, level M)."""
+
+
 def _qr_matrix(payload: str) -> list[list[bool]]:
+    data = payload.encode("utf-8")
+    version = _qr_versions.get(len(data))
     code = qrcode.QRCode(
-        error_correction=qrcode.constants.ERROR_CORRECT_M, border=0, mask_pattern=_QR_MASK
+        version=version,
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        border=0,
+        mask_pattern=_QR_MASK,
     )
-    code.add_data(payload.encode("utf-8"))
+    code.add_data(data)
     try:
-        code.make(fit=True)
+        code.make(fit=version is None)
     except (DataOverflowError, ValueError) as exc:  # qrcode raises either when too long
         raise ValueError(
             f"the QR payload is too long ({len(payload)} characters) for a QR code; "
             "shorten the URL or the signed data in it."
         ) from exc
+    if version is None and len(_qr_versions) < 4096:
+        _qr_versions[len(data)] = code.version
     matrix: list[list[bool]] = code.get_matrix()
     return matrix
 
