@@ -105,10 +105,17 @@ def import_cmd(
         raise ServiceError(f"cannot write {out_path}: {exc.strerror}", field="results") from None
     with handle:
         sink = ResultWriter(handle)
-        if no_progress or as_json:
-            summary = run_import(rt, file, opts, sink)
-        else:
-            summary = _with_progress(rt, file, opts, sink)
+        try:
+            if no_progress or as_json:
+                summary = run_import(rt, file, opts, sink)
+            else:
+                summary = _with_progress(rt, file, opts, sink)
+        except KeyboardInterrupt:
+            raise ServiceError(
+                f"interrupted; the rows reported in {out_path} are recorded. Run the same "
+                "command again to finish: rows already issued are skipped, none twice",
+                field="import",
+            ) from None
     info = summary_info(summary, out_path)
     if as_json:
         print_json(info)
