@@ -20,8 +20,11 @@ from licence_service.domain.errors import InvalidInputError
 from licence_service.domain.licence_types import get_licence_type
 from licence_service.services.bulk_csv import check_header
 from licence_service.services.bulk_import import STALL_ENV
+from signing.pdf_metadata import read_metadata
 from tests.service_fixtures import region_runtime
 from tests.test_cli import EXE, Cli
+from tests.test_document import _run
+from verifier.engine import METADATA_FILE
 
 pytestmark = pytest.mark.e2e
 
@@ -110,8 +113,26 @@ def test_import_crash_and_resume_issues_every_good_row_exactly_once(
     assert _licences(cli) == good
 
     # every issued PDF is a real licence: signed, anchored, VALID for the verifier
-    pdf = next(r["pdf"] for r in rows if r["status"] == "issued")
-    assert cli.json("verify", pdf)["verdict"] == "VALID"
+    pdfs = [Path(r["pdf"]) for r in rows if r["status"] == "issued"][:2]
+    assert cli.json("verify", str(pdfs[0]))["verdict"] == "VALID"
+    _check_documents(pdfs, tmp_path)
+
+
+def _check_documents(pdfs: list[Path], tmp_path: Path) -> None:
+    """Valid for poppler's pdfsig, font embedded as a subset, watermark and holder on the
+    page, and each file with its own QR payload."""
+    tokens = set()
+    for path in pdfs:
+        data = path.read_bytes()
+        assert "Signature is Valid" in _run("pdfsig", data, tmp_path)
+        fonts = _run("pdffonts", data, tmp_path).splitlines()[2:]
+        assert fonts and all(" yes yes yes " in row for row in fonts), fonts
+        text = _run("pdftotext", data, tmp_path, "-raw")
+        metadata = read_metadata(data, METADATA_FILE)
+        flat = text.replace("\n", "")
+        assert metadata["holder_name"] in text and "仅供办理政务服务事项时使用" in flat
+        tokens.add(metadata["qr_token"])
+    assert len(tokens) == len(pdfs)
 
 
 def test_unknown_or_missing_column_is_refused_before_anything_is_issued(
