@@ -35,12 +35,11 @@ def write_csv(path: Path, rows: int, start: int = 0, bad: dict[int, str] | None 
         for i in range(rows):
             values = row(start + i)
             spoiled = (bad or {}).get(i)
-            if spoiled == "holder_id":
-                values["holder_id"] = (
-                    values["holder_id"][:-1]
-                    + "0" * (values["holder_id"][-1] != "0")
-                    + "1" * (values["holder_id"][-1] == "0")
-                )
+            if spoiled == "holder_id":  # a wrong check character
+                last = values["holder_id"][-1]
+                values["holder_id"] = values["holder_id"][:-1] + ("1" if last == "0" else "0")
+            elif spoiled == "too_long":  # valid, but more text than one A4 face holds
+                values["经营范围"] = "技术开发、技术服务、技术咨询；" * 300
             elif spoiled is not None:
                 values[spoiled] = "not-a-date" if spoiled in ("成立日期", "valid_until") else ""
             writer.writerow(values)

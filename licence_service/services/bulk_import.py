@@ -263,22 +263,32 @@ def _settle(
     if chunk.future is not None:
         rendered = chunk.future.result()
         for attempt in range(5):
+            failed = [
+                (n, r) for (n, _k, _j), r in zip(chunk.jobs, rendered, strict=True) if r.error
+            ]
+            items = [
+                (n, k, j, r)
+                for (n, k, j), r in zip(chunk.jobs, rendered, strict=True)
+                if not r.error
+            ]
             try:
-                items = [(n, k, j, r) for (n, k, j), r in zip(chunk.jobs, rendered, strict=True)]
                 bulk_store.commit_chunk(rt, agency, ltype, source, items)
                 break
             except IntegrityError:
                 # another writer took a serial meanwhile: new serials, render the chunk again
                 if attempt == 4:
                     raise
-                serials.next = bulk_store.next_serial(rt, agency.id, ltype.code) + 64
-                chunk.jobs = [(n, k, RowJob(serials.take(), *_rest(j))) for n, k, j in chunk.jobs]
+                serials.next = max(serials.next, bulk_store.next_serial(rt, agency.id, ltype.code))
+                chunk.jobs = [(n, k, RowJob(serials.take(), *_rest(j))) for n, k, j, _r in items]
                 again = _dispatch(pool, [j for _n, _k, j in chunk.jobs], 1)
                 assert again is not None
                 rendered = again.result()
+                results += [_error(n, "row", r.error) for n, r in failed]
+                failed = []
+        results += [_error(n, "row", r.error) for n, r in failed]
         results += [
             RowResult(n, "issued", _identifier(ltype, agency, j.serial), r.path)
-            for (n, _k, j), r in zip(chunk.jobs, rendered, strict=True)
+            for n, _k, j, r in items
         ]
     for result in sorted(results, key=lambda r: r.row):
         summary.rows += 1

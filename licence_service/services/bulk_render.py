@@ -77,11 +77,13 @@ class RowJob:
 
 @dataclass(frozen=True)
 class Rendered:
-    """A written, signed PDF: its path and the document (without its bytes) for the database."""
+    """A written, signed PDF: its path and the document (without its bytes) for the
+    database; or, for a row whose face cannot be drawn (too much text), the reason."""
 
     serial: int
     path: str
-    doc: _Document
+    doc: _Document | None
+    error: str = ""
 
 
 class _Settings:
@@ -128,7 +130,11 @@ def render_rows(jobs: list[RowJob]) -> list[Rendered]:
             _state["agency"], _state["creds"], _state["ltype"], ident, job.values, job.fields,
             job.issue_date, job.start, job.end,
         )  # fmt: skip
-        doc = build_document(_state["rt"], spec)
+        try:
+            doc = build_document(_state["rt"], spec)
+        except ValueError as exc:  # the face cannot be laid out: this row's error, not the run's
+            out.append(Rendered(job.serial, "", None, str(exc)))
+            continue
         path = write_file(Path(setup.pdf_dir), pdf_name(ident, doc.leaf), doc.pdf, setup.fsync)
         out.append(Rendered(job.serial, str(path), replace(doc, pdf=b"", metadata={})))
     return out

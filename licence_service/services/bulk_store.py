@@ -20,7 +20,7 @@ from licence_service.domain.identifiers import LicenceIdentifier
 from licence_service.domain.licence_types import LicenceType
 from licence_service.region.runtime import Runtime
 from licence_service.services.bulk_render import Rendered, RowJob
-from licence_service.services.issue import version_row
+from licence_service.services.issue import _Document, version_row
 from licence_service.store.imports import ImportedRow
 from licence_service.store.models import Agency, Licence, LicenceVersion, OutboxEntry
 
@@ -58,6 +58,9 @@ def commit_chunk(
 ) -> None:
     """Record a chunk of rendered licences in one transaction (IntegrityError if a serial or
     a row key was taken meanwhile: then nothing of the chunk is recorded)."""
+    if not items:
+        return
+    docs = [_doc(rendered) for _n, _k, _j, rendered in items]
     with rt.sessions.begin() as s:
         licences = []
         for _number, _key, job, _rendered in items:
@@ -74,23 +77,29 @@ def commit_chunk(
             version_row(
                 licence.id,
                 _ident(ltype, agency, job.serial),
-                rendered.doc,
+                doc,
                 job.values,
                 job.issue_date,
                 job.start,
                 job.end,
                 Path(rendered.path),
             )
-            for licence, (_n, _k, job, rendered) in zip(licences, items, strict=True)
+            for licence, doc, (_n, _k, job, rendered) in zip(licences, docs, items, strict=True)
         ]
         s.add_all(versions)
         s.flush()
-        for version, (number, key, _job, rendered) in zip(versions, items, strict=True):
-            s.add(OutboxEntry.of(rendered.doc.leaf, agency.id, version_id=version.id))
+        for version, doc, (number, key, _job, _r) in zip(versions, docs, items, strict=True):
+            s.add(OutboxEntry.of(doc.leaf, agency.id, version_id=version.id))
             s.add(ImportedRow(row_key=key, version_id=version.id, source=source, row_number=number))
             oplog.record(
                 s, "issue", version.identifier, type=ltype.code, agency=agency.code, source=source
             )
+
+
+def _doc(rendered: Rendered) -> _Document:
+    if rendered.doc is None:
+        raise ValueError(f"serial {rendered.serial} was not rendered: {rendered.error}")
+    return rendered.doc
 
 
 def _ident(ltype: LicenceType, agency: Agency, serial: int) -> LicenceIdentifier:
