@@ -17,6 +17,7 @@ from licence_service.api.idempotency import Idempotency
 from licence_service.api.routers import (
     audit,
     federation,
+    imports,
     licences,
     lifecycle,
     pages,
@@ -115,6 +116,7 @@ def create_app(rt: Runtime, background: bool = True, shared: bool = False) -> Fa
 
     api = APIRouter(prefix="/api/v1")
     api.include_router(licences.router)
+    api.include_router(imports.router)
     api.include_router(verify.router)
     api.include_router(lifecycle.router)
     api.include_router(audit.router)

@@ -13,6 +13,8 @@ import os
 from licence_service.audit import oplog
 from licence_service.cli import (  # noqa: F401 - each module registers its commands
     audit,
+    bench,
+    bulk,
     chain,
     database,
     federation,

@@ -118,32 +118,47 @@ def wrap_text(text: str, font: str, size: float, width: float) -> list[str]:
     return lines
 
 
+_QR_MASK = 4
+"""A fixed mask pattern: any of the eight is a valid QR code, and scoring all eight (what
+``qrcode`` does by default) took two thirds of the rendering time of a licence."""
+
+
+_qr_versions: dict[int, int] = {}
+"""QR version (size) by payload length: fitting it tries every version, which costs twice
+the encoding itself; the version depends only on the length (byte mode, level M)."""
+
+
 def _qr_matrix(payload: str) -> list[list[bool]]:
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
-    code.add_data(payload.encode("utf-8"))
+    data = payload.encode("utf-8")
+    version = _qr_versions.get(len(data))
+    code = qrcode.QRCode(
+        version=version,
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        border=0,
+        mask_pattern=_QR_MASK,
+    )
+    code.add_data(data)
     try:
-        code.make(fit=True)
+        code.make(fit=version is None)
     except (DataOverflowError, ValueError) as exc:  # qrcode raises either when too long
         raise ValueError(
             f"the QR payload is too long ({len(payload)} characters) for a QR code; "
             "shorten the URL or the signed data in it."
         ) from exc
+    if version is None and len(_qr_versions) < 4096:
+        _qr_versions[len(data)] = code.version
     matrix: list[list[bool]] = code.get_matrix()
     return matrix
 
 
-def draw_qr(c: Canvas, payload: str, font: str) -> None:
-    """Draw the QR code as merged module runs (fast, crisp at any zoom) with a caption."""
-    matrix = _qr_matrix(payload)
+def qr_path_operators(matrix: list[list[bool]], x0: float, y0: float, size: float) -> str:
+    """The QR modules as merged horizontal runs, written as PDF ``re`` operators directly:
+    a few hundred runs through reportlab's path objects cost more than the rest of the page."""
     modules = len(matrix)
-    quiet = 2 * mm
-    c.setFillColor(white)
-    c.rect(_QR_X - quiet, _QR_Y - quiet, _QR_SIZE + 2 * quiet, _QR_SIZE + 2 * quiet, 0, 1)
-    cell = _QR_SIZE / modules
-    c.setFillColor(HexColor("#000000"))
-    path = c.beginPath()
+    cell = size / modules
+    ops: list[str] = []
     for row_index, row in enumerate(matrix):
-        y = _QR_Y + _QR_SIZE - (row_index + 1) * cell
+        y = y0 + size - (row_index + 1) * cell
         col = 0
         while col < modules:
             if not row[col]:
@@ -152,8 +167,19 @@ def draw_qr(c: Canvas, payload: str, font: str) -> None:
             start = col
             while col < modules and row[col]:
                 col += 1
-            path.rect(_QR_X + start * cell, y, (col - start) * cell, cell)
-    c.drawPath(path, stroke=0, fill=1)
+            ops.append(f"{x0 + start * cell:.3f} {y:.3f} {(col - start) * cell:.3f} {cell:.3f} re")
+    return "\n".join(ops)
+
+
+def draw_qr(c: Canvas, payload: str, font: str) -> None:
+    """Draw the QR code as merged module runs (fast, crisp at any zoom) with a caption."""
+    matrix = _qr_matrix(payload)
+    quiet = 2 * mm
+    c.setFillColor(white)
+    c.rect(_QR_X - quiet, _QR_Y - quiet, _QR_SIZE + 2 * quiet, _QR_SIZE + 2 * quiet, 0, 1)
+    c.setFillColor(HexColor("#000000"))
+    # raw operators into the page stream (what Canvas.drawPath emits, without the overhead)
+    c._code.append(qr_path_operators(matrix, _QR_X, _QR_Y, _QR_SIZE) + " f")
     c.setFillColor(_INK)
     c.setFont(font, 9)
     c.drawCentredString(_QR_X + _QR_SIZE / 2, _QR_Y - quiet - 4 * mm, "扫码核验")

@@ -235,6 +235,7 @@ TABLE: dict[tuple[str, str], tuple[frozenset[str], dict[str, object]]] = {
     ("POST", "/api/v1/auth/token"): (PUBLIC, {"json": {}}),
     ("GET", "/api/v1/me"): (PEOPLE, {}),
     ("POST", "/api/v1/licences"): (ISSUERS, {"json": {}}),
+    ("POST", "/api/v1/imports"): (ISSUERS, {"data": {}}),
     ("GET", L): (READ_A1, {}),
     ("GET", L + "/pdf"): (READ_A1, {}),
     ("GET", L + "/history"): (READ_A1, {}),

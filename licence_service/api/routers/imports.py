@@ -1,0 +1,98 @@
+"""Bulk issuance over HTTP: upload a CSV, every good row is issued and anchored.
+
+The same pipeline as ``licledger import`` (one pass, both cores, resumable): posting the
+same file again after a dropped connection issues only the rows not yet issued and
+reports the others as ``already_issued``. For the caller's own agency only, like issuance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, UploadFile
+from pydantic import BaseModel
+
+from licence_service.api.deps import Issuer, RuntimeDep, ensure_agency
+from licence_service.api.schemas import ErrorOut
+from licence_service.domain.errors import InvalidInputError
+from licence_service.services.bulk_import import ImportOptions, RowResult, run_import
+
+router = APIRouter(prefix="/imports", tags=["licences"])
+ERRORS: dict[int | str, dict[str, object]] = {
+    code: {"model": ErrorOut} for code in (401, 403, 413, 422, 503)
+}
+MAX_CSV_BYTES = 200 * 1024 * 1024
+
+
+class RowOut(BaseModel):
+    row: int
+    status: str
+    licence_id: str
+    pdf: str
+    field: str
+    error: str
+
+
+class ImportOut(BaseModel):
+    rows: int
+    issued: int
+    already_issued: int
+    failed: int
+    anchored: bool
+    seconds: float
+    licences_per_s: float
+    results: list[RowOut]
+
+
+def _stored_upload(upload: UploadFile, folder: Path) -> Path:
+    """Copy the upload into the data directory, named by its content (so a re-post of the
+    same file is recognisably the same import)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    with tempfile.NamedTemporaryFile(dir=folder, suffix=".part", delete=False) as tmp:
+        while chunk := upload.file.read(1 << 20):
+            size += len(chunk)
+            if size > MAX_CSV_BYTES:
+                Path(tmp.name).unlink()
+                raise InvalidInputError(
+                    f"the CSV is larger than {MAX_CSV_BYTES // 2**20} MiB; split it or use "
+                    "`licledger import` on the server",
+                    field="file",
+                )
+            digest.update(chunk)
+            tmp.write(chunk)
+    path = folder / f"{digest.hexdigest()[:24]}.csv"
+    shutil.move(tmp.name, path)
+    return path
+
+
+@router.post("", response_model=ImportOut, responses=ERRORS)
+def import_endpoint(
+    rt: RuntimeDep,
+    person: Issuer,
+    file: Annotated[UploadFile, File(description="CSV: holder_name, holder_id, [valid_from, "
+                                     "valid_until,] then the type's field names")],
+    type_code: Annotated[str, Form(description="Licence type code, e.g. BL01")],
+    agency_code: Annotated[str | None, Form()] = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Issue every row of the CSV (validated, signed, stored, anchored and confirmed).
+
+    Rows with errors are reported with the field at fault; good rows are issued. The
+    header is checked first: an unknown or missing column is a 422 naming it, nothing issued.
+    """
+    code = agency_code or person.agency_code
+    ensure_agency(person, code, "the import asked for")
+    path = _stored_upload(file, rt.settings.home / "imports")
+    results: list[RowResult] = []
+    summary = run_import(rt, path, ImportOptions(type_code, code), results.append)
+    return {
+        **{k: v for k, v in asdict(summary).items() if k != "extra"},
+        "licences_per_s": summary.licences_per_s,
+        "results": [asdict(r) for r in results],
+    }

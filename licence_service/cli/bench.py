@@ -1,0 +1,130 @@
+"""`licledger bench NAME [--quick] [--json]`: the benchmarks of issue 12, from the command line.
+
+Each benchmark lives in the ``bench`` package (in the source tree, not the installed
+package) as a module with ``run(quick: bool) -> dict``; the dict's keys are figure names
+with units (``licences_per_s``, ``qr_p99_ms_32`` …) plus a ``conditions`` dict. A
+benchmark whose module is not there (not written yet, or an installed copy without the
+source tree) is reported as not available instead of failing the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from licence_service.cli.common import ExitWith, JsonOut, app, handled, out, print_json
+from licence_service.domain.errors import ServiceError
+
+bench_app = typer.Typer(help="Benchmarks of issue 12 (figures and conditions).")
+app.add_typer(bench_app, name="bench")
+
+NAMES = ("verify", "issue", "gas", "replay", "memory")
+Quick = Annotated[bool, typer.Option("--quick", help="A short run (as in the test suite).")]
+
+
+class NotAvailable(Exception):
+    """The benchmark's module is missing or has no ``run``."""
+
+
+def _replay(quick: bool) -> dict[str, Any]:
+    """bench.replay has only a script entry point: run it and read its headline figure."""
+    args = ["--events", "5000", "--statuses", "100"] if quick else []
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.replay", *args],
+        capture_output=True, text=True, check=False, cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise ServiceError(f"bench.replay failed: {proc.stderr.strip()[-300:]}", field="replay")
+    match = re.search(r"best ([\d,]+) events/s", proc.stdout)
+    figures: dict[str, Any] = {"report": proc.stdout.strip()}
+    if match:
+        figures["replay_events_per_s"] = int(match.group(1).replace(",", ""))
+    return figures
+
+
+def _source_tree_on_path() -> None:
+    """The ``bench`` package sits beside ``licence_service`` in the source tree, uninstalled."""
+    root = Path(__file__).resolve().parents[2]
+    if (root / "bench" / "__init__.py").is_file() and str(root) not in sys.path:
+        sys.path.append(str(root))
+
+
+def runner(name: str) -> Callable[[bool], dict[str, Any]]:
+    """The ``run`` function of benchmark ``name``, or :class:`NotAvailable`."""
+    _source_tree_on_path()
+    try:
+        module = importlib.import_module(f"bench.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("bench", f"bench.{name}"):
+            raise
+        raise NotAvailable(
+            f"benchmark {name!r} is not available (no module bench.{name})"
+        ) from None
+    run = getattr(module, "run", None)
+    if run is None:
+        if name == "replay":
+            return _replay
+        raise NotAvailable(f"benchmark {name!r} is not available (bench.{name} has no run())")
+    return run  # type: ignore[no-any-return]
+
+
+def _show(name: str, figures: dict[str, Any]) -> None:
+    out.print(f"[bold]{name}[/]")
+    for key, value in figures.items():
+        if key == "report":
+            out.print(value, highlight=False, markup=False)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                out.print(f"  {key}.{k}: {v}", highlight=False, markup=False)
+        else:
+            out.print(f"  {key}: {value}", highlight=False, markup=False)
+
+
+@bench_app.callback(invoke_without_command=True)
+def _group(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand is None:
+        out.print(ctx.get_help())
+        raise typer.Exit(2)
+
+
+def _command(name: str) -> None:
+    @bench_app.command(name, help=f"Run the {name} benchmark.")
+    @handled
+    def command(quick: Quick = False, as_json: JsonOut = False) -> None:
+        try:
+            figures = runner(name)(quick)
+        except NotAvailable as exc:
+            raise ServiceError(str(exc), field=name) from None
+        if as_json:
+            print_json(figures)
+        else:
+            _show(name, figures)
+
+
+for _name in NAMES:
+    _command(_name)
+
+
+@bench_app.command("all", help="Run every benchmark; missing ones are reported, not fatal.")
+@handled
+def all_cmd(quick: Quick = False, as_json: JsonOut = False) -> None:
+    results: dict[str, Any] = {}
+    missing = 0
+    for name in NAMES:
+        try:
+            results[name] = runner(name)(quick)
+        except NotAvailable as exc:
+            results[name] = {"error": str(exc)}
+            missing += 1
+        if not as_json:
+            _show(name, results[name])
+    if as_json:
+        print_json(results)
+    raise ExitWith(2 if missing == len(NAMES) else 0)
