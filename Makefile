@@ -37,7 +37,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm install --no-audit --no-fund
 	@touch $@
 
-$(ARTIFACT): node_modules/.package-lock.json hardhat.config.js $(wildcard contracts/*.sol contracts/interfaces/*.sol)
+$(ARTIFACT): node_modules/.package-lock.json hardhat.config.js $(wildcard contracts/*.sol contracts/interfaces/*.sol contracts/test/*.sol)
 	HARDHAT_DISABLE_TELEMETRY_PROMPT=true npx hardhat compile
 	@touch $@
 
