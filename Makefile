@@ -21,6 +21,7 @@ test: setup
 bench: setup
 	$(BIN)/python -m bench.anchoring
 	$(BIN)/python -m bench.replay
+	$(BIN)/python -m bench.gas
 
 setup: $(STAMP) $(ARTIFACT) .fonts-ok
 
