@@ -192,7 +192,7 @@ class AnchorWorker:
                     self._store_tx(batch_id, fresh)
                     self._send(registry, fresh, batch_id)
         chain_id = self._wait_for_root(registry, root)
-        info = registry.batch(chain_id)
+        info = registry.batch_of_root(root)
         with self.rt.sessions.begin() as s:
             batch = s.get(AnchorBatch, batch_id)
             assert batch is not None
