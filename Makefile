@@ -20,9 +20,7 @@ test: setup
 	$(BIN)/pytest -q
 
 bench: setup
-	$(BIN)/python -m bench.anchoring
-	$(BIN)/python -m bench.replay
-	$(BIN)/python -m bench.verify
+	$(BIN)/licledger bench all
 
 setup: $(STAMP) $(ARTIFACT) .fonts-ok $(DECODER)
 
@@ -44,7 +42,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm install --no-audit --no-fund
 	@touch $@
 
-$(ARTIFACT): node_modules/.package-lock.json hardhat.config.js $(wildcard contracts/*.sol contracts/interfaces/*.sol)
+$(ARTIFACT): node_modules/.package-lock.json hardhat.config.js $(wildcard contracts/*.sol contracts/interfaces/*.sol contracts/test/*.sol)
 	HARDHAT_DISABLE_TELEMETRY_PROMPT=true npx hardhat compile
 	@touch $@
 

@@ -2,8 +2,9 @@
 pragma solidity ^0.8.24;
 
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
-import {Hashes} from "@openzeppelin/contracts/utils/cryptography/Hashes.sol";
 import {IIssuerDirectory} from "./interfaces/IIssuerDirectory.sol";
+import {ILicenceRegistry} from "./interfaces/ILicenceRegistry.sol";
+import {ZeroAddress, LengthMismatch} from "./interfaces/Errors.sol";
 
 /**
  * @title LicenceRegistry
@@ -16,115 +17,36 @@ import {IIssuerDirectory} from "./interfaces/IIssuerDirectory.sol";
  * for the caller, so a leaf carries its issuing agency by construction: no other agency or
  * region can ever anchor the same leaf or a leaf under the same agency's key, and a leaf found
  * in the index is known to come from the agency whose id it was computed with.
+ *
  * Each batch stores one Merkle root (OpenZeppelin `MerkleProof` compatible: sorted pairs,
- * keccak256) and emits every leaf with its key, so any region can index every leaf from the
- * chain alone. A status change writes only the leaf it touches, after the caller proves with
- * a Merkle proof that the leaf belongs to a batch anchored by its own region.
+ * keccak256) with a one-slot record, and announces it in `BatchAnchored`. The keys and bodies
+ * are not repeated in the event: they are the calldata of the anchoring transaction, which any
+ * node serves (`eth_getTransactionByHash`), so any region recomputes every leaf and checks it
+ * against the root from the chain alone. A status change writes only the leaf it touches,
+ * after the caller proves with a Merkle proof that the leaf belongs to a batch anchored by its
+ * own region.
  *
  * There is no admin: who may anchor is what the `IIssuerDirectory` (the consortium's M-of-N
  * governed directory) says at the moment of the call.
  */
-contract LicenceRegistry {
+contract LicenceRegistry is ILicenceRegistry {
     /// @notice Upper bound on leaves per batch, keeping one anchor transaction's gas bounded.
     uint256 public constant MAX_BATCH_LEAVES = 1024;
 
-    /// @notice Lifecycle status of a leaf. `Active` is the implicit status of any anchored leaf.
-    enum Status {
-        Active,
-        Suspended,
-        Revoked,
-        Cancelled,
-        ReportedLost,
-        Superseded
-    }
-
-    struct Batch {
-        bytes32 root;
+    /// @dev What the registry keeps of a batch: one storage slot, keyed by its root.
+    struct BatchRecord {
+        uint64 batchId;
         uint32 region;
-        bytes32 agency;
-        address submitter;
+        uint32 leafCount;
         uint64 blockNumber;
         uint64 timestamp;
-        uint32 leafCount;
-    }
-
-    /// @notice A leaf with the batch that anchored it and its Merkle proof in that batch.
-    struct Member {
-        bytes32 leaf;
-        uint256 batchId;
-        bytes32[] proof;
-    }
-
-    struct LeafState {
-        Status status;
-        uint16 reason;
-        uint64 since;
-        uint64 blockNumber;
     }
 
     IIssuerDirectory private immutable _directory;
-    Batch[] private _batches;
-    mapping(bytes32 root => uint256 batchId) private _batchOfRoot;
+    uint64 private _batchCount;
+    mapping(bytes32 root => BatchRecord) private _batchOfRoot;
     mapping(bytes32 leaf => LeafState) private _leafState;
     mapping(bytes32 leaf => bytes32 child) private _successor;
-
-    /// @notice The batch has no leaves.
-    error EmptyBatch();
-    /// @notice The batch has more leaves than `MAX_BATCH_LEAVES`.
-    error BatchTooLarge(uint256 size, uint256 max);
-    /// @notice `bodies` must have one entry per key.
-    error LengthMismatch(uint256 keys, uint256 bodies);
-    /// @notice Leaves must be strictly ascending (sorted, no duplicates); `index` breaks the order.
-    error LeavesNotSorted(uint256 index);
-    /// @notice A batch with the same root was anchored before, as `batchId`.
-    error BatchAlreadyAnchored(bytes32 root, uint256 batchId);
-    /// @notice No batch has this id.
-    error UnknownBatch(uint256 batchId);
-    /// @notice The proof does not show `leaf` to be in batch `batchId`.
-    error NotInBatch(bytes32 leaf, uint256 batchId);
-    /// @notice The caller's region is not the region that anchored the leaf.
-    error WrongRegion(uint32 callerRegion, uint32 leafRegion);
-    /// @notice The directory address cannot be zero.
-    error ZeroAddress();
-    /// @notice The directory lists the account as no current account of an active region.
-    error NotAnIssuer(address account);
-    /// @notice The lifecycle does not allow moving `leaf` from `from` to `to`.
-    error InvalidTransition(bytes32 leaf, Status from, Status to);
-    /// @notice `leaf` already has a successor version `child`.
-    error SuccessorAlreadySet(bytes32 leaf, bytes32 child);
-    /// @notice A leaf cannot succeed itself.
-    error SelfSuccession(bytes32 leaf);
-
-    /// @notice A batch was anchored by `submitter`, an account of `agency` of `region`; `leaves`
-    /// are all its leaves in ascending order and `keys[i]` is the lookup key of `leaves[i]`.
-    event BatchAnchored(
-        uint256 indexed batchId,
-        bytes32 indexed root,
-        uint32 indexed region,
-        bytes32 agency,
-        address submitter,
-        uint64 timestamp,
-        bytes32[] leaves,
-        bytes32[] keys
-    );
-    /// @notice The status of `leaf` (in batch `batchId`) changed from `from` to `to`.
-    event LeafStatusChanged(
-        bytes32 indexed leaf,
-        uint256 indexed batchId,
-        uint32 indexed region,
-        Status from,
-        Status to,
-        uint16 reason,
-        uint64 timestamp
-    );
-
-    /// @notice `leaf` was replaced by the newer version `child`.
-    event LeafSuperseded(
-        bytes32 indexed leaf,
-        bytes32 indexed child,
-        uint32 indexed region,
-        uint64 timestamp
-    );
 
     /**
      * @param issuerDirectory The consortium's directory: the one source of truth for who issues.
@@ -150,29 +72,34 @@ contract LicenceRegistry {
     // ----------------------------------------------------------------------------- anchoring
 
     /**
-     * @notice Anchors a batch of documents for the caller's agency and returns its id.
+     * @inheritdoc ILicenceRegistry
      * @dev Leaves and root are computed here, so a leaf always names the agency that anchored
-     * it and the root can never disagree with the emitted leaves.
-     * @param keys The lookup key of each document.
-     * @param bodies The body hash of each document, in the same order; the computed leaves
-     * must come out strictly ascending (sort the documents by leaf before calling).
-     * @return batchId The new batch's id (ids start at 1).
+     * it and the root can never disagree with the leaves the calldata yields.
      */
     function anchorBatch(
         bytes32[] calldata keys,
         bytes32[] calldata bodies
     ) external returns (uint256 batchId) {
-        (uint32 region, bytes32 agency) = _issuer();
+        (uint32 region, bytes32 agency) = _issuer(msg.sender);
         uint256 n = keys.length;
         if (n == 0) revert EmptyBatch();
         if (bodies.length != n) revert LengthMismatch(n, bodies.length);
         if (n > MAX_BATCH_LEAVES) revert BatchTooLarge(n, MAX_BATCH_LEAVES);
-        bytes32[] memory leaves = new bytes32[](n);
-        for (uint256 i = 0; i < n; ++i) {
-            leaves[i] = leafOf(agency, keys[i], bodies[i]);
-            if (i > 0 && leaves[i] <= leaves[i - 1]) revert LeavesNotSorted(i);
-        }
-        batchId = _record(region, agency, leaves, keys);
+        bytes32 root = _rootOfDocuments(agency, keys, bodies);
+        uint64 existing = _batchOfRoot[root].batchId;
+        if (existing != 0) revert BatchAlreadyAnchored(root, existing);
+
+        uint64 id = _batchCount + 1;
+        _batchCount = id;
+        _batchOfRoot[root] = BatchRecord({
+            batchId: id,
+            region: region,
+            leafCount: uint32(n),
+            blockNumber: uint64(block.number),
+            timestamp: uint64(block.timestamp)
+        });
+        emit BatchAnchored(id, root, region, agency, msg.sender, uint32(n), uint64(block.timestamp));
+        return id;
     }
 
     /**
@@ -183,7 +110,7 @@ contract LicenceRegistry {
      * @param key The document's lookup key.
      * @param body The document's body hash.
      */
-    function leafOf(bytes32 agency, bytes32 key, bytes32 body) public pure returns (bytes32) {
+    function leafOf(bytes32 agency, bytes32 key, bytes32 body) external pure returns (bytes32) {
         return keccak256(bytes.concat(keccak256(abi.encode(agency, key, body))));
     }
 
@@ -194,42 +121,124 @@ contract LicenceRegistry {
      * @param leaves The leaves in the order they are anchored.
      */
     function merkleRoot(bytes32[] calldata leaves) external pure returns (bytes32) {
-        if (leaves.length == 0) revert EmptyBatch();
-        return _root(leaves);
+        uint256 n = leaves.length;
+        if (n == 0) revert EmptyBatch();
+        uint256 layer;
+        assembly ("memory-safe") {
+            layer := mload(0x40)
+            calldatacopy(layer, leaves.offset, shl(5, n))
+        }
+        return _reduceInPlace(layer, n);
     }
 
-    /// @dev The root of a non-empty list of leaves; `leaves` itself is left unchanged.
-    function _root(bytes32[] memory leaves) private pure returns (bytes32) {
-        uint256 n = leaves.length;
-        bytes32[] memory layer = new bytes32[](n);
-        for (uint256 i = 0; i < n; ++i) layer[i] = leaves[i];
-        while (n > 1) {
-            uint256 half = n / 2;
-            for (uint256 i = 0; i < half; ++i) {
-                layer[i] = Hashes.commutativeKeccak256(layer[2 * i], layer[2 * i + 1]);
+    /**
+     * @dev The root of the documents' leaves, without a Solidity array: the leaves are hashed
+     * two by two into the tree's first layer of parents, written past the free memory pointer
+     * and reduced there in place (the same tree as `merkleRoot`). Reverts `LeavesNotSorted(i)`
+     * at the first leaf `i` not above the one before it (the first leaf is compared with zero,
+     * which no keccak256 output equals in practice).
+     *
+     * This loop is most of an anchor's execution, so it is written for gas: the 96 bytes of
+     * `abi.encode(agency, key, body)` are built at the fixed addresses 0x00-0x5f (over the
+     * free memory pointer) and the inner hash goes to 0x60 (the zero slot); both words are
+     * restored before the block ends, which is why it is not marked memory-safe.
+     */
+    function _rootOfDocuments(
+        bytes32 agency,
+        bytes32[] calldata keys,
+        bytes32[] calldata bodies
+    ) private pure returns (bytes32) {
+        uint256 layer;
+        uint256 unsortedAt; // 1 + the index of the first leaf out of order, 0: none
+        assembly {
+            layer := mload(0x40)
+            mstore(0x00, agency)
+            let dst := layer
+            let previous := 0
+            let k := keys.offset
+            let b := bodies.offset
+            for {
+                let pairsEnd := add(k, shl(6, shr(1, keys.length)))
+            } lt(k, pairsEnd) {
+                k := add(k, 0x40)
+                b := add(b, 0x40)
+            } {
+                mstore(0x20, calldataload(k))
+                mstore(0x40, calldataload(b))
+                mstore(0x60, keccak256(0x00, 0x60))
+                let left := keccak256(0x60, 0x20)
+                mstore(0x20, calldataload(add(k, 0x20)))
+                mstore(0x40, calldataload(add(b, 0x20)))
+                mstore(0x60, keccak256(0x00, 0x60))
+                let right := keccak256(0x60, 0x20)
+                if iszero(and(gt(left, previous), gt(right, left))) {
+                    unsortedAt := add(add(1, shr(5, sub(k, keys.offset))), gt(left, previous))
+                    break
+                }
+                mstore(dst, left)
+                mstore(add(dst, 0x20), right)
+                mstore(dst, keccak256(dst, 0x40))
+                dst := add(dst, 0x20)
+                previous := right
             }
-            if (n % 2 == 1) {
-                layer[half] = layer[n - 1];
-                n = half + 1;
-            } else {
-                n = half;
+            if and(iszero(unsortedAt), and(keys.length, 1)) {
+                mstore(0x20, calldataload(k))
+                mstore(0x40, calldataload(b))
+                mstore(0x60, keccak256(0x00, 0x60))
+                let last := keccak256(0x60, 0x20)
+                if iszero(gt(last, previous)) {
+                    unsortedAt := add(1, shr(5, sub(k, keys.offset)))
+                }
+                mstore(dst, last)
             }
+            mstore(0x40, layer) // the free memory pointer, as it was
+            mstore(0x60, 0) // the zero slot
         }
-        return layer[0];
+        if (unsortedAt != 0) revert LeavesNotSorted(unsortedAt - 1);
+        return _reduceInPlace(layer, (keys.length + 1) / 2);
+    }
+
+    /**
+     * @dev The Merkle root of the `n` words at memory `layer` (past the free memory pointer),
+     * which it overwrites: each layer's pairs are hashed in sorted order into the front of the
+     * same words (OpenZeppelin's commutative keccak256), an odd last node moves up unchanged.
+     * A pair already in order is hashed where it lies; only a descending pair is copied.
+     */
+    function _reduceInPlace(uint256 layer, uint256 n) private pure returns (bytes32 root) {
+        assembly ("memory-safe") {
+            for {} gt(n, 1) {} {
+                let src := layer
+                let dst := layer
+                for {
+                    let end := add(layer, shl(6, shr(1, n)))
+                } lt(src, end) {
+                    src := add(src, 0x40)
+                    dst := add(dst, 0x20)
+                } {
+                    let a := mload(src)
+                    let b := mload(add(src, 0x20))
+                    if gt(a, b) {
+                        mstore(src, b)
+                        mstore(add(src, 0x20), a)
+                    }
+                    mstore(dst, keccak256(src, 0x40))
+                }
+                if and(n, 1) {
+                    mstore(dst, mload(src))
+                }
+                n := add(shr(1, n), and(n, 1))
+            }
+            root := mload(layer)
+        }
     }
 
     // ----------------------------------------------------------------------------- status
 
     /**
-     * @notice Changes the status of one anchored leaf of the caller's own region.
+     * @inheritdoc ILicenceRegistry
      * @dev Allowed: Active -> Suspended | Revoked | Cancelled | ReportedLost;
      * Suspended -> Active | Revoked | Cancelled. Revoked, Cancelled, ReportedLost are terminal.
      * Superseded is set only by an amendment, never here.
-     * @param leaf The leaf whose status changes.
-     * @param batchId The batch that anchored `leaf`.
-     * @param proof Merkle proof of `leaf` in that batch.
-     * @param to The new status.
-     * @param reason The reason code recorded with the change.
      */
     function changeStatus(
         bytes32 leaf,
@@ -238,30 +247,25 @@ contract LicenceRegistry {
         Status to,
         uint16 reason
     ) external {
-        uint32 region = _requireOwn(leaf, batchId, proof);
+        (uint32 callerRegion, ) = _issuer(msg.sender);
+        uint32 region = _requireOwn(leaf, batchId, proof, callerRegion);
         Status from = _leafState[leaf].status;
         if (!_allowed(from, to)) revert InvalidTransition(leaf, from, to);
         _setStatus(leaf, batchId, region, from, to, reason);
     }
 
     /**
-     * @notice Links a version to its successor version (an amendment or a re-issue).
+     * @inheritdoc ILicenceRegistry
      * @dev Active or Suspended leaves become Superseded; a ReportedLost leaf keeps its status
      * (the loss stays visible) but still points to the re-issued version. Both leaves must be
      * anchored by the caller's region.
-     * @param parent The version being replaced, with its batch and Merkle proof.
-     * @param child The new version, with its batch and Merkle proof.
-     * @param reason The reason code recorded with the change.
      */
-    function supersede(
-        Member calldata parent,
-        Member calldata child,
-        uint16 reason
-    ) external {
+    function supersede(Member calldata parent, Member calldata child, uint16 reason) external {
         bytes32 leaf = parent.leaf;
         if (child.leaf == leaf) revert SelfSuccession(leaf);
-        uint32 region = _requireOwn(leaf, parent.batchId, parent.proof);
-        _requireOwn(child.leaf, child.batchId, child.proof);
+        (uint32 callerRegion, ) = _issuer(msg.sender);
+        uint32 region = _requireOwn(leaf, parent.batchId, parent.proof, callerRegion);
+        _requireOwn(child.leaf, child.batchId, child.proof, callerRegion);
         bytes32 existing = _successor[leaf];
         if (existing != bytes32(0)) revert SuccessorAlreadySet(leaf, existing);
         Status from = _leafState[leaf].status;
@@ -277,25 +281,24 @@ contract LicenceRegistry {
 
     // ----------------------------------------------------------------------------- views
 
-    /**
-     * @notice The successor version of `leaf`, or zero when it has none.
-     * @param leaf A leaf.
-     */
+    /// @inheritdoc ILicenceRegistry
     function successorOf(bytes32 leaf) external view returns (bytes32) {
         return _successor[leaf];
     }
 
     /// @notice Number of batches anchored so far (the newest batch's id).
     function batchCount() external view returns (uint256) {
-        return _batches.length;
+        return _batchCount;
     }
 
     /**
-     * @notice The batch with id `batchId`.
-     * @param batchId A batch id, from 1 to `batchCount()`.
+     * @notice The batch whose Merkle root is `root`; reverts `UnknownRoot` when none is.
+     * @param root A Merkle root (the `BatchAnchored` event names each batch's).
      */
-    function getBatch(uint256 batchId) external view returns (Batch memory) {
-        return _batch(batchId);
+    function batchOfRoot(bytes32 root) external view returns (Batch memory) {
+        BatchRecord memory r = _batchOfRoot[root];
+        if (r.batchId == 0) revert UnknownRoot(root);
+        return Batch(root, r.batchId, r.region, r.leafCount, r.blockNumber, r.timestamp);
     }
 
     /**
@@ -303,100 +306,45 @@ contract LicenceRegistry {
      * @param root A Merkle root.
      */
     function batchIdOfRoot(bytes32 root) external view returns (uint256) {
-        return _batchOfRoot[root];
+        return _batchOfRoot[root].batchId;
     }
 
-    /**
-     * @notice The current status of `leaf`; an anchored leaf never changed is `Active` since 0.
-     * @param leaf A leaf.
-     */
+    /// @inheritdoc ILicenceRegistry
     function leafStatus(bytes32 leaf) external view returns (LeafState memory) {
         return _leafState[leaf];
     }
 
-    /**
-     * @notice Whether `proof` shows `leaf` to be in batch `batchId`.
-     * @param leaf A leaf.
-     * @param batchId A batch id.
-     * @param proof Merkle proof of `leaf` in that batch.
-     */
+    /// @inheritdoc ILicenceRegistry
     function isAnchored(
         bytes32 leaf,
         uint256 batchId,
         bytes32[] calldata proof
     ) external view returns (bool) {
-        if (batchId == 0 || batchId > _batches.length) return false;
-        return MerkleProof.verifyCalldata(proof, _batches[batchId - 1].root, leaf);
+        if (batchId == 0) return false;
+        return _batchOfRoot[MerkleProof.processProofCalldata(proof, leaf)].batchId == batchId;
     }
 
     // ----------------------------------------------------------------------------- internals
 
-    /// @dev Stores a batch of computed leaves and announces it with every leaf and key.
-    function _record(
-        uint32 region,
-        bytes32 agency,
-        bytes32[] memory leaves,
-        bytes32[] calldata keys
-    ) private returns (uint256 batchId) {
-        bytes32 root = _root(leaves);
-        {
-            uint256 existing = _batchOfRoot[root];
-            if (existing != 0) revert BatchAlreadyAnchored(root, existing);
-        }
-        _batches.push(
-            Batch({
-                root: root,
-                region: region,
-                agency: agency,
-                submitter: msg.sender,
-                blockNumber: uint64(block.number),
-                timestamp: uint64(block.timestamp),
-                leafCount: uint32(leaves.length)
-            })
-        );
-        batchId = _batches.length;
-        _batchOfRoot[root] = batchId;
-        emit BatchAnchored(
-            batchId,
-            root,
-            region,
-            agency,
-            msg.sender,
-            uint64(block.timestamp),
-            leaves,
-            keys
-        );
-    }
-
-    function _batch(uint256 batchId) private view returns (Batch storage) {
-        if (batchId == 0 || batchId > _batches.length) revert UnknownBatch(batchId);
-        return _batches[batchId - 1];
-    }
-
-    function _requireMember(
-        bytes32 leaf,
-        uint256 batchId,
-        bytes32[] calldata proof
-    ) private view returns (Batch storage b) {
-        b = _batch(batchId);
-        if (!MerkleProof.verifyCalldata(proof, b.root, leaf)) revert NotInBatch(leaf, batchId);
-    }
-
-    /// @dev Proves `leaf` is in `batchId` and that the caller's region anchored that batch.
+    /// @dev Proves `leaf` is in `batchId` (the root its proof yields is that batch's) and that
+    /// `callerRegion` anchored that batch; returns the batch's region.
     function _requireOwn(
         bytes32 leaf,
         uint256 batchId,
-        bytes32[] calldata proof
+        bytes32[] calldata proof,
+        uint32 callerRegion
     ) private view returns (uint32 region) {
-        region = _requireMember(leaf, batchId, proof).region;
-        (uint32 callerRegion, ) = _issuer();
+        if (batchId == 0 || batchId > _batchCount) revert UnknownBatch(batchId);
+        BatchRecord storage b = _batchOfRoot[MerkleProof.processProofCalldata(proof, leaf)];
+        if (b.batchId != batchId) revert NotInBatch(leaf, batchId);
+        region = b.region;
         if (region != callerRegion) revert WrongRegion(callerRegion, region);
     }
 
-    /// @dev The caller's region and agency as the directory says now; reverts for a non-issuer.
-    function _issuer() private view returns (uint32 region, bytes32 agency) {
-        (region, agency) = _directory.issuerOf(msg.sender);
-        if (region == 0) revert NotAnIssuer(msg.sender);
+    /// @dev The account's region and agency as the directory says now; reverts for a non-issuer.
+    function _issuer(address account) private view returns (uint32 region, bytes32 agency) {
+        (region, agency) = _directory.issuerOf(account);
+        if (region == 0) revert NotAnIssuer(account);
     }
 
     function _setStatus(

@@ -2,6 +2,8 @@
 pragma solidity ^0.8.24;
 
 import {IIssuerDirectory} from "./interfaces/IIssuerDirectory.sol";
+import {IRegionDirectory} from "./interfaces/IRegionDirectory.sol";
+import {ZeroAddress, InvalidRegion, NotAMember, RegionNotActive} from "./interfaces/Errors.sol";
 
 /**
  * @title RegionDirectory
@@ -25,47 +27,20 @@ import {IIssuerDirectory} from "./interfaces/IIssuerDirectory.sol";
  * before its revocation, and a compromised one for what it signed before the reported loss,
  * so point-in-time verification keeps working.
  */
-contract RegionDirectory is IIssuerDirectory {
+contract RegionDirectory is IRegionDirectory {
     /// @notice Length of an agency's unified social credit code (a public organisation code).
     uint256 public constant AGENCY_CODE_LENGTH = 18;
 
-    /// @notice The kinds of membership change a proposal can make.
-    enum Action {
-        AddRegion,
-        RemoveRegion,
-        AddAccount,
-        RemoveAccount,
-        AddCertificate,
-        RevokeCertificate
-    }
-
-    /// @notice What a proposal changes; fields an action does not use are empty.
-    struct Change {
+    /// @notice A proposal: its kind, region and payload (see `Action`); `approvers` are the
+    /// regions that ever approved it, proposer first.
+    struct Proposal {
         Action action;
         uint32 region;
-        string name;
-        address account;
-        bytes32 fingerprint;
-        string agencyCode;
-        bytes cert;
-    }
-
-    /// @notice A proposal; `approvers` are the regions that ever approved it, proposer first.
-    struct Proposal {
-        Change change;
         uint32 proposerRegion;
         uint64 createdAt;
         uint64 executedAt;
+        bytes payload;
         uint32[] approvers;
-    }
-
-    /// @notice A proposal as `proposal()` returns it; `approvals` counts active regions only.
-    struct ProposalInfo {
-        Change change;
-        uint32 proposerRegion;
-        uint64 createdAt;
-        uint64 executedAt;
-        uint32 approvals;
     }
 
     /// @dev `membership` counts the region's admissions: approvals it gave during an earlier
@@ -86,19 +61,6 @@ contract RegionDirectory is IIssuerDirectory {
         string agencyCode;
     }
 
-    /// @notice An account given to `bootstrap`, with the agency it acts for.
-    struct AccountInput {
-        address account;
-        string agencyCode;
-    }
-
-    /// @notice A certificate given to `bootstrap`.
-    struct CertificateInput {
-        bytes32 fingerprint;
-        string agencyCode;
-        bytes cert;
-    }
-
     address private immutable _bootstrapper;
     uint32 private immutable _threshold;
 
@@ -114,117 +76,6 @@ contract RegionDirectory is IIssuerDirectory {
     mapping(bytes32 fingerprint => Certificate) private _certificates;
     Proposal[] private _proposals;
     mapping(uint256 id => mapping(uint32 region => uint32 membership)) private _approvedIn;
-
-    /// @notice The zero address cannot be an account.
-    error ZeroAddress();
-    /// @notice The threshold must be at least 1.
-    error InvalidThreshold(uint256 threshold);
-    /// @notice A region code must be a 6-digit administrative division code.
-    error InvalidRegion(uint32 region);
-    /// @notice A region needs a name.
-    error EmptyName();
-    /// @notice A region needs at least one account.
-    error NoAccounts();
-    /// @notice `bootstrap` runs once, before any region exists.
-    error AlreadyBootstrapped();
-    /// @notice Only the deployer may `bootstrap`, once.
-    error NotBootstrapper(address caller);
-    /// @notice The agency already belongs to region `region`; an agency never changes region.
-    error AgencyInOtherRegion(string agencyCode, uint32 region);
-    /// @notice The caller is not an account of an active region.
-    error NotAMember(address account);
-    /// @notice `region` is already an active member.
-    error RegionAlreadyActive(uint32 region);
-    /// @notice `region` is not an active member.
-    error RegionNotActive(uint32 region);
-    /// @notice The last active region cannot be removed.
-    error LastRegion(uint32 region);
-    /// @notice `account` already belongs to a region.
-    error AccountAlreadyRegistered(address account, uint32 region);
-    /// @notice `account` is not an account of `region`.
-    error AccountNotInRegion(address account, uint32 region);
-    /// @notice The last account of an active region cannot be removed.
-    error LastAccount(uint32 region);
-    /// @notice The fingerprint must be the SHA-256 of the certificate DER.
-    error FingerprintMismatch(bytes32 fingerprint, bytes32 computed);
-    /// @notice An agency code is an 18-character unified social credit code (0-9, A-Z).
-    error InvalidAgencyCode(string agencyCode);
-    /// @notice A certificate with this fingerprint was registered before.
-    error CertificateAlreadyRegistered(bytes32 fingerprint);
-    /// @notice No certificate with this fingerprint is registered.
-    error UnknownCertificate(bytes32 fingerprint);
-    /// @notice The certificate belongs to `certificateRegion`, not to `region`.
-    error CertificateNotInRegion(bytes32 fingerprint, uint32 region, uint32 certificateRegion);
-    /// @notice The certificate is already revoked.
-    error CertificateAlreadyRevoked(bytes32 fingerprint);
-    /// @notice A compromise time must be nonzero and not in the future.
-    error InvalidCompromiseTime(uint64 since);
-    /// @notice A compromise can only be moved earlier; it is already recorded from `current`.
-    error CompromiseNotEarlier(bytes32 fingerprint, uint64 current, uint64 since);
-    /// @notice No proposal has this id.
-    error UnknownProposal(uint256 id);
-    /// @notice The proposal was executed before.
-    error ProposalAlreadyExecuted(uint256 id);
-    /// @notice `region` already approved proposal `id`.
-    error AlreadyApproved(uint256 id, uint32 region);
-    /// @notice Proposal `id` has `approvals` active approvals; `threshold` are needed.
-    error ThresholdNotReached(uint256 id, uint256 approvals, uint256 threshold);
-
-    /// @notice A proposal was made; the proposer's region is its first approval.
-    event ProposalCreated(
-        uint256 indexed id,
-        Action action,
-        uint32 indexed region,
-        uint32 indexed proposerRegion,
-        address account,
-        bytes32 fingerprint,
-        uint64 timestamp
-    );
-    /// @notice `region` approved proposal `id`; `approvals` active regions approve it now.
-    event ProposalApproved(
-        uint256 indexed id,
-        uint32 indexed region,
-        address approver,
-        uint32 approvals,
-        uint64 timestamp
-    );
-    /// @notice Proposal `id` reached the threshold and took effect.
-    event ProposalExecuted(
-        uint256 indexed id,
-        Action action,
-        uint32 indexed region,
-        uint64 timestamp
-    );
-    /// @notice `region` became an active member.
-    event RegionAdded(uint32 indexed region, string name, uint64 timestamp);
-    /// @notice `region` stopped being a member; its accounts and certificates went with it.
-    event RegionRemoved(uint32 indexed region, uint64 timestamp);
-    /// @notice `account` became an account of agency `agencyCode` of `region`: an issuer.
-    event AccountAdded(
-        uint32 indexed region,
-        address indexed account,
-        string agencyCode,
-        uint64 timestamp
-    );
-    /// @notice `account` stopped being an account of `region`: it can no longer anchor.
-    event AccountRemoved(uint32 indexed region, address indexed account, uint64 timestamp);
-    /// @notice A signing certificate of `region`; `cert` is its DER, SHA-256 = `fingerprint`.
-    event CertificateAdded(
-        uint32 indexed region,
-        bytes32 indexed fingerprint,
-        string agencyCode,
-        bytes cert,
-        uint64 timestamp
-    );
-    /// @notice The certificate was retired; it signs nothing valid from `timestamp` on.
-    event CertificateRevoked(uint32 indexed region, bytes32 indexed fingerprint, uint64 timestamp);
-    /// @notice The certificate's key was reported lost; it signs nothing valid from `since` on.
-    event CertificateCompromised(
-        bytes32 indexed fingerprint,
-        uint32 indexed region,
-        uint64 since,
-        uint64 timestamp
-    );
 
     /**
      * @notice The deployer may `bootstrap` the first region, once; it has no other power.
@@ -280,51 +131,29 @@ contract RegionDirectory is IIssuerDirectory {
     // ----------------------------------------------------------------------------- proposals
 
     /**
-     * @notice Proposes a membership change; the caller's region approves it at once, and it
-     * executes at once when that already reaches `effectiveThreshold()`.
-     * @dev The change is checked now and again when it executes (the state may have moved).
-     * @param action What to change.
-     * @param code The region concerned (the new region for `AddRegion`).
-     * @param name The new region's name (`AddRegion` only).
-     * @param account The account to add or remove (`AddRegion`: the new region's first one).
-     * @param fingerprint SHA-256 of `cert` (`AddRegion` optional, `AddCertificate`), or the
-     * certificate to revoke (`RevokeCertificate`).
-     * @param agencyCode The agency (18-character code) of the account or certificate added.
-     * @param cert The certificate's DER, when one is added.
-     * @return id The proposal's id (ids start at 1).
+     * @inheritdoc IRegionDirectory
+     * @dev The change is checked now and again when it executes (the state may have moved):
+     * both run the same function of its kind, `_change`.
      */
     function propose(
         Action action,
         uint32 code,
-        string calldata name,
-        address account,
-        bytes32 fingerprint,
-        string calldata agencyCode,
-        bytes calldata cert
+        bytes calldata payload
     ) external onlyMember returns (uint256 id) {
-        if (action == Action.AddRegion) _checkNewRegion(code, name);
-        _checkState(action, code, account, fingerprint, agencyCode);
-        if (_addsCertificate(action, fingerprint)) _checkCertificateData(fingerprint, cert);
-
+        _change(action, code, payload, false);
+        uint32 proposer = _accountRegion[msg.sender];
         Proposal storage p = _proposals.push();
         id = _proposals.length;
-        p.change.action = action;
-        p.change.region = code;
-        p.change.name = name;
-        p.change.account = account;
-        p.change.fingerprint = fingerprint;
-        p.change.agencyCode = agencyCode;
-        p.change.cert = cert;
-        _announce(id, p);
-        _approve(id, p, p.proposerRegion);
+        p.action = action;
+        p.region = code;
+        p.payload = payload;
+        p.proposerRegion = proposer;
+        p.createdAt = uint64(block.timestamp);
+        emit ProposalCreated(id, action, code, proposer, payload, uint64(block.timestamp));
+        _approve(id, p, proposer);
     }
 
-    /**
-     * @notice Approves proposal `id` for the caller's region; executes it when the approvals of
-     * active regions reach `effectiveThreshold()`.
-     * @param id The proposal's id.
-     * @return executed Whether this approval executed the proposal.
-     */
+    /// @inheritdoc IRegionDirectory
     function approve(uint256 id) external onlyMember returns (bool executed) {
         Proposal storage p = _pending(id);
         uint32 code = _accountRegion[msg.sender];
@@ -333,9 +162,8 @@ contract RegionDirectory is IIssuerDirectory {
     }
 
     /**
-     * @notice Executes proposal `id` whose approvals already reach `effectiveThreshold()`,
-     * e.g. after the removal of a region lowered it.
-     * @param id The proposal's id.
+     * @inheritdoc IRegionDirectory
+     * @dev E.g. after the removal of a region lowered the threshold.
      */
     function execute(uint256 id) external onlyMember {
         Proposal storage p = _pending(id);
@@ -503,16 +331,14 @@ contract RegionDirectory is IIssuerDirectory {
         return _proposals.length;
     }
 
-    /**
-     * @notice Proposal `id` with its approvals by currently active regions.
-     * @dev An executed proposal's `cert` is empty: the DER is kept in the events only.
-     * @param id A proposal id, from 1 to `proposalCount()`.
-     */
+    /// @inheritdoc IRegionDirectory
     function proposal(uint256 id) external view returns (ProposalInfo memory) {
         Proposal storage p = _proposal(id);
         return
             ProposalInfo({
-                change: p.change,
+                action: p.action,
+                region: p.region,
+                payload: p.payload,
                 proposerRegion: p.proposerRegion,
                 createdAt: p.createdAt,
                 executedAt: p.executedAt,
@@ -556,23 +382,6 @@ contract RegionDirectory is IIssuerDirectory {
         }
     }
 
-    /// @dev Completes a new proposal with its proposer and announces it.
-    function _announce(uint256 id, Proposal storage p) private {
-        uint32 proposer = _accountRegion[msg.sender];
-        p.proposerRegion = proposer;
-        p.createdAt = uint64(block.timestamp);
-        Change storage c = p.change;
-        emit ProposalCreated(
-            id,
-            c.action,
-            c.region,
-            proposer,
-            c.account,
-            c.fingerprint,
-            uint64(block.timestamp)
-        );
-    }
-
     function _approve(
         uint256 id,
         Proposal storage p,
@@ -595,75 +404,145 @@ contract RegionDirectory is IIssuerDirectory {
     }
 
     function _execute(uint256 id, Proposal storage p) private {
-        Change storage c = p.change;
-        Action action = c.action;
-        uint32 code = c.region;
-        _checkState(action, code, c.account, c.fingerprint, c.agencyCode);
         p.executedAt = uint64(block.timestamp);
-        emit ProposalExecuted(id, action, code, uint64(block.timestamp));
-
-        if (action == Action.AddRegion) {
-            _addRegion(code, c.name);
-            if (c.fingerprint != bytes32(0)) {
-                _addCertificate(code, c.fingerprint, c.agencyCode, c.cert);
-            }
-            _addAccount(code, c.account, c.agencyCode);
-        } else if (action == Action.RemoveRegion) {
-            _removeRegion(code);
-        } else if (action == Action.AddAccount) {
-            _addAccount(code, c.account, c.agencyCode);
-        } else if (action == Action.RemoveAccount) {
-            _removeAccount(code, c.account);
-        } else if (action == Action.AddCertificate) {
-            _addCertificate(code, c.fingerprint, c.agencyCode, c.cert);
-        } else {
-            _revokeCertificate(code, c.fingerprint);
-        }
-        delete c.cert; // the DER lives in the CertificateAdded event, not in state
+        emit ProposalExecuted(id, p.action, p.region, uint64(block.timestamp));
+        p.payload = _change(p.action, p.region, p.payload, true);
     }
 
-    /// @dev The checks that depend on the directory's state, run at proposal and execution.
-    function _checkState(
+    // ----------------------------------------------------------------------------- changes
+
+    /**
+     * @dev Runs a change of kind `action` on region `code`: always its checks (at proposal and
+     * again at execution), and its effects when `effect`. Each kind has one function below,
+     * which decodes `payload` as `Action` describes and returns the payload to keep.
+     */
+    function _change(
         Action action,
         uint32 code,
-        address account,
-        bytes32 fingerprint,
-        string memory agencyCode
-    ) private view {
-        if (action == Action.AddRegion) {
-            if (_regions[code].active) revert RegionAlreadyActive(code);
-            _checkNewAccount(account);
-            _checkAgency(code, agencyCode);
-            if (fingerprint != bytes32(0)) _checkNewCertificate(fingerprint);
-            return;
-        }
-        if (!_regions[code].active) revert RegionNotActive(code);
-        if (action == Action.RemoveRegion) {
-            if (_activeCount == 1) revert LastRegion(code);
-        } else if (action == Action.AddAccount) {
-            _checkNewAccount(account);
-            _checkAgency(code, agencyCode);
-        } else if (action == Action.RemoveAccount) {
-            if (_accountRegion[account] != code) revert AccountNotInRegion(account, code);
-            if (_accounts[code].length == 1) revert LastAccount(code);
-        } else if (action == Action.AddCertificate) {
+        bytes memory payload,
+        bool effect
+    ) private returns (bytes memory) {
+        if (action == Action.AddRegion) return _changeAddRegion(code, payload, effect);
+        if (action == Action.RemoveRegion) return _changeRemoveRegion(code, payload, effect);
+        if (action == Action.AddAccount) return _changeAddAccount(code, payload, effect);
+        if (action == Action.RemoveAccount) return _changeRemoveAccount(code, payload, effect);
+        if (action == Action.AddCertificate) return _changeAddCertificate(code, payload, effect);
+        return _changeRevokeCertificate(code, payload, effect);
+    }
+
+    /// @dev A new region with its first account and, with a nonzero fingerprint, certificate.
+    function _changeAddRegion(
+        uint32 code,
+        bytes memory payload,
+        bool effect
+    ) private returns (bytes memory) {
+        (
+            string memory name,
+            address account,
+            string memory agencyCode,
+            bytes32 fingerprint,
+            bytes memory cert
+        ) = abi.decode(payload, (string, address, string, bytes32, bytes));
+        _checkNewRegion(code, name);
+        if (_regions[code].active) revert RegionAlreadyActive(code);
+        _checkNewAccount(account);
+        _checkAgency(code, agencyCode);
+        bool withCertificate = fingerprint != bytes32(0);
+        if (withCertificate) {
             _checkNewCertificate(fingerprint);
-            _checkAgency(code, agencyCode);
-        } else {
-            Certificate storage c = _certificates[fingerprint];
-            if (c.registeredAt == 0) revert UnknownCertificate(fingerprint);
-            if (c.region != code) revert CertificateNotInRegion(fingerprint, code, c.region);
-            if (c.revokedAt != 0) revert CertificateAlreadyRevoked(fingerprint);
+            _checkCertificateData(fingerprint, cert);
         }
+        if (!effect) return payload;
+
+        _addRegion(code, name);
+        if (withCertificate) _addCertificate(code, fingerprint, agencyCode, cert);
+        _addAccount(code, account, agencyCode);
+        return abi.encode(name, account, agencyCode, fingerprint, bytes(""));
     }
 
-    function _addsCertificate(Action action, bytes32 fingerprint) private pure returns (bool) {
-        return
-            action == Action.AddCertificate ||
-            (action == Action.AddRegion && fingerprint != bytes32(0));
+    /// @dev The region stops being a member, with its accounts and certificates.
+    function _changeRemoveRegion(
+        uint32 code,
+        bytes memory payload,
+        bool effect
+    ) private returns (bytes memory) {
+        _requireActive(code);
+        if (_activeCount == 1) revert LastRegion(code);
+        if (effect) _removeRegion(code);
+        return payload;
     }
 
-    function _checkNewRegion(uint32 code, string calldata name) private pure {
+    /// @dev A new account of an agency of the region.
+    function _changeAddAccount(
+        uint32 code,
+        bytes memory payload,
+        bool effect
+    ) private returns (bytes memory) {
+        (address account, string memory agencyCode) = abi.decode(payload, (address, string));
+        _requireActive(code);
+        _checkNewAccount(account);
+        _checkAgency(code, agencyCode);
+        if (effect) _addAccount(code, account, agencyCode);
+        return payload;
+    }
+
+    /// @dev An account of the region stops being one (never its last).
+    function _changeRemoveAccount(
+        uint32 code,
+        bytes memory payload,
+        bool effect
+    ) private returns (bytes memory) {
+        address account = abi.decode(payload, (address));
+        _requireActive(code);
+        if (_accountRegion[account] != code) revert AccountNotInRegion(account, code);
+        if (_accounts[code].length == 1) revert LastAccount(code);
+        if (effect) _removeAccount(code, account);
+        return payload;
+    }
+
+    /// @dev A new signing certificate of an agency of the region.
+    function _changeAddCertificate(
+        uint32 code,
+        bytes memory payload,
+        bool effect
+    ) private returns (bytes memory) {
+        (bytes32 fingerprint, string memory agencyCode, bytes memory cert) = abi.decode(
+            payload,
+            (bytes32, string, bytes)
+        );
+        _requireActive(code);
+        _checkNewCertificate(fingerprint);
+        _checkAgency(code, agencyCode);
+        _checkCertificateData(fingerprint, cert);
+        if (!effect) return payload;
+
+        _addCertificate(code, fingerprint, agencyCode, cert);
+        return abi.encode(fingerprint, agencyCode, bytes(""));
+    }
+
+    /// @dev A certificate of the region is retired.
+    function _changeRevokeCertificate(
+        uint32 code,
+        bytes memory payload,
+        bool effect
+    ) private returns (bytes memory) {
+        bytes32 fingerprint = abi.decode(payload, (bytes32));
+        _requireActive(code);
+        Certificate storage c = _certificates[fingerprint];
+        if (c.registeredAt == 0) revert UnknownCertificate(fingerprint);
+        if (c.region != code) revert CertificateNotInRegion(fingerprint, code, c.region);
+        if (c.revokedAt != 0) revert CertificateAlreadyRevoked(fingerprint);
+        if (effect) _revokeCertificate(code, fingerprint);
+        return payload;
+    }
+
+    // ----------------------------------------------------------------------------- checks
+
+    function _requireActive(uint32 code) private view {
+        if (!_regions[code].active) revert RegionNotActive(code);
+    }
+
+    function _checkNewRegion(uint32 code, string memory name) private pure {
         if (code < 100000 || code > 999999) revert InvalidRegion(code);
         if (bytes(name).length == 0) revert EmptyName();
     }
@@ -694,7 +573,7 @@ contract RegionDirectory is IIssuerDirectory {
         }
     }
 
-    function _checkCertificateData(bytes32 fingerprint, bytes calldata cert) private pure {
+    function _checkCertificateData(bytes32 fingerprint, bytes memory cert) private pure {
         bytes32 computed = sha256(cert);
         if (computed != fingerprint) revert FingerprintMismatch(fingerprint, computed);
     }

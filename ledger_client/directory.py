@@ -41,6 +41,7 @@ from ledger_client.directory_types import (
 )
 from ledger_client.errors import TransactionError
 from ledger_client.logs import LogDecoder, log_tx
+from ledger_client.proposal_payload import Change, decode_change, encode_change
 from ledger_client.transactions import TransactionSender
 from ledger_client.types import TxInfo
 
@@ -72,14 +73,6 @@ __all__ = [
 ]
 
 
-def _account(address: str) -> str | None:
-    return None if int(address, 16) == 0 else address
-
-
-def _hash(value: bytes) -> bytes | None:
-    return None if value == ZERO_HASH else value
-
-
 def decode_directory_logs(
     logs: Iterable[Mapping[str, Any]], decoder: LogDecoder | None = None
 ) -> DirectoryEvents:
@@ -98,11 +91,12 @@ def decode_directory_logs(
             "timestamp": ts,
         }
         if name == "ProposalCreated":
+            change = decode_change(Action(a["action"]), a["payload"])
             out.proposals.append(
                 ProposalCreated(
                     proposal_id=a["id"], action=Action(a["action"]), region=a["region"],
-                    proposer_region=a["proposerRegion"], account=_account(a["account"]),
-                    fingerprint=_hash(a["fingerprint"]), **where,
+                    proposer_region=a["proposerRegion"], account=change.account,
+                    fingerprint=change.fingerprint, **where,
                 )
             )  # fmt: skip
         elif name == "ProposalApproved":
@@ -201,17 +195,14 @@ class DirectoryClient(ContractClient[DirectoryEvents]):
         ``ADD_REGION``; defaults to ``certificate``'s). Whether the proposal already executed
         (when one approval is enough) shows in ``proposal(id)``.
         """
-        if fingerprint is None:
-            fingerprint = certificate.fingerprint if certificate is not None else ZERO_HASH
-        fn = self.contract.functions.propose(
-            int(action),
-            region,
-            name,
-            Web3.to_checksum_address(account) if account else ZERO_ADDRESS,
-            fingerprint,
-            agency_code or (certificate.agency_code if certificate is not None else ""),
-            certificate.der if certificate is not None else b"",
+        change = Change(
+            name=name,
+            account=account,
+            agency_code=agency_code or (certificate.agency_code if certificate else ""),
+            fingerprint=fingerprint or (certificate.fingerprint if certificate else None),
+            cert=certificate.der if certificate is not None else b"",
         )
+        fn = self.contract.functions.propose(int(action), region, encode_change(action, change))
         created = self._transact(fn).proposals
         if not created:
             raise TransactionError("propose transaction emitted no ProposalCreated event")
@@ -314,14 +305,14 @@ class DirectoryClient(ContractClient[DirectoryEvents]):
         return int(self._call(self.contract.functions.proposalCount()))
 
     def proposal(self, proposal_id: int) -> ProposalInfo:
-        change, proposer, created, executed, approvals = self._call(
+        action, region, payload, proposer, created, executed, approvals = self._call(
             self.contract.functions.proposal(proposal_id)
         )
-        action, region, name, account, fingerprint, agency, cert = change
+        change = decode_change(Action(action), bytes(payload))
         return ProposalInfo(
-            proposal_id=proposal_id, action=Action(action), region=int(region), name=str(name),
-            account=_account(str(account)), fingerprint=_hash(bytes(fingerprint)),
-            agency_code=str(agency), cert=bytes(cert), proposer_region=int(proposer),
+            proposal_id=proposal_id, action=Action(action), region=int(region), name=change.name,
+            account=change.account, fingerprint=change.fingerprint,
+            agency_code=change.agency_code, cert=change.cert, proposer_region=int(proposer),
             created_at=int(created), executed_at=int(executed), approvals=int(approvals),
         )  # fmt: skip
 

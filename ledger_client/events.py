@@ -28,9 +28,7 @@ def _topic(signature: str) -> bytes:
     return keccak(text=signature)
 
 
-BATCH_ANCHORED = _topic(
-    "BatchAnchored(uint256,bytes32,uint32,bytes32,address,uint64,bytes32[],bytes32[])"
-)
+BATCH_ANCHORED = _topic("BatchAnchored(uint256,bytes32,uint32,bytes32,address,uint32,uint64)")
 STATUS_CHANGED = _topic("LeafStatusChanged(bytes32,uint256,uint32,uint8,uint8,uint16,uint64)")
 SUPERSEDED = _topic("LeafSuperseded(bytes32,bytes32,uint32,uint64)")
 
@@ -46,7 +44,8 @@ class ChainEvents:
     @property
     def licence_events(self) -> int:
         """Leaves anchored plus status changes plus version links."""
-        return sum(len(b.leaves) for b in self.batches) + len(self.statuses) + len(self.successions)
+        anchored = sum(b.leaf_count for b in self.batches)
+        return anchored + len(self.statuses) + len(self.successions)
 
 
 def _int(topic: bytes) -> int:
@@ -58,7 +57,11 @@ def _tx(log: Mapping[str, Any], timestamp: int = 0) -> TxInfo:
 
 
 def decode_logs(logs: Iterable[Mapping[str, Any]]) -> ChainEvents:
-    """Decode raw logs of the registry; logs of other events are ignored."""
+    """Decode raw logs of the registry; logs of other events are ignored.
+
+    Batches come without their leaves and keys (``leaves == ()``): those are in the anchoring
+    transaction's calldata, which ``anchor_calldata.recover`` reads.
+    """
     out = ChainEvents()
     for log in logs:
         topics = [bytes(t) for t in log["topics"]]
@@ -66,16 +69,13 @@ def decode_logs(logs: Iterable[Mapping[str, Any]]) -> ChainEvents:
         kind = topics[0]
         index = int(log["logIndex"])
         if kind == BATCH_ANCHORED:
-            agency, submitter, ts, leaves, keys = decode(
-                ["bytes32", "address", "uint64", "bytes32[]", "bytes32[]"], data
-            )
+            agency, submitter, count, ts = decode(["bytes32", "address", "uint32", "uint64"], data)
             out.batches.append(
                 BatchAnchored(
                     batch_id=_int(topics[1]), root=topics[2], region=_int(topics[3]),
                     agency=bytes(agency), submitter=to_checksum_address(submitter),
-                    timestamp=int(ts),
-                    leaves=tuple(leaves), keys=tuple(keys), tx=_tx(log, int(ts)),
-                    log_index=index,
+                    timestamp=int(ts), leaves=(), keys=(), tx=_tx(log, int(ts)),
+                    log_index=index, leaf_count=int(count),
                 )
             )  # fmt: skip
         elif kind == STATUS_CHANGED:

@@ -56,6 +56,9 @@ class IndexedBatch(IndexBase):
     timestamp: Mapped[int] = mapped_column(BigInteger)
     tx_hash: Mapped[str] = mapped_column(String(66))
     leaf_count: Mapped[int] = mapped_column(Integer)
+    # Why the batch's leaves could not be recovered from its calldata; its leaves are then
+    # not indexed (never trusted), and the batch stays here for an auditor to see.
+    problem: Mapped[str | None] = mapped_column(String(500), nullable=True, default=None)
 
 
 class IndexedLeaf(IndexBase):
@@ -192,12 +195,16 @@ class ChainIndexer:
             for b in events.batches:
                 if s.get(IndexedBatch, (self.contract, b.batch_id)) is not None:
                     continue
+                if b.problem is not None:
+                    log.warning("batch %s flagged, its leaves not indexed: %s", b.batch_id,
+                                b.problem)  # fmt: skip
                 s.add(
                     IndexedBatch(
                         contract=self.contract, batch_id=b.batch_id, root=b.root,
                         region=b.region, agency=b.agency, submitter=b.submitter,
                         block_number=b.tx.block_number,
-                        timestamp=b.timestamp, tx_hash=b.tx.tx_hash, leaf_count=len(b.leaves),
+                        timestamp=b.timestamp, tx_hash=b.tx.tx_hash, leaf_count=b.leaf_count,
+                        problem=None if b.problem is None else b.problem[:500],
                     )
                 )  # fmt: skip
                 s.add_all(
@@ -321,6 +328,17 @@ class ChainIndex:
             )
             for lf, b in rows
         ]
+
+    def flagged_batches(self) -> list[tuple[int, str]]:
+        """``(batch id, problem)`` of every batch whose leaves could not be recovered from its
+        anchoring calldata (so none of its leaves is in the index)."""
+        with self.sessions() as s:
+            rows = s.execute(
+                select(IndexedBatch.batch_id, IndexedBatch.problem)
+                .where(IndexedBatch.contract == self.contract, IndexedBatch.problem.is_not(None))
+                .order_by(IndexedBatch.batch_id)
+            ).all()
+        return [(int(i), str(p)) for i, p in rows]
 
     def batch_leaves(self, batch_id: int) -> list[bytes]:
         with self.sessions() as s:

@@ -49,6 +49,12 @@ class NodeConfig:
     chain_id: int = DEFAULT_CHAIN_ID
     state_interval: int = 1
     start_timeout: float = 20.0
+    # The EVM the contracts are compiled for (hardhat.config.js: evmVersion "cancun"), not
+    # anvil's moving default (its newest fork, "Bpo1" in anvil 1.7.1). It also keeps anchoring
+    # priced by execution: from Prague on (EIP-7623) calldata-heavy transactions pay a floor of
+    # 10 gas per calldata token, 2,560 gas per anchored licence. A Besu network sets its fork
+    # in its genesis instead. None: anvil's default.
+    hardfork: str | None = "cancun"
 
     @property
     def rpc_url(self) -> str:
@@ -107,6 +113,8 @@ class AnvilNode:
             "--base-fee", "0",
             "--gas-price", "0",
         ]  # fmt: skip
+        if cfg.hardfork:
+            cmd += ["--hardfork", cfg.hardfork]
         log = open(cfg.log_file, "ab")  # noqa: SIM115 - handed to the child process
         try:
             proc = subprocess.Popen(

@@ -8,9 +8,10 @@ from typing import Any
 from web3 import Web3
 from web3.types import TxReceipt
 
+from ledger_client import anchor_calldata
 from ledger_client.artifacts import REGISTRY
-from ledger_client.contract import ContractClient
-from ledger_client.errors import TransactionError
+from ledger_client.contract import ContractClient, read_error
+from ledger_client.errors import ContractRevertError, TransactionError
 from ledger_client.events import BATCH_ANCHORED, ChainEvents, decode_logs
 from ledger_client.transactions import SignedTx
 from ledger_client.types import (
@@ -85,8 +86,19 @@ class RegistryClient(ContractClient[ChainEvents]):
         return batches[0]
 
     def _decode(self, logs: Iterable[Any]) -> ChainEvents:
-        # Every licence event carries its block timestamp, so no block has to be fetched.
-        return decode_logs(logs)
+        # Every licence event carries its block timestamp, so no block has to be fetched; a
+        # batch's keys and leaves are read back from its transaction's calldata.
+        events = decode_logs(logs)
+        events.batches = [
+            anchor_calldata.recover(b, self.address, self._transaction) for b in events.batches
+        ]
+        return events
+
+    def _transaction(self, tx_hash: str) -> Any:
+        try:
+            return self.w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
+        except Exception as exc:
+            raise read_error(exc) from exc
 
     # ------------------------------------------------------------------ reads
 
@@ -94,23 +106,48 @@ class RegistryClient(ContractClient[ChainEvents]):
         return int(self._call(self.contract.functions.batchCount()))
 
     def batch(self, batch_id: int) -> BatchInfo:
-        b = self._call(self.contract.functions.getBatch(batch_id))
+        """Batch ``batch_id`` as its ``BatchAnchored`` event announced it (the registry keeps
+        batches by root, not by id: one storage slot per batch). ``UnknownBatch`` if none."""
+        try:
+            logs = self.w3.eth.get_logs(
+                {
+                    "address": self.address,
+                    "fromBlock": 0,
+                    "toBlock": "latest",
+                    "topics": [
+                        "0x" + BATCH_ANCHORED.hex(),
+                        "0x" + batch_id.to_bytes(32, "big").hex(),
+                    ],
+                }
+            )
+        except Exception as exc:
+            raise read_error(exc) from exc
+        found = decode_logs(logs).batches
+        if not found:
+            raise ContractRevertError("UnknownBatch", {"batchId": batch_id})
+        b = found[0]
         return BatchInfo(
-            batch_id, bytes(b[0]), int(b[1]), bytes(b[2]), str(b[3]), int(b[4]), int(b[5]),
-            int(b[6]),
+            batch_id=b.batch_id, root=b.root, region=b.region, block_number=b.tx.block_number,
+            timestamp=b.timestamp, leaf_count=b.leaf_count,
         )  # fmt: skip
 
-    def anchoring_transaction(self, batch_id: int) -> str | None:
-        """The hash of the transaction that anchored ``batch_id`` (None if the node lost it).
+    def batch_of_root(self, root: bytes) -> BatchInfo:
+        """What the registry stores of the batch with Merkle root ``root`` (``UnknownRoot``
+        when none has it); the agency and submitter are in the batch's event."""
+        b = self._call(self.contract.functions.batchOfRoot(root))
+        return BatchInfo(
+            batch_id=int(b[1]), root=bytes(b[0]), region=int(b[2]), leaf_count=int(b[3]),
+            block_number=int(b[4]), timestamp=int(b[5]),
+        )  # fmt: skip
 
-        Asked of the batch's own block only, so the query stays within any node's log range.
-        """
-        info = self.batch(batch_id)
+    def anchoring_transaction(self, batch_id: int, block_number: int) -> str | None:
+        """The hash of the transaction that anchored ``batch_id`` in ``block_number`` (from
+        ``batch_of_root``), or None if the node lost it. Asked of that one block only."""
         logs = self.w3.eth.get_logs(
             {
                 "address": self.address,
-                "fromBlock": info.block_number,
-                "toBlock": info.block_number,
+                "fromBlock": block_number,
+                "toBlock": block_number,
                 "topics": ["0x" + BATCH_ANCHORED.hex(), "0x" + batch_id.to_bytes(32, "big").hex()],
             }
         )

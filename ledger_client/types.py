@@ -23,11 +23,11 @@ class LeafStatus(IntEnum):
 
 @dataclass(frozen=True)
 class BatchInfo:
+    """What the registry stores of a batch (one slot); its event adds agency and submitter."""
+
     batch_id: int
     root: bytes
     region: int
-    agency: bytes  # keccak256 of the anchoring agency's code
-    submitter: str
     block_number: int
     timestamp: int
     leaf_count: int
@@ -58,10 +58,12 @@ class BatchAnchored:
     agency: bytes  # keccak256 of the anchoring agency's code: every leaf was computed with it
     submitter: str
     timestamp: int
-    leaves: tuple[bytes, ...]
+    leaves: tuple[bytes, ...]  # recomputed from the anchoring calldata; empty when flagged
     keys: tuple[bytes, ...]
     tx: TxInfo
     log_index: int
+    leaf_count: int = 0  # as the event announces it
+    problem: str | None = None  # why the leaves could not be recovered (never trusted then)
 
 
 @dataclass(frozen=True)

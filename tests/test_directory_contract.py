@@ -30,7 +30,7 @@ from ledger_client.directory import (
     NewCertificate,
     fingerprint_of,
 )
-from ledger_client.registry import LeafStatus, RegistryClient
+from ledger_client.registry import BatchAnchored, LeafStatus, RegistryClient
 from ledger_client.sharing import SharingClient
 from tests.chain_fixtures import (
     Consortium,
@@ -120,12 +120,12 @@ def add_region(
     return client, pid
 
 
-def anchor_some(reg: RegistryClient) -> None:
+def anchor_some(reg: RegistryClient) -> BatchAnchored:
     """Anchor three documents of the agency the directory names for the sender."""
     assert reg.sender is not None
     _, agency = reg.issuer_of(reg.sender.address)
     docs = random_docs(agency, 3)
-    reg.anchor(docs.keys, docs.bodies)
+    return reg.anchor(docs.keys, docs.bodies)
 
 
 # ------------------------------------------------------------------------------ deployment
@@ -232,9 +232,8 @@ def test_bootstrap_creates_the_first_region(consortium) -> None:
         (f.a2.sender.address, agency_code(REGION_A, 2)),
     ]
     # the bootstrapped members anchor at once, each under its own agency
-    anchor_some(c.registry(f.a.sender))
-    batch = c.registry().batch(1)
-    assert (batch.region, batch.agency) == (REGION_A, agencies[0])
+    batch = anchor_some(c.registry(f.a.sender))
+    assert (batch.batch_id, batch.region, batch.agency) == (1, REGION_A, agencies[0])
 
 
 def test_bootstrap_reverts(consortium) -> None:
@@ -505,8 +504,7 @@ def test_added_account_anchors_and_removed_account_cannot(consortium) -> None:
     assert d.proposal(pid).executed and d.proposal(pid).agency_code == code
     assert d.account_region(new.address) == REGION_A
     assert c.registry().issuer_of(new.address) == (REGION_A, merkle.agency_id(code))
-    anchor_some(c.registry(new))
-    assert c.registry().batch(1).agency == merkle.agency_id(code)
+    assert anchor_some(c.registry(new)).agency == merkle.agency_id(code)
     # the new account is a member of the directory too: it can propose
     assert f.a.sender is not None and f.a2.sender is not None
     c.directory(new).propose(Action.REMOVE_ACCOUNT, REGION_A, account=f.a.sender.address)

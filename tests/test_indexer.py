@@ -4,22 +4,34 @@ ignored; and a quick regression floor for replay throughput."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
 import pytest
 from sqlalchemy import func, select, update
 from web3 import Web3
+from web3.contract import Contract
 
-from ledger_client import merkle
+from ledger_client import anchor_calldata, merkle
+from ledger_client.artifacts import artifacts_dir
 from ledger_client.connection import ChainConfig
+from ledger_client.directory import Action
 from ledger_client.errors import ChainUnavailableError
 from ledger_client.events import scan
 from ledger_client.index import ChainIndex, ChainIndexer, IndexCheckpoint, IndexedLeaf
 from ledger_client.registry import LeafStatus
+from ledger_client.transactions import TransactionSender
 from licence_service.audit.history import read_history
 from licence_service.store.engine import make_engine, make_sessions
-from tests.chain_fixtures import REGION_A, REGION_B, fresh_consortium
+from tests.chain_fixtures import (
+    REGION_A,
+    REGION_B,
+    Consortium,
+    agency_code,
+    fresh_consortium,
+    random_docs,
+)
 
 
 @pytest.fixture
@@ -183,3 +195,69 @@ def test_index_ignores_events_of_any_region_but_the_leafs_own(chain) -> None:
     )
     indexer._store(ChainEvents(successions=[own]), indexer.checkpoint())
     assert index.successor(untouched) == child
+
+
+def _forwarder(c: Consortium) -> tuple[Contract, TransactionSender]:
+    """An ``AnchorForwarder`` contract made an issuer account of region A (by proposal), and
+    an outside account that calls it."""
+    path = artifacts_dir() / "contracts" / "test" / "AnchorForwarder.sol" / "AnchorForwarder.json"
+    art = json.loads(path.read_text(encoding="utf-8"))
+    caller = c.sender()
+    signed = caller.prepare_deploy(art["abi"], art["bytecode"])
+    caller.broadcast(signed)
+    address = caller.wait(signed.tx_hash)["contractAddress"]
+    proposer = c.issuer(REGION_A)
+    pid = proposer.directory.propose(
+        Action.ADD_ACCOUNT, REGION_A, account=address, agency_code=agency_code(REGION_A, 7)
+    )
+    c.decide(proposer, pid)
+    return c.w3.eth.contract(address=address, abi=art["abi"]), caller
+
+
+def test_batch_anchored_through_a_contract_is_flagged_not_indexed(
+    w3: Web3, chain_config: ChainConfig, tmp_path
+) -> None:
+    """The leaves of a batch come from its transaction's calldata; a batch whose transaction
+    is not a direct anchorBatch call to the registry (here a contract account anchoring
+    through its own call) is flagged and none of its leaves is trusted, while direct
+    anchors next to it are indexed in full."""
+    c = fresh_consortium(w3, chain_config, (REGION_A,))
+    forwarder, caller = _forwarder(c)
+    docs = random_docs(merkle.agency_id(agency_code(REGION_A, 7)), 4)
+    receipt = caller.transact(forwarder.functions.forward(c.deployment.registry, docs.keys,
+                                                          docs.bodies))  # fmt: skip
+    flagged = c.registry().batch_from_receipt(receipt)
+    assert flagged.leaf_count == 4 and flagged.leaves == () and flagged.keys == ()
+    assert flagged.problem is not None and "not a direct call" in flagged.problem
+    direct_docs, direct = c.issuer(REGION_A).anchor_random(3)
+    assert direct.problem is None and direct.keys == tuple(direct_docs.keys)
+
+    sessions = make_sessions(make_engine(f"sqlite:///{tmp_path / 'index.db'}"))
+    ChainIndexer(c.registry(), sessions, start_block=c.deployment.block_number).sync()
+    index = ChainIndex(sessions, c.deployment.registry)
+    assert [batch_id for batch_id, _ in index.flagged_batches()] == [flagged.batch_id]
+    assert index.find_by_key(docs.keys[0]) == [] and index.find_leaf(docs.leaves[0]) is None
+    assert [r.leaf for r in index.find_by_key(direct_docs.keys[1])] == [direct_docs.leaves[1]]
+
+
+def test_recovery_refuses_calldata_that_does_not_match_the_event(
+    w3: Web3, chain_config: ChainConfig
+) -> None:
+    """A real anchor's transaction, altered the ways a confused or lying source could alter
+    it: each alteration is named, and no leaf comes back."""
+    c = fresh_consortium(w3, chain_config, (REGION_A,))
+    docs, ev = c.issuer(REGION_A).anchor_random(5)
+    tx = dict(w3.eth.get_transaction(ev.tx.tx_hash))
+    registry = c.deployment.registry
+    assert anchor_calldata.recover(ev, registry, lambda _: tx).keys == tuple(docs.keys)
+    data = bytes(tx["input"])
+    altered = {
+        "not a direct call": {**tx, "to": c.deployment.directory},
+        "not sent by the batch's submitter": {**tx, "from": c.sender().address},
+        "not an anchorBatch call": {**tx, "input": bytes(4) + data[4:]},
+        "miss the batch root": {**tx, "input": data[:-1] + bytes([data[-1] ^ 1])},
+        "undecodable": {**tx, "input": data[:-40]},
+    }
+    for reason, fake in altered.items():
+        got = anchor_calldata.recover(ev, registry, lambda _, fake=fake: fake)
+        assert got.leaves == () and got.problem is not None and reason in got.problem, reason

@@ -50,10 +50,15 @@ def test_anchor_emits_leaves_and_root(c: Consortium) -> None:
     assert ev.keys == tuple(docs.keys)
     assert ev.root == merkle.root(docs.leaves)
     assert (ev.region, ev.agency, ev.submitter) == (REGION_A, a.agency, a.address)
-    info = a.registry.batch(ev.batch_id)
-    assert info.root == ev.root and info.leaf_count == 7 and info.region == REGION_A
-    assert info.agency == a.agency and info.submitter == a.address
+    assert ev.leaf_count == 7 and ev.problem is None
+    info = a.registry.batch_of_root(ev.root)
+    assert info.batch_id == ev.batch_id and info.leaf_count == 7 and info.region == REGION_A
     assert info.timestamp == ev.timestamp > 0
+    expect_revert("UnknownRoot", a.registry.batch_of_root, os.urandom(32))
+    by_id = a.registry.batch(ev.batch_id)  # from the batch's event
+    assert (by_id.root, by_id.block_number) == (ev.root, ev.tx.block_number)
+    assert by_id == info
+    expect_revert("UnknownBatch", a.registry.batch, ev.batch_id + 99)
     assert a.registry.batch_id_of_root(ev.root) == ev.batch_id
     for i, leaf in enumerate(docs.leaves):
         assert a.registry.is_anchored(leaf, ev.batch_id, merkle.proof(docs.leaves, i))
@@ -74,7 +79,7 @@ def test_anchor_reverts(c: Consortium) -> None:
     twice = [docs.keys[0]] * 2, [docs.bodies[0]] * 2  # the same leaf twice
     expect_revert("LeavesNotSorted", reg.anchor, *twice)
     err = expect_revert("LengthMismatch", reg.anchor, docs.keys, docs.bodies[:2])
-    assert err.args_by_name == {"keys": 3, "bodies": 2}
+    assert err.args_by_name == {"expected": 3, "actual": 2}
     reg.anchor(docs.keys, docs.bodies)
     err = expect_revert("BatchAlreadyAnchored", reg.anchor, docs.keys, docs.bodies)
     assert err.args_by_name["root"] == merkle.root(docs.leaves)

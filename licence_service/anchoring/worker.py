@@ -213,12 +213,14 @@ class AnchorWorker:
                     self._store_tx(batch_id, fresh)
                     self._send(registry, fresh, batch_id)
         chain_id = self._wait_for_root(registry, root)
-        info = registry.batch(chain_id)
+        info = registry.batch_of_root(root)
         with self.rt.sessions.begin() as s:
             batch = s.get(AnchorBatch, batch_id)
             assert batch is not None
             batch.state = BatchState.CONFIRMED
-            batch.tx_hash = batch.tx_hash or registry.anchoring_transaction(chain_id)
+            batch.tx_hash = batch.tx_hash or registry.anchoring_transaction(
+                chain_id, info.block_number
+            )
             batch.chain_batch_id = chain_id
             batch.block_number = info.block_number
             batch.block_time = datetime.fromtimestamp(info.timestamp, tz=UTC)

@@ -15,7 +15,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, inspect
+from sqlalchemy import Connection, Engine, create_engine, inspect
 
 from ledger_client.index import IndexBase
 from licence_service.store.models import Base
@@ -107,16 +107,30 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     return found.revision, head()
 
 
+def _baseline_columns() -> dict[str, set[str]]:
+    """The first release's tables and columns, as migration ``BASELINE`` builds them."""
+    scratch = create_engine("sqlite://")
+    with scratch.begin() as conn:
+        command.upgrade(alembic_config(conn), BASELINE)
+        inspector = inspect(conn)
+        return {
+            table: {c["name"] for c in inspector.get_columns(table)}
+            for table in inspector.get_table_names()
+            if table != "alembic_version"
+        }
+
+
 def _check_baseline(conn: Connection) -> None:
+    """A database without a version table may be stamped as the baseline only if it has the
+    baseline's tables and columns (it was made by the first release)."""
     inspector = inspect(conn)
-    for metadata in (Base.metadata, IndexBase.metadata):
-        for table in metadata.sorted_tables:
-            if not inspector.has_table(table.name):
-                continue  # added by a later revision: the upgrade creates it
-            present = {c["name"] for c in inspector.get_columns(table.name)}
-            missing = [c.name for c in table.columns if c.name not in present]
-            if missing:
-                raise SchemaError(
-                    f"table {table.name} lacks {', '.join(missing)}: this database predates "
-                    "the first release this version can upgrade; use a new data directory"
-                )
+    present = set(inspector.get_table_names())
+    for table, columns in _baseline_columns().items():
+        if table not in present:
+            continue  # never written by the first release (e.g. an unused feature's table)
+        missing = columns - {c["name"] for c in inspector.get_columns(table)}
+        if missing:
+            raise SchemaError(
+                f"table {table} lacks {', '.join(sorted(missing))}: this database predates "
+                "the first release this version can upgrade; use a new data directory"
+            )
