@@ -12,6 +12,7 @@ from web3.types import TxReceipt
 
 from ledger_client.artifacts import load_artifact, revert_decoder
 from ledger_client.errors import ChainUnavailableError, ContractRevertError, TransactionError
+from ledger_client.logs import LogDecoder
 from ledger_client.reverts import revert_data
 from ledger_client.transactions import TransactionSender
 
@@ -44,6 +45,7 @@ class ContractClient(Generic[E]):
         self.abi = load_artifact(self.artifact).abi
         self.contract: Contract = w3.eth.contract(address=self.address, abi=self.abi)
         self.sender = sender
+        self._logs = LogDecoder(self.abi)  # ABI-driven decoding of this contract's events
 
     def _need_sender(self) -> TransactionSender:
         if self.sender is None:

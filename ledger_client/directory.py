@@ -42,7 +42,6 @@ from ledger_client.directory_types import (
 from ledger_client.errors import TransactionError
 from ledger_client.logs import LogDecoder, log_tx
 from ledger_client.proposal_payload import Change, decode_change, encode_change
-from ledger_client.transactions import TransactionSender
 from ledger_client.types import TxInfo
 
 __all__ = [
@@ -153,10 +152,6 @@ class DirectoryClient(ContractClient[DirectoryEvents]):
     """One deployed ``RegionDirectory``; writes need a ``TransactionSender``."""
 
     artifact = DIRECTORY
-
-    def __init__(self, w3: Web3, address: str, sender: TransactionSender | None = None) -> None:
-        super().__init__(w3, address, sender)
-        self._logs = LogDecoder(self.abi)
 
     # ------------------------------------------------------------------ writes
 

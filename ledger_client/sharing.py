@@ -12,12 +12,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from web3 import Web3
-
 from ledger_client.artifacts import SHARING, load_artifact
 from ledger_client.contract import ContractClient
 from ledger_client.logs import LogDecoder, log_tx
-from ledger_client.transactions import TransactionSender
 from ledger_client.types import TxInfo
 
 ANY_LEAF = bytes(32)
@@ -145,10 +142,6 @@ class SharingClient(ContractClient[SharingEvents]):
     """One deployed ``SharingLedger``; writes need a ``TransactionSender`` of a member region."""
 
     artifact = SHARING
-
-    def __init__(self, w3: Web3, address: str, sender: TransactionSender | None = None) -> None:
-        super().__init__(w3, address, sender)
-        self._logs = LogDecoder(self.abi)
 
     # ------------------------------------------------------------------ writes
 
