@@ -27,8 +27,10 @@ os.environ.setdefault("LICLEDGER_KEY_SCRYPT_N", str(2**12))
 os.environ.setdefault("LICLEDGER_API_WORKERS", "1")
 
 # Property tests check properties, not speed: a loaded CI machine must not fail them on time.
-settings.register_profile("licledger", deadline=None)
-settings.load_profile("licledger")
+# Derandomised: CI runs the same examples every time (explore with HYPOTHESIS_PROFILE=explore).
+settings.register_profile("licledger", deadline=None, derandomize=True)
+settings.register_profile("explore", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "licledger"))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from ledger_client.registry import LeafStatus
 from licence_service.anchoring.worker import AnchorWorker
-from licence_service.domain.errors import ConflictError
+from licence_service.domain.errors import ConflictError, InvalidInputError
 from licence_service.region.runtime import Runtime
 from licence_service.services import issue_licence
 from licence_service.services.amend import Amendment, amend
@@ -57,6 +57,7 @@ class Model:
     reissued_from_lost: set[int] = field(default_factory=set)  # version indexes lost then reissued
     history: list[tuple[int, str, int]] = field(default_factory=list)  # (chain time, status, ver)
     copies: int = 0
+    capital: str = "100万元"  # the face field the amendments change (issued as in BUSINESS_FIELDS)
 
 
 class LifecycleMachine(RuleBasedStateMachine):
@@ -115,6 +116,10 @@ class LifecycleMachine(RuleBasedStateMachine):
             with pytest.raises(ConflictError):
                 amend(self.rt, base, amendment)
             return
+        if f"{capital}万元" == m.capital and not lost:  # a change that changes nothing
+            with pytest.raises(InvalidInputError, match="changes nothing"):
+                amend(self.rt, base, amendment)
+            return
         self._tick()
         doc = amend(self.rt, base, amendment)
         AnchorWorker(self.rt).flush()
@@ -123,6 +128,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         m.leaves.append(bytes.fromhex(doc.leaf))
         m.pdfs.append(doc.pdf_path)
         m.status = "ACTIVE"
+        m.capital = f"{capital}万元"
         self._record(m)
 
     @rule(base=licences)

@@ -66,7 +66,7 @@ def amend(rt: Runtime, licence_id: str, amendment: Amendment) -> IssuedDocument:
         if end <= start:
             raise InvalidInputError(f"valid_until {end} is not after {start}", "valid_until")
         values = face_values(ltype, holder_name, licence.holder_id, start, end, fields)
-        if values == old:
+        if values == old and amendment.category != "reissue":  # 补发 re-issues the same face
             raise InvalidInputError("the amendment changes nothing", field="field")
         ident = LicenceIdentifier.parse(current.identifier).with_version(current.version + 1)
         agency = licence.agency
