@@ -24,9 +24,14 @@ from licence_service.region.runtime import Runtime
 from licence_service.store.queries import find_licence
 
 
-def get_runtime(request: Request) -> Runtime:
+def runtime_of(request: Request) -> Runtime:
     rt: Runtime = request.app.state.runtime
     return rt
+
+
+async def get_runtime(request: Request) -> Runtime:
+    """Async so that FastAPI does not send it to the thread pool: it only reads app state."""
+    return runtime_of(request)
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
@@ -47,7 +52,7 @@ async def current_person(
             headers=challenge,
         )
     try:
-        person = await run_in_threadpool(authenticate, get_runtime(request), token.strip())
+        person = await run_in_threadpool(authenticate, runtime_of(request), token.strip())
     except AuthenticationError as exc:
         raise HTTPException(401, str(exc), headers=challenge) from None
     oplog.set_actor(person.label, min(person.roles).value)
@@ -70,7 +75,7 @@ def require_role(*roles: PersonRole):  # type: ignore[no-untyped-def]
         if not held:
             needed = " or ".join(r.value for r in roles)
             raise HTTPException(403, f"{person.label} may not do this (needs {needed})")
-        region = await run_in_threadpool(_region, get_runtime(request))
+        region = await run_in_threadpool(_region, runtime_of(request))
         if person.region_code != region:
             raise HTTPException(
                 403, f"{person.label} belongs to region {person.region_code}, not {region}"
@@ -111,7 +116,7 @@ Member = Annotated[PersonInfo, Depends(require_role(*PersonRole))]
 
 async def licence_issuer(licence_id: str, request: Request, person: Issuer) -> PersonInfo:
     """An issuer of the agency that issued the licence in the path."""
-    code = await run_in_threadpool(_licence_agency, get_runtime(request), licence_id)
+    code = await run_in_threadpool(_licence_agency, runtime_of(request), licence_id)
     ensure_agency(person, code, licence_id)
     return person
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
+from fastapi.concurrency import run_in_threadpool
 
 from licence_service.api.deps import RuntimeDep
 from licence_service.api.schemas import ErrorOut, QrIn, VerificationOut
@@ -55,8 +56,12 @@ def verify_pdf_endpoint(
 
 
 @router.post("/qr", response_model=VerificationOut, responses=ERRORS)
-def verify_qr_endpoint(
+async def verify_qr_endpoint(
     body: QrIn, rt: RuntimeDep, direct: Annotated[bool, DIRECT] = False
 ) -> Response:
     """Verdict for a scanned QR payload."""
-    return _answer(rt.verifying.verify_qr(body.payload, body.at, direct))
+    if not direct:
+        quick = rt.verifying.verify_qr_in_memory(body.payload, body.at)
+        if quick is not None:
+            return _answer(quick)
+    return _answer(await run_in_threadpool(rt.verifying.verify_qr, body.payload, body.at, direct))
