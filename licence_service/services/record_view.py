@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from licence_service.domain.licence_types import get_licence_type
+from licence_service.domain.licence_types import LicenceType, get_licence_type
 from licence_service.federation.masking import is_personal, mask_value
 from licence_service.people.identity import PersonInfo, PersonRole
 from licence_service.region.runtime import Runtime
@@ -78,7 +78,9 @@ def _anchor(s: Session, leaf: bytes) -> Anchor:
     return Anchor(entry.state, batch.block_number, batch.tx_hash)
 
 
-def _face(values: dict[str, str], labels: dict[str, str], full: bool, ltype: Any) -> list:  # type: ignore[type-arg]
+def _face(
+    values: dict[str, str], labels: dict[str, str], full: bool, ltype: LicenceType
+) -> list[tuple[str, str, str]]:
     out = []
     for key, value in values.items():
         if key == "licence_type":

@@ -22,6 +22,7 @@ from ledger_client.registry import LeafStatus
 from licence_service.api.app import create_app
 from licence_service.people.identity import PersonRole
 from licence_service.people.service import add_person
+from licence_service.region.bootstrap import HEALTH_AGENCY, init_region
 from licence_service.region.runtime import Runtime
 from licence_service.services import Amendment, amend_licence, issue_licence
 from licence_service.services.issue import IssuedDocument
@@ -65,6 +66,8 @@ def site(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Iterator
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     rt = region_runtime(tmp_path_factory.mktemp("browser-region"), anvil, public_url=url)
+    # a second agency: the other approver of a food permit's cancellation (joint review)
+    init_region(rt, agency_code=HEALTH_AGENCY[0], agency_name=HEALTH_AGENCY[1])
     valid = issue_licence(rt, business_request())
     revoked = issue_licence(rt, business_request())
     change_status(rt, revoked.licence_id, LeafStatus.REVOKED, 1, "test revocation")
@@ -123,13 +126,18 @@ def screenshot(page: object, name: str) -> Path:
 
 @pytest.fixture(scope="session")
 def people(site: Site) -> dict[str, str]:
-    """A window-staff person and an issuer of the site's agency: key -> username."""
+    """Window staff and an issuer of the site's agency, and an issuer of the health agency
+    (the other approver of a food permit's cancellation): key -> username."""
     with site.rt.sessions() as s:
         agency = site.rt.agency(s).code
-    roles = {"window": PersonRole.WINDOW_STAFF, "issuer": PersonRole.ISSUER}
-    for key, role in roles.items():
-        add_person(site.rt, f"desk-{key}", agency, frozenset({role}), password=PASSWORD)
-    return {key: f"desk-{key}" for key in roles}
+    units = {
+        "window": (agency, PersonRole.WINDOW_STAFF),
+        "issuer": (agency, PersonRole.ISSUER),
+        "health": (HEALTH_AGENCY[0], PersonRole.ISSUER),
+    }
+    for key, (unit, role) in units.items():
+        add_person(site.rt, f"desk-{key}", unit, frozenset({role}), password=PASSWORD)
+    return {key: f"desk-{key}" for key in units}
 
 
 def form_token(c: httpx.Client, path: str) -> str:

@@ -133,7 +133,7 @@ def test_csv_of_50_rows_with_2_bad_issues_48(
         rows = list(csv.DictReader(fh))
     assert len(rows) == 50
     issued = [r for r in rows if r["status"] == "issued"]
-    assert len(issued) == 48 and all(r["pdf"].endswith(r["licence_id"]) for r in issued)
+    assert len(issued) == 48 and all(r["pdf"].endswith(f"/{r['licence_id']}/pdf") for r in issued)
     assert [(r["row"], r["field"]) for r in rows if r["status"] == "error"] == [
         ("9", "holder_id"),
         ("33", "成立日期"),

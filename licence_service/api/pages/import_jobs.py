@@ -94,6 +94,6 @@ def result_csv(job: ImportJob, base_url: str) -> str:
     writer = csv.writer(out)
     writer.writerow(RESULT_COLUMNS)
     for r in sorted(job.results, key=lambda r: r.row):
-        link = f"{base_url}/desk/pdf/{r.licence_id}" if r.licence_id else ""
+        link = f"{base_url}/desk/licences/{r.licence_id}/pdf" if r.licence_id else ""
         writer.writerow((r.row, r.status, r.licence_id, link, r.field, r.error))
     return out.getvalue()

@@ -69,7 +69,10 @@ def _run(
 ) -> Any:  # fmt: skip
     reason = form["reason"].strip()
     if action == "amend":
-        amendment = Amendment(changes, form.get("category", "change"), reason)
+        category = form.get("category", "change")
+        if not changes and category == "reissue":  # 补发 repeats the face unchanged
+            changes = licence_record(rt, identifier, person).fields
+        amendment = Amendment(changes, category, reason)
         return amend_licence(rt, identifier, amendment)
     if action == "copy":
         until = date.fromisoformat(form["valid_until"])

@@ -27,8 +27,9 @@ from licence_service.region.runtime import Runtime
 from licence_service.services import pdf_path, reviews
 from licence_service.services.record_view import LicenceRecord, licence_record, sees_in_full
 from licence_service.store.queries import find_licence
+from verifier.leaves import LeafKind, attachment_identifier
 
-__all__ = ["Reader", "check_reader", "licence_html", "router"]
+__all__ = ["Reader", "check_reader", "licence_html", "pdf_url", "router"]
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[
@@ -61,8 +62,16 @@ def _anchor_cells(anchor: Any) -> tuple[str, object, str]:
     return anchor.state, anchor.block, anchor.tx or ""
 
 
+def pdf_url(identifier: str) -> str:
+    """The desk's download path of a version's or a copy's PDF."""
+    if "/" not in identifier:
+        return f"/desk/licences/{identifier}/pdf"
+    version, _, tail = identifier.partition("/")  # <version identifier>/C<serial>
+    return f"/desk/licences/{version}/copies/{int(tail[1:])}/pdf"
+
+
 def _pdf_link(identifier: str, t: dict[str, str]) -> str:
-    return f"<a href='/desk/pdf/{escape(identifier)}' download>{escape(t['desk_pdf'])}</a>"
+    return f"<a href='{escape(pdf_url(identifier))}' download>{escape(t['desk_pdf'])}</a>"
 
 
 def _sections(record: LicenceRecord, sharing: list[dict[str, Any]], t: dict[str, str]) -> str:
@@ -185,10 +194,20 @@ async def licence_page(
     return await licence_html(request, rt, person, identifier)
 
 
-@router.get("/desk/pdf/{identifier:path}", response_class=FileResponse)
-async def licence_pdf(identifier: str, rt: RuntimeDep, person: Reader) -> FileResponse:
-    """The signed PDF of a version or of a copy, for readers of the licence."""
+async def _pdf(rt: Runtime, person: PersonInfo, identifier: str) -> FileResponse:
     await check_reader(rt, person, identifier)
     path = await run_in_threadpool(pdf_path, rt, identifier)
     return FileResponse(path, media_type="application/pdf",
                         filename=f"{identifier.replace('/', '-')}.pdf")  # fmt: skip
+
+
+@router.get("/desk/licences/{identifier}/pdf", response_class=FileResponse)
+async def licence_pdf(identifier: str, rt: RuntimeDep, person: Reader) -> FileResponse:
+    """The signed PDF of a version (the current one for the base id), for its readers."""
+    return await _pdf(rt, person, identifier)
+
+
+@router.get("/desk/licences/{identifier}/copies/{serial}/pdf", response_class=FileResponse)
+async def copy_pdf(identifier: str, serial: int, rt: RuntimeDep, person: Reader) -> FileResponse:
+    """The signed PDF of a use-specific copy, for the licence's readers."""
+    return await _pdf(rt, person, attachment_identifier(identifier, LeafKind.COPY, serial))
