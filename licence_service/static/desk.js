@@ -99,7 +99,7 @@ function watchImport(box) {
     state.textContent = template
       .replace("{done}", data.done).replace("{total}", data.total)
       .replace("{issued}", data.issued).replace("{failed}", data.failed)
-      .replace("{state}", data.state);
+      .replace("{state}", box.dataset[data.state] || data.state);
     document.getElementById("import-error").textContent = data.error || "";
     while (errors.rows.length > 1) errors.deleteRow(1);
     for (const e of data.errors) {

@@ -93,7 +93,8 @@ async def import_job_page(job_id: str, request: Request, person: Issuer) -> HTML
     done = job.progress()
     body = (
         f"<div id='import-job' data-progress='/desk/import/{job.id}/progress' "
-        f"data-texts='{escape(t['imp_status'])}'>"
+        f"data-texts='{escape(t['imp_status'])}' data-running='{escape(t['imp_state_running'])}' "
+        f"data-done='{escape(t['imp_state_done'])}' data-failed='{escape(t['imp_state_failed'])}'>"
         f"<label for='progress'>{escape(t['imp_progress'])}</label>"
         f"<progress id='progress' max='{max(job.total, 1)}' value='{done['done']}'></progress>"
         f"<p id='import-state' role='status' aria-live='polite' data-state='{job.state}'>"

@@ -73,6 +73,9 @@ def table(headers: Iterable[str], rows: Iterable[Iterable[object]], id_: str, ra
         + "</tr>"
         for row in rows
     )
+    if not body:  # say so, rather than a bare header
+        width = head.count("<th")
+        body = f"<tr class='empty'><td colspan='{width}'>—</td></tr>"
     return f"<div class='scroll'><table id='{id_}'><tr>{head}</tr>{body}</table></div>"
 
 

@@ -170,8 +170,10 @@ async def licence_html(
             f"<p id='action-error' class='verdict invalid' role='alert'>{escape(errors[''])}</p>"
         )
     masked = f"<p class='note'>{escape(t['desk_masked'])}</p>" if record.masked else ""
-    face = table([t["desk_field"], t["desk_value"]],
-                 [(label, value) for _k, label, value in record.face], "face")  # fmt: skip
+    core = {"holder_name": t["desk_holder"], "holder_id": t["desk_holder_id"],
+            "valid_from": t["desk_from"], "valid_until": t["f_valid_until"]}  # fmt: skip
+    rows = [(core.get(k, label), value) for k, label, value in record.face]
+    face = table([t["desk_field"], t["desk_value"]], rows, "face")
     summary = (
         f"<p id='summary'><strong>{escape(record.current)}</strong> · {escape(record.type_name)}"
         f" · <span id='status'>{escape(record.status)}</span> · {escape(record.agency_code)} · "
