@@ -7,24 +7,29 @@ Screenshots go to ``test-artifacts/screenshots/`` (git-ignored; see the README).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 from sqlalchemy import select
 
 from ledger_client.node import AnvilNode
 from ledger_client.registry import LeafStatus
 from licence_service.api.app import create_app
+from licence_service.people.identity import PersonRole
+from licence_service.people.service import add_person
+from licence_service.region.bootstrap import HEALTH_AGENCY, init_region
 from licence_service.region.runtime import Runtime
 from licence_service.services import Amendment, amend_licence, issue_licence
 from licence_service.services.issue import IssuedDocument
 from licence_service.services.status import change_status
 from licence_service.store.models import LicenceVersion
 from tests.chain_fixtures import free_port
-from tests.people_fixtures import serving
+from tests.people_fixtures import PASSWORD, serving
 from tests.service_fixtures import business_request, region_runtime
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -61,6 +66,8 @@ def site(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Iterator
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     rt = region_runtime(tmp_path_factory.mktemp("browser-region"), anvil, public_url=url)
+    # a second agency: the other approver of a food permit's cancellation (joint review)
+    init_region(rt, agency_code=HEALTH_AGENCY[0], agency_name=HEALTH_AGENCY[1])
     valid = issue_licence(rt, business_request())
     revoked = issue_licence(rt, business_request())
     change_status(rt, revoked.licence_id, LeafStatus.REVOKED, 1, "test revocation")
@@ -115,3 +122,47 @@ def screenshot(page: object, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
     return path
+
+
+@pytest.fixture(scope="session")
+def people(site: Site) -> dict[str, str]:
+    """Window staff and an issuer of the site's agency, and an issuer of the health agency
+    (the other approver of a food permit's cancellation): key -> username."""
+    with site.rt.sessions() as s:
+        agency = site.rt.agency(s).code
+    units = {
+        "window": (agency, PersonRole.WINDOW_STAFF),
+        "issuer": (agency, PersonRole.ISSUER),
+        "health": (HEALTH_AGENCY[0], PersonRole.ISSUER),
+    }
+    for key, (unit, role) in units.items():
+        add_person(site.rt, f"desk-{key}", unit, frozenset({role}), password=PASSWORD)
+    return {key: f"desk-{key}" for key in units}
+
+
+def form_token(c: httpx.Client, path: str) -> str:
+    """The CSRF token of the form on ``path`` (as a browser would find it)."""
+    page = c.get(path)
+    found = re.search(r"name='csrf_token' value='([^']+)'", page.text)
+    assert page.status_code == 200 and found, page.text
+    return found.group(1)
+
+
+def sign_in_http(c: httpx.Client, username: str) -> str:
+    """Sign ``c`` in through the form as a browser does; returns a form token of the desk."""
+    token = form_token(c, "/signin")
+    r = c.post("/signin", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    assert r.status_code == 303 and r.headers["location"] == "/desk", r.text
+    cookie = r.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie, cookie
+    assert "Secure" not in cookie  # plain http on loopback; set when served over TLS
+    return form_token(c, "/desk")
+
+
+def sign_in_page(page: Page, url: str, username: str) -> None:
+    """Sign in through the form in the browser; waits for the desk."""
+    page.goto(url + "/signin")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("#submit")
+    expect(page.locator("#roles")).to_be_visible()

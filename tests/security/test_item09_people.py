@@ -229,6 +229,16 @@ TABLE: dict[tuple[str, str], tuple[frozenset[str], dict[str, object]]] = {
     ("POST", "/signout"): (PUBLIC, FORM),
     ("GET", "/desk"): (PEOPLE, {}),
     ("POST", "/desk/issue"): (ISSUERS, {"data": {}}),
+    ("GET", "/desk/issue"): (ISSUERS, {}),
+    ("GET", "/desk/import"): (ISSUERS, {}),
+    ("POST", "/desk/import"): (ISSUERS, {"data": {}}),
+    ("GET", "/desk/import/{job_id}"): (ISSUERS, {}),
+    ("GET", "/desk/import/{job_id}/progress"): (ISSUERS, {}),
+    ("GET", "/desk/import/{job_id}/result.csv"): (ISSUERS, {}),
+    ("GET", "/desk/licences/{identifier}"): (READ_A1, {}),
+    ("GET", "/desk/licences/{identifier}/pdf"): (READ_A1, {}),
+    ("GET", "/desk/licences/{identifier}/copies/{serial}/pdf"): (READ_A1, {}),
+    ("POST", "/desk/licences/{identifier}/act/{action}"): (ISSUER_A1, FORM),
     ("POST", "/api/v1/verify/pdf"): (PUBLIC, {"data": {}}),
     ("POST", "/api/v1/verify/qr"): (PUBLIC, {"json": {}}),
     ("POST", "/api/v1/verify/field-proof"): (PUBLIC, {"json": {}}),
@@ -310,6 +320,7 @@ def test_every_endpoint_for_every_kind_of_caller(region: Region) -> None:
         "licence_id": lid, "serial": "1", "review_id": "999999", "submission_id": "999999",
         "consent_id": "999999", "proposal_id": "999999", "token": "LL1.garbage",
         "prefix": "0000000000", "username": "issuer-a1", "name": "counter.js",
+        "identifier": lid, "action": "revoke", "job_id": "no-such-job",
     }  # fmt: skip
     wrong: list[str] = []
     with region.client() as c:

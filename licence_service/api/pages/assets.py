@@ -15,8 +15,9 @@ from fastapi.responses import FileResponse
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
 DECODER = "jsQR.js"
+DESK_FILES = frozenset({"desk.js", "desk.css"})  # the agency desk's pages
 _TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
-FILES = frozenset({"counter.js", "counter.css", DECODER})
+FILES = frozenset({"counter.js", "counter.css", DECODER}) | DESK_FILES
 log = logging.getLogger(__name__)
 
 if not (STATIC / DECODER).is_file():

@@ -2,9 +2,8 @@
 
 ``/signin`` takes a username and password (argon2id via :func:`people.signin.sign_in`, with
 its per-user and per-client failure limits) and starts a cookie session; ``/desk`` greets a
-signed-in person; ``POST /desk/issue`` is the issue form's target, for issuers only: a window
-staff session posting it directly is refused with 403, a cookie session without the form's
-CSRF token with 403 too."""
+signed-in person and lists the licences they may read, each linking to its licence page
+(:mod:`.licence_page`). The issue form is :mod:`.issue_form`, batch issuance :mod:`.import_page`."""
 
 from __future__ import annotations
 
@@ -16,37 +15,22 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from licence_service.api.deps import RuntimeDep
+from licence_service.api.pages.layout import page, table
 from licence_service.api.pages.session import (
     SignedIn,
     end_session,
-    page_role,
     signed_in,
     start_session,
 )
 from licence_service.api.pages.texts import language, texts
-from licence_service.api.security import csrf_field, csrf_token, require_csrf, with_csrf_cookie
+from licence_service.api.security import require_csrf
 from licence_service.domain.errors import ServiceError
-from licence_service.people.identity import PersonInfo, PersonRole
+from licence_service.people.identity import PersonRole
 from licence_service.people.signin import sign_in
-from licence_service.services import issue_licence
-from licence_service.services.issue import IssueRequest
+from licence_service.services.record_view import licence_list
 
 router = APIRouter(include_in_schema=False)
-Issuer = Annotated[PersonInfo, Depends(page_role(PersonRole.ISSUER))]
-FIELD_PREFIX = "field:"
-
-
-def _page(request: Request, title: str, body: str, status: int = 200) -> HTMLResponse:
-    t = texts(language(request))
-    token = csrf_token(request)
-    html = (
-        f"<!doctype html><html lang='{t['lang']}'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
-        f"<title>{escape(title)}</title><link rel='stylesheet' href='/static/counter.css'></head>"
-        f"<body><header class='bar'><h1>{escape(title)}</h1></header><main>"
-        f"{body.replace('{csrf}', csrf_field(token))}</main></body></html>"
-    )
-    return with_csrf_cookie(HTMLResponse(html, status_code=status), token)
+READERS = frozenset({PersonRole.WINDOW_STAFF, PersonRole.ISSUER, PersonRole.AUDITOR})
 
 
 def _signin_form(request: Request, error: str = "", status: int = 200) -> HTMLResponse:
@@ -61,7 +45,7 @@ def _signin_form(request: Request, error: str = "", status: int = 200) -> HTMLRe
         "autocomplete='current-password' required>"
         f"<p><button type='submit' id='submit'>{escape(t['sign_in'])}</button></p></form>"
     )
-    return _page(request, t["sign_in"], body, status)
+    return page(request, t["sign_in"], body, status, nav=False)
 
 
 @router.get("/signin", response_class=HTMLResponse)
@@ -100,36 +84,38 @@ def signout(request: Request) -> RedirectResponse:
 
 
 @router.get("/desk", response_class=HTMLResponse)
-async def desk(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) -> HTMLResponse:
-    """The signed-in person's start page: who they are and what they may do."""
+async def desk(
+    request: Request, rt: RuntimeDep, who: Annotated[SignedIn, Depends(signed_in)], q: str = ""
+) -> HTMLResponse:
+    """The signed-in person's start page: who they are, and the licences they may read
+    (searched by identifier, or by holder name among their own agency's)."""
     person = who.person
     t = texts(language(request))
     roles = ", ".join(sorted(r.value for r in person.roles))
+    found = ""
+    if person.roles & READERS:
+        rows = await run_in_threadpool(licence_list, rt, person, q)
+        found = (
+            f"<form method='get' action='/desk' role='search' class='search'>"
+            f"<label for='q'>{escape(t['desk_search'])}</label>"
+            f"<input type='search' id='q' name='q' value='{escape(q)}'>"
+            f"<button type='submit'>{escape(t['desk_search_go'])}</button></form>"
+            + table(
+                [t["f_licence"], t["f_type"], t["desk_holder"], t["desk_status"], t["f_version"]],
+                [
+                    (f"<a href='/desk/licences/{escape(r['base_id'])}'>{escape(r['base_id'])}</a>",
+                     r["type_code"], r["holder"], r["status"], r["version"])
+                    for r in rows
+                ],
+                "licences",
+                raw=0,
+            )
+        )  # fmt: skip
     body = (
         f"<p id='who'>{escape(person.display_name or person.username)} · "
         f"<span id='roles'>{escape(roles)}</span> · {escape(person.unit)}</p>"
-        f"<p><a href='/verify'>{escape(t['title'])}</a></p>"
+        f"<p><a href='/verify'>{escape(t['title'])}</a></p>{found}"
         f"<form method='post' action='/signout'>{{csrf}}"
         f"<button type='submit' id='signout'>{escape(t['sign_out'])}</button></form>"
     )
-    return _page(request, t["desk"], body)
-
-
-@router.post("/desk/issue", response_class=HTMLResponse)
-async def desk_issue(request: Request, rt: RuntimeDep, person: Issuer) -> HTMLResponse:
-    """The issue form's target: issue for the person's agency, the face fields named
-    ``field:<key>``; every value is checked by the use case, errors name the field."""
-    form = await request.form()
-    text = {k: str(v) for k, v in form.items() if isinstance(v, str)}
-    req = IssueRequest(
-        type_code=text.get("type_code", ""),
-        holder_name=text.get("holder_name", ""),
-        holder_id=text.get("holder_id", ""),
-        fields={
-            k.removeprefix(FIELD_PREFIX): v for k, v in text.items() if k.startswith(FIELD_PREFIX)
-        },
-        agency_code=person.agency_code,
-    )
-    doc = await run_in_threadpool(issue_licence, rt, req)
-    body = f"<p id='issued'>{escape(doc.licence_id)}</p>"
-    return _page(request, texts(language(request))["desk"], body, 201)
+    return page(request, t["desk"], body, issuer=PersonRole.ISSUER in person.roles)

@@ -49,7 +49,7 @@ class ImportOut(BaseModel):
     results: list[RowOut]
 
 
-def _stored_upload(upload: UploadFile, folder: Path) -> Path:
+def stored_upload(upload: UploadFile, folder: Path) -> Path:
     """Copy the upload into the data directory, named by its content (so a re-post of the
     same file is recognisably the same import)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -88,7 +88,7 @@ def import_endpoint(
     """
     code = agency_code or person.agency_code
     ensure_agency(person, code, "the import asked for")
-    path = _stored_upload(file, rt.settings.home / "imports")
+    path = stored_upload(file, rt.settings.home / "imports")
     results: list[RowResult] = []
     summary = run_import(rt, path, ImportOptions(type_code, code), results.append)
     return {

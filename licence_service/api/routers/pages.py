@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse
 
 from licence_service.api.deps import RuntimeDep
-from licence_service.api.pages import desk
+from licence_service.api.pages import desk, import_page, issue_form, licence_actions, licence_page
 from licence_service.api.pages.assets import static_file
 from licence_service.api.pages.counter import counter_page
 from licence_service.api.pages.results import error_html, result_html
@@ -23,6 +23,8 @@ from verifier.errors import VerificationError
 
 router = APIRouter(include_in_schema=False)
 router.include_router(desk.router)
+for part in (issue_form, licence_page, licence_actions, import_page):
+    router.include_router(part.router)
 
 
 @router.get("/v/{token}", response_class=HTMLResponse)

@@ -1,0 +1,49 @@
+"""Every problem of an issue request at once, keyed by field: what a form shows beside each
+input. :func:`issue.issue` stops at the first problem (enough for the CLI and the API); a
+person at a form wants to fix them all in one go. The checks are the same ones (the licence
+type's field specs and the national ID check characters), so the two never disagree."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from licence_service.domain.errors import InvalidInputError
+from licence_service.domain.licence_types import FieldValidationError, get_licence_type
+from licence_service.domain.national_ids import IdentifierError, validate_holder_id
+from licence_service.services.issue import IssueRequest, _validity
+
+__all__ = ["field_errors"]
+
+
+def field_errors(req: IssueRequest) -> dict[str, str]:
+    """``{field: message}`` for every field of ``req`` that :func:`issue` would refuse."""
+    try:
+        ltype = get_licence_type(req.type_code)
+    except FieldValidationError as exc:
+        return {"type_code": exc.message}
+    errors: dict[str, str] = {}
+    if not req.holder_name.strip():
+        errors["holder_name"] = "holder_name is empty: give the holder's name"
+    try:
+        validate_holder_id(ltype.holder_id_type, req.holder_id, "holder_id")
+    except IdentifierError as exc:
+        errors["holder_id"] = exc.message
+    known = set(ltype.field_keys)
+    for key in req.fields:
+        if key not in known:
+            errors[key] = f"unknown field {key!r} for {ltype.name} ({ltype.code})"
+    for spec in ltype.fields:
+        value = req.fields.get(spec.key, "")
+        if not value.strip():
+            if spec.required:
+                errors[spec.key] = f"required field {spec.key} is empty"
+            continue
+        try:
+            spec.clean(value)
+        except FieldValidationError as exc:
+            errors[spec.key] = exc.message
+    try:
+        _validity(req, ltype, datetime.now(UTC).date())
+    except InvalidInputError as exc:
+        errors[exc.field or "valid_until"] = str(exc)
+    return errors
