@@ -82,7 +82,9 @@ def run_demo(
     with oplog.acting_as(people.issuer.label, PersonRole.ISSUER.value):
         report = _scenario(rt, out_dir, count, console)
     if console:
-        print_people(console, "Demo people (API credentials)", people.rows, rt.settings.public_url)
+        print_people(
+            console, "Demo people (pages and API credentials)", people.rows, rt.settings.public_url
+        )
     return {**report, "people": people.rows}
 
 

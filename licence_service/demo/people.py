@@ -1,6 +1,8 @@
 """The demos' people: a region administrator, an issuer, window staff and an auditor, each
-with a fresh one-day token printed at the end, so the API can be tried right away
-(`licledger serve`, then `curl -H "Authorization: Bearer <token>" …/api/v1/me`)."""
+with a fresh one-day token and (but for the administrator, whose one-time password is shown
+on the first run only) a fresh password printed at the end, so the pages and the API can be
+tried right away (`licledger serve`, then ``/signin``, or `curl -H "Authorization: Bearer
+<token>" …/api/v1/me`)."""
 
 from __future__ import annotations
 
@@ -12,12 +14,14 @@ from rich.table import Table
 
 from licence_service.domain.errors import ConflictError
 from licence_service.people.identity import PersonInfo, PersonRole
+from licence_service.people.passwords import generate_password
 from licence_service.people.service import (
     add_person,
     ensure_region_admin,
     get_person,
     issue_token,
     list_people,
+    set_password,
 )
 from licence_service.region.runtime import Runtime
 
@@ -57,6 +61,10 @@ def demo_people(rt: Runtime, agency_code: str, tag: str) -> DemoPeople:
                "token": issued.token}  # fmt: skip
         if first is not None and person.username == first.person.username:
             row["password"] = first.password
+        elif PersonRole.REGION_ADMIN not in person.roles:
+            # a fresh password each run, so the pages can be signed in to right away
+            row["password"] = generate_password()
+            set_password(rt, person.username, row["password"])
         rows.append(row)
     return DemoPeople(people[1], people[2], rows)
 
@@ -69,8 +77,10 @@ def print_people(console: Console, title: str, rows: list[dict[str, Any]], url: 
     for r in rows:
         table.add_row(r["username"], r["unit"], r["roles"], r["token"])
     console.print(table)
+    console.print(f"pages: licledger serve, then open {url}/signin and sign in as:", markup=False)
     for r in rows:
         if "password" in r:
-            console.print(f"one-time password of {r['username']}: {r['password']}", markup=False)
-    console.print(f"try: licledger serve, then curl -H 'Authorization: Bearer <token>' "
-                  f"{url}/api/v1/me", markup=False)  # fmt: skip
+            console.print(f"  {r['username']} / {r['password']}  ({r['roles']})", markup=False)
+    console.print(f"the counter needs no sign-in: {url}/verify", markup=False)
+    console.print(f"the API: curl -H 'Authorization: Bearer <token>' {url}/api/v1/me",
+                  markup=False)  # fmt: skip

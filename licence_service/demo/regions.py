@@ -103,7 +103,7 @@ def run_regions_demo(rt_a: Runtime, out_dir: Path, console: Console | None) -> d
             table.add_row(step, res)
         console.print(table)
         for name, rt in (("A", rt_a), ("B", rt_b)):
-            print_people(console, f"Region {name}: demo people (API credentials)",
+            print_people(console, f"Region {name}: demo people (pages and API credentials)",
                          people[name].rows, rt.settings.public_url)  # fmt: skip
         console.print(f"PDF in {target}; region B's data directory is {home_b}")
         console.print(f"finished in {elapsed:.1f} s")
