@@ -1,0 +1,143 @@
+"""Issue 10, the offline counter, in a real Chromium: the counter page installs its service
+worker and caches the trust list while online; with the network cut (Playwright's offline
+mode) a genuine QR code shows "signature genuine, status not checked" (never VALID, even for
+a revoked licence, whose status cannot be known offline), a forged one (claims altered, or
+signed by another P-256 key) "signature NOT genuine"; back online the session's offline scans
+are re-checked with the server and the real verdict (REVOKED) is shown.
+
+The forgeries are made here for real: the genuine token's claims changed and re-encoded with
+its old signature, and the changed claims signed with a fresh P-256 key by the product's own
+encoder, as an attacker with their own key would."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import replace
+from datetime import date
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from playwright.sync_api import BrowserContext, Page, expect
+
+from signing.compact import verify_compact
+from tests.browser.conftest import Launch, Site, screenshot
+from tests.browser.test_counter import DESKTOP, PHONE, VERDICT_WAIT_MS
+from verifier.qr import encode_token, parse_token
+
+pytestmark = pytest.mark.e2e
+
+
+def _public_key(jwk: dict[str, str]) -> ec.EllipticCurvePublicKey:
+    def coord(v: str) -> int:
+        return int.from_bytes(base64.urlsafe_b64decode(v + "=" * (-len(v) % 4)), "big")
+
+    return ec.EllipticCurvePublicNumbers(
+        coord(jwk["x"]), coord(jwk["y"]), ec.SECP256R1()
+    ).public_key()
+
+
+def _altered(url: str) -> str:
+    """The genuine token with its validity extended, re-encoded, its signature kept."""
+    prefix, _, signature = url.rsplit("/", 1)[-1].split(".")
+    claims = replace(parse_token(url).claims, valid_until=date(2099, 12, 31))
+    raw = base64.urlsafe_b64encode(claims.message()).rstrip(b"=").decode()
+    return f"{prefix}.{raw}.{signature}"
+
+
+def _signed_by_another_key(token: str) -> str:
+    claims = replace(parse_token(token).claims, holder_masked="冒*名")
+    return encode_token(claims, ec.generate_private_key(ec.SECP256R1()))
+
+
+def test_trust_list_holds_the_key_that_signs_the_agencys_qr_codes(site: Site) -> None:
+    token = site.qr(site.valid).rsplit("/", 1)[-1]
+    parsed = parse_token(token)
+    listing = httpx.get(site.url + "/api/v1/trust-list", timeout=30).json()
+    assert listing["as_of"]["block"] > 0 and listing["types"]["BL01"] == "营业执照"
+    keys = [
+        k
+        for k in listing["keys"]
+        if k["issuer_code"] == parsed.claims.issuer_code and k["region"] == parsed.claims.region
+    ]
+    assert keys, listing["keys"]
+    assert any(
+        verify_compact(_public_key(k["jwk"]), parsed.message, parsed.signature) for k in keys
+    )
+    assert all(k["compromised_at"] is None for k in keys)
+    assert "holder" not in json.dumps(listing)  # public keys only, no personal data
+
+
+def _online_counter(
+    launch: Launch, site: Site, viewport: dict[str, int]
+) -> tuple[Page, BrowserContext]:
+    """A counter page loaded online with its service worker installed and the trust list
+    cached (the page marks both on ``<html>``)."""
+    context = launch().new_context(viewport=viewport)  # type: ignore[arg-type]
+    page = context.new_page()
+    page.goto(site.url + "/verify")
+    expect(page.locator("html")).to_have_attribute(
+        "data-offline-ready", "", timeout=VERDICT_WAIT_MS
+    )
+    return page, context
+
+
+def _paste(page: Page, payload: str) -> None:
+    page.fill("#qr", payload)
+    page.click("#submit")
+
+
+def test_offline_scan_checks_the_signature_and_rechecks_when_back_online(
+    site: Site, launch: Launch
+) -> None:
+    page, context = _online_counter(launch, site, DESKTOP)
+    genuine = site.qr(site.revoked)
+    context.set_offline(True)
+    verdict = page.locator("#verdict")
+
+    _paste(page, _altered(genuine))
+    expect(verdict).to_have_attribute(
+        "data-verdict", "OFFLINE_NOT_GENUINE", timeout=VERDICT_WAIT_MS
+    )
+    expect(verdict).to_have_class("verdict invalid")
+    expect(verdict).to_contain_text("签名不真实")
+    screenshot(page, "counter-offline-desktop-altered")
+
+    _paste(page, _signed_by_another_key(genuine))
+    expect(verdict).to_have_attribute(
+        "data-verdict", "OFFLINE_NOT_GENUINE", timeout=VERDICT_WAIT_MS
+    )
+
+    _paste(page, genuine)  # a revoked licence: offline nothing can say so, and nothing says VALID
+    expect(verdict).to_have_attribute("data-verdict", "OFFLINE_GENUINE", timeout=VERDICT_WAIT_MS)
+    expect(verdict).to_have_class("verdict attention")
+    expect(verdict).to_contain_text("签名真实，状态未核验")
+    expect(page.locator("#network-status")).to_be_visible()
+    fact = page.locator("#verdict-box tr[data-field=f_licence] td")
+    assert fact.inner_text() == site.revoked.licence_id
+    type_fact = page.locator("#verdict-box tr[data-field=f_type] td")
+    assert type_fact.inner_text() == "营业执照"
+    expect(page.locator("#history-list li[data-offline]")).to_have_count(3)
+    screenshot(page, "counter-offline-desktop-genuine")
+
+    context.set_offline(False)  # the "online" event: the three scans go to the server
+    expect(verdict).to_have_attribute("data-verdict", "REVOKED", timeout=VERDICT_WAIT_MS)
+    expect(page.locator("#rechecked")).to_be_visible()
+    expect(page.locator("#history-list li[data-offline]")).to_have_count(0)
+    expect(page.locator("#history-list .rechecked")).to_have_count(3)
+    expect(page.locator("#network-status")).to_be_hidden()
+    screenshot(page, "counter-offline-desktop-rechecked")
+
+
+def test_a_qr_link_opened_offline_at_phone_width(site: Site, launch: Launch) -> None:
+    """The service worker answers a QR link (/v/…) offline with the cached counter, which
+    checks the link's code itself; at 360 px nothing scrolls sideways."""
+    page, context = _online_counter(launch, site, PHONE)
+    context.set_offline(True)
+    page.goto(site.qr(site.valid))
+    verdict = page.locator("#verdict")
+    expect(verdict).to_have_attribute("data-verdict", "OFFLINE_GENUINE", timeout=VERDICT_WAIT_MS)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the offline verdict is {width} px wide at 360 px"
+    screenshot(page, "counter-offline-phone-genuine")
