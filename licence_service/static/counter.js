@@ -234,6 +234,7 @@
       ["f_region", regions[String(c.r)] || c.r],
       ["f_valid_until", x.slice(0, 4) + "-" + x.slice(4, 6) + "-" + x.slice(6, 8)],
       ["f_compromised", utc(key.compromised_at)],
+      ["f_retired", utc(key.revoked_at)],
       ["f_trust_list", trustList && trustList.as_of.block + " · " + utc(trustList.as_of.time)],
     ]);
     box.replaceChildren(...parts);

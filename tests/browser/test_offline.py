@@ -27,6 +27,7 @@ from tests.browser.test_counter import DESKTOP, PHONE, VERDICT_WAIT_MS
 from verifier.qr import encode_token, parse_token
 
 pytestmark = pytest.mark.e2e
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 
 def _public_key(jwk: dict[str, str]) -> ec.EllipticCurvePublicKey:
@@ -141,3 +142,31 @@ def test_a_qr_link_opened_offline_at_phone_width(site: Site, launch: Launch) -> 
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the offline verdict is {width} px wide at 360 px"
     screenshot(page, "counter-offline-phone-genuine")
+
+
+def test_the_browser_check_refuses_a_compromised_key_and_a_high_s_twin(
+    site: Site, launch: Launch
+) -> None:
+    """The page's own check (``LLOffline.check``, what a scan offline runs) on the served
+    trust list: a key the directory reports compromised makes a genuine signature count for
+    nothing, and the signature's high-S twin, which WebCrypto alone would accept, is refused
+    as verifier/qr.py refuses it."""
+    page, _ = _online_counter(launch, site, DESKTOP)
+    url = site.qr(site.valid)
+    prefix, claims, signature = url.rsplit("/", 1)[-1].split(".")
+    raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    s = int.from_bytes(raw[32:], "big")
+    twin = raw[:32] + (P256_ORDER - s).to_bytes(32, "big")
+    high_s = f"{prefix}.{claims}.{base64.urlsafe_b64encode(twin).rstrip(b'=').decode()}"
+    outcomes = page.evaluate(
+        """async ([genuine, highS]) => {
+            const list = await (await fetch("/api/v1/trust-list")).json();
+            const lost = structuredClone(list);
+            lost.keys.forEach((k) => (k.compromised_at = "2026-01-01T00:00:00+00:00"));
+            const check = (t, l) => window.LLOffline.check(t, l).then((o) => o.outcome);
+            return [await check(genuine, list), await check(genuine, lost),
+                    await check(highS, list), await check(genuine + "x", list)];
+        }""",
+        [url, high_s],
+    )
+    assert outcomes == ["GENUINE", "KEY_COMPROMISED", "NOT_GENUINE", "UNREADABLE"], outcomes
