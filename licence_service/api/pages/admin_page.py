@@ -177,6 +177,8 @@ async def admin_add_person(request: Request, rt: RuntimeDep, admin: AdminPage) -
     password is shown once."""
     form = await request.form()
     unit = str(form.get("unit", "")).strip()
+    if not unit:
+        raise InvalidInputError("unit is required: an agency code, region or audit", field="unit")
     if PersonRole.REGION_ADMIN not in admin.roles and unit != admin.agency_code:
         raise HTTPException(403, f"{admin.label} adds people to agency {admin.agency_code} only")
     roles = parse_roles([str(v) for v in form.getlist("roles")])
