@@ -24,6 +24,8 @@ from playwright.sync_api import BrowserContext, Page, expect
 from signing.compact import verify_compact
 from tests.browser.conftest import Launch, Site, screenshot
 from tests.browser.test_counter import DESKTOP, PHONE, VERDICT_WAIT_MS
+from tests.hostile.corpus import _b64, _forged, _high_s, _with_claims
+from verifier.errors import VerificationError
 from verifier.qr import encode_token, parse_token
 
 pytestmark = pytest.mark.e2e
@@ -170,3 +172,67 @@ def test_the_browser_check_refuses_a_compromised_key_and_a_high_s_twin(
         [url, high_s],
     )
     assert outcomes == ["GENUINE", "KEY_COMPROMISED", "NOT_GENUINE", "UNREADABLE"], outcomes
+
+
+def _python_outcome(site: Site, payload: str) -> str:
+    """What verifier/qr.py says of ``payload`` against the agency's own key: the reference
+    the browser's check must agree with."""
+    try:
+        token = parse_token(payload)
+    except VerificationError:
+        return "UNREADABLE"
+    cert = site.rt.trust_store().agencies.get(token.claims.issuer_code)
+    if cert is None:
+        return "UNKNOWN_ISSUER"
+    return "GENUINE" if verify_compact(cert, token.message, token.signature) else "NOT_GENUINE"
+
+
+def test_the_browser_check_agrees_with_verifier_qr_on_hostile_codes(
+    site: Site, launch: Launch
+) -> None:
+    """The hostile corpus's QR mutations of a genuine code (re-encodings, altered claims,
+    forged and high-S signatures, truncation, a lone surrogate that Python cannot encode),
+    each judged by verifier/qr.py and by the page's ``LLOffline.check``: the same answer."""
+    tok = site.qr(site.valid).rsplit("/", 1)[-1]
+    prefix, claims_b64, sig_b64 = tok.split(".")
+    raw = base64.urlsafe_b64decode(claims_b64 + "=" * (-len(claims_b64) % 4))
+    body = json.loads(raw)
+    unicode_escaped = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+    holder = f'"h":"{body["h"]}"'.encode()
+    lone_surrogate = raw.replace(holder, b'"h":"\\ud800"')  # JSON's escape of a lone surrogate
+    assert lone_surrogate != raw
+    payloads = {
+        "genuine": tok,
+        "as_url": site.qr(site.valid),
+        "truncated_last_char": tok[:-1],
+        "truncated_half": tok[: len(tok) // 2],
+        "padded_base64": f"{prefix}.{claims_b64}==.{sig_b64}",
+        "standard_base64": f"{prefix}.{base64.b64encode(raw).decode()}.{sig_b64}",
+        "unicode_escaped": f"{prefix}.{_b64(unicode_escaped)}.{sig_b64}",
+        "region_as_text": _with_claims(tok, {"r": str(body["r"])}),
+        "region_as_float": _with_claims(tok, {"r": float(body["r"])}),
+        "lone_surrogate": f"{prefix}.{_b64(lone_surrogate)}.{sig_b64}",
+        "extra_claim": _with_claims(tok, {"z": 1}),
+        "claims_extended": _with_claims(tok, {"x": "20991231"}),
+        "other_agency_code": _with_claims(tok, {"a": "91330000000000000X"}),
+        "high_s_twin": _high_s(tok),
+        "forged": _forged(tok),
+    }
+    expected = {name: _python_outcome(site, p) for name, p in payloads.items()}
+    assert expected["genuine"] == expected["as_url"] == "GENUINE"
+    assert expected["lone_surrogate"] == "UNREADABLE"  # a typed refusal, no longer a crash
+    r = httpx.post(site.url + "/api/v1/verify/qr", json={"payload": payloads["lone_surrogate"]})
+    assert r.status_code == 422 and "damaged" in r.json()["detail"], r.text
+    page, _ = _online_counter(launch, site, DESKTOP)
+    seen = page.evaluate(
+        """async (payloads) => {
+            const list = await (await fetch("/api/v1/trust-list")).json();
+            const out = {};
+            for (const [name, p] of Object.entries(payloads)) {
+                out[name] = (await window.LLOffline.check(p, list)).outcome;
+            }
+            return out;
+        }""",
+        payloads,
+    )
+    assert seen == expected
