@@ -63,6 +63,7 @@ def test_audit_room_for_an_auditor(site: Site, staff: dict[str, str], launch: La
     page.goto(site.url + "/audit")
     expect(page.locator("#replay-state")).to_have_attribute("data-consistent", "true")
     expect(page.locator("#chart svg rect").first).to_be_attached()
+    expect(page.locator("#type-chart svg")).to_contain_text("营业执照")
     assert page.locator("#stats tr").count() >= 2  # header and at least one period
     first = page.locator("#oplog-people tr:nth-child(2) td")
     actor, count = first.nth(0).inner_text(), int(first.nth(1).inner_text())

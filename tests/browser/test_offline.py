@@ -78,6 +78,15 @@ def _online_counter(
     """A counter page loaded online with its service worker installed and the trust list
     cached (the page marks both on ``<html>``)."""
     context = launch().new_context(viewport=viewport)  # type: ignore[arg-type]
+    # every tone the page plays (WebAudio), by frequency: 880 Hz is the VALID tone
+    context.add_init_script(
+        """window.__tones = [];
+        const start = OscillatorNode.prototype.start;
+        OscillatorNode.prototype.start = function (...args) {
+            window.__tones.push(this.frequency.value);
+            return start.apply(this, args);
+        };"""
+    )
     page = context.new_page()
     page.goto(site.url + "/verify")
     expect(page.locator("html")).to_have_attribute(
@@ -122,6 +131,7 @@ def test_offline_scan_checks_the_signature_and_rechecks_when_back_online(
     type_fact = page.locator("#verdict-box tr[data-field=f_type] td")
     assert type_fact.inner_text() == "营业执照"
     expect(page.locator("#history-list li[data-offline]")).to_have_count(3)
+    assert page.evaluate("window.__tones") == [220, 220, 220]  # a tone each, never VALID's
     screenshot(page, "counter-offline-desktop-genuine")
 
     context.set_offline(False)  # the "online" event: the three scans go to the server

@@ -200,6 +200,34 @@ def _oplog_html(rt: Runtime, t: dict[str, str], actor: str) -> str:
     return f"<h2>{escape(t['a_oplog'])}</h2>{people}{actions}"
 
 
+def _type_chart(rows: list[dict[str, Any]], t: dict[str, str]) -> str:
+    """Licences issued and amended per licence type, as inline SVG horizontal bars."""
+    totals: dict[str, int] = {}
+    for row in rows:
+        totals[row["type"]] = totals.get(row["type"], 0) + row["issued"] + row["amended"]
+    if not totals:
+        return ""
+    names = load_licence_types()
+    top = max(totals.values()) or 1
+    bar, gap, label_w, width = 18, 8, 170, 520
+    height = len(totals) * (bar + gap)
+    parts = [
+        f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' "
+        f"width='{width}' height='{height}' role='img' aria-label='{escape(t['a_by_type'])}'>"
+    ]
+    for i, (code, n) in enumerate(sorted(totals.items(), key=lambda kv: -kv[1])):
+        y = i * (bar + gap)
+        w = int(n / top * (width - label_w - 40))
+        name = names[code].name if code in names else code
+        parts.append(
+            f"<text x='0' y='{y + 13}' font-size='12'>{escape(name)} ({escape(code)})</text>"
+            f"<rect x='{label_w}' y='{y}' width='{w}' height='{bar}' fill='#3b7dd8'>"
+            f"<title>{n}</title></rect>"
+            f"<text x='{label_w + w + 4}' y='{y + 13}' font-size='12'>{n}</text>"
+        )
+    return f"<h3>{escape(t['a_by_type'])}</h3>" + "".join(parts) + "</svg>"
+
+
 def _audit_body(rt: Runtime, t: dict[str, str], f: Filters, at: str, actor: str) -> str:
     result = replay(rt, None, None)
     report = report_json(rt, result)
@@ -213,6 +241,7 @@ def _audit_body(rt: Runtime, t: dict[str, str], f: Filters, at: str, actor: str)
         + _replay_html(t, report)
         + _state_html(rt, t, at)
         + f"<h2>{escape(t['a_stats'])}</h2><div class='chart' id='chart'>{chart}</div>"
+        + f"<div class='chart' id='type-chart'>{_type_chart(rows, t)}</div>"
         + f"<p><a id='csv' href='/audit/stats.csv?{escape(f.query())}' download>"
         f"{escape(t['a_csv'])}</a></p>{stats}" + _oplog_html(rt, t, actor)
     )
