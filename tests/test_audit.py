@@ -243,6 +243,22 @@ def test_audit_cli_exit_codes_and_reports(rt: Runtime, ids: list[str], tmp_path:
     csv = tmp_path / "s.csv"
     stats = runner.invoke(app, ["audit", "stats", *home, "--csv", str(csv)], env=env)
     assert stats.exit_code == 0 and csv.read_text().startswith("period,region")
+    assert len(csv.read_text().splitlines()) > 1
+    only = [*home, "--csv", str(csv), "--type", "XX01", "--from", "2000-01"]
+    assert runner.invoke(app, ["audit", "stats", *only], env=env).exit_code == 0
+    assert csv.read_text().splitlines() == ["period,region,agency,type,issued,amended,revoked,"
+                                             "suspended,cancelled,copies,shares"]  # fmt: skip
+    people = runner.invoke(app, ["audit", "oplog", *home, "--json"], env=env)
+    assert people.exit_code == 0, people.output
+    actor = json.loads(people.output)[0]
+    assert actor["actions"] >= 1
+    mine = runner.invoke(
+        app, ["audit", "oplog", *home, "--json", "--actor", actor["actor"]], env=env
+    )
+    rows = json.loads(mine.output)
+    assert len(rows) == min(actor["actions"], 200) and {r["actor"] for r in rows} == {
+        actor["actor"]
+    }
     wrong = runner.invoke(
         app, ["audit", "replay", *home, "--report", str(tmp_path / "r.txt")], env=env
     )

@@ -305,6 +305,7 @@ class Verifier:
         result.anchored_at = _ts(record.timestamp)
         result.anchor_tx = record.tx_hash
         result.batch_id = record.batch_id
+        result.extra["anchor_block"] = record.block_number
         proof = self.index.proof(record)
         proof_ok = merkle.verify(proof, record.root, record.leaf)
         where = f"batch {record.batch_id}, block {record.block_number}"

@@ -104,9 +104,10 @@ def parse_token(text: str) -> QrToken:
             type_code=str(body.get("t", "")),
             holder_masked=str(body.get("h", "")),
         )
+        canonical = claims.message()  # a lone surrogate (\ud800) cannot be UTF-8: damaged
     except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
         raise VerificationError(f"QR payload is damaged and cannot be read ({exc})") from exc
-    if claims.message() != raw or _b64(raw) != parts[1] or _b64(signature) != parts[2]:
+    if canonical != raw or _b64(raw) != parts[1] or _b64(signature) != parts[2]:
         raise VerificationError(
             "QR payload is not in canonical form: its claims or signature were re-encoded, "
             "which a genuine code never is"

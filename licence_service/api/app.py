@@ -118,6 +118,7 @@ def create_app(rt: Runtime, background: bool = True, shared: bool = False) -> Fa
     api.include_router(licences.router)
     api.include_router(imports.router)
     api.include_router(verify.router)
+    api.include_router(verify.trust_router)
     api.include_router(lifecycle.router)
     api.include_router(audit.router)
     api.include_router(federation.router)

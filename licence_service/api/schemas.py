@@ -100,6 +100,7 @@ class VerificationOut(BaseModel):
     valid_until: str | None
     anchored_at: datetime | None
     anchor_tx: str | None
+    anchor_block: int | None = None
     batch_id: int | None
     status_since: datetime | None
     checked_at: datetime | None

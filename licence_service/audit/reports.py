@@ -17,15 +17,20 @@ tr.disc td{background:#fde8e8}code{font-size:.8rem}
 """
 
 
-def _chart(stats: list[dict[str, Any]]) -> str:
-    """Issuance and status changes per period as an inline SVG bar chart."""
+def chart_svg(
+    stats: list[dict[str, Any]],
+    legend: tuple[str, str] = ("issued / amended", "revoked / suspended / cancelled"),
+    empty: str = "No events in this range.",
+) -> str:
+    """Issuance and status changes per period as an inline SVG bar chart (the report's and
+    the audit page's, with the page's language in ``legend`` and ``empty``)."""
     periods: dict[str, list[int]] = {}
     for row in stats:
         bucket = periods.setdefault(row["period"], [0, 0])
         bucket[0] += row["issued"] + row["amended"]
         bucket[1] += row["revoked"] + row["suspended"] + row["cancelled"]
     if not periods:
-        return "<p>No events in this range.</p>"
+        return f"<p>{escape(empty)}</p>"
     names = sorted(periods)
     top = max(max(v) for v in periods.values()) or 1
     width, height, bar = max(320, 60 * len(names)), 180, 18
@@ -45,8 +50,8 @@ def _chart(stats: list[dict[str, Any]]) -> str:
             )
         parts.append(f"<text x='{x}' y='{height + 28}' font-size='11'>{escape(name)}</text>")
     parts.append(
-        "</svg><p><span style='color:#3b7dd8'>■</span> issued / amended "
-        "<span style='color:#d8553b'>■</span> revoked / suspended / cancelled</p>"
+        f"</svg><p><span style='color:#3b7dd8'>■</span> {escape(legend[0])} "
+        f"<span style='color:#d8553b'>■</span> {escape(legend[1])}</p>"
     )
     return "".join(parts)
 
@@ -122,7 +127,7 @@ def render_html(report: dict[str, Any], stats: list[dict[str, Any]]) -> str:
         f"<div class='cards'>{cards}</div>"
         "<h2>Discrepancies</h2><table><tr><th>kind</th><th>licence</th><th>what differs</th>"
         f"<th>since</th></tr>{disc}</table>"
-        f"<h2>Issuance and status changes</h2>{_chart(stats)}"
+        f"<h2>Issuance and status changes</h2>{chart_svg(stats)}"
         f"<h2>Operation log</h2><p>{escape(str(report['operation_log']))}</p>"
         f"<h2>Data flows (sharing ledger)</h2>{_rows(report.get('sharing', []))}"
         f"<h2>Consortium changes (region directory)</h2>{_rows(report.get('governance', []))}"

@@ -89,6 +89,26 @@ def statistics(rt: Runtime, history: ChainHistory, period: str = "month") -> lis
     return [table[k] for k in sorted(table)]
 
 
+def filter_rows(
+    rows: list[dict[str, Any]],
+    agency: str | None = None,
+    type_code: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+) -> list[dict[str, Any]]:
+    """The rows of one agency and licence type, and periods from ``start`` to ``end``
+    (inclusive; ``2026-03`` or ``2026-03-01``, compared as the period's own text, so a month
+    bound covers its days). Empty or None: no filter."""
+    return [
+        r
+        for r in rows
+        if (not agency or r["agency"] == agency)
+        and (not type_code or r["type"] == type_code)
+        and (not start or r["period"][: len(start)] >= start)
+        and (not end or r["period"][: len(end)] <= end)
+    ]
+
+
 def to_csv(rows: list[dict[str, Any]]) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS)

@@ -139,17 +139,22 @@ def state_cmd(
 def stats_cmd(
     period: Annotated[str, typer.Option(help="month or day.")] = "month",
     csv: Annotated[Path | None, typer.Option("--csv", help="Write the table as CSV.")] = None,
+    agency: Annotated[str | None, typer.Option(help="Only this agency's rows.")] = None,
+    type_code: Annotated[str | None, typer.Option("--type", help="Only this type.")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="First period.")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last period.")] = None,
     data_dir: DataDir = None,
     as_json: JsonOut = False,
 ) -> None:
     """Issued, amended, revoked, copies and shares by region, agency, type and period."""
     from licence_service.audit.history import read_history
-    from licence_service.audit.stats import COLUMNS, statistics, to_csv
+    from licence_service.audit.stats import COLUMNS, filter_rows, statistics, to_csv
 
     if period not in ("month", "day"):
         raise ServiceError("--period must be month or day", field="period")
     rt = runtime(data_dir)
     rows = statistics(rt, read_history(rt.registry(), rt.deployment.block_number), period)
+    rows = filter_rows(rows, agency, type_code, start, end)
     if csv is not None:
         csv.write_text(to_csv(rows), encoding="utf-8")
     if as_json:
@@ -158,6 +163,26 @@ def stats_cmd(
     out.print("  ".join(COLUMNS), markup=False)
     for row in rows:
         out.print("  ".join(str(row[c]) for c in COLUMNS), markup=False)
+
+
+@audit_app.command("oplog")
+@handled
+def oplog_cmd(
+    actor: Annotated[str | None, typer.Option(help="Only this person's actions.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 200,
+    data_dir: DataDir = None,
+    as_json: JsonOut = False,
+) -> None:
+    """The operation log by person: each person's count, or one person's actions."""
+    from licence_service.audit.oplog_view import actions_of, people_summary
+
+    rt = runtime(data_dir)
+    rows = actions_of(rt, actor, limit) if actor else people_summary(rt)
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        out.print("  ".join(str(v) for v in row.values()), markup=False)
 
 
 @audit_app.command("sync")

@@ -30,6 +30,7 @@ __all__ = [
     "LicenceTypeFileError",
     "get_licence_type",
     "load_licence_types",
+    "type_name",
 ]
 
 FIELD_KINDS = ("text", "date")
@@ -340,6 +341,13 @@ def get_licence_type(code: str, types: Mapping[str, LicenceType] | None = None) 
         known = _describe(catalogue.values())
         raise FieldValidationError("type_code", f"unknown licence type {code!r}; known: {known}")
     return found
+
+
+def type_name(code: str | None) -> str | None:
+    """The packaged catalogue's name for ``code`` (None when unknown): a QR code carries only
+    the type's code, and a counter shows the name."""
+    found = _packaged_types().get(code) if code else None
+    return found.name if found is not None else None
 
 
 def _describe(types: Iterable[LicenceType]) -> str:

@@ -60,3 +60,7 @@ class ChainCertificates:
 
     def by_agency(self, agency_code: str) -> list[RegisteredCertificate]:
         return [c for c in self._by_fp.values() if c.agency_code == agency_code]
+
+    def all(self) -> list[RegisteredCertificate]:
+        """Every certificate registered in the directory (the offline counter's trust list)."""
+        return list(self._by_fp.values())

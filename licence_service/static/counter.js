@@ -34,19 +34,31 @@
     return n === null || n === undefined ? null : String(n).padStart(3, "0");
   }
 
-  function render(r) {
+  function facts(parts, rows) {
+    const table = el("table", { class: "facts" });
+    for (const [key, value] of rows) {
+      if (value === null || value === undefined || value === "") continue;
+      const tr = el("tr", { "data-field": key });
+      tr.append(el("th", {}, T[key]), el("td", {}, value));
+      table.append(tr);
+    }
+    parts.push(table);
+  }
+
+  function render(r, recheck) {
     const cls = stateOf(r.verdict);
     const head = el("div", { class: "verdict " + cls, id: "verdict", "data-verdict": r.verdict });
     head.append(el("span", { class: "state" }, T["state_" + cls]));
     head.append(el("span", { class: "code" }, r.verdict + " · " + (T[r.verdict] || "")));
     const parts = [head];
+    if (recheck) parts.push(el("p", { id: "rechecked" }, T.rechecked_note));
     if (r.as_of) parts.push(el("p", { id: "as-of" }, T.as_of.replace("{t}", utc(r.as_of))));
     if (r.document_note) parts.push(el("p", { id: "document-note" }, r.document_note));
     parts.push(el("p", { id: "reason" }, r.reason));
-    const rows = [
+    facts(parts, [
       ["f_licence", r.licence_id],
       ["f_type", r.type_name || r.type_code],
-      ["f_holder", r.holder_name],
+      [r.holder_full ? "f_holder_full" : "f_holder", r.holder_name],
       ["f_issuer", r.issuer && r.issuer + " (" + r.issuer_code + ")"],
       ["f_region", r.region],
       ["f_valid_until", r.valid_until],
@@ -55,18 +67,12 @@
       ["f_grade", r.trust_grade && T["grade_" + r.trust_grade]],
       ["f_status_since", utc(r.status_since)],
       ["f_anchored", utc(r.anchored_at)],
+      ["f_block", r.anchor_block],
       ["f_batch", r.batch_id],
       ["f_tx", r.anchor_tx],
       ["checked_at", utc(r.checked_at)],
-    ];
-    const facts = el("table", { class: "facts" });
-    for (const [key, value] of rows) {
-      if (value === null || value === undefined || value === "") continue;
-      const tr = el("tr", { "data-field": key });
-      tr.append(el("th", {}, T[key]), el("td", {}, value));
-      facts.append(tr);
-    }
-    parts.push(facts, el("h2", {}, T.checks));
+    ]);
+    parts.push(el("h2", {}, T.checks));
     const checks = el("table", { id: "checks" });
     for (const c of r.checks || []) {
       const tr = el("tr");
@@ -86,8 +92,8 @@
     addHistory("invalid", T.cannot_verify, message.slice(0, 80));
   }
 
-  function addHistory(cls, label, detail) {
-    const li = el("li");
+  function addHistory(cls, label, detail, offline) {
+    const li = el("li", offline ? { "data-offline": "" } : {});
     li.append(el("time", {}, new Date().toLocaleTimeString()), " ");
     li.append(el("span", { class: cls }, label), " ", el("span", {}, detail || ""));
     historyList.prepend(li);
@@ -106,38 +112,159 @@
     }
   }
 
-  async function post(url, options) {
+  // ---- verification: the server's verdict, or offline the QR signature checked here
+  let offlineSince = null; // when the network was first found down (null: online)
+  const pending = []; // payloads checked offline, re-checked with the server once back online
+  let trustList = null;
+  const netStatus = document.getElementById("network-status");
+
+  function wentOffline() {
+    if (!offlineSince) offlineSince = new Date();
+    netStatus.textContent = T.offline_banner.replace("{t}", utc(offlineSince.toISOString()));
+    netStatus.hidden = false;
+  }
+  function backOnline() {
+    offlineSince = null;
+    netStatus.hidden = true;
+  }
+
+  // The answer of a verification endpoint; throws a TypeError when the network is down.
+  async function ask(url, options) {
+    const response = await fetch(url, Object.assign({ credentials: "same-origin" }, options));
+    const body = await response.json().catch(() => ({ detail: response.statusText }));
+    backOnline();
+    return { response: response, body: body };
+  }
+  function show(answer, recheck) {
+    const { response, body } = answer;
+    if (response.ok) {
+      render(body, recheck);
+      beep(body.verdict === "VALID");
+    } else if (response.status === 429) {
+      renderError(T.too_many + body.detail);
+    } else {
+      renderError(body.detail || String(response.status));
+      beep(false);
+    }
+  }
+  async function verifyPayload(payload) {
     box.setAttribute("aria-busy", "true");
     try {
-      const response = await fetch(url, Object.assign({ credentials: "same-origin" }, options));
-      const body = await response.json().catch(() => ({ detail: response.statusText }));
-      if (response.ok) {
-        render(body);
-        beep(body.verdict === "VALID");
-      } else if (response.status === 429) {
-        renderError(T.too_many + body.detail);
-      } else {
-        renderError(body.detail || String(response.status));
-        beep(false);
-      }
+      show(
+        await ask("/verify/qr.json", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ payload: payload }),
+        }),
+      );
     } catch (e) {
-      renderError(String(e));
+      wentOffline();
+      await verifyOffline(payload);
     } finally {
       box.removeAttribute("aria-busy");
     }
   }
-  function verifyPayload(payload) {
-    return post("/api/v1/verify/qr", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ payload: payload }),
-    });
-  }
-  function verifyFile(file) {
+  async function verifyFile(file) {
     const form = new FormData();
     form.append("file", file, file.name);
-    return post("/api/v1/verify/pdf", { method: "POST", body: form });
+    box.setAttribute("aria-busy", "true");
+    try {
+      show(await ask("/verify/pdf.json", { method: "POST", body: form }));
+    } catch (e) {
+      wentOffline();
+      renderError(T.offline_pdf); // a PDF's checks need the server: scan its QR code instead
+    } finally {
+      box.removeAttribute("aria-busy");
+    }
   }
+
+  // ---- offline: the trust list cached by the service worker (and here), checked with WebCrypto
+  function loadTrustList() {
+    return fetch("/api/v1/trust-list", { credentials: "same-origin" })
+      .then((r) => (r.ok ? r.json() : Promise.reject(new Error(String(r.status)))))
+      .then((list) => {
+        trustList = list;
+        try {
+          localStorage.setItem("ll_trust_list", JSON.stringify(list));
+        } catch (e) {
+          /* storage full or disabled: the service worker's copy remains */
+        }
+        document.documentElement.setAttribute("data-trust-list", list.as_of.block);
+      })
+      .catch(() => {
+        const kept = localStorage.getItem("ll_trust_list");
+        if (kept) trustList = JSON.parse(kept);
+      });
+  }
+  async function verifyOffline(payload) {
+    let outcome;
+    try {
+      outcome = await window.LLOffline.check(payload, trustList);
+    } catch (e) {
+      renderError(T.offline_no_crypto + e);
+      return;
+    }
+    if (outcome.outcome === "UNREADABLE") {
+      renderError(T["offline_" + outcome.why] || T.offline_damaged);
+      beep(false);
+      return;
+    }
+    pending.push(payload);
+    renderOffline(outcome);
+    beep(false); // never the VALID tone: the status was not checked
+  }
+  function renderOffline(o) {
+    const c = o.claims;
+    const genuine = o.outcome === "GENUINE";
+    const cls = genuine ? "attention" : "invalid";
+    const verdict = "OFFLINE_" + o.outcome;
+    const since = offlineSince ? utc(offlineSince.toISOString()) : "";
+    const head = el("div", { class: "verdict " + cls, id: "verdict", "data-verdict": verdict });
+    head.append(el("span", { class: "state" }, T["offline_" + o.outcome].replace("{t}", since)));
+    const parts = [head, el("p", { id: "reason" }, T["offline_why_" + o.outcome])];
+    const key = o.key || {};
+    const x = c.x || "";
+    const regions = (trustList && trustList.regions) || {};
+    const types = (trustList && trustList.types) || {};
+    facts(parts, [
+      ["f_licence", c.i],
+      ["f_type", types[c.t] || c.t],
+      ["f_holder", c.h],
+      ["f_issuer", key.agency_name ? key.agency_name + " (" + c.a + ")" : c.a],
+      ["f_region", regions[String(c.r)] || c.r],
+      ["f_valid_until", x.slice(0, 4) + "-" + x.slice(4, 6) + "-" + x.slice(6, 8)],
+      ["f_compromised", utc(key.compromised_at)],
+      ["f_retired", utc(key.revoked_at)],
+      ["f_trust_list", trustList && trustList.as_of.block + " · " + utc(trustList.as_of.time)],
+    ]);
+    box.replaceChildren(...parts);
+    addHistory(cls, T["offline_" + o.outcome].replace("{t}", since), c.i, "offline");
+  }
+  async function recheck() {
+    while (pending.length) {
+      const payload = pending[0];
+      let answer;
+      try {
+        answer = await ask("/verify/qr.json", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ payload: payload }),
+        });
+      } catch (e) {
+        return; // still offline: tried again on the next "online" event or tick
+      }
+      pending.shift();
+      show(answer, true);
+    }
+    document.querySelectorAll("#history-list li[data-offline]").forEach((li) => {
+      li.removeAttribute("data-offline");
+      li.append(" ", el("span", { class: "rechecked" }, T.rechecked));
+    });
+  }
+  window.addEventListener("online", recheck);
+  setInterval(() => {
+    if (pending.length) recheck();
+  }, 3000);
 
   // ---- camera: grab frames onto a canvas and decode them with jsQR
   const canvas = document.createElement("canvas");
@@ -228,4 +355,22 @@
 
   if (initial && initial.error) addHistory("invalid", T.cannot_verify, initial.error);
   else if (initial && initial.verdict) render(initial);
+
+  // ---- the offline counter: the service worker keeps this page and the trust list
+  const ready = loadTrustList();
+  if (!initial && location.pathname.startsWith("/v/")) {
+    // a QR link opened offline: the service worker answered with the cached counter page
+    ready.then(() => {
+      wentOffline();
+      verifyOffline(location.pathname);
+    });
+  }
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker
+      .register("/sw.js", { scope: "/" })
+      .then(() => navigator.serviceWorker.ready)
+      .then(() => ready)
+      .then(() => document.documentElement.setAttribute("data-offline-ready", ""))
+      .catch((e) => console.warn("offline counter unavailable:", e));
+  }
 })();

@@ -51,7 +51,8 @@ def test_camera_scan_of_a_valid_licence_shows_valid(
     expect(verdict).to_have_class("verdict valid")
     expect(verdict).to_contain_text("有效")
     assert _fact(page, "f_licence") == site.valid.licence_id
-    assert _fact(page, "f_type") == "BL01"  # a QR verdict names the type by its code
+    assert _fact(page, "f_type") == "营业执照"  # a QR verdict names the type, as a PDF's does
+    assert int(_fact(page, "f_block")) > 0  # the anchoring block, beside its time
     holder = _fact(page, "f_holder")
     assert "*" in holder and holder != "杭州青禾科技有限公司"
     assert _fact(page, "f_grade").startswith("A")

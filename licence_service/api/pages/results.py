@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
+from licence_service.domain.licence_types import type_name
 from verifier.verdicts import Verdict, VerificationResult
 
 ATTENTION = frozenset(
@@ -19,13 +20,14 @@ def state(verdict: Verdict) -> str:
     return "attention" if verdict in ATTENTION else "invalid"
 
 
-def result_html(result: VerificationResult, t: dict[str, str]) -> str:
-    """The verdict box's content for ``result`` with the texts ``t``."""
+def result_html(result: VerificationResult, t: dict[str, str], holder_full: bool = False) -> str:
+    """The verdict box's content for ``result`` with the texts ``t``; ``holder_full`` when the
+    holder's name is shown in full (to agency staff: see ``pages.holder``)."""
     current = result.extra.get("current_version")
     rows = [
         (t["f_licence"], result.licence_id),
-        (t["f_type"], result.type_name or result.type_code),
-        (t["f_holder"], result.holder_name),
+        (t["f_type"], result.type_name or type_name(result.type_code) or result.type_code),
+        (t["f_holder_full" if holder_full else "f_holder"], result.holder_name),
         (t["f_issuer"], result.issuer and f"{result.issuer} ({result.issuer_code})"),
         (t["f_region"], result.region),
         (t["f_valid_until"], result.valid_until),
@@ -33,6 +35,7 @@ def result_html(result: VerificationResult, t: dict[str, str]) -> str:
         (t["f_current"], current and f"{current:03d}"),
         (t["f_grade"], result.trust_grade and t[f"grade_{result.trust_grade}"]),
         (t["f_anchored"], result.anchored_at and f"{result.anchored_at:%Y-%m-%d %H:%M:%S} UTC"),
+        (t["f_block"], result.extra.get("anchor_block")),
         (t["f_batch"], result.batch_id),
         (t["f_tx"], result.anchor_tx),
     ]

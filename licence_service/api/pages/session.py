@@ -97,6 +97,21 @@ async def signed_in(request: Request, response: Response) -> SignedIn:
     return SignedIn(person, token)
 
 
+async def optional_viewer(request: Request) -> PersonInfo | None:
+    """The cookie session's person, or None (nobody signed in, idle, revoked): for the public
+    pages whose content depends on who looks (the counter's holder name). Never refuses."""
+    try:
+        token = _cookie_token(request)
+    except HTTPException:
+        return None
+    if token is None:
+        return None
+    try:
+        return await run_in_threadpool(authenticate, request.app.state.runtime, token)
+    except AuthenticationError:
+        return None
+
+
 def page_role(*roles: PersonRole):  # type: ignore[no-untyped-def]
     """A signed-in person holding one of ``roles``; for a cookie session also the form's CSRF
     token (checked after the role: a wrong role is refused for the role)."""

@@ -4,39 +4,89 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse
 
 from licence_service.api.deps import RuntimeDep
-from licence_service.api.pages import desk, import_page, issue_form, licence_actions, licence_page
-from licence_service.api.pages.assets import static_file
+from licence_service.api.pages import (
+    admin_page,
+    audit_page,
+    desk,
+    import_page,
+    issue_form,
+    licence_actions,
+    licence_page,
+)
+from licence_service.api.pages.assets import ROOT_FILES, static_file
 from licence_service.api.pages.counter import counter_page
+from licence_service.api.pages.holder import show_holder
 from licence_service.api.pages.results import error_html, result_html
+from licence_service.api.pages.session import optional_viewer
 from licence_service.api.pages.texts import language, texts
-from licence_service.api.routers.verify import to_out
+from licence_service.api.routers.verify import MAX_PDF_BYTES, to_out
+from licence_service.api.schemas import QrIn
 from licence_service.api.security import require_csrf
-from licence_service.domain.errors import ServiceError
+from licence_service.domain.errors import InvalidInputError, ServiceError
+from licence_service.people.identity import PersonInfo
+from licence_service.region.runtime import Runtime
 from licence_service.services import verify_pdf, verify_qr
 from verifier.errors import VerificationError
+from verifier.verdicts import VerificationResult
 
 router = APIRouter(include_in_schema=False)
 router.include_router(desk.router)
-for part in (issue_form, licence_page, licence_actions, import_page):
+for part in (issue_form, licence_page, licence_actions, import_page, audit_page, admin_page):
     router.include_router(part.router)
 
 
+Viewer = Annotated[PersonInfo | None, Depends(optional_viewer)]
+
+
+def _verdict_json(
+    rt: Runtime, viewer: PersonInfo | None, result: VerificationResult
+) -> dict[str, Any]:
+    """The API's verdict JSON with the holder's name as ``viewer`` may see it."""
+    full = show_holder(rt, viewer, result)
+    return to_out(result).model_dump(mode="json") | {"holder_full": full}
+
+
+def _verdict_page(
+    request: Request, rt: Runtime, viewer: PersonInfo | None, result: VerificationResult
+) -> HTMLResponse:
+    data = _verdict_json(rt, viewer, result)
+    t = texts(language(request))
+    return counter_page(request, result_html(result, t, data["holder_full"]), data)
+
+
 @router.get("/v/{token}", response_class=HTMLResponse)
-def qr_status_page(token: str, request: Request, rt: RuntimeDep) -> HTMLResponse:
+def qr_status_page(token: str, request: Request, rt: RuntimeDep, viewer: Viewer) -> HTMLResponse:
     """Where a licence's QR code leads: the counter page showing its live verdict."""
     t = texts(language(request))
     try:
         result = verify_qr(rt, token)
     except (VerificationError, ServiceError) as exc:
         return counter_page(request, error_html(str(exc), t), {"error": str(exc)}, 422)
-    initial = to_out(result).model_dump(mode="json")
-    return counter_page(request, result_html(result, t), initial)
+    return _verdict_page(request, rt, viewer, result)
+
+
+@router.post("/verify/qr.json")
+def verify_qr_json(body: QrIn, rt: RuntimeDep, viewer: Viewer) -> dict[str, Any]:
+    """The counter script's QR check: the public API's verdict (from the server's in-memory
+    verifier), the holder's name as the signed-in viewer may see it."""
+    return _verdict_json(rt, viewer, rt.verifying.verify_qr(body.payload, body.at))
+
+
+@router.post("/verify/pdf.json")
+def verify_pdf_json(
+    rt: RuntimeDep, viewer: Viewer, file: Annotated[UploadFile, File()]
+) -> dict[str, Any]:
+    """The counter script's PDF check, as :func:`verify_qr_json`."""
+    data = file.file.read(MAX_PDF_BYTES + 1)
+    if len(data) > MAX_PDF_BYTES:
+        raise InvalidInputError("the file is larger than 20 MiB", field="file")
+    return _verdict_json(rt, viewer, rt.verifying.verify_pdf(data))
 
 
 @router.get("/verify", response_class=HTMLResponse)
@@ -49,6 +99,7 @@ def verify_form(request: Request) -> HTMLResponse:
 def verify_form_post(
     request: Request,
     rt: RuntimeDep,
+    viewer: Viewer,
     file: Annotated[UploadFile | None, File()] = None,
     qr: Annotated[str | None, Form()] = None,
     at: Annotated[datetime | None, Form()] = None,
@@ -66,10 +117,22 @@ def verify_form_post(
             return counter_page(request, error_html(message, t), {"error": message}, 422)
     except (VerificationError, ServiceError) as exc:
         return counter_page(request, error_html(str(exc), t), {"error": str(exc)}, 422)
-    return counter_page(request, result_html(result, t), to_out(result).model_dump(mode="json"))
+    return _verdict_page(request, rt, viewer, result)
 
 
 @router.get("/static/{name}")
 def static(name: str) -> FileResponse:
     """The pages' scripts, style and the bundled QR decoder."""
     return static_file(name)
+
+
+@router.get("/sw.js")
+def service_worker() -> FileResponse:
+    """The offline counter's service worker (from the root: it controls /verify and /v/…)."""
+    return static_file("sw.js", ROOT_FILES)
+
+
+@router.get("/manifest.webmanifest")
+def manifest() -> FileResponse:
+    """The offline counter's web app manifest (installable as an app)."""
+    return static_file("manifest.webmanifest", ROOT_FILES)

@@ -88,7 +88,7 @@ def me_endpoint(person: CurrentPerson) -> dict[str, Any]:
     return person.to_json()
 
 
-def _manages(rt: Runtime, admin: PersonInfo, username: str) -> PersonInfo:
+def manages(rt: Runtime, admin: PersonInfo, username: str) -> PersonInfo:
     """The person ``username`` if ``admin`` manages them; 403 otherwise."""
     target = get_person(rt, username)
     if PersonRole.REGION_ADMIN in admin.roles and target.region_code == admin.region_code:
@@ -100,7 +100,7 @@ def _manages(rt: Runtime, admin: PersonInfo, username: str) -> PersonInfo:
 
 def _self_or_manager(rt: Runtime, caller: PersonInfo, username: str) -> None:
     if caller.username != username:
-        _manages(rt, caller, username)
+        manages(rt, caller, username)
 
 
 @router.get("/people", responses=ERRORS)
@@ -126,7 +126,7 @@ def add_person_endpoint(body: PersonIn, rt: RuntimeDep, admin: PeopleAdmin) -> d
 @router.post("/people/{username}/disable", responses=ERRORS)
 def disable_endpoint(username: str, rt: RuntimeDep, admin: PeopleAdmin) -> dict[str, object]:
     """Disable a person: password and tokens stop working at once."""
-    _manages(rt, admin, username)
+    manages(rt, admin, username)
     return disable_person(rt, username).to_json()
 
 

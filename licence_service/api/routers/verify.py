@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated
 
@@ -10,9 +11,12 @@ from fastapi.concurrency import run_in_threadpool
 
 from licence_service.api.deps import RuntimeDep
 from licence_service.api.schemas import ErrorOut, QrIn, VerificationOut
+from licence_service.domain.licence_types import type_name
+from licence_service.services.trust_list import trust_list
 from verifier.verdicts import VerificationResult
 
 router = APIRouter(prefix="/verify", tags=["verify"])
+trust_router = APIRouter(tags=["verify"])
 ERRORS: dict[int | str, dict[str, object]] = {422: {"model": ErrorOut}, 503: {"model": ErrorOut}}
 MAX_PDF_BYTES = 20 * 1024 * 1024
 DIRECT = Query(
@@ -34,8 +38,12 @@ def _answer(result: VerificationResult) -> Response:
 
 
 def to_out(result: VerificationResult) -> VerificationOut:
+    """The API's shape of a verdict; a QR verdict (whose code carries only the type's code)
+    gets the type's name from the licence type catalogue, as a PDF verdict has it."""
     data = result.to_json()
     data["current_version"] = result.extra.get("current_version")
+    data["anchor_block"] = result.extra.get("anchor_block")
+    data["type_name"] = data["type_name"] or type_name(result.type_code)
     return VerificationOut.model_validate(data)
 
 
@@ -65,3 +73,12 @@ async def verify_qr_endpoint(
         if quick is not None:
             return _answer(quick)
     return _answer(await run_in_threadpool(rt.verifying.verify_qr, body.payload, body.at, direct))
+
+
+@trust_router.get("/trust-list")
+def trust_list_endpoint(rt: RuntimeDep) -> Response:
+    """The agencies' QR-signing public keys (JWK and SPKI) with their region, validity and the
+    on-chain directory's retirement and compromise times, as of a block: what the offline
+    counter caches to check a QR code's signature in the browser when the network drops."""
+    body = json.dumps(trust_list(rt), ensure_ascii=False)
+    return Response(body, media_type="application/json", headers={"Cache-Control": "no-cache"})
