@@ -64,6 +64,7 @@ def _anchor_loop(rt: Runtime, stop: threading.Event, leadership: Leadership) -> 
 def _share_guards(app: FastAPI, rt: Runtime) -> None:
     """Swap the per-process rate buckets and form secret for the data directory's shared ones."""
     app.state.csrf_secret = shared_csrf_secret(rt.settings.home)
+    app.state.idle_timeout = rt.settings.session_idle_seconds
     buckets = SharedTokenBuckets(
         rate_table(rt.settings.home), rt.settings.verify_rate_per_minute, rt.settings.verify_burst
     )

@@ -70,6 +70,7 @@ class Settings:
     max_upload_bytes: int = 20 * 1024 * 1024  # any request body, refused with 413 beyond
     verify_rate_per_minute: float = 60.0  # public verification, per client address
     verify_burst: int = 30
+    session_idle_seconds: float = 1800.0  # a page session idle this long ends (token revoked)
     production: bool = False  # LICLEDGER_ENV=production: key passphrase kept off the data dir
     key_passphrase_file: Path | None = None  # LICLEDGER_KEY_PASSPHRASE_FILE
 
@@ -128,6 +129,7 @@ def load_settings(home: Path | str | None = None, **overrides: object) -> Settin
         max_upload_bytes=_int("MAX_UPLOAD_BYTES", 20 * 1024 * 1024),
         verify_rate_per_minute=_float("VERIFY_RATE_PER_MINUTE", 60.0),
         verify_burst=_int("VERIFY_BURST", 30),
+        session_idle_seconds=_float("SESSION_IDLE_SECONDS", 1800.0),
         production=_production(),
         key_passphrase_file=_optional_path("KEY_PASSPHRASE_FILE"),
     )

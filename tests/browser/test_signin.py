@@ -6,14 +6,18 @@ with it issues; signing out ends the session."""
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
+from licence_service.api.app import create_app
 from licence_service.store.models import LicenceVersion
 from tests.browser.conftest import Launch, Site, form_token, screenshot, sign_in_http
-from tests.people_fixtures import PASSWORD
+from tests.chain_fixtures import free_port
+from tests.people_fixtures import PASSWORD, serving
 from tests.service_fixtures import BUSINESS_FIELDS, HOLDER_USCC
 
 pytestmark = pytest.mark.e2e
@@ -80,3 +84,24 @@ def test_sign_in_in_the_browser(site: Site, people: dict[str, str], launch: Laun
     assert session["httpOnly"] and session["sameSite"] == "Strict"
     assert page.evaluate("document.cookie").find("ll_session") == -1  # not readable by scripts
     screenshot(page, "desk-desktop")
+
+
+def test_an_idle_session_ends_and_its_token_is_revoked(site: Site, people: dict[str, str]) -> None:
+    """The same region served by a second app whose idle timeout is one second (what
+    ``LICLEDGER_SESSION_IDLE_SECONDS`` sets): a session left idle is refused on its next
+    request, and the token the cookie carried no longer works as a bearer token either."""
+    app = create_app(site.rt, background=False)
+    app.state.idle_timeout = 1.0
+    with serving(app, free_port()) as url, httpx.Client(base_url=url, timeout=60) as c:
+        sign_in_http(c, people["window"])
+        token = str(c.cookies["ll_session"]).strip('"').split("|")[0]
+        assert c.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        assert c.get("/desk").status_code == 200  # in use: the idle clock restarts
+        time.sleep(1.6)  # idle for longer than the timeout
+        refused = c.get("/desk")
+        assert refused.status_code == 401 and "idle" in refused.text, refused.text
+        bearer = httpx.get(f"{url}/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        assert bearer.status_code == 401, bearer.text
+        c.cookies.clear()
+        sign_in_http(c, people["window"])  # signing in again starts a new session
+        assert c.get("/desk").status_code == 200

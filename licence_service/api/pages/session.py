@@ -3,8 +3,9 @@
 A session is a sign-in token (from :func:`people.signin.sign_in`, argon2id-checked) kept in the
 cookie ``ll_session``: ``HttpOnly``, ``SameSite=Strict``, ``Secure`` when the service is reached
 over TLS. The cookie also carries the time of the last request, HMAC-signed with the app's
-secret: a session idle for longer than :data:`IDLE_TIMEOUT` is ended (its token revoked) on
-its next request. Because a cookie is sent by the browser on its own, every state-changing
+secret: a session idle for longer than the idle timeout (``LICLEDGER_SESSION_IDLE_SECONDS``,
+:data:`IDLE_TIMEOUT` by default) is ended on its next request, its token revoked so that it
+is no use as a bearer token either. Because a cookie is sent by the browser on its own, every state-changing
 form of a cookie session also needs the CSRF token; a caller presenting a bearer token in a
 header (not ambient) is checked the same way for roles but needs no form token.
 """
@@ -29,7 +30,23 @@ from licence_service.people.service import authenticate, revoke_token
 from licence_service.people.tokens import prefix_of
 
 SESSION_COOKIE = "ll_session"
-IDLE_TIMEOUT = 30 * 60  # seconds without a request before a session ends
+IDLE_TIMEOUT = 30 * 60  # seconds without a request before a session ends (default)
+
+
+class _Idle(Exception):
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+
+def _idle_timeout(request: Request) -> float:
+    return float(getattr(request.app.state, "idle_timeout", IDLE_TIMEOUT))
+
+
+async def _end_idle(request: Request, idle: _Idle) -> None:
+    prefix = prefix_of(idle.token)
+    if prefix:
+        with suppress(ServiceError):  # revoked already
+            await run_in_threadpool(revoke_token, request.app.state.runtime, prefix)
 
 
 def _mac(request: Request, token: str, seen: int) -> str:
@@ -70,8 +87,8 @@ def _cookie_token(request: Request, check_idle: bool = True) -> str | None:
         return None
     if not hmac.compare_digest(mac, _mac(request, token, int(seen_text))):
         return None
-    if check_idle and time.time() - int(seen_text) > IDLE_TIMEOUT:
-        raise HTTPException(401, f"the session ended after {IDLE_TIMEOUT // 60} idle minutes")
+    if check_idle and time.time() - int(seen_text) > _idle_timeout(request):
+        raise _Idle(token)
     return token
 
 
@@ -84,7 +101,12 @@ class SignedIn:
 
 
 async def signed_in(request: Request, response: Response) -> SignedIn:
-    token = _cookie_token(request)
+    try:
+        token = _cookie_token(request)
+    except _Idle as idle:
+        await _end_idle(request, idle)
+        minutes = round(_idle_timeout(request) / 60, 1)
+        raise HTTPException(401, f"the session ended after {minutes:g} idle minutes") from None
     if token is None:
         header = request.headers.get("authorization")
         person = await current_person(request, header)
@@ -102,7 +124,8 @@ async def optional_viewer(request: Request) -> PersonInfo | None:
     pages whose content depends on who looks (the counter's holder name). Never refuses."""
     try:
         token = _cookie_token(request)
-    except HTTPException:
+    except _Idle as idle:
+        await _end_idle(request, idle)
         return None
     if token is None:
         return None
