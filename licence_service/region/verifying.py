@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
+from ledger_client.errors import ChainUnavailableError
 from ledger_client.index import ChainIndexer, SyncResult
 from ledger_client.index_cache import CachedChainIndex
 from ledger_client.registry import RegistryClient
@@ -80,6 +81,18 @@ class MarkingIndexer(ChainIndexer):
     learns at once that this process indexed something (an anchoring, a status change)."""
 
     last_sync_start = -1e9  # time.monotonic(), taken before the sync reads the chain head
+    rewinds = 0  # times the index forgot blocks the chain lost: verifiers' memories go too
+
+    def rewind_to(self, first_missing: int) -> None:
+        """Forget what the index holds from block ``first_missing`` on: the chain lost those
+        blocks (``anchoring.reconcile`` calls this before it mines anything new there)."""
+        with self._lock:
+            if self.checkpoint() > first_missing:
+                self._rewind(first_missing)
+
+    def _rewind(self, first_missing: int) -> None:
+        super()._rewind(first_missing)
+        self.rewinds += 1
 
     def sync(self, progress: Callable[[int, int], None] | None = None) -> SyncResult:
         started = time.monotonic()
@@ -153,7 +166,8 @@ class VerifyingState:
             self.rt.indexer.sync()
             mark = self.rt.indexer.last_sync_start
             block = self.rt.indexer.checkpoint()
-            self.index.refresh(block)
+            # after a rewind the checkpoint may come back to a value it had: a new generation
+            self.index.refresh((self.rt.indexer.rewinds, block))
             verifier = Verifier(
                 index=self.index,
                 trust=self.rt.trust_store(),
@@ -179,8 +193,14 @@ class VerifyingState:
             try:
                 self.refresh(time.monotonic())
                 self._beat = time.monotonic()
-            except Exception:
-                log.exception("verifier refresh failed; requests will refresh on their own")
+            except Exception as exc:
+                # No beat: the snapshot answers only within ``freshness`` now; past it a
+                # request refreshes itself, and while the chain is down it is told so (503).
+                self._beat = -1e9
+                if isinstance(exc, ChainUnavailableError):
+                    log.warning("verifier refresh waits for the chain: %s", exc)
+                else:
+                    log.exception("verifier refresh failed; requests will refresh on their own")
             stop.wait(self.freshness / 2)  # ahead of the bound, so requests never wait for it
 
     # ------------------------------------------------------------------ answering

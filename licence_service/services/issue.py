@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ledger_client.errors import ChainUnavailableError
 from licence_service.audit import oplog
 from licence_service.documents.builder import (
     BuiltDocument,
@@ -196,8 +197,16 @@ def settle(rt: Runtime, doc: IssuedDocument, wait: bool, timeout: float = 60.0) 
     """With ``wait``: anchor ``doc`` now and return it with the transaction that anchored it."""
     if not wait:
         return doc
-    anchor(rt, [doc.leaf], wait=True, timeout=timeout)
+    try:
+        anchor(rt, [doc.leaf], wait=True, timeout=timeout)
+    except ChainUnavailableError as exc:
+        # The licence is recorded with its pending leaf (a retry must not issue it again):
+        # it is PENDING, and the worker anchors it when the chain is back.
+        return replace(doc, extra={**doc.extra, "note": f"{PENDING_NOTE} ({exc})"})
     return anchor_info(rt, doc)
+
+
+PENDING_NOTE = "recorded and queued (PENDING): the chain is unreachable, anchored when it returns"
 
 
 def anchor_info(rt: Runtime, doc: IssuedDocument) -> IssuedDocument:
