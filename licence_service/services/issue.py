@@ -120,7 +120,7 @@ def issue(rt: Runtime, req: IssueRequest, attempts: int = 5) -> IssuedDocument:
     creds = rt.agency_credentials(agency.code)
     for attempt in range(attempts):
         try:
-            with rt.sessions.begin() as s:
+            with rt.issue_lock, rt.sessions.begin() as s:
                 serial = _next_serial(s, agency.id, ltype.code)
                 ident = LicenceIdentifier.create(ltype.code, agency.code, serial)
                 spec = DocumentSpec(agency, creds, ltype, ident, values, fields, today, start, end)
@@ -139,9 +139,12 @@ def issue(rt: Runtime, req: IssueRequest, attempts: int = 5) -> IssuedDocument:
                 s.add(OutboxEntry.of(doc.leaf, agency.id, version_id=version.id))
                 oplog.record(s, "issue", str(ident), type=ltype.code, agency=agency.code)
         except IntegrityError:
+            # another writer took the serial (refused at flush: nothing was committed), so
+            # this file has no row: remove it, and take the next serial
+            path.unlink(missing_ok=True)
             if attempt == attempts - 1:
                 raise
-            continue  # another writer took the serial: take the next one
+            continue
         return IssuedDocument(
             licence_id=str(ident),
             base_id=ident.base,
