@@ -17,6 +17,7 @@ import os
 import signal
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,13 +26,15 @@ import pytest
 from sqlalchemy import func, select
 
 from ledger_client.node import AnvilNode, NodeConfig
+from ledger_client.registry import LeafStatus
 from licence_service.anchoring.worker import AnchorWorker
 from licence_service.api.app import create_app
 from licence_service.audit.replay import replay
 from licence_service.domain.states import BatchState, OutboxState
 from licence_service.region.runtime import Runtime
-from licence_service.services import issue_licence
+from licence_service.services import Amendment, amend_licence, issue_licence
 from licence_service.services.issue import IssuedDocument
+from licence_service.services.status import change_status
 from licence_service.store.models import AnchorBatch, Licence, LicenceVersion, OutboxEntry
 from tests.chain_fixtures import free_port
 from tests.people_fixtures import serving, staff
@@ -133,6 +136,11 @@ def test_batches_a_killed_node_lost_are_anchored_again(
     node.stop()  # graceful: dumped, so these survive
     node.start()
     lost = [issue_licence(rt, business_request()) for _ in range(4)]
+    # a revocation of a kept licence, one of a lost one, and an amendment (its new version and
+    # the on-chain link to it): all mined, recorded, then lost with the node
+    change_status(rt, kept[0].licence_id, LeafStatus.REVOKED, 1, "revoked, then lost")
+    change_status(rt, lost[0].licence_id, LeafStatus.REVOKED, 1, "revoked, then lost")
+    amended = amend_licence(rt, kept[1].licence_id, Amendment({"注册资本": "900万元"}, "change"))
     head = rt.w3.eth.block_number
     kill_node(node)  # after it mined the four batches, before any dump
     node.start()
@@ -140,6 +148,7 @@ def test_batches_a_killed_node_lost_are_anchored_again(
     missing = _missing_batches(rt)
     assert missing >= len(lost)  # the loss is real: recorded as confirmed, gone from the chain
     assert "VALID" not in _verdicts(rt, lost)[::2]  # their PDFs no longer verify
+    assert _verdicts(rt, kept[:1]) == ["VALID", "VALID"]  # the revocation is gone too
 
     stop = threading.Event()
     worker = threading.Thread(target=AnchorWorker(rt).run, args=(stop, 0.2), daemon=True)
@@ -154,16 +163,17 @@ def test_batches_a_killed_node_lost_are_anchored_again(
     finally:
         stop.set()
         worker.join(10)
-    verdicts = _verdicts(rt, kept + lost)
-    counts = _leaf_counts_on_chain(rt, kept + lost)
+    verdicts = _verdicts(rt, kept + lost + [amended])
+    counts = _leaf_counts_on_chain(rt, kept + lost + [amended])
     result = replay(rt)
     print(
-        f"\nnode killed: {len(kept) + len(lost)} licences acknowledged, {missing} confirmed "
+        f"\nnode killed: {len(kept) + len(lost) + 1} licences acknowledged, {missing} confirmed "
         f"batches lost by the node, re-anchored in {took:.1f} s; leaves on chain once: "
-        f"{counts.count(1)}/{len(counts)}; verdicts VALID: {verdicts.count('VALID')}/"
-        f"{len(verdicts)}; replay discrepancies: {len(result.discrepancies)}"
+        f"{counts.count(1)}/{len(counts)}; verdicts (PDF and QR) {dict(Counter(verdicts))}; "
+        f"replay discrepancies: {len(result.discrepancies)}"
     )
-    assert verdicts == ["VALID"] * len(verdicts)
+    revoked, superseded = ["REVOKED"] * 2, ["SUPERSEDED"] * 2
+    assert verdicts == revoked + superseded + ["VALID"] * 2 + revoked + ["VALID"] * 8
     assert counts == [1] * len(counts)  # exactly once, the kept ones not again
     assert result.consistent, result.discrepancies
 
@@ -196,7 +206,7 @@ def test_chain_unreachable_queues_issuance_and_never_guesses_a_verdict(
         node.stop()
         down = time.monotonic()
         with rt.sessions() as s:
-            licences = s.scalar(select(func.count()).select_from(Licence))
+            licences = int(s.scalar(select(func.count()).select_from(Licence)) or 0)
         headers = {**issuer, "Idempotency-Key": "issued-while-the-chain-is-down"}
         queued = c.post("/api/v1/licences", json=ISSUE_BODY, headers=headers)
         assert queued.status_code == 201, queued.text

@@ -20,14 +20,15 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from ledger_client import merkle
 from ledger_client.errors import ChainUnavailableError, ContractRevertError, TransactionError
-from ledger_client.registry import Member, RegistryClient
+from ledger_client.registry import RegistryClient
 from ledger_client.transactions import NonceConflictError, SignedTx
 from licence_service.anchoring.lease import Lease, holder_name
+from licence_service.anchoring.members import member_of
 from licence_service.anchoring.reconcile import agency_registry, reconcile
+from licence_service.anchoring.statuses import restate_statuses
 from licence_service.audit import oplog
 from licence_service.domain.states import BatchState, LinkState, OutboxState
 from licence_service.region.runtime import Runtime
@@ -67,7 +68,7 @@ class AnchorWorker:
             with self.rt.sessions.begin() as s:
                 oplog.seal(s)
                 oplog.anchor_head(s, every=self.oplog_every)
-            reconcile(self.rt)
+            lost = reconcile(self.rt)
             batches = leaves = 0
             for batch_id in self._unfinished():
                 leaves += self._finish(batch_id)
@@ -76,6 +77,8 @@ class AnchorWorker:
                 leaves += self._finish(prepared)
                 batches += 1
             self._link_versions()
+            if lost.lost_batches:  # now anchored again: the status changes lost with them
+                restate_statuses(self.rt)
             return FlushResult(batches, leaves)
 
     def run(
@@ -85,7 +88,7 @@ class AnchorWorker:
         while this process holds the region's anchoring lease (the default: one per runtime)."""
         wait = interval if interval is not None else self.rt.settings.flush_interval
         lease = lease or Lease(self.rt.sessions, "anchoring", holder_name())
-        next_sweep = 0.0
+        next_sweep, restated = 0.0, False
         try:
             while not stop.is_set():
                 try:
@@ -94,6 +97,9 @@ class AnchorWorker:
                             self._set_aside_unrecorded()
                             next_sweep = time.monotonic() + SWEEP_EVERY
                         self.flush()
+                        if not restated:  # at start: a crash may have come mid-restatement
+                            restate_statuses(self.rt)
+                            restated = True
                 except ChainUnavailableError as exc:  # an outage, not a fault: no traceback
                     log.warning("anchoring waits for the chain: %s", exc)
                     stop.wait(max(wait, 1.0))
@@ -315,17 +321,6 @@ SWEEP_EVERY = 3600.0
 
 CHANGE_REASON_CODES = {"change": 10, "correction": 11, "reissue": 12}
 """Reason codes of version links on-chain, by change category."""
-
-
-def member_of(s: Session, leaf: bytes) -> Member | None:
-    """The anchored ``leaf`` with its chain batch id and Merkle proof, or None if not anchored."""
-    entry = s.scalar(select(OutboxEntry).where(OutboxEntry.leaf == leaf))
-    if entry is None or entry.state != OutboxState.ANCHORED or entry.batch is None:
-        return None
-    batch = entry.batch
-    assert batch.chain_batch_id is not None
-    leaves = sorted(s.scalars(select(OutboxEntry.leaf).where(OutboxEntry.batch_id == batch.id)))
-    return Member(leaf, batch.chain_batch_id, tuple(merkle.proof(leaves, leaves.index(leaf))))
 
 
 def wait_anchored(rt: Runtime, leaves: Sequence[bytes], timeout: float = 60.0) -> None:
