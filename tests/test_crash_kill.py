@@ -35,11 +35,16 @@ from bench.verify_server import wait_healthy
 from ledger_client.node import AnvilNode
 from licence_service.domain.states import OutboxState
 from licence_service.region.runtime import Runtime
+from licence_service.services import issue
 from licence_service.store.models import LicenceVersion, OutboxEntry
-from licence_service.store.unrecorded import UNRECORDED_DIR, unrecorded_files
+from licence_service.store.unrecorded import (
+    UNRECORDED_DIR,
+    set_aside_unrecorded,
+    unrecorded_files,
+)
 from tests.chain_fixtures import free_port
 from tests.people_fixtures import staff
-from tests.service_fixtures import region_runtime
+from tests.service_fixtures import business_request, region_runtime
 from tests.test_api import ISSUE_BODY
 
 pytestmark = pytest.mark.e2e
@@ -243,3 +248,19 @@ def _oplog_leaves(rt: Runtime) -> set[bytes]:
     """The operation log's anchored heads (the other leaves this region anchors)."""
     with rt.sessions() as s:
         return set(s.scalars(select(OutboxEntry.leaf).where(OutboxEntry.oplog_seq.is_not(None))))
+
+
+def test_only_files_no_row_names_are_set_aside_and_only_past_the_grace(server: Server) -> None:
+    rt = server.rt
+    pdf_dir = rt.settings.pdf_dir
+    issue(rt, business_request())  # at least one recorded file, whichever tests ran
+    recorded = sorted(pdf_dir.glob("*.pdf"))
+    old, new = pdf_dir / "killed-before-commit.pdf", pdf_dir / "commit-under-way.pdf.tmp"
+    for path in (old, new):
+        path.write_bytes(recorded[0].read_bytes())  # a real licence's bytes, under no row
+    os.utime(old, (time.time() - 120, time.time() - 120))
+    moved = set_aside_unrecorded(pdf_dir, rt.sessions, grace=60)
+    assert moved == 1 and not old.exists() and new.exists()
+    assert (pdf_dir / UNRECORDED_DIR / old.name).read_bytes() == recorded[0].read_bytes()
+    assert sorted(pdf_dir.glob("*.pdf")) == recorded  # every recorded file stays
+    new.unlink()
