@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import requests
 from web3 import Web3
 from web3.providers.rpc import HTTPProvider
 from web3.types import RPCEndpoint, RPCResponse
@@ -27,6 +28,17 @@ class BoundedLogsProvider(HTTPProvider):
         self.max_logs_range = max(1, max_logs_range)
 
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        try:
+            return self._request(method, params)
+        except (OSError, requests.RequestException) as exc:
+            # Not web3's or requests' error, with a traceback's worth of URL and pool detail:
+            # every caller (a verification, the worker, the indexer) gets one error it knows.
+            raise ChainUnavailableError(
+                f"the chain node at {self.endpoint_uri} is unreachable "
+                f"({type(exc).__name__} during {method}); nothing read from the chain now"
+            ) from exc
+
+    def _request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
         if method != "eth_getLogs" or not params or not isinstance(params[0], dict):
             return super().make_request(method, params)
         query = params[0]

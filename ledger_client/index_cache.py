@@ -26,11 +26,11 @@ class CachedChainIndex(ChainIndex):
 
     def __init__(self, sessions: sessionmaker[Session], contract: str) -> None:
         super().__init__(sessions, contract)
-        self.generation: int | None = None
+        self.generation: object = None
         self._memo: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.Lock()
 
-    def refresh(self, generation: int) -> bool:
+    def refresh(self, generation: object) -> bool:
         """Forget everything when the index moved to ``generation``; True when it did."""
         with self._lock:
             if generation == self.generation:

@@ -145,7 +145,10 @@ class AnvilNode:
             return False
         for sig, wait in ((signal.SIGINT, timeout), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
             try:
-                os.kill(pid, sig)
+                if sig is signal.SIGKILL:  # the npm launcher's anvil child too: its whole group
+                    os.killpg(pid, sig)
+                else:
+                    os.kill(pid, sig)
             except ProcessLookupError:
                 break
             if _wait_gone(pid, wait):

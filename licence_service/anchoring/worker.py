@@ -20,17 +20,20 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from ledger_client import merkle
-from ledger_client.errors import ContractRevertError, TransactionError
-from ledger_client.registry import Member, RegistryClient
+from ledger_client.errors import ChainUnavailableError, ContractRevertError, TransactionError
+from ledger_client.registry import RegistryClient
 from ledger_client.transactions import NonceConflictError, SignedTx
 from licence_service.anchoring.lease import Lease, holder_name
+from licence_service.anchoring.members import member_of
+from licence_service.anchoring.reconcile import agency_registry, reconcile
+from licence_service.anchoring.statuses import restate_statuses
 from licence_service.audit import oplog
 from licence_service.domain.states import BatchState, LinkState, OutboxState
 from licence_service.region.runtime import Runtime
 from licence_service.store.models import Agency, AnchorBatch, LicenceVersion, OutboxEntry
+from licence_service.store.unrecorded import UNRECORDED_DIR, set_aside_unrecorded
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +62,13 @@ class AnchorWorker:
     # ------------------------------------------------------------------ public
 
     def flush(self) -> FlushResult:
-        """Finish unfinished batches, then anchor everything pending; returns what it did."""
+        """Put back what the chain lost, finish unfinished batches, then anchor everything
+        pending; returns what it did."""
         with self._lock:
             with self.rt.sessions.begin() as s:
                 oplog.seal(s)
                 oplog.anchor_head(s, every=self.oplog_every)
+            lost = reconcile(self.rt)
             batches = leaves = 0
             for batch_id in self._unfinished():
                 leaves += self._finish(batch_id)
@@ -72,6 +77,8 @@ class AnchorWorker:
                 leaves += self._finish(prepared)
                 batches += 1
             self._link_versions()
+            if lost.lost_batches:  # now anchored again: the status changes lost with them
+                restate_statuses(self.rt)
             return FlushResult(batches, leaves)
 
     def run(
@@ -81,11 +88,22 @@ class AnchorWorker:
         while this process holds the region's anchoring lease (the default: one per runtime)."""
         wait = interval if interval is not None else self.rt.settings.flush_interval
         lease = lease or Lease(self.rt.sessions, "anchoring", holder_name())
+        next_sweep, restated = 0.0, False
         try:
             while not stop.is_set():
                 try:
                     if lease.acquire():
+                        if time.monotonic() >= next_sweep:  # at start, then hourly
+                            self._set_aside_unrecorded()
+                            next_sweep = time.monotonic() + SWEEP_EVERY
                         self.flush()
+                        if not restated:  # at start: a crash may have come mid-restatement
+                            restate_statuses(self.rt)
+                            restated = True
+                except ChainUnavailableError as exc:  # an outage, not a fault: no traceback
+                    log.warning("anchoring waits for the chain: %s", exc)
+                    stop.wait(max(wait, 1.0))
+                    continue
                 except Exception:  # keep the worker alive: the next round retries from the DB
                     log.exception("anchoring round failed; retrying")
                     stop.wait(max(wait, 1.0))
@@ -98,6 +116,13 @@ class AnchorWorker:
                 log.exception("could not release the anchoring lease")
 
     # ------------------------------------------------------------------ steps
+
+    def _set_aside_unrecorded(self) -> None:
+        settings = self.rt.settings
+        moved = set_aside_unrecorded(settings.pdf_dir, self.rt.sessions, settings.unrecorded_grace)
+        if moved:
+            log.warning("%s PDF file(s) no licence names (a crash before their commit) moved "
+                        "to %s", moved, settings.pdf_dir / UNRECORDED_DIR)  # fmt: skip
 
     def _unfinished(self) -> list[int]:
         with self.rt.sessions() as s:
@@ -288,26 +313,14 @@ class AnchorWorker:
                 row.link_state = LinkState.LINKED
 
     def _registry(self, agency_id: int) -> RegistryClient:
-        with self.rt.sessions() as s:
-            agency = s.get(Agency, agency_id)
-            assert agency is not None
-            code = agency.code
-        return self.rt.registry(self.rt.agency_account(code))
+        return agency_registry(self.rt, agency_id)
 
+
+SWEEP_EVERY = 3600.0
+"""Seconds between two looks for PDF files no row names (``store.unrecorded``)."""
 
 CHANGE_REASON_CODES = {"change": 10, "correction": 11, "reissue": 12}
 """Reason codes of version links on-chain, by change category."""
-
-
-def member_of(s: Session, leaf: bytes) -> Member | None:
-    """The anchored ``leaf`` with its chain batch id and Merkle proof, or None if not anchored."""
-    entry = s.scalar(select(OutboxEntry).where(OutboxEntry.leaf == leaf))
-    if entry is None or entry.state != OutboxState.ANCHORED or entry.batch is None:
-        return None
-    batch = entry.batch
-    assert batch.chain_batch_id is not None
-    leaves = sorted(s.scalars(select(OutboxEntry.leaf).where(OutboxEntry.batch_id == batch.id)))
-    return Member(leaf, batch.chain_batch_id, tuple(merkle.proof(leaves, leaves.index(leaf))))
 
 
 def wait_anchored(rt: Runtime, leaves: Sequence[bytes], timeout: float = 60.0) -> None:

@@ -28,6 +28,7 @@ class IssuedOut(BaseModel):
     tx_hash: str | None
     batch_id: int | None
     pdf_url: str
+    note: str | None = None  # e.g. queued as PENDING while the chain is unreachable
 
 
 class VersionOut(BaseModel):

@@ -60,6 +60,9 @@ class Runtime:
         secure_home(settings.home)
         self._lock = threading.Lock()
         self.anchor_lock = threading.Lock()
+        # One new licence at a time in this process: concurrent requests would take the same
+        # serial, and all but one render and sign their PDF again (``services.issue``).
+        self.issue_lock = threading.Lock()
         self._senders: dict[str, TransactionSender] = {}
         self._creds: dict[str, KeyAndCert] = {}
         self._accounts: dict[Path, LocalAccount] = {}

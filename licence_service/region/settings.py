@@ -66,6 +66,9 @@ class Settings:
     batch_size: int = 64
     flush_interval: float = 0.5
     receipt_timeout: float = 60.0
+    # PDF files older than this with no row naming them (a crash between file and commit)
+    # are moved aside by the anchoring worker (store.unrecorded)
+    unrecorded_grace: float = 600.0
     threshold: int = 2  # M of the region directory's M-of-N, used when deploying
     max_upload_bytes: int = 20 * 1024 * 1024  # any request body, refused with 413 beyond
     verify_rate_per_minute: float = 60.0  # public verification, per client address
@@ -125,6 +128,7 @@ def load_settings(home: Path | str | None = None, **overrides: object) -> Settin
         batch_size=_int("BATCH_SIZE", 64),
         flush_interval=_float("FLUSH_INTERVAL", 0.5),
         receipt_timeout=_float("RECEIPT_TIMEOUT", 60.0),
+        unrecorded_grace=_float("UNRECORDED_GRACE_SECONDS", 600.0),
         threshold=_int("DIRECTORY_THRESHOLD", 2),
         max_upload_bytes=_int("MAX_UPLOAD_BYTES", 20 * 1024 * 1024),
         verify_rate_per_minute=_float("VERIFY_RATE_PER_MINUTE", 60.0),

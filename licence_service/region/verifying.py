@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
+from ledger_client.errors import ChainUnavailableError
 from ledger_client.index import ChainIndexer, SyncResult
 from ledger_client.index_cache import CachedChainIndex
 from ledger_client.registry import RegistryClient
@@ -84,6 +85,18 @@ class MarkingIndexer(ChainIndexer):
     learns at once that this process indexed something (an anchoring, a status change)."""
 
     last_sync_start = -1e9  # time.monotonic(), taken before the sync reads the chain head
+    rewinds = 0  # times the index forgot blocks the chain lost: verifiers' memories go too
+
+    def rewind_to(self, first_missing: int) -> None:
+        """Forget what the index holds from block ``first_missing`` on: the chain lost those
+        blocks (``anchoring.reconcile`` calls this before it mines anything new there)."""
+        with self._lock:
+            if self.checkpoint() > first_missing:
+                self._rewind(first_missing)
+
+    def _rewind(self, first_missing: int) -> None:
+        super()._rewind(first_missing)
+        self.rewinds += 1
 
     def sync(self, progress: Callable[[int, int], None] | None = None) -> SyncResult:
         started = time.monotonic()
@@ -158,6 +171,7 @@ class VerifyingState:
         self._lock = threading.Lock()
         self._beat = -1e9  # when the background refresher last finished a refresh
         self._built = -1e9  # when the current verifier (index view, trust store) was built
+        self._generation: tuple[int, int] | None = None  # the index generation it was built on
 
     # ------------------------------------------------------------------ refreshing
     def refresh(self, not_before: float = 0.0) -> Snapshot:
@@ -171,9 +185,11 @@ class VerifyingState:
             self.rt.indexer.sync()
             mark = self.rt.indexer.last_sync_start
             block = self.rt.indexer.checkpoint()
+            # after a rewind the checkpoint may come back to a value it had: a new generation
+            generation = (self.rt.indexer.rewinds, block)
             if (
                 current is not None
-                and current.block == block
+                and generation == self._generation
                 and time.monotonic() - self._built < TRUST_MAX_AGE
             ):
                 # Nothing new on chain since the verifier was built: its index and trust store
@@ -182,8 +198,8 @@ class VerifyingState:
                 # server process a fifth of a core while idle.
                 self._snapshot = Snapshot(current.verifier, block, mark, at)
                 return self._snapshot
-            self.index.refresh(block)
-            self._built = time.monotonic()
+            self.index.refresh(generation)
+            self._generation, self._built = generation, time.monotonic()
             verifier = Verifier(
                 index=self.index,
                 trust=self.rt.trust_store(),
@@ -209,8 +225,14 @@ class VerifyingState:
             try:
                 self.refresh(time.monotonic())
                 self._beat = time.monotonic()
-            except Exception:
-                log.exception("verifier refresh failed; requests will refresh on their own")
+            except Exception as exc:
+                # No beat: the snapshot answers only within ``freshness`` now; past it a
+                # request refreshes itself, and while the chain is down it is told so (503).
+                self._beat = -1e9
+                if isinstance(exc, ChainUnavailableError):
+                    log.warning("verifier refresh waits for the chain: %s", exc)
+                else:
+                    log.exception("verifier refresh failed; requests will refresh on their own")
             stop.wait(self.freshness / 2)  # ahead of the bound, so requests never wait for it
 
     # ------------------------------------------------------------------ answering

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ledger_client.errors import ChainUnavailableError
 from licence_service.audit import oplog
 from licence_service.documents.builder import (
     BuiltDocument,
@@ -119,7 +120,7 @@ def issue(rt: Runtime, req: IssueRequest, attempts: int = 5) -> IssuedDocument:
     creds = rt.agency_credentials(agency.code)
     for attempt in range(attempts):
         try:
-            with rt.sessions.begin() as s:
+            with rt.issue_lock, rt.sessions.begin() as s:
                 serial = _next_serial(s, agency.id, ltype.code)
                 ident = LicenceIdentifier.create(ltype.code, agency.code, serial)
                 spec = DocumentSpec(agency, creds, ltype, ident, values, fields, today, start, end)
@@ -138,9 +139,12 @@ def issue(rt: Runtime, req: IssueRequest, attempts: int = 5) -> IssuedDocument:
                 s.add(OutboxEntry.of(doc.leaf, agency.id, version_id=version.id))
                 oplog.record(s, "issue", str(ident), type=ltype.code, agency=agency.code)
         except IntegrityError:
+            # another writer took the serial (refused at flush: nothing was committed), so
+            # this file has no row: remove it, and take the next serial
+            path.unlink(missing_ok=True)
             if attempt == attempts - 1:
                 raise
-            continue  # another writer took the serial: take the next one
+            continue
         return IssuedDocument(
             licence_id=str(ident),
             base_id=ident.base,
@@ -196,8 +200,16 @@ def settle(rt: Runtime, doc: IssuedDocument, wait: bool, timeout: float = 60.0) 
     """With ``wait``: anchor ``doc`` now and return it with the transaction that anchored it."""
     if not wait:
         return doc
-    anchor(rt, [doc.leaf], wait=True, timeout=timeout)
+    try:
+        anchor(rt, [doc.leaf], wait=True, timeout=timeout)
+    except ChainUnavailableError as exc:
+        # The licence is recorded with its pending leaf (a retry must not issue it again):
+        # it is PENDING, and the worker anchors it when the chain is back.
+        return replace(doc, extra={**doc.extra, "note": f"{PENDING_NOTE} ({exc})"})
     return anchor_info(rt, doc)
+
+
+PENDING_NOTE = "recorded and queued (PENDING): the chain is unreachable, anchored when it returns"
 
 
 def anchor_info(rt: Runtime, doc: IssuedDocument) -> IssuedDocument:

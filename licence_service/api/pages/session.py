@@ -5,9 +5,10 @@ cookie ``ll_session``: ``HttpOnly``, ``SameSite=Strict``, ``Secure`` when the se
 over TLS. The cookie also carries the time of the last request, HMAC-signed with the app's
 secret: a session idle for longer than the idle timeout (``LICLEDGER_SESSION_IDLE_SECONDS``,
 :data:`IDLE_TIMEOUT` by default) is ended on its next request, its token revoked so that it
-is no use as a bearer token either. Because a cookie is sent by the browser on its own, every state-changing
-form of a cookie session also needs the CSRF token; a caller presenting a bearer token in a
-header (not ambient) is checked the same way for roles but needs no form token.
+is no use as a bearer token either. Because a cookie is sent by the browser on its own, every
+state-changing form of a cookie session also needs the CSRF token; a caller presenting a
+bearer token in a header (not ambient) is checked the same way for roles but needs no form
+token.
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ def issue_endpoint(body: IssueIn, rt: RuntimeDep, request: Request, person: Issu
     )
     doc = issue_licence(rt, req, wait=body.wait)
     pdf_url = str(request.url_for("download_pdf", licence_id=doc.licence_id))
-    return IssuedOut.model_validate({**vars(doc), "pdf_url": pdf_url})
+    return IssuedOut.model_validate({**vars(doc), "pdf_url": pdf_url, **doc.extra})
 
 
 @router.get("/{licence_id}", response_model=LicenceOut, responses=ERRORS)

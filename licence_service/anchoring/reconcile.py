@@ -1,0 +1,146 @@
+"""Batches the chain no longer has: noticed, and anchored again.
+
+A chain node can come back with fewer blocks than it had: the embedded node killed between two
+state dumps restarts from its last dump, and a network may lose its unfinalised head. The
+batches it mined after that point were recorded here as confirmed, so nothing would ever send
+them again and their licences would stop verifying.
+
+Every anchoring round asks the chain whether the newest confirmed batch still holds its root
+(one ``eth_call``). Only when it does not does it walk back to the newest batch still there;
+every batch after it is put back in the worker's hands:
+
+- its root is on-chain under another batch id (someone sent it again): ``sent``, so the worker
+  records where it is now;
+- its root is gone: ``prepared`` with a transaction signed afresh (the chain's account nonces
+  went back too, so the stored bytes may never be mined), so the worker sends it again.
+
+The contract refuses a second batch with one root, so this can never anchor anything twice.
+Version links (``supersede``) the chain lost are put back to pending, and the chain index is
+rewound to the surviving head so verifiers forget what the chain no longer says.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from ledger_client.registry import RegistryClient
+from licence_service.domain.states import BatchState, LinkState, OutboxState
+from licence_service.region.runtime import Runtime
+from licence_service.store.models import Agency, AnchorBatch, LicenceVersion, OutboxEntry
+
+log = logging.getLogger(__name__)
+
+_PAGE = 50  # confirmed batches read per query while walking back
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """What a reconciliation found: batches the chain lost, and links put back to pending."""
+
+    lost_batches: int = 0
+    relinks: int = 0
+
+
+def reconcile(rt: Runtime) -> Reconciled:
+    """Put every confirmed batch the chain no longer holds back into the anchoring queue."""
+    registry = rt.registry()
+    lost = _lost_batches(rt, registry)
+    if not lost:
+        return Reconciled()
+    head = int(registry.w3.eth.block_number)
+    log.warning(
+        "the chain (head %s) no longer holds %s confirmed batch(es): anchoring them again",
+        head, len(lost),
+    )  # fmt: skip
+    rt.indexer.rewind_to(head + 1)
+    for agency_id in {agency for _, agency in lost}:
+        sender = agency_registry(rt, agency_id).sender
+        if sender is not None:
+            sender.reset_nonce()  # the chain's nonces went back with its blocks
+    for batch_id, agency_id in sorted(lost):  # the order they were sent in: nonces in order
+        _requeue(rt, batch_id, agency_registry(rt, agency_id))
+    return Reconciled(len(lost), _unlink_lost(rt, registry))
+
+
+def _lost_batches(rt: Runtime, registry: RegistryClient) -> list[tuple[int, int]]:
+    """Confirmed batches (id, agency id) newer than the newest one the chain still holds."""
+    lost: list[tuple[int, int]] = []
+    offset = 0
+    while True:
+        with rt.sessions() as s:
+            page = s.execute(
+                select(
+                    AnchorBatch.id,
+                    AnchorBatch.agency_id,
+                    AnchorBatch.root,
+                    AnchorBatch.chain_batch_id,
+                )
+                .where(AnchorBatch.state == BatchState.CONFIRMED)
+                .order_by(AnchorBatch.block_number.desc(), AnchorBatch.id.desc())
+                .offset(offset)
+                .limit(_PAGE)
+            ).all()
+        for batch_id, agency_id, root, chain_id in page:
+            if registry.batch_id_of_root(root) == chain_id:
+                return lost  # the chain holds this one, so every older one too
+            lost.append((batch_id, agency_id))
+        if len(page) < _PAGE:
+            return lost
+        offset += _PAGE
+
+
+def _requeue(rt: Runtime, batch_id: int, registry: RegistryClient) -> None:
+    with rt.sessions.begin() as s:
+        batch = s.get(AnchorBatch, batch_id)
+        assert batch is not None
+        docs = sorted(
+            (e.leaf, e.key, e.body)
+            for e in s.scalars(select(OutboxEntry).where(OutboxEntry.batch_id == batch_id))
+        )
+        batch.chain_batch_id = batch.block_number = batch.block_time = None
+        if registry.batch_id_of_root(batch.root):
+            batch.state, batch.raw_tx = BatchState.SENT, None  # on-chain elsewhere: record it
+        else:
+            signed = registry.prepare_anchor([d[1] for d in docs], [d[2] for d in docs])
+            batch.state = BatchState.PREPARED
+            batch.raw_tx, batch.tx_hash, batch.nonce = signed.raw, signed.tx_hash, signed.nonce
+        s.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.batch_id == batch_id)
+            .values(state=OutboxState.BATCHED)
+        )
+
+
+def _unlink_lost(rt: Runtime, registry: RegistryClient) -> int:
+    """Version links recorded as made that the chain no longer has: back to pending."""
+    with rt.sessions() as s:
+        linked = [
+            (v.id, v.parent_leaf, v.leaf)
+            for v in s.scalars(
+                select(LicenceVersion).where(LicenceVersion.link_state == LinkState.LINKED)
+            )
+        ]
+    gone = [
+        vid for vid, parent, child in linked
+        if parent is not None and registry.successor_of(parent) != child
+    ]  # fmt: skip
+    if gone:
+        with rt.sessions.begin() as s:
+            s.execute(
+                update(LicenceVersion)
+                .where(LicenceVersion.id.in_(gone))
+                .values(link_state=LinkState.PENDING)
+            )
+    return len(gone)
+
+
+def agency_registry(rt: Runtime, agency_id: int) -> RegistryClient:
+    """The registry client that signs as agency ``agency_id``'s chain account."""
+    with rt.sessions() as s:
+        agency = s.get(Agency, agency_id)
+        assert agency is not None
+        code = agency.code
+    return rt.registry(rt.agency_account(code))
