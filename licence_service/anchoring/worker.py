@@ -88,7 +88,7 @@ class AnchorWorker:
         while this process holds the region's anchoring lease (the default: one per runtime)."""
         wait = interval if interval is not None else self.rt.settings.flush_interval
         lease = lease or Lease(self.rt.sessions, "anchoring", holder_name())
-        next_sweep, restated = 0.0, False
+        next_sweep, restated, pause = 0.0, False, wait
         try:
             while not stop.is_set():
                 try:
@@ -96,7 +96,11 @@ class AnchorWorker:
                         if time.monotonic() >= next_sweep:  # at start, then hourly
                             self._set_aside_unrecorded()
                             next_sweep = time.monotonic() + SWEEP_EVERY
-                        self.flush()
+                        done = self.flush()
+                        # Idle rounds space out (to IDLE_PAUSE): each costs queries and a chain
+                        # call, and an idle server's rounds took CPU from its counters.
+                        busy = done.batches or done.leaves
+                        pause = wait if busy else min(max(pause, 0.05) * 2, max(wait, IDLE_PAUSE))
                         if not restated:  # at start: a crash may have come mid-restatement
                             restate_statuses(self.rt)
                             restated = True
@@ -108,7 +112,7 @@ class AnchorWorker:
                     log.exception("anchoring round failed; retrying")
                     stop.wait(max(wait, 1.0))
                     continue
-                stop.wait(wait)
+                stop.wait(pause)
         finally:
             try:
                 lease.release()
@@ -317,6 +321,7 @@ class AnchorWorker:
 
 
 SWEEP_EVERY = 3600.0
+IDLE_PAUSE = 2.0  # seconds between anchoring rounds that found nothing to do, at most
 """Seconds between two looks for PDF files no row names (``store.unrecorded``)."""
 
 CHANGE_REASON_CODES = {"change": 10, "correction": 11, "reissue": 12}
