@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -13,8 +14,13 @@ from licence_service.domain.errors import InvalidInputError
 # argon2id, t=3, m=64 MiB, p=4: RFC 9106's second recommended option, ~50-100 ms here.
 _HASHER = PasswordHasher.from_parameters(RFC_9106_LOW_MEMORY)
 MIN_LENGTH = 10
-# Verified against when the username is unknown, so both cases take the same time.
-_DUMMY = _HASHER.hash("licledger-no-such-user")
+
+
+@cache
+def _dummy() -> str:
+    """Verified against when the username is unknown, so both cases take the same time; made
+    on first use, not at import (a 64 MiB argon2 hash cost every CLI command its start-up)."""
+    return _HASHER.hash("licledger-no-such-user")
 
 
 def hash_password(password: str) -> str:
@@ -29,7 +35,7 @@ def hash_password(password: str) -> str:
 def verify_password(stored: str | None, password: str) -> bool:
     """True when ``password`` matches ``stored``; a missing hash still costs one verify."""
     try:
-        return _HASHER.verify(stored or _DUMMY, password) and stored is not None
+        return _HASHER.verify(stored or _dummy(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
 
