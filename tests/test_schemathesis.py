@@ -23,13 +23,11 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from ledger_client.node import AnvilNode
-from licence_service.api.app import create_app
 from licence_service.people.identity import UNIT_ROLES, PersonRole, UnitKind
 from licence_service.region.runtime import Runtime
 from licence_service.services import issue_licence
-from tests.chain_fixtures import free_port
-from tests.people_fixtures import bearer, person_token, serving
-from tests.service_fixtures import business_request, region_runtime
+from tests.people_fixtures import bearer, person_token, served_region
+from tests.service_fixtures import business_request
 
 EXAMPLES = 2  # per operation, generation mode and person
 BUDGET_S = 150.0  # a hard bound on the loop (56 s measured on a machine at load 15 on 2 cores)
@@ -39,13 +37,10 @@ BUDGET_S = 150.0  # a hard bound on the loop (56 s measured on a machine at load
 def server(
     tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode
 ) -> Iterator[tuple[str, Runtime]]:
-    port = free_port()
-    rt = region_runtime(
-        tmp_path_factory.mktemp("fuzz-region"), anvil, public_url=f"http://127.0.0.1:{port}",
-        verify_rate_per_minute=1e6, verify_burst=10**6,
-    )  # fmt: skip
-    issue_licence(rt, business_request())  # something for the lookups to find
-    with serving(create_app(rt), port) as url:
+    home = tmp_path_factory.mktemp("fuzz-region")
+    limits = {"verify_rate_per_minute": 1e6, "verify_burst": 10**6}
+    with served_region(home, anvil, **limits) as (url, rt):
+        issue_licence(rt, business_request())  # something for the lookups to find
         yield url, rt
 
 
