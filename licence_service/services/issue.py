@@ -32,7 +32,7 @@ from licence_service.domain.national_ids import HolderIdType, IdentifierError, v
 from licence_service.region.runtime import Runtime
 from licence_service.region.storage import storage_errors, writing_files
 from licence_service.services.anchor_step import anchor, anchored_by
-from licence_service.store.models import Licence, LicenceVersion, OutboxEntry
+from licence_service.store.models import Agency, Licence, LicenceVersion, OutboxEntry
 
 
 @dataclass(frozen=True)
@@ -161,6 +161,11 @@ def _issue(rt: Runtime, req: IssueRequest, attempts: int) -> IssuedDocument:
 
 
 def _next_serial(s: Session, agency_id: int, type_code: str) -> int:
+    """The agency's next serial of this type. The agency row is locked first (PostgreSQL;
+    SQLite has one writer anyway), so concurrent issuers of one agency — across server
+    instances — take turns instead of all reading the same maximum and all but one failing
+    on the unique key (4 issuing clients on two instances lost ~17% of requests that way)."""
+    s.execute(select(Agency.id).where(Agency.id == agency_id).with_for_update())
     current = s.scalar(
         select(func.max(Licence.serial)).where(
             Licence.agency_id == agency_id, Licence.type_code == type_code
