@@ -6,13 +6,18 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
 
+from ledger_client.node import AnvilNode
+from licence_service.api.app import create_app
 from licence_service.people.identity import PersonRole
 from licence_service.people.service import add_person, issue_token
 from licence_service.region.runtime import Runtime
+from tests.chain_fixtures import free_port
+from tests.service_fixtures import region_runtime
 
 PASSWORD = "correct horse battery staple"
 
@@ -62,3 +67,15 @@ def serving(app: FastAPI, port: int) -> Iterator[str]:
     finally:
         srv.should_exit = True
         thread.join(10)
+
+
+@contextmanager
+def served_region(
+    home: Path, anvil: AnvilNode, **overrides: object
+) -> Iterator[tuple[str, Runtime]]:
+    """A region on the session's chain, served on a free loopback port (its QR codes point
+    there); yields the base URL and the runtime."""
+    port = free_port()
+    rt = region_runtime(home, anvil, public_url=f"http://127.0.0.1:{port}", **overrides)
+    with serving(create_app(rt), port) as url:
+        yield url, rt

@@ -8,24 +8,18 @@ import httpx
 import pytest
 
 from ledger_client.node import AnvilNode
-from licence_service.api.app import create_app
 from licence_service.region.runtime import Runtime
-from tests.chain_fixtures import free_port
-from tests.people_fixtures import serving, staff
+from tests.people_fixtures import served_region, staff
 from tests.security.http_server import form_token
-from tests.service_fixtures import BUSINESS_FIELDS, HOLDER_USCC, region_runtime
+from tests.service_fixtures import BUSINESS_FIELDS, HOLDER_USCC
 
 
 @pytest.fixture(scope="module")
 def server(
     tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode
 ) -> Iterator[tuple[str, Runtime]]:
-    port = free_port()
-    rt = region_runtime(
-        tmp_path_factory.mktemp("api-region"), anvil, public_url=f"http://127.0.0.1:{port}"
-    )
-    with serving(create_app(rt), port) as url:
-        yield url, rt
+    with served_region(tmp_path_factory.mktemp("api-region"), anvil) as served:
+        yield served
 
 
 _KEYS: dict[int, dict[str, dict[str, str]]] = {}

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from licence_service.region.runtime import Runtime
@@ -70,7 +71,9 @@ class Idempotency:
         digest = hashlib.sha256(
             scope["method"].encode() + b" " + scope["path"].encode() + b"\n" + bytes(body)
         ).digest()
-        row_id, replay = self._claim(caller, key, digest)
+        # database work off the event loop: a thousand requests arriving at once must not hold
+        # up the answers of those already done
+        row_id, replay = await run_in_threadpool(self._claim, caller, key, digest)
         if replay is not None:
             await replay(send)
             return
@@ -139,13 +142,16 @@ class Idempotency:
         try:
             await self.app(scope, receive, capture)
         finally:
-            with self.rt.sessions.begin() as s:
-                row = s.get(IdempotentRequest, row_id)
-                assert row is not None
-                if status >= 500:  # nothing was promised: a retry may try again
-                    s.delete(row)
-                else:
-                    row.status_code, row.response, row.media_type = status, bytes(chunks), media
+            await run_in_threadpool(self._record, row_id, status, bytes(chunks), media)
+
+    def _record(self, row_id: int, status: int, response: bytes, media: str) -> None:
+        with self.rt.sessions.begin() as s:
+            row = s.get(IdempotentRequest, row_id)
+            assert row is not None
+            if status >= 500:  # nothing was promised: a retry may try again
+                s.delete(row)
+            else:
+                row.status_code, row.response, row.media_type = status, response, media
 
 
 def _answer(status: int, detail: str) -> Replay:

@@ -56,7 +56,7 @@ def _source_tree_on_path() -> None:
         sys.path.append(str(root))
 
 
-def runner(name: str) -> Callable[[bool], dict[str, Any]]:
+def runner(name: str) -> Callable[..., dict[str, Any]]:
     """The ``run`` function of benchmark ``name``, or :class:`NotAvailable`."""
     _source_tree_on_path()
     try:
@@ -110,6 +110,38 @@ def _command(name: str) -> None:
 
 for _name in NAMES:
     _command(_name)
+
+
+@bench_app.command("load")
+@handled
+def load_cmd(
+    quick: Quick = False,
+    seconds: Annotated[
+        float | None, typer.Option(help="How long the clients run (default 60; --quick 10).")
+    ] = None,
+    verifiers: Annotated[
+        int | None, typer.Option(help="Verifying clients (default 32).", min=0, max=256)
+    ] = None,
+    issuers: Annotated[
+        int | None, typer.Option(help="Issuing clients (default 4).", min=0, max=64)
+    ] = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Verifying and issuing clients against two `licledger serve` instances on one
+    PostgreSQL (a throwaway cluster); exit 1 unless zero errors and every acknowledged
+    issuance anchored. Not part of `bench all` (it needs PostgreSQL and a minute)."""
+    if seconds is not None and not 1 <= seconds <= 600:
+        raise ServiceError("--seconds must be between 1 and 600", field="seconds")
+    try:
+        figures = runner("load")(quick, seconds=seconds, verifiers=verifiers, issuers=issuers)
+    except NotAvailable as exc:
+        raise ServiceError(str(exc), field="load") from None
+    if as_json:
+        print_json(figures)
+    else:
+        _show("load", figures)
+    passed = figures["zero_errors"] and figures["nothing_lost"] and figures["one_outbox_entry_each"]
+    raise ExitWith(0 if passed else 1)
 
 
 @bench_app.command("all", help="Run every benchmark; missing ones are reported, not fatal.")

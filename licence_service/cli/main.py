@@ -13,6 +13,7 @@ import os
 from licence_service.audit import oplog
 from licence_service.cli import (  # noqa: F401 - each module registers its commands
     audit,
+    backup,
     bench,
     bulk,
     chain,

@@ -250,9 +250,15 @@ def write_pdf(directory: Path, name: str, data: bytes) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.pdf"
     tmp = path.with_suffix(".pdf.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)  # a full disk must not leave half a PDF behind
+        if exc.filename is None:  # write() and fsync() name no file: say which one
+            exc.filename = str(tmp)
+        raise
     return path

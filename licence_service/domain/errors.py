@@ -35,3 +35,12 @@ class NotSetUpError(ServiceError):
 
 class AnchorTimeoutError(ServiceError):
     status_code = 504
+
+
+class StorageError(ServiceError):
+    """The data directory cannot take the write: full (507) or read-only (503). Nothing was
+    recorded; the message names the directory and the problem."""
+
+    def __init__(self, message: str, status_code: int = 507) -> None:
+        super().__init__(message, field=None)
+        self.status_code = status_code

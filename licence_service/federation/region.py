@@ -11,10 +11,12 @@ from typing import Any
 
 from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import select
+from web3 import Web3
 
 from ledger_client.directory import Action, NewCertificate
 from licence_service.audit import oplog
 from licence_service.domain.errors import ConflictError, InvalidInputError, NotSetUpError
+from licence_service.domain.national_ids import IdentifierError, validate_division_code
 from licence_service.region.at_rest import region_ca
 from licence_service.region.bootstrap import member_account
 from licence_service.region.runtime import Runtime, agency_credentials_name
@@ -49,6 +51,21 @@ def _seat(rt: Runtime):  # type: ignore[no-untyped-def]
     return rt.directory(account), region
 
 
+def _region_code(value: object, field: str) -> int:
+    """A 6-digit division code as the directory stores it, or a 422 naming ``field`` (not a
+    500 from an ABI encoder that cannot fit the number in a uint32)."""
+    try:
+        return int(validate_division_code(str(value), field))
+    except IdentifierError as exc:
+        raise InvalidInputError(str(exc), field=field) from exc
+
+
+def _proposal_id(value: int) -> int:
+    if not 0 <= value < 2**256:
+        raise InvalidInputError(f"proposal {value} does not exist", field="proposal_id")
+    return value
+
+
 def _outcome(rt: Runtime, proposal_id: int) -> ProposalOutcome:
     directory = rt.directory()
     info = directory.proposal(proposal_id)
@@ -67,10 +84,13 @@ def propose_region(rt: Runtime, request_file: Path | dict[str, Any]) -> Proposal
         )
         cert = NewCertificate(str(req["agency_code"]), bytes.fromhex(req["certificate"]))
         region, name, account = int(req["region"]), str(req["name"]), str(req["account"])
-    except (OSError, ValueError, KeyError) as exc:
+        if not Web3.is_address(account):
+            raise ValueError(f"account {account!r} is not a chain address")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InvalidInputError(
             f"{request_file} is not a membership request ({exc})", "request"
         ) from exc
+    region = _region_code(region, "request")
     directory, _ = _seat(rt)
     pid = directory.propose(Action.ADD_REGION, region, name=name, account=account, certificate=cert)
     with rt.sessions.begin() as s:
@@ -79,6 +99,7 @@ def propose_region(rt: Runtime, request_file: Path | dict[str, Any]) -> Proposal
 
 
 def propose_removal(rt: Runtime, region: int) -> ProposalOutcome:
+    region = _region_code(region, "remove_region")
     directory, _ = _seat(rt)
     pid = directory.propose(Action.REMOVE_REGION, region)
     with rt.sessions.begin() as s:
@@ -87,6 +108,7 @@ def propose_removal(rt: Runtime, region: int) -> ProposalOutcome:
 
 
 def approve_proposal(rt: Runtime, proposal_id: int) -> ProposalOutcome:
+    proposal_id = _proposal_id(proposal_id)
     directory, region = _seat(rt)
     if directory.has_approved(proposal_id, region):
         raise ConflictError(f"region {region} has already approved proposal {proposal_id}")

@@ -19,6 +19,7 @@ from licence_service.domain.identifiers import LicenceIdentifier
 from licence_service.domain.licence_types import CORE_FIELDS, FieldValidationError, get_licence_type
 from licence_service.domain.states import LinkState
 from licence_service.region.runtime import Runtime
+from licence_service.region.storage import writing_files
 from licence_service.services.issue import IssuedDocument, face_values, settle, version_row
 from licence_service.store.models import Licence, LicenceVersion, OutboxEntry
 from licence_service.store.queries import find_licence
@@ -48,7 +49,7 @@ def amend(rt: Runtime, licence_id: str, amendment: Amendment) -> IssuedDocument:
     if not amendment.changes and amendment.valid_until is None:
         raise InvalidInputError("nothing to change: give at least one --field", field="field")
     today = datetime.now(UTC).date()
-    with rt.sessions.begin() as s:
+    with writing_files(rt.settings) as written, rt.sessions.begin() as s:
         licence = find_licence(s, licence_id)
         current = licence.versions[-1]
         _check_state(licence, current, amendment.category)
@@ -76,6 +77,7 @@ def amend(rt: Runtime, licence_id: str, amendment: Amendment) -> IssuedDocument:
         )
         doc = build_document(rt.settings.public_url, spec)
         path = write_pdf(rt.settings.pdf_dir, pdf_name(ident, doc.leaf), doc.pdf)
+        written.append(path)
         row = version_row(licence.id, ident, doc, values, today, start, end, path)
         row.change_category = amendment.category
         row.change_reason = amendment.reason

@@ -25,6 +25,7 @@ from licence_service.domain.identifiers import LicenceIdentifier
 from licence_service.domain.licence_types import CORE_FIELDS, get_licence_type
 from licence_service.domain.states import UNKNOWN
 from licence_service.region.runtime import Runtime
+from licence_service.region.storage import writing_files
 from licence_service.services.anchor_step import anchor
 from licence_service.store.models import Agency, Attachment, Licence, LicenceVersion, OutboxEntry
 from licence_service.store.queries import find_licence
@@ -124,7 +125,7 @@ def make_copy(
             f"(until {today + timedelta(days=MAX_COPY_DAYS)} at the latest)",
             field="valid_until",
         )
-    with rt.sessions.begin() as s:
+    with writing_files(rt.settings) as written, rt.sessions.begin() as s:
         licence, version = _current(s, licence_id)
         if licence.status != "ACTIVE":
             raise ConflictError(
@@ -189,6 +190,7 @@ def make_copy(
         doc = build_document(rt.settings.public_url, spec)
         name = f"{spec.identifier.replace('/', '-')}-{doc.leaf.document_digest.hex()[:12]}"
         path = write_pdf(rt.settings.pdf_dir, name, doc.pdf)
+        written.append(path)
         result = _record(
             s, version, agency, LeafKind.COPY, serial, {**values, **extra, "recipient": recipient},
             dict(doc.salts), doc.leaf, str(path), valid_until, made_by,

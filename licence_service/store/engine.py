@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import Pool
 
 from licence_service.people import models as _people_models  # noqa: F401 - registers tables
 from licence_service.store import imports as _import_models  # noqa: F401 - registers tables
@@ -14,8 +15,10 @@ from licence_service.store.schema import SchemaError, ensure_current
 __all__ = ["SchemaError", "make_engine", "make_sessions"]
 
 
-def make_engine(url: str) -> Engine:
-    kwargs: dict[str, Any] = {}
+def make_engine(url: str, poolclass: type[Pool] | None = None) -> Engine:
+    """The engine of ``url``; ``poolclass`` NullPool keeps no connection open between uses
+    (tests that remount the database's folder read-only need that)."""
+    kwargs: dict[str, Any] = {} if poolclass is None else {"poolclass": poolclass}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     engine = create_engine(url, **kwargs)
