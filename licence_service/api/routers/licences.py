@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
@@ -33,11 +35,16 @@ ERRORS: dict[int | str, dict[str, object]] = {
 
 
 @router.post("", status_code=201, response_model=IssuedOut, responses=ERRORS)
-def issue_endpoint(body: IssueIn, rt: RuntimeDep, request: Request, person: Issuer) -> IssuedOut:
+async def issue_endpoint(
+    body: IssueIn, rt: RuntimeDep, request: Request, person: Issuer
+) -> IssuedOut:
     """Issue a licence as a signed PDF; with `wait` (default) it returns once anchored.
 
     For the caller's own agency only (`agency_code` may be left out).
     """
+    # Async, with the issuance itself in a worker thread: a sync endpoint's answer is
+    # serialised in the thread pool too, where under a burst it queued behind every other
+    # request's issuance and no answer went out until the burst was done.
     agency_code = body.agency_code or person.agency_code
     ensure_agency(person, agency_code, "the licence asked for")
     req = IssueRequest(
@@ -49,7 +56,7 @@ def issue_endpoint(body: IssueIn, rt: RuntimeDep, request: Request, person: Issu
         valid_until=body.valid_until,
         agency_code=agency_code,
     )
-    doc = issue_licence(rt, req, wait=body.wait)
+    doc = await run_in_threadpool(partial(issue_licence, rt, req, wait=body.wait))
     pdf_url = str(request.url_for("download_pdf", licence_id=doc.licence_id))
     return IssuedOut.model_validate({**vars(doc), "pdf_url": pdf_url, **doc.extra})
 
