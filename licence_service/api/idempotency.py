@@ -16,10 +16,11 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
+import anyio
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from licence_service.region.runtime import Runtime
@@ -52,6 +53,15 @@ class Idempotency:
     def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
         self.app = app
         self.rt = runtime
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    async def _in_thread(self, func: Callable[..., object], *args: object) -> object:
+        """Database work off the event loop, in threads of its own: in the shared pool a
+        burst's thousand issuances queued ahead of it, and no answer went out until the burst
+        was done (answers are recorded before they are sent)."""
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(4)
+        return await anyio.to_thread.run_sync(func, *args, limiter=self._limiter)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key_raw = _header(scope, HEADER) if scope["type"] == "http" else None
@@ -73,7 +83,8 @@ class Idempotency:
         ).digest()
         # database work off the event loop: a thousand requests arriving at once must not hold
         # up the answers of those already done
-        row_id, replay = await run_in_threadpool(self._claim, caller, key, digest)
+        claimed = await self._in_thread(self._claim, caller, key, digest)
+        row_id, replay = cast(tuple[int, Replay | None], claimed)
         if replay is not None:
             await replay(send)
             return
@@ -127,22 +138,35 @@ class Idempotency:
             return {"type": "http.request", "body": body, "more_body": False}
 
         status, media, chunks = 500, "application/json", bytearray()
+        held: list[Message] = []
+        recorded = False
 
         async def capture(message: Message) -> None:
-            nonlocal status, media
+            # The answer is stored before the client gets it: a client retrying the moment it
+            # has its answer (or lost it) must find it, never "still being processed".
+            nonlocal status, media, recorded
+            held.append(message)
             if message["type"] == "http.response.start":
                 status = message["status"]
                 for k, v in message.get("headers", []):
                     if k.lower() == b"content-type":
                         media = v.decode("latin-1")
-            elif message["type"] == "http.response.body":
+                return
+            if message["type"] == "http.response.body":
                 chunks.extend(message.get("body", b""))
-            await send(message)
+                if message.get("more_body", False):
+                    return
+                await self._in_thread(self._record, row_id, status, bytes(chunks), media)
+                recorded = True
+            for pending in held:
+                await send(pending)
+            held.clear()
 
         try:
             await self.app(scope, receive, capture)
         finally:
-            await run_in_threadpool(self._record, row_id, status, bytes(chunks), media)
+            if not recorded:
+                await self._in_thread(self._record, row_id, status, bytes(chunks), media)
 
     def _record(self, row_id: int, status: int, response: bytes, media: str) -> None:
         with self.rt.sessions.begin() as s:
