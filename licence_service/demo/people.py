@@ -69,15 +69,22 @@ def demo_people(rt: Runtime, agency_code: str, tag: str) -> DemoPeople:
     return DemoPeople(people[1], people[2], rows)
 
 
-def print_people(console: Console, title: str, rows: list[dict[str, Any]], url: str) -> None:
-    """The credentials, shown once (only their hashes are kept)."""
+def print_people(
+    console: Console,
+    title: str,
+    rows: list[dict[str, Any]],
+    url: str,
+    serve: str = "licledger serve",
+) -> None:
+    """The credentials, shown once (only their hashes are kept), and how to serve the region
+    they belong to (``serve``) at ``url``."""
     table = Table(title=title)
     for col in ("username", "unit", "roles", f"token (valid {DEMO_TOKEN_DAYS} day)"):
         table.add_column(col, no_wrap=True)
     for r in rows:
         table.add_row(r["username"], r["unit"], r["roles"], r["token"])
     console.print(table)
-    console.print(f"pages: licledger serve, then open {url}/signin and sign in as:", markup=False)
+    console.print(f"pages: {serve}, then open {url}/signin and sign in as:", markup=False)
     for r in rows:
         if "password" in r:
             console.print(f"  {r['username']} / {r['password']}  ({r['roles']})", markup=False)

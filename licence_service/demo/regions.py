@@ -102,9 +102,12 @@ def run_regions_demo(rt_a: Runtime, out_dir: Path, console: Console | None) -> d
         for step, res in rows:
             table.add_row(step, res)
         console.print(table)
-        for name, rt in (("A", rt_a), ("B", rt_b)):
-            print_people(console, f"Region {name}: demo people (pages and API credentials)",
-                         people[name].rows, rt.settings.public_url)  # fmt: skip
+        print_people(console, "Region A: demo people (pages and API credentials)",
+                     people["A"].rows, rt_a.settings.public_url)  # fmt: skip
+        # region B has a data directory of its own: served beside A, on the next port
+        print_people(console, "Region B: demo people (pages and API credentials)",
+                     people["B"].rows, "http://127.0.0.1:8601",
+                     f"licledger serve --data-dir {home_b} --port 8601")  # fmt: skip
         console.print(f"PDF in {target}; region B's data directory is {home_b}")
         console.print(f"finished in {elapsed:.1f} s")
     return {"rows": rows, "seconds": round(elapsed, 2), "verdict": str(result.verdict),
