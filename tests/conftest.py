@@ -55,7 +55,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 @pytest.fixture(scope="session")
 def anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnvilNode]:
     directory: Path = tmp_path_factory.mktemp("anvil")
-    node = AnvilNode(NodeConfig(directory=directory, port=free_port()))
+    # No state dumps while the suite runs: with every historical state kept, the session's
+    # dump grew to 2.8 GB by the end of a run and was rewritten every second, which slowed the
+    # node until a batch was not mined within its 60 s (no test restarts this node).
+    node = AnvilNode(NodeConfig(directory=directory, port=free_port(), state_interval=86_400))
     node.start()
     yield node
     node.stop()
