@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import select
+
 from ledger_client.node import AnvilNode
 from licence_service.region.bootstrap import chain_up, init_region
 from licence_service.region.runtime import Runtime
 from licence_service.region.settings import load_settings
 from licence_service.services.issue import IssueRequest
+from licence_service.store.models import LicenceVersion
 
 BUSINESS_FIELDS = {
     "类型": "有限责任公司（自然人投资或控股）",
@@ -48,3 +51,11 @@ def business_request(**changes: object) -> IssueRequest:
     }
     base.update(changes)
     return IssueRequest(**base)  # type: ignore[arg-type]
+
+
+def qr_of(rt: Runtime, licence_id: str) -> str:
+    """The QR payload printed on version ``licence_id``."""
+    with rt.sessions() as s:
+        version = s.scalar(select(LicenceVersion).where(LicenceVersion.identifier == licence_id))
+        assert version is not None
+        return str(version.qr_payload)

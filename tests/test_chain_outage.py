@@ -35,10 +35,10 @@ from licence_service.region.runtime import Runtime
 from licence_service.services import Amendment, amend_licence, issue_licence
 from licence_service.services.issue import IssuedDocument
 from licence_service.services.status import change_status
-from licence_service.store.models import AnchorBatch, Licence, LicenceVersion, OutboxEntry
+from licence_service.store.models import AnchorBatch, Licence, OutboxEntry
 from tests.chain_fixtures import free_port
 from tests.people_fixtures import serving, staff
-from tests.service_fixtures import business_request, region_runtime
+from tests.service_fixtures import business_request, qr_of, region_runtime
 from tests.test_api import ISSUE_BODY
 from verifier.verdicts import Verdict
 
@@ -80,20 +80,13 @@ def kill_node(node: AnvilNode) -> None:
     node.config.pid_file.unlink(missing_ok=True)
 
 
-def _qr(rt: Runtime, licence_id: str) -> str:
-    with rt.sessions() as s:
-        return s.scalars(
-            select(LicenceVersion.qr_payload).where(LicenceVersion.identifier == licence_id)
-        ).one()
-
-
 def _verdicts(rt: Runtime, docs: list[IssuedDocument]) -> list[str]:
     """The PDF and the QR verdict of each document, from a one-off verifier (syncs first)."""
     verifier = rt.verifier()
     out = []
     for doc in docs:
         out.append(str(verifier.verify_pdf(Path(doc.pdf_path).read_bytes()).verdict))
-        out.append(str(verifier.verify_qr(_qr(rt, doc.licence_id)).verdict))
+        out.append(str(verifier.verify_qr(qr_of(rt, doc.licence_id)).verdict))
     return out
 
 
@@ -201,7 +194,7 @@ def test_chain_unreachable_queues_issuance_and_never_guesses_a_verdict(
         before = c.post("/api/v1/licences", json=ISSUE_BODY, headers=issuer).json()
         assert before["anchored"]
         pdf_before = c.get(before["pdf_url"], headers=issuer).content
-        qr_before = _qr(rt, before["licence_id"])
+        qr_before = qr_of(rt, before["licence_id"])
 
         node.stop()
         down = time.monotonic()
@@ -217,7 +210,7 @@ def test_chain_unreachable_queues_issuance_and_never_guesses_a_verdict(
             assert s.scalar(select(func.count()).select_from(Licence)) == licences + 1
         pending = queued.json()
         pdf_pending = c.get(pending["pdf_url"], headers=issuer).content
-        qr_pending = _qr(rt, pending["licence_id"])
+        qr_pending = qr_of(rt, pending["licence_id"])
 
         # the view from before the outage answers VALID (as of its block) within the freshness
         # bound; past it, the chain is unreachable: 503, never a verdict guessed

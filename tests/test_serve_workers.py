@@ -18,7 +18,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select
 
 from bench.verify_server import wait_healthy
 from ledger_client.node import AnvilNode
@@ -27,9 +26,8 @@ from licence_service.api.shared_limits import Leadership, SharedTokenBuckets
 from licence_service.region.runtime import Runtime
 from licence_service.services import issue_licence
 from licence_service.services.status import change_status
-from licence_service.store.models import LicenceVersion
 from tests.chain_fixtures import free_port
-from tests.service_fixtures import business_request, region_runtime
+from tests.service_fixtures import business_request, qr_of, region_runtime
 
 pytestmark = pytest.mark.e2e
 
@@ -68,18 +66,11 @@ def _verify_qr(url: str, payload: str) -> httpx.Response:
     return httpx.post(f"{url}/api/v1/verify/qr", json={"payload": payload}, timeout=60)
 
 
-def _qr(rt: Runtime, licence_id: str) -> str:
-    with rt.sessions() as s:
-        return s.scalars(
-            select(LicenceVersion.qr_payload).where(LicenceVersion.identifier == licence_id)
-        ).one()
-
-
 def test_pdf_memory_and_revocation_and_shared_rate_limit(
     served: tuple[Runtime, str, str, bytes],
 ) -> None:
     rt, url, licence_id, pdf = served
-    payload = _qr(rt, licence_id)
+    payload = qr_of(rt, licence_id)
     spent = 0
 
     def pdf_verdict(data: bytes) -> str:

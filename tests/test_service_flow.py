@@ -16,21 +16,14 @@ from licence_service.region.runtime import Runtime
 from licence_service.services import issue_licence
 from licence_service.services.issue import issue
 from licence_service.services.status import change_status
-from licence_service.store.models import AnchorBatch, Licence, LicenceVersion, OutboxEntry
-from tests.service_fixtures import business_request
+from licence_service.store.models import AnchorBatch, Licence, OutboxEntry
+from tests.service_fixtures import business_request, qr_of
 from verifier.errors import VerificationError
 from verifier.verdicts import Verdict
 
 
 def verify(rt: Runtime, data: bytes, at: datetime | None = None):
     return rt.verifier().verify_pdf(data, at)
-
-
-def qr_of(rt: Runtime, licence_id: str) -> str:
-    with rt.sessions() as s:
-        version = s.scalar(select(LicenceVersion).where(LicenceVersion.identifier == licence_id))
-        assert version is not None
-        return version.qr_payload
 
 
 def test_issued_licence_verifies_valid_with_all_checks(rt: Runtime) -> None:

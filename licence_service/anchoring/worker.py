@@ -321,8 +321,10 @@ class AnchorWorker:
 
 
 SWEEP_EVERY = 3600.0
-IDLE_PAUSE = 2.0  # seconds between anchoring rounds that found nothing to do, at most
 """Seconds between two looks for PDF files no row names (``store.unrecorded``)."""
+
+IDLE_PAUSE = 2.0
+"""Seconds between anchoring rounds that found nothing to do, at most."""
 
 CHANGE_REASON_CODES = {"change": 10, "correction": 11, "reissue": 12}
 """Reason codes of version links on-chain, by change category."""

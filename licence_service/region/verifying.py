@@ -237,13 +237,14 @@ class VerifyingState:
 
     # ------------------------------------------------------------------ answering
     def snapshot(self) -> Snapshot:
+        ready = self.ready()
+        if ready is not None:
+            return ready
         current = self._snapshot
         latest = max(self.rt.indexer.last_sync_start, last_mined())
         if current is None or latest > current.mark:  # this process wrote or indexed news
             return self.refresh(latest)
-        if time.monotonic() - current.mark > self._bound():
-            return self.refresh(time.monotonic())
-        return current
+        return self.refresh(time.monotonic())  # older than the freshness bound
 
     def _pending_leaf(self, key: bytes) -> bytes | None:
         if _on_event_loop():
@@ -251,7 +252,8 @@ class VerifyingState:
         return self.rt.pending_leaf(key)
 
     def ready(self) -> Snapshot | None:
-        """The current snapshot when answering from it needs no refresh, else None."""
+        """The current snapshot when answering from it needs no refresh (nothing this process
+        wrote or indexed is newer, and it is within the freshness bound), else None."""
         current = self._snapshot
         if current is None:
             return None
@@ -277,9 +279,7 @@ class VerifyingState:
             return None
         if result.verdict is not Verdict.VALID:
             return None
-        result.extra["as_of_block"] = snap.block
-        result.extra["index_synced_at"] = snap.at.isoformat(timespec="milliseconds")
-        return result
+        return _as_of(result, snap)
 
     def verify_pdf(
         self, data: bytes, at: datetime | None = None, direct: bool = False
@@ -302,6 +302,11 @@ class VerifyingState:
         if result.verdict is not Verdict.VALID:
             snap = self.refresh(arrived)  # a refusal is never given from a stale view
             result = run(snap.verifier)
-        result.extra["as_of_block"] = snap.block
-        result.extra["index_synced_at"] = snap.at.isoformat(timespec="milliseconds")
-        return result
+        return _as_of(result, snap)
+
+
+def _as_of(result: VerificationResult, snap: Snapshot) -> VerificationResult:
+    """``result`` saying which index view it came from (the API's ``X-Index-Block``)."""
+    result.extra["as_of_block"] = snap.block
+    result.extra["index_synced_at"] = snap.at.isoformat(timespec="milliseconds")
+    return result

@@ -147,9 +147,8 @@ def _issue(rt: Runtime, req: IssueRequest, attempts: int) -> IssuedDocument:
                 s.add(OutboxEntry.of(doc.leaf, agency.id, version_id=version.id))
                 oplog.record(s, "issue", str(ident), type=ltype.code, agency=agency.code)
         except IntegrityError:
-            # another writer took the serial (refused at flush: nothing was committed), so
-            # this file has no row: remove it, and take the next serial
-            path.unlink(missing_ok=True)
+            # another writer took the serial (refused at flush: nothing was committed, and
+            # ``writing_files`` removed this attempt's file): take the next serial
             if attempt == attempts - 1:
                 raise
             continue

@@ -43,11 +43,16 @@ def _idle_timeout(request: Request) -> float:
     return float(getattr(request.app.state, "idle_timeout", IDLE_TIMEOUT))
 
 
-async def _end_idle(request: Request, idle: _Idle) -> None:
-    prefix = prefix_of(idle.token)
+def _revoke(request: Request, token: str | None) -> None:
+    """Revoke a session's token; one already gone is no error."""
+    prefix = token and prefix_of(token)
     if prefix:
-        with suppress(ServiceError):  # revoked already
-            await run_in_threadpool(revoke_token, request.app.state.runtime, prefix)
+        with suppress(ServiceError):
+            revoke_token(request.app.state.runtime, prefix)
+
+
+async def _end_idle(request: Request, idle: _Idle) -> None:
+    await run_in_threadpool(_revoke, request, idle.token)
 
 
 def _mac(request: Request, token: str, seen: int) -> str:
@@ -71,11 +76,7 @@ def start_session(request: Request, response: Response, token: str) -> None:
 
 def end_session(request: Request, response: Response) -> None:
     """Revoke the session's token (if any) and clear the cookie."""
-    token = _cookie_token(request, check_idle=False)
-    prefix = token and prefix_of(token)
-    if prefix:
-        with suppress(ServiceError):  # already gone: the cookie is cleared all the same
-            revoke_token(request.app.state.runtime, prefix)
+    _revoke(request, _cookie_token(request, check_idle=False))
     response.delete_cookie(SESSION_COOKIE, path="/", samesite="strict", httponly=True)
 
 

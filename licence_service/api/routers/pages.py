@@ -25,10 +25,10 @@ from licence_service.api.pages.holder import show_holder
 from licence_service.api.pages.results import error_html, result_html
 from licence_service.api.pages.session import optional_viewer
 from licence_service.api.pages.texts import language, texts
-from licence_service.api.routers.verify import MAX_PDF_BYTES, to_out
+from licence_service.api.routers.verify import read_pdf, to_out
 from licence_service.api.schemas import QrIn
 from licence_service.api.security import require_csrf
-from licence_service.domain.errors import InvalidInputError, ServiceError
+from licence_service.domain.errors import ServiceError
 from licence_service.people.identity import PersonInfo
 from licence_service.region.runtime import Runtime
 from licence_service.services import verify_pdf, verify_qr
@@ -83,10 +83,7 @@ def verify_pdf_json(
     rt: RuntimeDep, viewer: Viewer, file: Annotated[UploadFile, File()]
 ) -> dict[str, Any]:
     """The counter script's PDF check, as :func:`verify_qr_json`."""
-    data = file.file.read(MAX_PDF_BYTES + 1)
-    if len(data) > MAX_PDF_BYTES:
-        raise InvalidInputError("the file is larger than 20 MiB", field="file")
-    return _verdict_json(rt, viewer, rt.verifying.verify_pdf(data))
+    return _verdict_json(rt, viewer, rt.verifying.verify_pdf(read_pdf(file)))
 
 
 @router.get("/verify", response_class=HTMLResponse)

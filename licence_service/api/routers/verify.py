@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from licence_service.api.deps import RuntimeDep
 from licence_service.api.schemas import ErrorOut, QrIn, VerificationOut
+from licence_service.domain.errors import InvalidInputError
 from licence_service.domain.licence_types import type_name
 from licence_service.services.trust_list import trust_list
 from verifier.verdicts import VerificationResult
@@ -55,12 +56,15 @@ def verify_pdf_endpoint(
     direct: Annotated[bool, DIRECT] = False,
 ) -> Response:
     """Verdict for an uploaded licence PDF (200 for every verdict, VALID or not)."""
-    from licence_service.domain.errors import InvalidInputError
+    return _answer(rt.verifying.verify_pdf(read_pdf(file), at, direct))
 
+
+def read_pdf(file: UploadFile) -> bytes:
+    """The uploaded PDF's bytes; more than :data:`MAX_PDF_BYTES` is refused, naming the field."""
     data = file.file.read(MAX_PDF_BYTES + 1)
     if len(data) > MAX_PDF_BYTES:
         raise InvalidInputError("the file is larger than 20 MiB", field="file")
-    return _answer(rt.verifying.verify_pdf(data, at, direct))
+    return data
 
 
 @router.post("/qr", response_model=VerificationOut, responses=ERRORS)
