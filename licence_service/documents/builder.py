@@ -245,16 +245,18 @@ def pdf_name(ident: LicenceIdentifier, leaf: LeafInput) -> str:
     return f"{ident}-{leaf.document_digest.hex()[:12]}"
 
 
-def write_pdf(directory: Path, name: str, data: bytes) -> Path:
-    """Write durably: temp file, fsync, rename."""
+def write_pdf(directory: Path, name: str, data: bytes, fsync: bool = True) -> Path:
+    """Write durably: temp file, fsync (unless ``fsync`` is False: a bulk import's own
+    choice), rename; a reader never sees half a PDF, and a failed write leaves none."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.pdf"
     tmp = path.with_suffix(".pdf.tmp")
     try:
         with open(tmp, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)  # a full disk must not leave half a PDF behind

@@ -8,7 +8,6 @@ the PDF folder. The parent keeps everything that touches the database or the cha
 
 from __future__ import annotations
 
-import os
 import signal
 from dataclasses import dataclass, replace
 from datetime import date
@@ -19,7 +18,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from licence_service.documents.builder import BuiltDocument, DocumentSpec, build_document, pdf_name
+from licence_service.documents.builder import (
+    BuiltDocument,
+    DocumentSpec,
+    build_document,
+    pdf_name,
+    write_pdf,
+)
 from licence_service.domain.identifiers import LicenceIdentifier
 from licence_service.domain.licence_types import get_licence_type
 from licence_service.region.runtime import Runtime
@@ -122,20 +127,6 @@ def render_rows(jobs: list[RowJob]) -> list[Rendered]:
         except ValueError as exc:  # the face cannot be laid out: this row's error, not the run's
             out.append(Rendered(job.serial, "", None, str(exc)))
             continue
-        path = write_file(Path(setup.pdf_dir), pdf_name(ident, doc.leaf), doc.pdf, setup.fsync)
+        path = write_pdf(Path(setup.pdf_dir), pdf_name(ident, doc.leaf), doc.pdf, setup.fsync)
         out.append(Rendered(job.serial, str(path), replace(doc, pdf=b"")))
     return out
-
-
-def write_file(directory: Path, name: str, data: bytes, fsync: bool) -> Path:
-    """Temp file, (fsync), rename: a reader never sees half a PDF."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{name}.pdf"
-    tmp = directory / f".{name}.{os.getpid()}.tmp"
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        if fsync:
-            fh.flush()
-            os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    return path
