@@ -25,13 +25,13 @@ from ledger_client import merkle
 from ledger_client.errors import ChainUnavailableError, ContractRevertError, TransactionError
 from ledger_client.registry import RegistryClient
 from ledger_client.transactions import NonceConflictError, SignedTx
-from licence_service.anchoring.lease import Lease, holder_name
 from licence_service.anchoring.members import member_of
 from licence_service.anchoring.reconcile import agency_registry, reconcile
 from licence_service.anchoring.statuses import restate_statuses
 from licence_service.audit import oplog
 from licence_service.domain.states import BatchState, LinkState, OutboxState
 from licence_service.region.runtime import Runtime
+from licence_service.store.lease import Lease, holder_name
 from licence_service.store.models import Agency, AnchorBatch, LicenceVersion, OutboxEntry
 from licence_service.store.unrecorded import UNRECORDED_DIR, set_aside_unrecorded
 

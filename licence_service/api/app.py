@@ -32,6 +32,7 @@ from licence_service.api.shared_limits import (
 )
 from licence_service.domain.errors import ServiceError
 from licence_service.region.runtime import Runtime
+from licence_service.store.lease import Lease, holder_name
 from signing.errors import SigningError
 from verifier.errors import VerificationError
 
@@ -84,6 +85,9 @@ def create_app(rt: Runtime, background: bool = True, shared: bool = False) -> Fa
         threads: list[threading.Thread] = []
         leadership = Leadership(rt.settings.home)
         if background:
+            # One process of the region indexes the chain; the others follow it (see
+            # region.indexing). Requests sync through the same indexer, so they follow too.
+            rt.indexer.lease = Lease(rt.sessions, "indexer", holder_name())
             threads = [
                 threading.Thread(
                     target=_anchor_loop, args=(rt, stop, leadership), name="anchor", daemon=True
@@ -97,6 +101,9 @@ def create_app(rt: Runtime, background: bool = True, shared: bool = False) -> Fa
         for t in threads:
             t.join(timeout=10)
         leadership.release()
+        if rt.indexer.lease is not None:
+            rt.indexer.lease.release()
+            rt.indexer.lease = None
 
     app = FastAPI(
         title="Licence Ledger",

@@ -30,9 +30,9 @@ from licence_service.domain.errors import NotSetUpError
 from licence_service.domain.states import OutboxState
 from licence_service.federation.certificates import ChainCertificates
 from licence_service.region.at_rest import check_passphrase_source, key_passphrase, secure_home
+from licence_service.region.indexing import MarkingIndexer
 from licence_service.region.settings import Settings
 from licence_service.region.verifying import (
-    MarkingIndexer,
     VerifyingState,
     WriteMarkingSender,
     freshness_from_env,

@@ -37,10 +37,10 @@ from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
 from ledger_client.errors import ChainUnavailableError
-from ledger_client.index import ChainIndexer, SyncResult
 from ledger_client.index_cache import CachedChainIndex
 from ledger_client.registry import RegistryClient
 from ledger_client.transactions import TransactionSender
+from licence_service.region.indexing import MarkingIndexer
 from licence_service.region.settings import ENV_PREFIX, ConfigError
 from verifier.documents import RememberedDocumentChecks
 from verifier.engine import TrustStore, Verifier, VerifierConfig
@@ -78,31 +78,6 @@ def freshness_from_env() -> float:
     if not 0 <= value <= 3600:
         raise ConfigError(f"{FRESHNESS_ENV}={raw!r} must be between 0 and 3600 seconds")
     return value
-
-
-class MarkingIndexer(ChainIndexer):
-    """A ``ChainIndexer`` that remembers when its last sync started, so the server's verifier
-    learns at once that this process indexed something (an anchoring, a status change)."""
-
-    last_sync_start = -1e9  # time.monotonic(), taken before the sync reads the chain head
-    rewinds = 0  # times the index forgot blocks the chain lost: verifiers' memories go too
-
-    def rewind_to(self, first_missing: int) -> None:
-        """Forget what the index holds from block ``first_missing`` on: the chain lost those
-        blocks (``anchoring.reconcile`` calls this before it mines anything new there)."""
-        with self._lock:
-            if self.checkpoint() > first_missing:
-                self._rewind(first_missing)
-
-    def _rewind(self, first_missing: int) -> None:
-        super()._rewind(first_missing)
-        self.rewinds += 1
-
-    def sync(self, progress: Callable[[int, int], None] | None = None) -> SyncResult:
-        started = time.monotonic()
-        result = super().sync(progress)
-        self.last_sync_start = max(self.last_sync_start, started)
-        return result
 
 
 _last_mined = -1e9  # time.monotonic() when a sender of this process last saw its tx mined
