@@ -48,7 +48,7 @@ def random_batch(agency: bytes, n: int) -> tuple[list[bytes], list[bytes]]:
     """Keys and bodies of ``n`` random documents, in the ascending leaf order the registry
     wants (it computes each leaf from the anchoring agency, the key and the body)."""
     docs = sorted(
-        ((os.urandom(32), os.urandom(32)) for _ in range(n)),
+        ((os.urandom(16), os.urandom(32)) for _ in range(n)),
         key=lambda kb: merkle.leaf_of(agency, *kb),
     )
     return [k for k, _ in docs], [b for _, b in docs]

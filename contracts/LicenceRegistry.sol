@@ -10,8 +10,8 @@ import {ZeroAddress, LengthMismatch} from "./interfaces/Errors.sol";
  * @title LicenceRegistry
  * @notice Anchors batches of licence leaves and records sparse status changes of single leaves.
  *
- * The caller gives, per document, a lookup key (a hash of the identifier and the QR claims
- * the agency signed) and a body (a hash of the document digest, data root, kind and parent
+ * The caller gives, per document, a 16-byte lookup key (a truncated hash of the identifier and
+ * the QR claims the agency signed) and a body (a hash of the document digest, data root, kind and parent
  * leaf); no personal data ever reaches the chain. The contract itself computes each leaf as
  * `keccak256(keccak256(abi.encode(agency, key, body)))` with the agency the directory names
  * for the caller, so a leaf carries its issuing agency by construction: no other agency or
@@ -77,7 +77,7 @@ contract LicenceRegistry is ILicenceRegistry {
      * it and the root can never disagree with the leaves the calldata yields.
      */
     function anchorBatch(
-        bytes32[] calldata keys,
+        bytes16[] calldata keys,
         bytes32[] calldata bodies
     ) external returns (uint256 batchId) {
         (uint32 region, bytes32 agency) = _issuer(msg.sender);
@@ -110,7 +110,7 @@ contract LicenceRegistry is ILicenceRegistry {
      * @param key The document's lookup key.
      * @param body The document's body hash.
      */
-    function leafOf(bytes32 agency, bytes32 key, bytes32 body) external pure returns (bytes32) {
+    function leafOf(bytes32 agency, bytes16 key, bytes32 body) external pure returns (bytes32) {
         return keccak256(bytes.concat(keccak256(abi.encode(agency, key, body))));
     }
 
@@ -145,11 +145,12 @@ contract LicenceRegistry is ILicenceRegistry {
      */
     function _rootOfDocuments(
         bytes32 agency,
-        bytes32[] calldata keys,
+        bytes16[] calldata keys,
         bytes32[] calldata bodies
     ) private pure returns (bytes32) {
         uint256 layer;
         uint256 unsortedAt; // 1 + the index of the first leaf out of order, 0: none
+        uint256 padding; // the keys' padding bytes OR-ed together: must stay zero
         assembly {
             layer := mload(0x40)
             mstore(0x00, agency)
@@ -163,11 +164,14 @@ contract LicenceRegistry is ILicenceRegistry {
                 k := add(k, 0x40)
                 b := add(b, 0x40)
             } {
-                mstore(0x20, calldataload(k))
+                let kl := calldataload(k)
+                let kr := calldataload(add(k, 0x20))
+                padding := or(padding, or(kl, kr))
+                mstore(0x20, kl)
                 mstore(0x40, calldataload(b))
                 mstore(0x60, keccak256(0x00, 0x60))
                 let left := keccak256(0x60, 0x20)
-                mstore(0x20, calldataload(add(k, 0x20)))
+                mstore(0x20, kr)
                 mstore(0x40, calldataload(add(b, 0x20)))
                 mstore(0x60, keccak256(0x00, 0x60))
                 let right := keccak256(0x60, 0x20)
@@ -182,7 +186,9 @@ contract LicenceRegistry is ILicenceRegistry {
                 previous := right
             }
             if and(iszero(unsortedAt), and(keys.length, 1)) {
-                mstore(0x20, calldataload(k))
+                let kl := calldataload(k)
+                padding := or(padding, kl)
+                mstore(0x20, kl)
                 mstore(0x40, calldataload(b))
                 mstore(0x60, keccak256(0x00, 0x60))
                 let last := keccak256(0x60, 0x20)
@@ -193,7 +199,9 @@ contract LicenceRegistry is ILicenceRegistry {
             }
             mstore(0x40, layer) // the free memory pointer, as it was
             mstore(0x60, 0) // the zero slot
+            padding := and(padding, 0xffffffffffffffffffffffffffffffff) // the low 16 bytes
         }
+        if (padding != 0) revert KeyPaddingNotZero();
         if (unsortedAt != 0) revert LeavesNotSorted(unsortedAt - 1);
         return _reduceInPlace(layer, (keys.length + 1) / 2);
     }

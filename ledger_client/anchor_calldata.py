@@ -23,15 +23,17 @@ from eth_utils import function_signature_to_4byte_selector, keccak
 from ledger_client import merkle
 from ledger_client.types import BatchAnchored
 
-ANCHOR_SELECTOR = function_signature_to_4byte_selector("anchorBatch(bytes32[],bytes32[])")
+ANCHOR_SELECTOR = function_signature_to_4byte_selector("anchorBatch(bytes16[],bytes32[])")
 
 FetchTx = Callable[[str], Mapping[str, Any]]
 
 
 def leaves_of(agency: bytes, keys: tuple[bytes, ...], bodies: tuple[bytes, ...]) -> list[bytes]:
     """Each document's leaf as the registry computes it (``merkle.leaf_of``; ``abi.encode`` of
-    three ``bytes32`` is their concatenation, spelled out here because replay hashes millions)."""
-    return [keccak(keccak(agency + k + b)) for k, b in zip(keys, bodies, strict=True)]
+    ``bytes32, bytes16, bytes32`` is their concatenation with the key padded to a word, spelled
+    out here because replay hashes millions)."""
+    pad = bytes(32 - merkle.KEY_BYTES)
+    return [keccak(keccak(agency + k + pad + b)) for k, b in zip(keys, bodies, strict=True)]
 
 
 def _problem(batch: BatchAnchored, registry: str, tx: Mapping[str, Any]) -> str | None:
@@ -62,7 +64,7 @@ def recover(batch: BatchAnchored, registry: str, fetch: FetchTx) -> BatchAnchore
     if problem is not None:
         return _flag(batch, problem)
     try:
-        keys, bodies = decode(["bytes32[]", "bytes32[]"], bytes(tx["input"])[4:])
+        keys, bodies = decode(["bytes16[]", "bytes32[]"], bytes(tx["input"])[4:])
     except Exception as exc:
         return _flag(batch, f"anchorBatch calldata undecodable ({exc})")
     keys, bodies = tuple(bytes(k) for k in keys), tuple(bytes(b) for b in bodies)

@@ -80,7 +80,7 @@ def docs_for(agency: bytes, pairs: Sequence[tuple[bytes, bytes]]) -> Docs:
 
 
 def random_docs(agency: bytes, n: int) -> Docs:
-    return docs_for(agency, [(os.urandom(32), os.urandom(32)) for _ in range(n)])
+    return docs_for(agency, [(os.urandom(16), os.urandom(32)) for _ in range(n)])
 
 
 @dataclass

@@ -143,7 +143,7 @@ def test_leaf_anchored_behind_the_services_back_is_reported(fresh: Runtime) -> N
     populate(rt)
     with rt.sessions() as s:
         code = rt.agency(s).code
-    key, body = bytes(31) + b"\x07", bytes(32)
+    key, body = bytes(15) + b"\x07", bytes(32)
     rt.registry(rt.agency_account(code)).anchor([key], [body])
     rogue = merkle.leaf_of(merkle.agency_id(code), key, body)
     result = replay(rt)

@@ -131,7 +131,7 @@ def test_find_by_key_separates_agencies(w3: Web3, chain_config: ChainConfig, tmp
     that knows the signing agency finds only that agency's, oldest first."""
     c = fresh_consortium(w3, chain_config)
     a, b = c.issuer(REGION_A), c.issuer(REGION_B)
-    key = os.urandom(32)
+    key = os.urandom(16)
     first = a.registry.anchor([key], [os.urandom(32)])
     foreign = b.registry.anchor([key], [os.urandom(32)])
     second = a.registry.anchor([key], [os.urandom(32)])

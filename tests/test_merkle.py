@@ -18,6 +18,7 @@ OTHER_AGENCY = "913301001234567891"
 CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # of unified social credit codes
 
 hashes = st.binary(min_size=32, max_size=32)
+keys = st.binary(min_size=16, max_size=16)
 leaf_sets = st.lists(hashes, min_size=1, max_size=70, unique=True).map(sorted)
 
 
@@ -84,7 +85,7 @@ def test_leaf_binds_every_input() -> None:
 )
 def test_leaf_input_needs_an_18_character_agency_code(code: str) -> None:
     with pytest.raises(ValueError, match="18 characters 0-9 or A-Z"):
-        LeafInput(bytes(32), bytes(32), bytes(32), agency_code=code)
+        LeafInput(bytes(16), bytes(32), bytes(32), agency_code=code)
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +95,7 @@ def region_a(w3: Web3, chain_config: ChainConfig) -> Consortium:
 
 
 @settings(max_examples=60, deadline=None)
-@given(hashes, hashes, hashes, st.text(CODE_ALPHABET, min_size=18, max_size=18))
+@given(hashes, keys, hashes, st.text(CODE_ALPHABET, min_size=18, max_size=18))
 def test_python_leaf_of_matches_the_contract(
     region_a: Consortium, agency: bytes, key: bytes, body: bytes, code: str
 ) -> None:
@@ -109,7 +110,7 @@ def test_python_leaf_of_matches_the_contract(
 @settings(
     max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(st.lists(st.tuples(hashes, hashes, hashes), min_size=1, max_size=12, unique=True))
+@given(st.lists(st.tuples(keys, hashes, hashes), min_size=1, max_size=12, unique=True))
 def test_anchoring_computes_exactly_the_python_leaves(
     region_a: Consortium, docs: list[tuple[bytes, bytes, bytes]]
 ) -> None:

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from web3 import Web3
+from web3.exceptions import ContractCustomError
 
 from ledger_client import merkle
 from ledger_client.artifacts import load_artifact
@@ -88,12 +89,29 @@ def test_anchor_reverts(c: Consortium) -> None:
     assert reg.batch_count() == 1
 
 
+def test_a_key_with_dirty_padding_is_refused(c: Consortium, w3: Web3) -> None:
+    """A key is ``bytes16``: its calldata word's low 16 bytes are padding. Were they hashed
+    unchecked, a sender could anchor leaves no decoder of the calldata reproduces (eth_abi
+    refuses such padding), so the registry refuses the batch instead."""
+    a = c.issuer(REGION_A)
+    docs = random_docs(a.agency, 3)
+    call = a.registry.contract.encode_abi("anchorBatch", [docs.keys, docs.bodies])
+    data = bytearray(bytes.fromhex(call.removeprefix("0x")))
+    first_key = data.index(docs.keys[1])
+    data[first_key + 31] ^= 0x01  # the last padding byte of the second key's word
+    with pytest.raises(ContractCustomError) as info:
+        w3.eth.call({"from": a.address, "to": a.registry.address, "data": bytes(data)})
+    selector = Web3.keccak(text="KeyPaddingNotZero()")[:4].hex()
+    assert selector in str(info.value.data), info.value.data
+    a.registry.anchor(docs.keys, docs.bodies)  # the same documents, cleanly encoded
+
+
 def test_documents_sorted_by_key_not_by_leaf_are_refused(c: Consortium) -> None:
     """The order that counts is the computed leaves': a client sorting its documents by key
     (or by anything else) is refused at the first leaf out of order."""
     a = c.issuer(REGION_A)
     while True:
-        pairs = sorted((os.urandom(32), os.urandom(32)) for _ in range(6))
+        pairs = sorted((os.urandom(16), os.urandom(32)) for _ in range(6))
         leaves = [merkle.leaf_of(a.agency, k, b) for k, b in pairs]
         breaks = [i for i in range(1, 6) if leaves[i] <= leaves[i - 1]]
         if breaks:
@@ -169,7 +187,7 @@ def test_same_document_of_two_agencies_makes_two_leaves(c: Consortium) -> None:
     the other's leaf."""
     a, b = c.issuer(REGION_A), c.issuer(REGION_B)
     a2 = c.add_account(REGION_A, agency_code(REGION_A, 2))
-    key, body = os.urandom(32), os.urandom(32)
+    key, body = os.urandom(16), os.urandom(32)
     evs = {i.agency_code: i.registry.anchor([key], [body]) for i in (a, b, a2)}
     leaves = {code: ev.leaves[0] for code, ev in evs.items()}
     assert len(set(leaves.values())) == 3  # no BatchAlreadyAnchored: three different roots

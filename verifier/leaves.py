@@ -57,9 +57,11 @@ def lookup_key(
     claims: bytes = b"",
 ) -> bytes:
     """The key a verifier derives from a QR code's signed ``claims`` message (documents that
-    carry one) or from an identifier alone (records without a QR code)."""
+    carry one) or from an identifier alone (records without a QR code): a keccak256 hash cut
+    to ``merkle.KEY_BYTES``."""
     text = f"{base_id}#{version}#{int(kind)}#{serial}".encode()
-    return keccak(b"licledger.key\x00" + text + (b"\x00" + claims if claims else b""))
+    whole = keccak(b"licledger.key\x00" + text + (b"\x00" + claims if claims else b""))
+    return whole[: merkle.KEY_BYTES]
 
 
 def document_digest(pdf_bytes: bytes) -> bytes:
@@ -95,6 +97,8 @@ class LeafInput:
 
     def __post_init__(self) -> None:
         agency_id(self.agency_code)  # refuses anything the directory would not accept
+        if len(self.key) != merkle.KEY_BYTES:
+            raise ValueError(f"a lookup key is {merkle.KEY_BYTES} bytes, got {len(self.key)}")
 
     @property
     def agency(self) -> bytes:

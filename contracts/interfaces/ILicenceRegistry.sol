@@ -52,6 +52,9 @@ interface ILicenceRegistry {
     error BatchTooLarge(uint256 size, uint256 max);
     /// @notice Leaves must be strictly ascending (sorted, no duplicates); `index` breaks the order.
     error LeavesNotSorted(uint256 index);
+    /// @dev A key's ABI padding (its low 16 bytes in the calldata word) is not zero: the key
+    /// would hash differently from what any decoder of the calldata reads.
+    error KeyPaddingNotZero();
     /// @notice A batch with the same root was anchored before, as `batchId`.
     error BatchAlreadyAnchored(bytes32 root, uint256 batchId);
     /// @notice No batch has this id.
@@ -103,13 +106,15 @@ interface ILicenceRegistry {
 
     /**
      * @notice Anchors a batch of documents for the caller's agency and returns its id.
-     * @param keys The lookup key of each document.
+     * @param keys The lookup key of each document (16 bytes: a truncated hash; lookups are
+     * per agency, so 128 bits leave no practical collision, and the key's 16 zero padding bytes
+     * cost a quarter of what 16 more hash bytes would).
      * @param bodies The body hash of each document, in the same order; the computed leaves
      * must come out strictly ascending (sort the documents by leaf before calling).
      * @return batchId The new batch's id (ids start at 1).
      */
     function anchorBatch(
-        bytes32[] calldata keys,
+        bytes16[] calldata keys,
         bytes32[] calldata bodies
     ) external returns (uint256 batchId);
 
@@ -143,7 +148,7 @@ interface ILicenceRegistry {
      * @param key The document's lookup key.
      * @param body The document's body hash.
      */
-    function leafOf(bytes32 agency, bytes32 key, bytes32 body) external pure returns (bytes32);
+    function leafOf(bytes32 agency, bytes16 key, bytes32 body) external pure returns (bytes32);
 
     /**
      * @notice Whether `proof` shows `leaf` to be in batch `batchId`.

@@ -19,7 +19,7 @@ contract AnchorForwarder {
      */
     function forward(
         ILicenceRegistry registry,
-        bytes32[] calldata keys,
+        bytes16[] calldata keys,
         bytes32[] calldata bodies
     ) external returns (uint256 batchId) {
         return registry.anchorBatch(keys, bodies);

@@ -21,6 +21,7 @@ from eth_utils import keccak
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ledger_client import merkle
 from licence_service.store.models import Agency, OpLogEntry, OutboxEntry
 from verifier.leaves import ZERO, LeafInput, LeafKind
 
@@ -74,7 +75,7 @@ def entry_hash(prev: bytes, row: OpLogEntry) -> bytes:
 
 def head_key(seq: int) -> bytes:
     """Lookup key of the anchored head at ``seq``: derivable by anyone who knows ``seq``."""
-    return keccak(b"licledger.oplog\x00" + str(seq).encode())
+    return keccak(b"licledger.oplog\x00" + str(seq).encode())[: merkle.KEY_BYTES]
 
 
 def head_leaf(seq: int, head: bytes, agency_code: str) -> LeafInput:

@@ -92,7 +92,7 @@ def test_the_deployer_has_no_power_after_bootstrap(regions: Regions) -> None:
     )  # fmt: skip
     _reverts("NotAMember", as_operator.propose, Action.ADD_ACCOUNT, 440300,
              account=create_account().address, agency_code=B1)  # fmt: skip
-    _reverts("NotAnIssuer", a.registry(operator).anchor, [os.urandom(32)], [os.urandom(32)])
+    _reverts("NotAnIssuer", a.registry(operator).anchor, [os.urandom(16)], [os.urandom(32)])
     stranger = a.directory(create_account())
     _reverts(
         "NotBootstrapper",
@@ -111,7 +111,7 @@ def test_one_region_cannot_register_an_issuer_for_another(regions: Regions) -> N
     )
     assert not a.directory().proposal(proposal).executed  # M = 2: B never approved
     assert a.registry().issuer_of(rogue.address) == (0, bytes(32))
-    _reverts("NotAnIssuer", a.registry(rogue).anchor, [os.urandom(32)], [os.urandom(32)])
+    _reverts("NotAnIssuer", a.registry(rogue).anchor, [os.urandom(16)], [os.urandom(32)])
     # nor can a region move another region's agency into itself
     _reverts(
         "AgencyInOtherRegion", a.directory(a.agency_account(A1)).propose,
@@ -138,7 +138,7 @@ def test_removing_a_region_removes_every_issuer_of_it(regions: Regions) -> None:
     assert set(after["directory members"]) == a_accounts
     b_registry = regions.registry(b, B1)
     assert b_registry.issuer_of(b.agency_account(B1).address) == (0, bytes(32))
-    _reverts("NotAnIssuer", b_registry.anchor, [os.urandom(32)], [os.urandom(32)])
+    _reverts("NotAnIssuer", b_registry.anchor, [os.urandom(16)], [os.urandom(32)])
     leaf = member(b, doc_b.leaf)
     _reverts(
         "NotAnIssuer", b_registry.change_status, leaf.leaf, leaf.batch_id, leaf.proof,
