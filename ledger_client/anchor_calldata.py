@@ -18,9 +18,10 @@ from dataclasses import replace
 from typing import Any
 
 from eth_abi import decode
-from eth_utils import function_signature_to_4byte_selector, keccak
+from eth_utils import function_signature_to_4byte_selector
 
 from ledger_client import merkle
+from ledger_client.hashing import keccak256
 from ledger_client.types import BatchAnchored
 
 ANCHOR_SELECTOR = function_signature_to_4byte_selector("anchorBatch(bytes16[],bytes32[])")
@@ -33,7 +34,7 @@ def leaves_of(agency: bytes, keys: tuple[bytes, ...], bodies: tuple[bytes, ...])
     ``bytes32, bytes16, bytes32`` is their concatenation with the key padded to a word, spelled
     out here because replay hashes millions)."""
     pad = bytes(32 - merkle.KEY_BYTES)
-    return [keccak(keccak(agency + k + pad + b)) for k, b in zip(keys, bodies, strict=True)]
+    return [keccak256(keccak256(agency + k + pad + b)) for k, b in zip(keys, bodies, strict=True)]
 
 
 def _problem(batch: BatchAnchored, registry: str, tx: Mapping[str, Any]) -> str | None:

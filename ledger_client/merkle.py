@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from eth_abi import encode
 from eth_utils import keccak
 
+from ledger_client.hashing import keccak256
+
 KEY_BYTES = 16
 """A lookup key's length: a truncated hash. Lookups are always per agency (a leaf names its
 agency), so 128 bits leave no practical collision, and the chain carries 16 bytes less of
@@ -23,7 +25,7 @@ def leaf_of(agency: bytes, key: bytes, body: bytes) -> bytes:
     id, the lookup key and the document body, so a leaf names its agency by construction."""
     if len(key) != KEY_BYTES:
         raise ValueError(f"a lookup key is {KEY_BYTES} bytes, got {len(key)}")
-    return keccak(keccak(encode(["bytes32", "bytes16", "bytes32"], [agency, key, body])))
+    return keccak256(keccak256(encode(["bytes32", "bytes16", "bytes32"], [agency, key, body])))
 
 
 def agency_id(agency_code: str) -> bytes:
@@ -41,7 +43,7 @@ def agency_id(agency_code: str) -> bytes:
 
 def hash_pair(a: bytes, b: bytes) -> bytes:
     """keccak256 of the two nodes in ascending order (OpenZeppelin ``commutativeKeccak256``)."""
-    return keccak(a + b) if a < b else keccak(b + a)
+    return keccak256(a + b) if a < b else keccak256(b + a)
 
 
 def _check(leaves: Sequence[bytes]) -> None:

@@ -49,6 +49,12 @@ class NodeConfig:
     chain_id: int = DEFAULT_CHAIN_ID
     state_interval: int = 1
     start_timeout: float = 20.0
+    # Every block's whole state kept in the dump (anvil's --preserve-historical-states), only
+    # for eth_call at past blocks after a restart, which nothing here makes. Blocks, receipts
+    # and logs are dumped either way. With it the dump grew with every block and was
+    # rewritten every ``state_interval``: 2.8 GB after one test run, and a node busy writing it
+    # answered an auditor's replay at half speed.
+    historical_states: bool = False
     # The EVM the contracts are compiled for (hardhat.config.js: evmVersion "cancun"), not
     # anvil's moving default (its newest fork, "Bpo1" in anvil 1.7.1). It also keeps anchoring
     # priced by execution: from Prague on (EIP-7623) calldata-heavy transactions pay a floor of
@@ -109,10 +115,11 @@ class AnvilNode:
             "--chain-id", str(cfg.chain_id),
             "--state", str(cfg.state_file),
             "--state-interval", str(cfg.state_interval),
-            "--preserve-historical-states",
             "--base-fee", "0",
             "--gas-price", "0",
         ]  # fmt: skip
+        if cfg.historical_states:
+            cmd.append("--preserve-historical-states")
         if cfg.hardfork:
             cmd += ["--hardfork", cfg.hardfork]
         log = open(cfg.log_file, "ab")  # noqa: SIM115 - handed to the child process
