@@ -19,6 +19,7 @@ attribute                 region CA                   agency certificate
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -60,8 +61,10 @@ class KeyAndCert:
         return certificate_fingerprint(self.cert)
 
 
+@functools.lru_cache(maxsize=4096)
 def certificate_fingerprint(cert: x509.Certificate) -> str:
-    """Return the lowercase hex SHA-256 of ``cert``'s DER encoding."""
+    """Return the lowercase hex SHA-256 of ``cert``'s DER encoding (remembered per certificate:
+    a verifier asks it for the same few agency certificates on every answer)."""
     return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
 
 
@@ -75,13 +78,19 @@ _ATTRIBUTE_KEYS: dict[ObjectIdentifier, str] = {
 
 
 def subject_attributes(cert: x509.Certificate) -> dict[str, str]:
-    """Read a certificate subject back as a flat dict.
+    """Read a certificate subject back as a flat dict (a copy of what is remembered per
+    certificate, so a caller may change it).
 
     Keys: ``common_name``, ``organization``, ``organizational_unit``, ``serial_number``,
     ``country`` (those present), plus the aliases a verifier actually wants: ``name``
     (= CN), ``code`` (= serialNumber: region code for a CA, agency code for an agency)
     and ``region_code`` (= OU). Unknown attributes are ignored.
     """
+    return dict(_subject_attributes(cert))
+
+
+@functools.lru_cache(maxsize=4096)
+def _subject_attributes(cert: x509.Certificate) -> dict[str, str]:
     result: dict[str, str] = {}
     for attribute in cert.subject:
         key = _ATTRIBUTE_KEYS.get(attribute.oid)

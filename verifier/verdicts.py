@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import copy
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -65,7 +66,12 @@ class VerificationResult:
         return self.verdict is Verdict.VALID
 
     def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
+        """Built field by field: ``dataclasses.asdict`` deep-copied every string and took a
+        fifth of a QR answer's time at a busy counter. Only ``extra`` may nest, so only it is
+        copied deeply (a caller may change the answer without touching the result)."""
+        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["checks"] = [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks]
+        out["extra"] = copy.deepcopy(self.extra)
         out["verdict"] = str(self.verdict)
         for key in ("anchored_at", "status_since", "checked_at", "as_of"):
             value = getattr(self, key)
