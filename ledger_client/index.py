@@ -164,11 +164,15 @@ class ChainIndexer:
         with self._lock:
             return self._sync(progress)
 
-    def _sync(self, progress: Callable[[int, int], None] | None) -> SyncResult:
+    def head(self) -> int:
+        """The chain's newest block number; an unreachable node is ``ChainUnavailableError``."""
         try:
-            head = int(self.registry.w3.eth.block_number)
+            return int(self.registry.w3.eth.block_number)
         except Exception as exc:
             raise ChainUnavailableError(f"cannot read the chain head ({exc})") from exc
+
+    def _sync(self, progress: Callable[[int, int], None] | None) -> SyncResult:
+        head = self.head()
         start = self.checkpoint()
         if head + 1 < start:
             # The node lost blocks (an embedded node restarted from an older state dump):

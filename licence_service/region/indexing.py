@@ -18,7 +18,6 @@ import logging
 import time
 from collections.abc import Callable
 
-from ledger_client.errors import ChainUnavailableError
 from ledger_client.index import ChainIndexer, SyncResult
 from licence_service.store.lease import Lease
 
@@ -59,11 +58,12 @@ class MarkingIndexer(ChainIndexer):
     def sync(self, progress: Callable[[int, int], None] | None = None) -> SyncResult:
         started = time.monotonic()
         lease = self.lease
-        if lease is None or lease.acquire():
+        result = None if lease is None or lease.acquire() else self._follow(lease, started)
+        if result is None:  # no lease, the lease, or a holder that died or is stuck
             result = super().sync(progress)
             self.indexed_rounds += 1
         else:
-            result = self._follow(lease, started, progress)
+            self.followed_rounds += 1
         self.last_sync_start = max(self.last_sync_start, started)
         return result
 
@@ -74,38 +74,28 @@ class MarkingIndexer(ChainIndexer):
         self._seen_checkpoint = value
         return value
 
-    def _head(self) -> int:
-        try:
-            return int(self.registry.w3.eth.block_number)
-        except Exception as exc:
-            raise ChainUnavailableError(f"cannot read the chain head ({exc})") from exc
-
-    def _follow(
-        self, lease: Lease, started: float, progress: Callable[[int, int], None] | None
-    ) -> SyncResult:
-        """Wait until the lease holder has indexed the chain head as it is now; take the lease
-        if it runs out meanwhile (the holder died), index here if the holder seems stuck."""
-        head = self._head()
+    def _follow(self, lease: Lease, started: float) -> SyncResult | None:
+        """Wait until the lease holder has indexed the chain head as it is now; None when this
+        process must index itself instead: it took the lease (the holder died and its lease
+        ran out), or the holder seems stuck."""
+        head = self.head()
         first = self.checkpoint()
         patience = PATIENCE_TTLS * lease.ttl.total_seconds()
         next_try = started + LEASE_RETRY
         while True:
             at = self.checkpoint()
-            if at > head and (at == head + 1 or self._head() + 1 >= at):
+            if at > head and (at == head + 1 or self.head() + 1 >= at):
                 # Caught up: a checkpoint past head + 1 is fine only while the chain still has
                 # those blocks (else the holder has a rewind to do first).
-                self.followed_rounds += 1
                 return SyncResult(first, head, 0, 0)
             now = time.monotonic()
             if now >= next_try:
                 next_try = now + LEASE_RETRY
-                if lease.acquire():  # the holder's lease ran out: this process indexes now
+                if lease.acquire():
                     log.info("took over the region's indexer lease")
-                    self.indexed_rounds += 1
-                    return super().sync(progress)
+                    return None
             if now - started > patience:
                 log.warning("the indexer lease holder has not indexed block %s in %.0f s; "
                             "indexing here", head, patience)  # fmt: skip
-                self.indexed_rounds += 1
-                return super().sync(progress)
+                return None
             time.sleep(FOLLOW_POLL)
