@@ -150,8 +150,7 @@ class ChainIndexer:
         self.start_block = start_block
         self.max_range = max_range
         self.contract = registry.address
-        # One sync at a time per indexer: the API's background loop and a request that syncs
-        # before verifying share this object and would otherwise store the same range twice.
+        # One sync at a time: the background loop and requests share this indexer's ranges.
         self._lock = threading.Lock()
 
     def checkpoint(self) -> int:
@@ -175,8 +174,7 @@ class ChainIndexer:
         head = self.head()
         start = self.checkpoint()
         if head + 1 < start:
-            # The node lost blocks (an embedded node restarted from an older state dump):
-            # forget what the chain no longer has, then read forward again.
+            # The node lost blocks (restarted from an older state dump): forget them, read on.
             log.warning("chain head %s is behind the index checkpoint %s; rewinding", head, start)
             self._rewind(head + 1)
             start = head + 1
@@ -185,8 +183,7 @@ class ChainIndexer:
             try:
                 self._store(events, end + 1)
             except IntegrityError:
-                # Another process indexed part of this range meanwhile; storing skips what
-                # exists, so storing again completes the range without duplicates.
+                # Another process stored part of it meanwhile: storing again skips what exists.
                 self._store(events, end + 1)
             batches += len(events.batches)
             statuses += len(events.statuses)
