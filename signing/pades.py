@@ -12,9 +12,11 @@ document, not just as an extra revision.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO
+from typing import Any
 
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
@@ -31,6 +33,7 @@ from pyhanko.sign.signers.pdf_byterange import SignatureObject
 from signing.certificates import KeyAndCert
 from signing.cms_build import CmsTemplate
 from signing.errors import PdfSigningError
+from signing.pdf_metadata import attach_metadata
 
 __all__ = ["SignerConfig", "sign_pdf"]
 
@@ -67,8 +70,17 @@ def _template(credentials: KeyAndCert) -> CmsTemplate:
     return template
 
 
-def sign_pdf(pdf_bytes: bytes, config: SignerConfig) -> bytes:
+def sign_pdf(
+    pdf_bytes: bytes,
+    config: SignerConfig,
+    metadata: Mapping[str, Any] | None = None,
+    metadata_file: str = "metadata.json",
+) -> bytes:
     """Return the complete signed file: ``pdf_bytes`` plus an incremental signature revision.
+
+    With ``metadata``, the signature revision also attaches it as JSON file
+    ``metadata_file`` (see :func:`signing.pdf_metadata.attach_metadata`): one revision,
+    parsed and written once, instead of an attachment revision and then a signature one.
 
     pyHanko writes the signature revision (field, signature dictionary with DocMDP, byte
     range); the CMS container is built by :class:`signing.cms_build.CmsTemplate`, which is
@@ -86,6 +98,8 @@ def sign_pdf(pdf_bytes: bytes, config: SignerConfig) -> bytes:
         raise PdfSigningError(
             f"the input is not a readable PDF ({exc}); pass the bytes of a complete PDF file."
         ) from exc
+    if metadata is not None:
+        attach_metadata(writer, metadata, metadata_file)
     try:
         embedder = PdfCMSEmbedder().write_cms(field_name=config.field_name, writer=writer)
         next(embedder)

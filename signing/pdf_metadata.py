@@ -23,7 +23,7 @@ from pyhanko.sign.fields import enumerate_sig_fields
 from signing.errors import MetadataError
 from signing.pdf_depth import nesting_problem
 
-__all__ = ["embed_metadata", "read_metadata"]
+__all__ = ["attach_metadata", "embed_metadata", "read_metadata"]
 
 _MAX_NAME_TREE_DEPTH = 16
 # The metadata is a few KiB of JSON. An attachment may be a compression bomb (kilobytes that
@@ -55,11 +55,29 @@ def embed_metadata(
     An attachment of the same name is replaced. Signed input is refused, because any
     change after signing would break the signature's coverage of the file.
     """
+    try:
+        writer = IncrementalPdfFileWriter(BytesIO(pdf_bytes))
+    except Exception as exc:
+        raise MetadataError(
+            f"the input is not a readable PDF ({type(exc).__name__}: {exc}); pass a complete "
+            "PDF file."
+        ) from exc
+    attach_metadata(writer, metadata, filename)
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def attach_metadata(
+    writer: IncrementalPdfFileWriter, metadata: Mapping[str, Any], filename: str = "metadata.json"
+) -> None:
+    """Add ``metadata`` as JSON file ``filename`` to the revision ``writer`` is writing
+    (what :func:`embed_metadata` does; the signer calls it to attach and sign in one
+    revision instead of writing and parsing the file twice)."""
     if not filename or "/" in filename:
         raise MetadataError(f"attachment name {filename!r} is invalid; use a plain file name.")
     payload = _dump(metadata)
     try:
-        writer = IncrementalPdfFileWriter(BytesIO(pdf_bytes))
         signed = _is_signed(writer.prev)
     except Exception as exc:
         raise MetadataError(
@@ -91,9 +109,6 @@ def embed_metadata(
                 "the PDF has a nested /EmbeddedFiles name tree that cannot be extended; "
                 "embed the metadata into the freshly rendered PDF."
             ) from exc
-    out = BytesIO()
-    writer.write(out)
-    return out.getvalue()
 
 
 def _replace_existing(writer: IncrementalPdfFileWriter, filename: str, spec: FileSpec) -> bool:

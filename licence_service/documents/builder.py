@@ -23,7 +23,6 @@ from licence_service.domain.national_ids import HolderIdType
 from licence_service.domain.trust_grades import TrustGrade, watermark_text
 from signing.certificates import KeyAndCert
 from signing.pades import SignerConfig, sign_pdf
-from signing.pdf_metadata import embed_metadata
 from verifier.leaves import (
     ZERO,
     LeafInput,
@@ -156,8 +155,10 @@ def _seal(
 ) -> BuiltDocument:  # fmt: skip
     """Embed the metadata, sign (PAdES), and compute the leaf of the signed bytes."""
     signed = sign_pdf(
-        embed_metadata(pdf, meta.to_json(), METADATA_FILE),
+        pdf,
         SignerConfig(credentials=creds, reason=reason, location=location),
+        metadata=meta.to_json(),
+        metadata_file=METADATA_FILE,
     )
     leaf = LeafInput(
         key, document_digest(signed), claimed.root, LeafKind(meta.kind),
