@@ -32,7 +32,7 @@ from licence_service.services.status import (
     status_action,
 )
 from licence_service.services.upgrade import SubmissionResult, submit_copy, upgrade_to_b
-from licence_service.services.verify import verify_pdf, verify_qr
+from licence_service.services.verify import verify_pdf, verify_qr, verify_qr_from_memory
 from licence_service.services.views import licence_history, licence_view, pdf_path
 
 __all__ = [
@@ -69,4 +69,5 @@ __all__ = [
     "upgrade_to_b",
     "verify_pdf",
     "verify_qr",
+    "verify_qr_from_memory",
 ]

@@ -1,5 +1,8 @@
 """The verification use cases: a PDF or a QR payload, now or as of a past time.
 
+Every entry point (API, pages, CLI) answers through the runtime's one
+:class:`~licence_service.region.verifying.VerifyingState`: its index view and trust store
+are kept in memory within the freshness bound, and a refusal is re-checked on a fresh view.
 ``direct`` re-reads the proof and status from contract state instead of trusting the local
 index alone (the counter's "check against the chain" option).
 """
@@ -15,10 +18,19 @@ from verifier.verdicts import VerificationResult
 def verify_pdf(
     rt: Runtime, data: bytes, at: datetime | None = None, direct: bool = False
 ) -> VerificationResult:
-    return rt.verifier(direct=direct).verify_pdf(data, at)
+    return rt.verifying.verify_pdf(data, at, direct)
 
 
 def verify_qr(
     rt: Runtime, payload: str, at: datetime | None = None, direct: bool = False
 ) -> VerificationResult:
-    return rt.verifier(direct=direct).verify_qr(payload, at)
+    return rt.verifying.verify_qr(payload, at, direct)
+
+
+def verify_qr_from_memory(
+    rt: Runtime, payload: str, at: datetime | None = None
+) -> VerificationResult | None:
+    """A VALID verdict for a QR payload from memory alone, or None when the answer needs
+    blocking work: the server's event loop asks this first and hands the rest to a thread
+    (see :meth:`~licence_service.region.verifying.VerifyingState.verify_qr_in_memory`)."""
+    return rt.verifying.verify_qr_in_memory(payload, at)

@@ -75,7 +75,7 @@ def qr_status_page(token: str, request: Request, rt: RuntimeDep, viewer: Viewer)
 def verify_qr_json(body: QrIn, rt: RuntimeDep, viewer: Viewer) -> dict[str, Any]:
     """The counter script's QR check: the public API's verdict (from the server's in-memory
     verifier), the holder's name as the signed-in viewer may see it."""
-    return _verdict_json(rt, viewer, rt.verifying.verify_qr(body.payload, body.at))
+    return _verdict_json(rt, viewer, verify_qr(rt, body.payload, body.at))
 
 
 @router.post("/verify/pdf.json")
@@ -83,7 +83,7 @@ def verify_pdf_json(
     rt: RuntimeDep, viewer: Viewer, file: Annotated[UploadFile, File()]
 ) -> dict[str, Any]:
     """The counter script's PDF check, as :func:`verify_qr_json`."""
-    return _verdict_json(rt, viewer, rt.verifying.verify_pdf(read_pdf(file)))
+    return _verdict_json(rt, viewer, verify_pdf(rt, read_pdf(file)))
 
 
 @router.get("/verify", response_class=HTMLResponse)

@@ -13,6 +13,7 @@ from licence_service.api.deps import RuntimeDep
 from licence_service.api.schemas import ErrorOut, QrIn, VerificationOut
 from licence_service.domain.errors import InvalidInputError
 from licence_service.domain.licence_types import type_name
+from licence_service.services import verify_pdf, verify_qr, verify_qr_from_memory
 from licence_service.services.trust_list import trust_list
 from verifier.verdicts import VerificationResult
 
@@ -56,7 +57,7 @@ def verify_pdf_endpoint(
     direct: Annotated[bool, DIRECT] = False,
 ) -> Response:
     """Verdict for an uploaded licence PDF (200 for every verdict, VALID or not)."""
-    return _answer(rt.verifying.verify_pdf(read_pdf(file), at, direct))
+    return _answer(verify_pdf(rt, read_pdf(file), at, direct))
 
 
 def read_pdf(file: UploadFile) -> bytes:
@@ -73,10 +74,10 @@ async def verify_qr_endpoint(
 ) -> Response:
     """Verdict for a scanned QR payload."""
     if not direct:
-        quick = rt.verifying.verify_qr_in_memory(body.payload, body.at)
+        quick = verify_qr_from_memory(rt, body.payload, body.at)
         if quick is not None:
             return _answer(quick)
-    return _answer(await run_in_threadpool(rt.verifying.verify_qr, body.payload, body.at, direct))
+    return _answer(await run_in_threadpool(verify_qr, rt, body.payload, body.at, direct))
 
 
 @trust_router.get("/trust-list")
