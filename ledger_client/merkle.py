@@ -23,9 +23,16 @@ dear calldata per licence (``bytes16`` in ``anchorBatch``)."""
 def leaf_of(agency: bytes, key: bytes, body: bytes) -> bytes:
     """The leaf ``LicenceRegistry.leafOf`` computes: hashed twice over the anchoring agency's
     id, the lookup key and the document body, so a leaf names its agency by construction."""
+    check_key(key)
+    return keccak256(keccak256(encode(["bytes32", "bytes16", "bytes32"], [agency, key, body])))
+
+
+def check_key(key: bytes) -> bytes:
+    """``key`` if it has the length of a lookup key (what ``anchorBatch`` takes), else
+    ValueError naming both lengths."""
     if len(key) != KEY_BYTES:
         raise ValueError(f"a lookup key is {KEY_BYTES} bytes, got {len(key)}")
-    return keccak256(keccak256(encode(["bytes32", "bytes16", "bytes32"], [agency, key, body])))
+    return key
 
 
 def agency_id(agency_code: str) -> bytes:

@@ -4,6 +4,7 @@ so the form can show each error beside its input."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from licence_service.domain.licence_types import get_licence_type
@@ -32,3 +33,34 @@ def test_every_bad_field_is_named_not_only_the_first() -> None:
 
 def test_an_unknown_type_is_the_only_error() -> None:
     assert set(field_errors(business_request(type_code="XX99"))) == {"type_code"}
+
+
+def test_the_form_and_issuance_agree_on_every_request() -> None:
+    """One set of field checks: a key with spaces around it (NFKC-folded) is the same field
+    to both; a request the form accepts issuance accepts, and the first problem
+    issuance names is one the form shows."""
+    from licence_service.domain.errors import InvalidInputError
+    from licence_service.services.issue import validate_request
+
+    spelled = {f" {k}\u3000": v for k, v in BUSINESS_FIELDS.items()}  # spaces around (NFKC)
+    good = business_request(fields=spelled)
+    assert field_errors(good) == {}
+    validate_request(good)  # accepted too
+    bad = business_request(fields=dict(BUSINESS_FIELDS, 成立日期="2018-02-30", 颜色="红"))
+    shown = field_errors(bad)
+    try:
+        validate_request(bad)
+    except InvalidInputError as exc:
+        assert exc.field in shown
+    else:
+        raise AssertionError("issuance accepted a request the form refuses")
+
+
+def test_a_blank_optional_field_is_absent_at_a_form_and_an_error_elsewhere() -> None:
+    business = get_licence_type("BL01")
+    optional = replace(business.fields[0], required=False)
+    ltype = replace(business, fields=(optional, *business.fields[1:]))
+    values = dict(BUSINESS_FIELDS, **{optional.key: " "})
+    cleaned, problems = ltype.check_fields(values, blank_is_absent=True)
+    assert problems == {} and optional.key not in cleaned
+    assert set(ltype.check_fields(values)[1]) == {optional.key}

@@ -97,8 +97,7 @@ class LeafInput:
 
     def __post_init__(self) -> None:
         agency_id(self.agency_code)  # refuses anything the directory would not accept
-        if len(self.key) != merkle.KEY_BYTES:
-            raise ValueError(f"a lookup key is {merkle.KEY_BYTES} bytes, got {len(self.key)}")
+        merkle.check_key(self.key)
 
     @property
     def agency(self) -> bytes:

@@ -84,10 +84,14 @@ def _share_guards(app: FastAPI, rt: Runtime) -> None:
             middleware.kwargs["buckets"] = buckets
 
 
-def create_app(rt: Runtime, background: bool = True, shared: bool = False) -> FastAPI:
+def create_app(
+    rt: Runtime, background: bool = True, shared: bool = False, owns_process: bool = False
+) -> FastAPI:
     """The app for one region; ``background`` runs the anchoring worker and the indexer;
     ``shared``: one of several server processes (``serve --workers``), which share the rate
-    limit's buckets and the form-token secret through the data directory."""
+    limit's buckets and the form-token secret through the data directory; ``owns_process``:
+    the process serves this app alone (``licledger serve``), so the app may tune the
+    process's garbage collector (never in a test or another host process)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -106,7 +110,8 @@ def create_app(rt: Runtime, background: bool = True, shared: bool = False) -> Fa
             ]
             for t in threads:
                 t.start()
-        _quiet_collector()
+        if owns_process:
+            _quiet_collector()
         yield
         stop.set()
         for t in threads:

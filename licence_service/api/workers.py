@@ -43,4 +43,4 @@ def hand_over(settings: Settings) -> None:
 
 def worker_app() -> FastAPI:
     """uvicorn's app factory for one worker process (``factory=True``)."""
-    return create_app(Runtime(load_settings()), shared=True)
+    return create_app(Runtime(load_settings()), shared=True, owns_process=True)

@@ -58,7 +58,10 @@ def serve_cmd(
     rt = Runtime(settings)  # refuses a bad data directory or passphrase source before serving
     if count == 1:
         uvicorn.run(
-            create_app(rt), host=settings.api_host, port=settings.api_port, log_level="warning"
+            create_app(rt, owns_process=True),
+            host=settings.api_host,
+            port=settings.api_port,
+            log_level="warning",
         )
         return
     hand_over(settings)

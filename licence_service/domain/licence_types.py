@@ -171,35 +171,61 @@ class LicenceType:
     def validate_fields(self, values: Mapping[str, str]) -> dict[str, str]:
         """Check face field values against this type; return them cleaned, in spec order.
 
-        Raises FieldValidationError for an unknown key (listing the allowed ones), a key
-        given twice, an empty or malformed value, or a missing required field.
+        Raises FieldValidationError for the first problem :meth:`check_fields` finds: an
+        unknown key (listing the allowed ones), a key given twice, an empty or malformed
+        value, or a missing required field.
+        """
+        cleaned, problems = self.check_fields(values)
+        for key, message in problems.items():
+            raise FieldValidationError(key, message)
+        return cleaned
+
+    def check_fields(
+        self, values: Mapping[str, str], blank_is_absent: bool = False
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """(the values cleaned, in spec order; every problem by field, in the order met).
+
+        One set of checks for the use cases (which stop at the first problem) and for a
+        form (which shows them all beside their inputs). ``blank_is_absent``: a form sends
+        every input, so a blank optional field there means "not given" (a blank required
+        one is still an error), where the CLI or the API sending it blank is a mistake.
         """
         given: dict[str, str] = {}
+        problems: dict[str, str] = {}
+        seen: set[str] = set()
         for raw_key, raw_value in values.items():
             norm = _normalise_key(raw_key) if isinstance(raw_key, str) else None
             spec = self._lookup.get(norm) if norm is not None else None
             if spec is None:
                 allowed = ", ".join(self.field_keys)
-                raise FieldValidationError(
+                problems.setdefault(
                     str(raw_key),
                     f"unknown field {raw_key!r} for {self.name} ({self.code}); allowed "
                     f"fields are: {allowed}",
                 )
-            if spec.key in given:
-                raise FieldValidationError(
+                continue
+            if spec.key in seen:
+                problems.setdefault(
                     spec.key, f"field {spec.key} is given twice (as {raw_key!r}); give it once"
                 )
-            given[spec.key] = spec.clean(raw_value)
-        missing = [s.key for s in self.fields if s.required and s.key not in given]
-        if missing:
-            first = missing[0]
-            more = f" (also missing: {', '.join(missing[1:])})" if len(missing) > 1 else ""
-            raise FieldValidationError(
-                first,
-                f"required field {first} is missing for {self.name} ({self.code}); pass it as "
-                f"--field {first}=VALUE{more}",
+                continue
+            blank = isinstance(raw_value, str) and not raw_value.strip()
+            if blank_is_absent and blank and not spec.required:
+                continue
+            seen.add(spec.key)
+            try:
+                given[spec.key] = spec.clean(raw_value)
+            except FieldValidationError as exc:
+                problems.setdefault(spec.key, exc.message)
+        missing = [s.key for s in self.fields if s.required and s.key not in seen]
+        for i, key in enumerate(missing):
+            more = f" (also missing: {', '.join(missing[1:])})" if i == 0 and missing[1:] else ""
+            problems.setdefault(
+                key,
+                f"required field {key} is missing for {self.name} ({self.code}); pass it as "
+                f"--field {key}=VALUE{more}",
             )
-        return {s.key: given[s.key] for s in self.fields if s.key in given}
+        return {s.key: given[s.key] for s in self.fields if s.key in given}, problems
 
 
 _TYPE_KEYS = {

@@ -39,7 +39,7 @@ from licence_service.services import bulk_store
 from licence_service.services.bulk_csv import CsvRow, open_csv, read_rows
 from licence_service.services.bulk_render import Rendered, RowJob, WorkerSetup, init_worker
 from licence_service.services.bulk_render import render_rows as _render_rows
-from licence_service.services.issue import _validate, _validity, face_values
+from licence_service.services.issue import face_values, validate_request, validity
 from licence_service.store.models import Agency
 
 STALL_ENV = "LICLEDGER_IMPORT_STALL_AFTER"
@@ -220,8 +220,8 @@ def _submit(
 
 def _job(row: CsvRow, ltype: LicenceType, today: date, serials: _Serials) -> RowJob:
     assert row.request is not None
-    _ltype, holder_name, holder_id, fields = _validate(row.request)
-    start, end = _validity(row.request, ltype, today)
+    _ltype, holder_name, holder_id, fields = validate_request(row.request)
+    start, end = validity(row.request, ltype, today)
     values = face_values(ltype, holder_name, holder_id, start, end, fields)
     return RowJob(serials.take(), values, fields, today, start, end)
 

@@ -65,7 +65,9 @@ def _invalid(exc: IdentifierError | FieldValidationError) -> InvalidInputError:
     return InvalidInputError(str(exc), field=exc.field)
 
 
-def _validity(req: IssueRequest, ltype: LicenceType, today: date) -> tuple[date, date]:
+def validity(req: IssueRequest, ltype: LicenceType, today: date) -> tuple[date, date]:
+    """The validity period of a request: as given, or from its start (``today`` by default)
+    for the type's number of years; refused if it ends before it starts."""
     start = req.valid_from or today
     if req.valid_until is not None:
         end = req.valid_until
@@ -96,7 +98,9 @@ def face_values(
     }
 
 
-def _validate(req: IssueRequest) -> tuple[LicenceType, str, str, dict[str, str]]:
+def validate_request(req: IssueRequest) -> tuple[LicenceType, str, str, dict[str, str]]:
+    """(type, holder name, holder ID, cleaned fields) of a request, or the first problem as
+    ``InvalidInputError`` naming its field (the desk form shows them all: ``issue_checks``)."""
     try:
         ltype = get_licence_type(req.type_code)
         fields = ltype.validate_fields(req.fields)
@@ -118,9 +122,9 @@ def issue(rt: Runtime, req: IssueRequest, attempts: int = 5) -> IssuedDocument:
 
 
 def _issue(rt: Runtime, req: IssueRequest, attempts: int) -> IssuedDocument:
-    ltype, holder_name, holder_id, fields = _validate(req)
+    ltype, holder_name, holder_id, fields = validate_request(req)
     today = datetime.now(UTC).date()
-    start, end = _validity(req, ltype, today)
+    start, end = validity(req, ltype, today)
     values = face_values(ltype, holder_name, holder_id, start, end, fields)
     with rt.sessions() as s:
         agency = rt.agency(s, req.agency_code)

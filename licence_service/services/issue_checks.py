@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from licence_service.domain.errors import InvalidInputError
 from licence_service.domain.licence_types import FieldValidationError, get_licence_type
 from licence_service.domain.national_ids import IdentifierError, validate_holder_id
-from licence_service.services.issue import IssueRequest, _validity
+from licence_service.services.issue import IssueRequest, validity
 
 __all__ = ["field_errors"]
 
@@ -28,22 +28,9 @@ def field_errors(req: IssueRequest) -> dict[str, str]:
         validate_holder_id(ltype.holder_id_type, req.holder_id, "holder_id")
     except IdentifierError as exc:
         errors["holder_id"] = exc.message
-    known = set(ltype.field_keys)
-    for key in req.fields:
-        if key not in known:
-            errors[key] = f"unknown field {key!r} for {ltype.name} ({ltype.code})"
-    for spec in ltype.fields:
-        value = req.fields.get(spec.key, "")
-        if not value.strip():
-            if spec.required:
-                errors[spec.key] = f"required field {spec.key} is empty"
-            continue
-        try:
-            spec.clean(value)
-        except FieldValidationError as exc:
-            errors[spec.key] = exc.message
+    errors |= ltype.check_fields(req.fields, blank_is_absent=True)[1]
     try:
-        _validity(req, ltype, datetime.now(UTC).date())
+        validity(req, ltype, datetime.now(UTC).date())
     except InvalidInputError as exc:
         errors[exc.field or "valid_until"] = str(exc)
     return errors
