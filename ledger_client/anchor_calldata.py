@@ -21,6 +21,7 @@ from eth_abi import decode
 from eth_utils import function_signature_to_4byte_selector
 
 from ledger_client import merkle
+from ledger_client.errors import ChainUnavailableError
 from ledger_client.hashing import keccak256
 from ledger_client.types import BatchAnchored
 
@@ -59,6 +60,11 @@ def recover(batch: BatchAnchored, registry: str, fetch: FetchTx) -> BatchAnchore
     against the root, or with ``problem`` set (and no leaves) when they cannot be."""
     try:
         tx = fetch(batch.tx.tx_hash)
+    except ChainUnavailableError:
+        # The node went away mid-sync: nothing is wrong with the batch, and flagging it would
+        # leave its leaves unindexed for good (NOT_ANCHORED once the node is back). The sync
+        # stops here without advancing its checkpoint, and the next one reads it again.
+        raise
     except Exception as exc:
         return _flag(batch, f"transaction {batch.tx.tx_hash} unreadable ({exc})")
     problem = _problem(batch, registry, tx)

@@ -138,8 +138,16 @@ class Runtime:
         return dep, True
 
     def registry(self, account: LocalAccount | None = None) -> RegistryClient:
-        sender = self.sender(account) if account is not None else None
-        return RegistryClient(self.w3, self.deployment.registry, sender)
+        if account is None:
+            return self._registry_reader
+        return RegistryClient(self.w3, self.deployment.registry, self.sender(account))
+
+    @cached_property
+    def _registry_reader(self) -> RegistryClient:
+        """The read-only registry client, made once: building one processes the contract's
+        ABI (3.7 ms), and the anchoring worker's every round and every verifier asked for
+        one. It holds nothing mutable, like ``w3`` it is shared by the threads."""
+        return RegistryClient(self.w3, self.deployment.registry)
 
     def directory(self, account: LocalAccount | None = None) -> DirectoryClient:
         if not self.deployment.directory:
