@@ -7,7 +7,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
+from licence_service.domain.errors import InvalidInputError
 from licence_service.domain.licence_types import get_licence_type
+from licence_service.services.issue import validate_request
 from licence_service.services.issue_checks import field_errors
 from tests.service_fixtures import BUSINESS_FIELDS, business_request
 
@@ -39,9 +41,6 @@ def test_the_form_and_issuance_agree_on_every_request() -> None:
     """One set of field checks: a key with spaces around it (NFKC-folded) is the same field
     to both; a request the form accepts issuance accepts, and the first problem
     issuance names is one the form shows."""
-    from licence_service.domain.errors import InvalidInputError
-    from licence_service.services.issue import validate_request
-
     spelled = {f" {k}\u3000": v for k, v in BUSINESS_FIELDS.items()}  # spaces around (NFKC)
     good = business_request(fields=spelled)
     assert field_errors(good) == {}

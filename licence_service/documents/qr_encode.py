@@ -192,23 +192,29 @@ def _remainder(data: bytes, rows: tuple[int, ...], degree: int) -> bytes:
     return res.to_bytes(degree, "big")
 
 
+def _header_bits(version: int) -> int:
+    """Bits before a byte-mode payload: the mode indicator and the length (8 bits up to
+    version 9, 16 from version 10)."""
+    return 4 + (8 if version < 10 else 16)
+
+
 def _version_for(length: int) -> int:
     for version in range(1, 41):
-        count_bits = 8 if version < 10 else 16
-        if 4 + count_bits + 8 * length <= _data_codewords(version) * 8:
+        if _header_bits(version) + 8 * length <= _data_codewords(version) * 8:
             return version
+    most = (_data_codewords(40) * 8 - _header_bits(40)) // 8
     raise QrTooLongError(
         f"the QR payload is too long ({length} bytes; a QR code at level M holds at most "
-        f"{(_data_codewords(40) * 8 - 20) // 8}); shorten the URL or the signed data in it."
+        f"{most}); shorten the URL or the signed data in it."
     )
 
 
 def _codewords(data: bytes, version: int) -> bytes:
     """The data codewords: byte-mode header, the bytes, terminator and padding."""
-    count_bits = 8 if version < 10 else 16
+    count_bits = _header_bits(version) - 4
     capacity = _data_codewords(version)
     bits = (0b0100 << count_bits | len(data)) << (8 * len(data)) | int.from_bytes(data, "big")
-    nbits = 4 + count_bits + 8 * len(data)
+    nbits = _header_bits(version) + 8 * len(data)
     pad = min(4, capacity * 8 - nbits)  # terminator
     bits <<= pad
     nbits += pad
@@ -248,13 +254,10 @@ def _interleave(data: bytes, version: int) -> bytes:
     return bytes(out)
 
 
-def qr_matrix(payload: bytes, version: int | None = None) -> list[bytearray]:
-    """The modules of ``payload``'s QR code (1 dark), row by row, without a quiet zone.
-
-    ``version`` forces a size (the tests compare with another encoder at the same size);
-    by default the smallest version that holds the payload.
-    """
-    version = version or _version_for(len(payload))
+def qr_matrix(payload: bytes) -> list[bytearray]:
+    """The modules of ``payload``'s QR code (1 dark), row by row, without a quiet zone, at
+    the smallest version that holds it."""
+    version = _version_for(len(payload))
     template = _template(version)
     rows = [bytearray(r) for r in template.rows]
     order = template.order
