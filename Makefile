@@ -4,10 +4,11 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
 ARTIFACT := artifacts/contracts/LicenceRegistry.sol/LicenceRegistry.json
 DECODER := licence_service/static/jsQR.js
 
-.PHONY: demo test setup lint bench clean
+.PHONY: demo test setup lint bench clean lock
 
 demo: setup
 	$(BIN)/licledger demo --out demo-out
@@ -46,11 +47,20 @@ $(ARTIFACT): node_modules/.package-lock.json hardhat.config.js $(wildcard contra
 	HARDHAT_DISABLE_TELEMETRY_PROMPT=true npx hardhat compile
 	@touch $@
 
-$(STAMP): pyproject.toml
+# Python packages come from the lock file only: every package, transitively, at one version with
+# its hashes (pip refuses anything else), then the project itself without resolving again.
+# `make lock` rewrites the lock from pyproject.toml (and requirements-tools.in) with the locked uv.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	@touch $@
+
+lock:
+	test -x $(BIN)/uv || { test -x $(BIN)/python || $(PY) -m venv $(VENV); $(BIN)/python -m pip install --quiet uv; }
+	$(BIN)/uv pip compile pyproject.toml requirements-tools.in --extra test --extra bench \
+		--python-version 3.11 --generate-hashes --upgrade --quiet -o $(LOCK)
 
 clean:
 	rm -rf $(VENV) node_modules artifacts cache .fonts-ok demo-out $(DECODER) test-artifacts

@@ -8,7 +8,16 @@ Nothing here knows about licences. Names are re-exported lazily so that importin
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import TYPE_CHECKING, Any
+
+# pyHanko imports cryptography's DSA types (it can validate DSA signatures of others); since
+# cryptography 47 that import warns that DSA is deprecated. This package never makes or accepts a
+# DSA key of its own, so the one known warning is silenced where it arises, in pyHanko's modules
+# only: any other warning, ours or another dependency's, still shows.
+warnings.filterwarnings(
+    "ignore", message=r"DSA is deprecated", category=Warning, module=r"pyhanko(\.|$)"
+)
 
 if TYPE_CHECKING:
     from signing.certificates import (
