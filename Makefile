@@ -8,7 +8,7 @@ LOCK := requirements.lock
 ARTIFACT := artifacts/contracts/LicenceRegistry.sol/LicenceRegistry.json
 DECODER := licence_service/static/jsQR.js
 
-.PHONY: demo test setup lint bench clean lock
+.PHONY: demo test setup lint bench clean lock lock-upgrade
 
 demo: setup
 	$(BIN)/licledger demo --out demo-out
@@ -57,10 +57,20 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(BIN)/python -m pip check
 	@touch $@
 
-lock:
-	test -x $(BIN)/uv || { test -x $(BIN)/python || $(PY) -m venv $(VENV); $(BIN)/python -m pip install --quiet uv; }
-	$(BIN)/uv pip compile pyproject.toml requirements-tools.in --extra test --extra bench \
-		--python-version 3.11 --generate-hashes --upgrade --quiet -o $(LOCK)
+# `make lock` adds what pyproject.toml newly asks for and keeps every other pin; `make lock-upgrade`
+# moves every package to the newest version the ranges allow.
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml requirements-tools.in --extra test --extra bench \
+	--python-version 3.11 --generate-hashes --quiet -o $(LOCK)
+
+$(BIN)/uv:
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet uv
+
+lock: $(BIN)/uv
+	$(UV_COMPILE)
+
+lock-upgrade: $(BIN)/uv
+	$(UV_COMPILE) --upgrade
 
 clean:
 	rm -rf $(VENV) node_modules artifacts cache .fonts-ok demo-out $(DECODER) test-artifacts
