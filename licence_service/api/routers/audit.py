@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
+from licence_service.api.bounds import BlockNumber, RegionCode
 from licence_service.api.deps import Auditor, RuntimeDep
 from licence_service.api.routers.licences import ERRORS
 from licence_service.audit.history import read_history
@@ -31,8 +32,8 @@ def replay_endpoint(
     rt: RuntimeDep,
     _: Auditor,
     format: Annotated[str, Query(pattern="^(json|html|pdf)$")] = "json",
-    from_block: int | None = None,
-    region: int | None = None,
+    from_block: BlockNumber | None = None,
+    region: RegionCode | None = None,
 ) -> Any:
     """Rebuild the history from the chain and compare it with the database."""
     result = replay(rt, from_block, region)
