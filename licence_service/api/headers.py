@@ -95,21 +95,36 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+def hashes_of(html: str, tag: str) -> str:
+    """The CSP sources allowing exactly the inline ``<tag>`` elements of ``html`` (their
+    SHA-256), and nothing else inline."""
+    bodies = re.findall(rf"<{tag}>(.*?)</{tag}>", html, flags=re.S)
+    return " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(b.encode()).digest()).decode() + "'"
+        for b in bodies
+    )
+
+
 def docs_page(openapi_url: str, title: str) -> HTMLResponse:
     """FastAPI's Swagger UI page (the API's developer documentation, no personal data) under
     a CSP of its own: its one inline script allowed by its SHA-256 only, the Swagger UI
     bundle from its CDN, whose inline styles and ``data:`` images it needs; still never
     framed. The middleware keeps a CSP a response brings."""
-    html = get_swagger_ui_html(openapi_url=openapi_url, title=title)
-    body = bytes(html.body).decode()
-    inline = re.findall(r"<script>(.*?)</script>", body, flags=re.S)
-    hashes = " ".join(
-        "'sha256-" + base64.b64encode(hashlib.sha256(s.encode()).digest()).decode() + "'"
-        for s in inline
-    )
+    body = bytes(get_swagger_ui_html(openapi_url=openapi_url, title=title).body).decode()
     csp = (
-        f"default-src 'none'; script-src {hashes} {SWAGGER_CDN}; style-src {SWAGGER_CDN} "
-        f"'unsafe-inline'; img-src 'self' data: {FAVICON}; connect-src 'self'; "
-        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        f"default-src 'none'; script-src {hashes_of(body, 'script')} {SWAGGER_CDN}; "
+        f"style-src {SWAGGER_CDN} 'unsafe-inline'; img-src 'self' data: {FAVICON}; "
+        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
     return HTMLResponse(body, headers={"Content-Security-Policy": csp})
+
+
+def report_page(html: str) -> HTMLResponse:
+    """A self-contained HTML report (the audit replay: meant to be saved and opened from
+    disk, so its style is inline) under a CSP allowing its own ``<style>`` blocks alone: no
+    script at all, nothing loaded, never framed."""
+    csp = (
+        f"default-src 'none'; style-src {hashes_of(html, 'style')}; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    )
+    return HTMLResponse(html, headers={"Content-Security-Policy": csp})

@@ -116,19 +116,30 @@ def test_hsts_only_over_https_from_a_trusted_proxy(
     assert all(name != b"strict-transport-security" for name, _ in headers_for(scope, []))
 
 
-def test_the_api_documentation_page_allows_only_its_own_inline_script(
+def _allows_exactly(csp: str, html: str, tag: str) -> None:
+    inline = re.findall(rf"<{tag}>(.*?)</{tag}>", html, flags=re.S)
+    assert inline, f"no inline <{tag}>"
+    for body in inline:
+        digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in csp
+    assert f"{tag}-src 'unsafe-inline'" not in csp and "frame-ancestors 'none'" in csp
+
+
+def test_documents_with_their_own_inline_parts_allow_only_those(
     server: tuple[str, Runtime, dict[str, dict[str, str]]],
 ) -> None:
-    url, _, _ = server
-    r = httpx.get(f"{url}/api/v1/docs", timeout=30)
-    assert r.status_code == 200
-    csp = r.headers["content-security-policy"]
-    inline = re.findall(r"<script>(.*?)</script>", r.text, flags=re.S)
-    assert inline
-    for script in inline:
-        digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
-        assert f"'sha256-{digest}'" in csp
-    assert "script-src 'unsafe-inline'" not in csp and "frame-ancestors 'none'" in csp
+    """The Swagger page's inline script and the saved audit report's inline style, each
+    allowed by its hash alone."""
+    url, _, people = server
+    with httpx.Client(base_url=url, timeout=120) as c:
+        docs = c.get("/api/v1/docs")
+        report = c.get("/api/v1/audit/replay?format=html", headers=people["auditor"])
+    assert docs.status_code == 200 and report.status_code == 200, report.text
+    _allows_exactly(docs.headers["content-security-policy"], docs.text, "script")
+    _allows_exactly(report.headers["content-security-policy"], report.text, "style")
+    assert "script-src" not in report.headers["content-security-policy"]  # default 'none'
+    assert "style=" not in report.text
+    assert report.headers["cache-control"] == "no-store"
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,11 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, Response
 
 from licence_service.api.bounds import BlockNumber, RegionCode
 from licence_service.api.deps import Auditor, RuntimeDep
+from licence_service.api.headers import report_page
 from licence_service.api.routers.licences import ERRORS
 from licence_service.audit.history import read_history
 from licence_service.audit.replay import replay
@@ -40,7 +41,7 @@ def replay_endpoint(
     report = report_json(rt, result)
     stats = statistics(rt, result.history)
     if format == "html":
-        return HTMLResponse(render_html(report, stats))
+        return report_page(render_html(report, stats))
     if format == "pdf":
         return Response(render_pdf(report, stats), media_type="application/pdf")
     return {**report, "statistics": stats}
