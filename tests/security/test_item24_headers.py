@@ -6,6 +6,7 @@ and never 500, and no answer of a realistic session carrying the data directory'
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
 import re
 import socket
@@ -227,3 +228,30 @@ def test_no_answer_names_the_data_directory(
         assert r.status_code < 500, (r.request.url.path, r.status_code, r.text[:300])
         for needle in needles:
             assert needle not in r.text, (r.request.url.path, needle, r.text[:300])
+
+
+def test_huge_numbers_in_a_csv_are_row_errors(
+    server: tuple[str, Runtime, dict[str, dict[str, str]]], tmp_path: Path
+) -> None:
+    """A date column or a date face field holding a 20-digit year is that row's error, the
+    other rows are issued (``date(10**20, 1, 1)`` itself would raise ``OverflowError``)."""
+    url, _, people = server
+    source = write_csv(tmp_path / "huge.csv", 3, start=3100)
+    with open(source, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    rows[0]["valid_until"] = f"{10**20}-01-01"
+    rows[1]["成立日期"] = f"{10**20}年1月1日"
+    with open(source, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    with httpx.Client(base_url=url, timeout=300) as c, open(source, "rb") as fh:
+        r = c.post("/api/v1/imports", headers=people["issuer"], data={"type_code": "BL01"},
+                   files={"file": ("huge.csv", fh, "text/csv")})  # fmt: skip
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert [(x["row"], x["status"], x["field"]) for x in results[:2]] == [
+        (2, "error", "valid_until"),
+        (3, "error", "成立日期"),
+    ], results
+    assert results[2]["status"] == "issued"
