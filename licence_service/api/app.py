@@ -15,7 +15,7 @@ from ledger_client.errors import ChainUnavailableError, ContractRevertError, Led
 from licence_service.anchoring.worker import AnchorWorker
 from licence_service.api import security
 from licence_service.api.bounds import overflow_error
-from licence_service.api.headers import SecurityHeaders, docs_page
+from licence_service.api.headers import SecurityHeaders, docs_page, internal_error
 from licence_service.api.idempotency import Idempotency
 from licence_service.api.routers import (
     audit,
@@ -171,6 +171,7 @@ def create_app(
         return RedirectResponse("/verify")
 
     app.add_exception_handler(OverflowError, overflow_error)
+    app.add_exception_handler(Exception, internal_error)  # a 500 with the headers too
 
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> JSONResponse:

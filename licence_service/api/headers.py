@@ -29,8 +29,9 @@ import base64
 import hashlib
 import re
 
+from fastapi import Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = (
@@ -93,6 +94,14 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+async def internal_error(request: Request, _: Exception) -> JSONResponse:
+    """The answer to an unexpected exception, sent by Starlette's outermost error middleware
+    (outside :class:`SecurityHeaders`), so it carries the headers itself; no traceback."""
+    headers = {k.decode(): v.decode() for k, v in headers_for(request.scope, [])}
+    body = {"detail": "internal error: the server could not answer this request", "field": None}
+    return JSONResponse(body, 500, headers=headers)
 
 
 def hashes_of(html: str, tag: str) -> str:
