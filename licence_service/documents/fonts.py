@@ -18,6 +18,7 @@ per character more than before.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import unicodedata
@@ -66,6 +67,7 @@ _FONT_NAME = "LicLedgerCJK"
 _lock = threading.Lock()
 _registered: str | None = None
 _main_cmap: dict[int, int] = {}
+_main_chars: frozenset[str] = frozenset()
 _fallbacks: list[tuple[str, dict[int, int]]] | None = None
 
 
@@ -154,7 +156,7 @@ def _load(name: str, path: Path) -> TTFont:
 
 def cjk_font_name() -> str:
     """Register the CJK font with reportlab once and return its registered name."""
-    global _registered
+    global _registered, _main_chars
     if _registered is not None:
         return _registered
     with _lock:
@@ -168,6 +170,7 @@ def cjk_font_name() -> str:
                     f"(apt-get install fonts-wqy-zenhei) or set {CJK_FONT_ENV} to another font."
                 ) from exc
             _main_cmap.update(font.face.charToGlyph)
+            _main_chars = frozenset(map(chr, _main_cmap))
             _registered = _FONT_NAME
     return _registered
 
@@ -189,11 +192,14 @@ def _fallback_fonts() -> list[tuple[str, dict[int, int]]]:
     return _fallbacks
 
 
+@functools.lru_cache(maxsize=4096)
 def in_main_font(text: str) -> bool:
-    """True when the main font draws every character of ``text`` (the fast path)."""
-    cjk_font_name()
-    cmap = _main_cmap
-    return all(ord(ch) in cmap for ch in text)
+    """True when the main font draws every character of ``text`` (the fast path). Every line
+    measured and drawn asks, most of them the same texts (labels, the watermark, a row at
+    each trial size), hence the cache: a hit costs less than the set test."""
+    if _registered is None:
+        cjk_font_name()
+    return _main_chars.issuperset(text)
 
 
 def _font_of(ch: str, previous: str | None) -> str | None:

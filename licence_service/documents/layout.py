@@ -15,6 +15,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from licence_service.documents.fonts import font_runs, in_main_font
 from licence_service.documents.qr_encode import qr_matrix
+from licence_service.domain.errors import FaceTextError
 
 __all__ = [
     "PAGE_HEIGHT",
@@ -237,9 +238,10 @@ def draw_annotation(c: Canvas, rows: tuple[tuple[str, str], ...], font: str) -> 
             break
         size -= 0.5
     if height > max_height:
-        raise ValueError(
+        raise FaceTextError(
             f"the annotation has too much text ({len(rows)} entries) for its box; "
-            "shorten the purpose or recipient."
+            "shorten the purpose or recipient.",
+            field="purpose",
         )
     top = y0 + max_height
     c.saveState()
