@@ -125,3 +125,13 @@ def test_the_rare_character_is_inked_on_the_page_image(tmp_path: Path) -> None:
     difference = ImageChops.difference(rare, blank)
     inked = sum(difference.histogram()[64:])
     assert inked > 40, inked
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("text", ["加注\u202e用途", "用途\x00", "用途\x1f", "用途\u200b"])
+def test_no_text_on_any_face_carries_a_control_even_one_no_check_looked_at(text: str) -> None:
+    """The 加注 stamp's purpose (a copy's) is drawn by the same fallback chain, which never
+    draws a control, bidi or format character, even where the main font has a glyph for it."""
+    options = replace(OPTIONS, annotation=(("用途", text),))
+    with pytest.raises(FaceTextError, match="U\\+"):
+        render_licence_pdf(FACE, options)

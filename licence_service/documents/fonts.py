@@ -28,7 +28,7 @@ from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.pdfbase.ttfonts import TTFont, TTFontFace
 
 from licence_service.domain.errors import FaceTextError
-from licence_service.domain.printable import describe
+from licence_service.domain.printable import describe, is_printable, unprintable
 
 __all__ = [
     "CJK_FONT_ENV",
@@ -170,7 +170,7 @@ def cjk_font_name() -> str:
                     f"(apt-get install fonts-wqy-zenhei) or set {CJK_FONT_ENV} to another font."
                 ) from exc
             _main_cmap.update(font.face.charToGlyph)
-            _main_chars = frozenset(map(chr, _main_cmap))
+            _main_chars = frozenset(filter(is_printable, map(chr, _main_cmap)))
             _registered = _FONT_NAME
     return _registered
 
@@ -203,6 +203,8 @@ def in_main_font(text: str) -> bool:
 
 
 def _font_of(ch: str, previous: str | None) -> str | None:
+    if not is_printable(ch):  # a control, bidi or format character: never drawn, whoever has it
+        return None
     code = ord(ch)
     if code in _main_cmap:
         return _registered
@@ -224,7 +226,7 @@ def undrawable(text: str) -> list[str]:
         return []
     missing: list[str] = []
     for ch in text:
-        if ch not in missing and not ch.isspace() and _font_of(ch, None) is None:
+        if ch not in missing and unicodedata.category(ch) != "Zs" and _font_of(ch, None) is None:
             missing.append(ch)
     return missing
 
@@ -240,10 +242,13 @@ def font_runs(text: str) -> list[tuple[str, str]]:
     for ch in text:
         name = _font_of(ch, previous)
         if name is None:
-            if ch.isspace():  # a space the font lacks is still a space
+            if unicodedata.category(ch) == "Zs":  # a space the font lacks is still a space
                 name = previous or main
             else:
-                raise FaceTextError(f"the licence face cannot print {describe(ch)}: no font has it")
+                raise FaceTextError(
+                    unprintable("the text", ch)
+                    or f"the licence face cannot print {describe(ch)}: no font has it"
+                )
         if runs and runs[-1][0] == name:
             runs[-1] = (name, runs[-1][1] + ch)
         else:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["describe", "unprintable"]
+__all__ = ["describe", "is_printable", "unprintable"]
 
 _INVISIBLE = {
     "Cc": "a control character",
@@ -36,6 +36,14 @@ def describe(ch: str) -> str:
     if category in _INVISIBLE or category.startswith("Z"):
         return label
     return f"{ch!r} {label}"
+
+
+def is_printable(ch: str) -> bool:
+    """True when ``ch`` may be printed on a face (what :func:`unprintable` lets through)."""
+    return (
+        unicodedata.category(ch) not in _INVISIBLE
+        and unicodedata.bidirectional(ch) not in _RIGHT_TO_LEFT
+    )
 
 
 def unprintable(field: str, text: str) -> str | None:
