@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 
 from licence_service.audit import oplog
 from licence_service.domain.errors import ServiceError
@@ -102,7 +102,7 @@ def disclose(rt: Runtime, person: PersonInfo, licence_id: str, route: str) -> bo
         licence = find_licence(s, licence_id.split("/")[0])
         base, full = licence.base_id, sees_in_full(person, licence.agency.code)
         recent = LicenceRead.reader == person.label, LicenceRead.at > now - READ_WINDOW
-        seen = set(s.scalars(select(distinct(LicenceRead.licence)).where(*recent)))
+        seen = set(s.scalars(select(LicenceRead.licence).where(*recent).distinct()))
         wait = None
         if base not in seen and len(seen) >= limit:
             wait = _retry_after(s, person.label, now)
