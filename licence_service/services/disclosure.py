@@ -8,8 +8,11 @@ desk's licence page and list, PDF and copy downloads — asks this module, never
 - **Masked** (``federation.masking``, the same rendering as data released to another region):
   everyone else who may read the licence — window staff of any agency of the region,
   auditors, issuers of an agency a joint review waits for. They get no full PDF (403).
-- Data leaving the region follows the holder's consent (``federation.masking.release_fields``);
-  a holder presenting a licence at the counter shows window staff its name (``api.pages.holder``).
+- Data leaving the region follows the holder's consent (``federation.masking.release_fields``).
+- A holder presenting a licence (its signed QR code or PDF, at the counter) shows agency staff
+  of the region its holder's name, never the ID or the masked fields (``sees_presented_name``,
+  used by ``api.pages.holder``); such a read is logged but not throttled, as a signed token
+  cannot be guessed.
 
 Every read is written to the read log (``store.reads``; ``unmasked`` marks the reads that saw
 personal fields), and the same rows throttle enumeration: a person reading more than
@@ -39,6 +42,7 @@ from licence_service.store.reads import LicenceRead, ReadAlert
 from verifier.references import mask_name
 
 __all__ = [
+    "PRESENTED_NAME_ROLES",
     "READ_WINDOW",
     "TooManyReadsError",
     "disclose",
@@ -46,7 +50,9 @@ __all__ = [
     "mask_values",
     "read_alerts",
     "read_log",
+    "record_presentation",
     "sees_in_full",
+    "sees_presented_name",
 ]
 
 READ_WINDOW = timedelta(minutes=1)
@@ -65,6 +71,23 @@ class TooManyReadsError(ServiceError):
 def sees_in_full(person: PersonInfo, agency_code: str) -> bool:
     """An issuer of the issuing agency: the only viewer of the unmasked face and full PDF."""
     return PersonRole.ISSUER in person.roles and person.agency_code == agency_code
+
+
+PRESENTED_NAME_ROLES = frozenset(
+    {PersonRole.WINDOW_STAFF, PersonRole.ISSUER, PersonRole.AGENCY_ADMIN}
+)
+
+
+def sees_presented_name(person: PersonInfo | None) -> bool:
+    """Agency staff comparing a presented licence with its holder's papers see the name;
+    auditors and administrators audit records, not people, and see it masked."""
+    return person is not None and bool(person.roles & PRESENTED_NAME_ROLES)
+
+
+def record_presentation(rt: Runtime, person: PersonInfo, base_id: str, route: str) -> None:
+    """Log that ``person`` saw the holder's name of a licence presented to them."""
+    with rt.sessions.begin() as s:
+        s.add(LicenceRead(reader=person.label, licence=base_id, route=route[:200], unmasked=True))
 
 
 def mask_values(values: Mapping[str, str], ltype: LicenceType, full: bool) -> dict[str, str]:

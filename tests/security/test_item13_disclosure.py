@@ -24,12 +24,17 @@ import httpx
 import pypdf
 import pytest
 from fastapi.routing import iter_route_contexts
+from sqlalchemy import select
 
 from ledger_client.node import AnvilNode
 from licence_service.api.app import create_app
-from licence_service.people.identity import PersonRole
+from licence_service.api.pages.holder import show_holder
+from licence_service.people.identity import PersonInfo, PersonRole
+from licence_service.people.service import authenticate
 from licence_service.region.runtime import Runtime
 from licence_service.region.settings import load_settings
+from licence_service.services import verify_qr
+from licence_service.store.models import LicenceVersion
 from tests.chain_fixtures import free_port
 from tests.people_fixtures import bearer, person_token, serving
 from tests.security.fixtures import A1, A2, FP01, Region, secured_region
@@ -58,10 +63,12 @@ SEES_IN_FULL = frozenset({"issuer_a1"})  # SECURITY.md: issuers of the issuing a
 LICENCE_PARAMS = ("licence_id", "identifier")
 PARAMS = {
     "serial": "1", "review_id": "999999", "submission_id": "999999", "consent_id": "999999",
-    "proposal_id": "999999", "token": "LL1.garbage", "prefix": "0000000000",
+    "proposal_id": "999999", "prefix": "0000000000",
     "username": "issuer-a1", "name": "counter.js", "action": "revoke", "job_id": "no-such-job",
 }  # fmt: skip
 REQUIRED_QUERY = {"at": datetime.now(UTC).isoformat()}
+# Query variants of page routes (outside the OpenAPI document): the desk's search.
+PAGE_QUERIES = {("GET", "/desk"): [{"q": HOLDER_ID}, {"q": DL01["holder_name"]}, {"q": "DL01"}]}
 # Routes not called, each with why (none return a licence's data to a person).
 NOT_CALLED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/federation/licences/{licence_id}/release"): (
@@ -94,6 +101,17 @@ def planted(region: Region) -> str:
     return lid
 
 
+@pytest.fixture(scope="module")
+def token(region: Region, planted: str) -> str:
+    """The planted licence's signed QR token (what the holder presents at the counter)."""
+    with region.rt.sessions() as s:
+        payload = s.scalar(
+            select(LicenceVersion.qr_payload).where(LicenceVersion.identifier == planted)
+        )
+    assert payload is not None
+    return str(payload).rsplit("/", 1)[-1]
+
+
 def _routes(rt: Runtime) -> dict[tuple[str, str], list[dict[str, str]]]:
     """Every (method, path) to call — all GET routes and every route naming a licence, from
     the OpenAPI document and the page routes outside it — with the query variants to try
@@ -116,7 +134,9 @@ def _routes(rt: Runtime) -> dict[tuple[str, str], list[dict[str, str]]]:
             path = str(route.path)
             names = re.findall(r"{(\w+)}", path)
             if method == "GET" or any(n in LICENCE_PARAMS for n in names):
-                found[(method, path)] = variants.get((method, path), [dict(REQUIRED_QUERY)])
+                found[(method, path)] = variants.get(
+                    (method, path), [dict(REQUIRED_QUERY), *PAGE_QUERIES.get((method, path), [])]
+                )
     documented = {k for k in variants if k[0] == "GET" or "{licence_id}" in k[1]}
     assert documented <= set(found), "OpenAPI routes the route table did not yield"
     return {k: v for k, v in sorted(found.items()) if k not in NOT_CALLED}
@@ -131,9 +151,12 @@ def _pdf_text(data: bytes) -> str:
         return f"(unreadable: {exc})"
 
 
-def _leaks(r: httpx.Response) -> list[str]:
-    """The planted values found in a response, in any of the forms a body may carry them."""
+def _leaks(r: httpx.Response, sent: dict[str, str] | None = None) -> list[str]:
+    """The planted values found in a response, in any of the forms a body may carry them
+    (a value the caller sent, such as a search term, echoed back is not a leak)."""
     texts = [r.text, r.content.decode("latin-1")]
+    for echoed in (sent or {}).values():
+        texts = [t.replace(echoed, "") for t in texts]
     if "json" in r.headers.get("content-type", "") and r.content:
         body = r.json()
         texts += [json.dumps(body, ensure_ascii=False), json.dumps(body)]  # \\u escapes too
@@ -143,15 +166,16 @@ def _leaks(r: httpx.Response) -> list[str]:
     return [s for s in (*SECRETS, *escaped) if any(s in t for t in texts)]
 
 
-def _fill(path: str, lid: str) -> str:
+def _fill(path: str, lid: str, token: str) -> str:
     names = re.findall(r"{(\w+)}", path)
-    unknown = [n for n in names if n not in PARAMS and n not in LICENCE_PARAMS]
+    known = {**PARAMS, **dict.fromkeys(LICENCE_PARAMS, lid), "token": token}
+    unknown = [n for n in names if n not in known]
     assert not unknown, f"{path}: cannot fill {unknown}; add them to PARAMS or NOT_CALLED"
-    return path.format(**PARAMS, **dict.fromkeys(LICENCE_PARAMS, lid))
+    return path.format(**known)
 
 
 def test_no_route_gives_personal_data_to_a_caller_the_rule_does_not_name(
-    region: Region, planted: str
+    region: Region, planted: str, token: str
 ) -> None:
     routes = _routes(region.rt)
     assert ("GET", "/api/v1/licences/{licence_id}") in routes
@@ -163,14 +187,14 @@ def test_no_route_gives_personal_data_to_a_caller_the_rule_does_not_name(
         for (method, path), queries in routes.items():
             about_licence = "{licence_id}" in path or "{identifier}" in path
             for lid in (planted, base) if about_licence else (planted,):
-                target = _fill(path, lid)
+                target = _fill(path, lid, token)
                 for caller, headers in region.headers.items():
                     for query in queries:
                         kw: dict[str, Any] = {"json": {}} if method != "GET" else {}
                         r = c.request(method, target, headers=headers, params=query, **kw)
                         if r.status_code >= 500:
                             wrong.append(f"{method} {path} {caller}: {r.status_code}")
-                        found = _leaks(r)
+                        found = _leaks(r, query)
                         full_pdf = (
                             about_licence and r.status_code == 200 and r.content.startswith(b"%PDF")
                         )
@@ -226,6 +250,30 @@ def test_every_unmasked_read_is_in_the_read_log(region: Region, planted: str) ->
         rows[0].items()
     )
     assert any(r["reader"].startswith("window-a@") and not r["unmasked"] for r in everything)
+
+
+def test_a_presented_licence_shows_agency_staff_the_name_only(
+    region: Region, planted: str, token: str
+) -> None:
+    """The counter (``/v/{token}``, ``/verify/qr.json``): the signed-in viewer of a presented
+    QR code, from the page session; the same use cases the pages call."""
+
+    def person(caller: str) -> PersonInfo:
+        return authenticate(region.rt, region.headers[caller]["Authorization"].split()[1])
+
+    shown = {}
+    for caller in ("window_a2", "auditor", "region_admin"):
+        result = verify_qr(region.rt, token)
+        full = show_holder(region.rt, person(caller), result)
+        shown[caller] = (full, result.holder_name)
+        assert not [s for s in SECRETS if s in repr(result)]
+    assert shown["window_a2"] == (True, DL01["holder_name"])
+    assert shown["auditor"][0] is False and shown["auditor"][1] != DL01["holder_name"]
+    assert shown["region_admin"][0] is False
+    with region.client() as c:
+        log = c.get("/api/v1/audit/reads", params={"reader": person("window_a2").label},
+                    headers=region.headers["auditor"]).json()  # fmt: skip
+    assert "counter: licence presented" in [r["route"] for r in log]
 
 
 def test_walking_serials_is_throttled_and_the_auditors_are_alerted(
