@@ -19,12 +19,13 @@ from licence_service.store.models import Attachment, StatusChange
 from licence_service.store.queries import find_licence
 
 
-def licence_view(rt: Runtime, licence_id: str, full: bool = True) -> dict[str, Any]:
+def licence_view(rt: Runtime, licence_id: str, full: bool = False) -> dict[str, Any]:
     """What the API and CLI show about a licence (any version's identifier, or base id).
 
     Includes the GB/T 36903-style metadata of the current version. ``full`` is the
-    disclosure rule's answer for the viewer (``services.disclosure.disclose``): without it the
-    holder's name, ID and the type's personal fields are masked.
+    disclosure rule's answer for the viewer (``services.disclosure.disclose``); by default the
+    holder's name, ID and the type's personal fields are masked (a caller who forgets to ask
+    the rule gives nothing away).
     """
     with rt.sessions() as s:
         licence = find_licence(s, licence_id)
@@ -47,8 +48,7 @@ def licence_view(rt: Runtime, licence_id: str, full: bool = True) -> dict[str, A
             )
         current = licence.versions[-1]
         ltype = get_licence_type(licence.type_code)
-        values = mask_values(json.loads(current.fields_json), get_licence_type(licence.type_code),
-                             full)  # fmt: skip
+        values = mask_values(json.loads(current.fields_json), ltype, full)
         agency = licence.agency
         status = licence.status
         if status == "ACTIVE" and current.valid_until < datetime.now(UTC).date():
@@ -87,7 +87,7 @@ def licence_view(rt: Runtime, licence_id: str, full: bool = True) -> dict[str, A
         }
 
 
-def licence_history(rt: Runtime, licence_id: str, full: bool = True) -> dict[str, Any]:
+def licence_history(rt: Runtime, licence_id: str, full: bool = False) -> dict[str, Any]:
     """``licence_view`` plus a timeline of versions, status changes and attachments."""
     view = licence_view(rt, licence_id, full)
     attachments = attachments_of(rt, licence_id)
