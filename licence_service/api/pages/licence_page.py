@@ -149,7 +149,9 @@ def _actions(
 def _load(
     rt: Runtime, identifier: str, person: PersonInfo
 ) -> tuple[LicenceRecord, list[dict[str, Any]], list[dict[str, Any]]]:
-    record = licence_record(rt, identifier, person)
+    # the disclosure rule decides (and logs the read, or refuses it beyond the read limit)
+    full = disclose(rt, person, identifier, "GET /desk/licences/{identifier}")
+    record = licence_record(rt, identifier, person, full)
     pending = [r for r in reviews(rt) if r["licence"] == record.base_id]
     return record, sharing_history(rt, record.base_id), pending
 
@@ -198,7 +200,6 @@ async def licence_page(
 ) -> HTMLResponse:
     """The licence page (any version's identifier or the base id)."""
     await check_reader(rt, person, identifier)
-    await run_in_threadpool(disclose, rt, person, identifier, "GET /desk/licences/{identifier}")
     return await licence_html(request, rt, person, identifier)
 
 
