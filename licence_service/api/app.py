@@ -14,6 +14,8 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from ledger_client.errors import ChainUnavailableError, ContractRevertError, LedgerError
 from licence_service.anchoring.worker import AnchorWorker
 from licence_service.api import security
+from licence_service.api.bounds import overflow_error
+from licence_service.api.headers import SecurityHeaders, docs_page, internal_error
 from licence_service.api.idempotency import Idempotency
 from licence_service.api.routers import (
     audit,
@@ -126,7 +128,7 @@ def create_app(
         version="0.1.0",
         description="Electronic licences as signed PDFs anchored on a permissioned chain.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served below, under its own CSP
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -135,6 +137,7 @@ def create_app(
     app.state.runtime = rt
     app.add_middleware(Idempotency, runtime=rt)  # inside the body cap and the rate limit
     security.install(app, rt.settings)
+    app.add_middleware(SecurityHeaders)  # outermost: on every answer, refusals included
     if shared:
         _share_guards(app, rt)
 
@@ -158,11 +161,17 @@ def create_app(
         return {"status": "ok" if head is not None else "degraded", "block_number": head}
 
     app.include_router(api)
+    app.get("/api/v1/docs", include_in_schema=False)(
+        lambda: docs_page(app.openapi_url or "", app.title)
+    )
     app.include_router(pages.router)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
         return RedirectResponse("/verify")
+
+    app.add_exception_handler(OverflowError, overflow_error)
+    app.add_exception_handler(Exception, internal_error)  # a 500 with the headers too
 
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> JSONResponse:

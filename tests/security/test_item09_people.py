@@ -217,7 +217,6 @@ FORM = {"form": True}  # an HTML form: posted with this browser's CSRF token, em
 TABLE: dict[tuple[str, str], tuple[frozenset[str], dict[str, object]]] = {
     ("GET", "/api/v1/openapi.json"): (PUBLIC, {}),
     ("GET", "/api/v1/docs"): (PUBLIC, {}),
-    ("GET", "/docs/oauth2-redirect"): (PUBLIC, {}),
     ("GET", "/api/v1/health"): (PUBLIC, {}),
     ("GET", "/"): (PUBLIC, {}),
     ("GET", "/verify"): (PUBLIC, {}),

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse
 
+from licence_service.api.bounds import RowId
 from licence_service.api.deps import RuntimeDep, ensure_agency
 from licence_service.api.pages.action_forms import ACTIONS, action_form, offered
 from licence_service.api.pages.layout import page, table
@@ -219,6 +220,6 @@ async def licence_pdf(identifier: str, rt: RuntimeDep, person: Reader) -> FileRe
 
 
 @router.get("/desk/licences/{identifier}/copies/{serial}/pdf", response_class=FileResponse)
-async def copy_pdf(identifier: str, serial: int, rt: RuntimeDep, person: Reader) -> FileResponse:
+async def copy_pdf(identifier: str, serial: RowId, rt: RuntimeDep, person: Reader) -> FileResponse:
     """The signed PDF of a use-specific copy, for the licence's readers."""
     return await _pdf(rt, person, attachment_identifier(identifier, LeafKind.COPY, serial))

@@ -6,9 +6,11 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, Response
 
+from licence_service.api.bounds import BlockNumber, RegionCode
 from licence_service.api.deps import Auditor, RuntimeDep, require_role
+from licence_service.api.headers import report_page
 from licence_service.api.routers.licences import ERRORS
 from licence_service.audit.history import read_history
 from licence_service.audit.replay import replay
@@ -37,15 +39,15 @@ def replay_endpoint(
     rt: RuntimeDep,
     _: Auditor,
     format: Annotated[str, Query(pattern="^(json|html|pdf)$")] = "json",
-    from_block: int | None = None,
-    region: int | None = None,
+    from_block: BlockNumber | None = None,
+    region: RegionCode | None = None,
 ) -> Any:
     """Rebuild the history from the chain and compare it with the database."""
     result = replay(rt, from_block, region)
     report = report_json(rt, result)
     stats = statistics(rt, result.history)
     if format == "html":
-        return HTMLResponse(render_html(report, stats))
+        return report_page(render_html(report, stats))
     if format == "pdf":
         return Response(render_pdf(report, stats), media_type="application/pdf")
     return {**report, "statistics": stats}

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse
 
+from licence_service.api.bounds import RowId
 from licence_service.api.deps import (
     Issuer,
     LicenceIssuer,
@@ -105,7 +106,7 @@ def _copy_id(licence_id: str, serial: int) -> str:
 
 @router.get("/licences/{licence_id}/copies/{serial}/pdf", response_class=FileResponse,
             responses={200: {"content": {"application/pdf": {}}}, **ERRORS})  # fmt: skip
-def copy_pdf(licence_id: str, serial: int, rt: RuntimeDep, person: LicenceReader) -> FileResponse:
+def copy_pdf(licence_id: str, serial: RowId, rt: RuntimeDep, person: LicenceReader) -> FileResponse:
     """The signed PDF of a use-specific copy (personal data in full: issuers of the agency)."""
     ident = _copy_id(licence_id, serial)
     ensure_full_pdf(rt, person, ident, "GET /api/v1/licences/{licence_id}/copies/{serial}/pdf")
@@ -116,7 +117,7 @@ def copy_pdf(licence_id: str, serial: int, rt: RuntimeDep, person: LicenceReader
 @router.post("/licences/{licence_id}/copies/{serial}/revoke", response_model=StatusResult,
              responses=ERRORS)  # fmt: skip
 def revoke_copy(
-    licence_id: str, serial: int, body: StatusIn, rt: RuntimeDep, person: LicenceIssuer
+    licence_id: str, serial: RowId, body: StatusIn, rt: RuntimeDep, person: LicenceIssuer
 ) -> StatusResult:
     """Revoke one copy; the licence itself is untouched."""
     res = apply_action(rt, _copy_id(licence_id, serial), "revoke", body.reason,
@@ -146,7 +147,7 @@ def reviews_endpoint(
 
 @router.post("/reviews/{review_id}/approve", response_model=StatusResult, responses=ERRORS)
 def approve_endpoint(
-    review_id: int, body: ApproveIn, rt: RuntimeDep, person: Issuer
+    review_id: RowId, body: ApproveIn, rt: RuntimeDep, person: Issuer
 ) -> StatusResult:
     """An issuer approves for their own agency (one of the review's named agencies); the
     last required approval executes the operation."""
@@ -189,7 +190,7 @@ def submit_endpoint(
 
 @router.post("/submissions/{submission_id}/upgrade", responses=ERRORS)
 def upgrade_endpoint(
-    submission_id: int, body: UpgradeIn, rt: RuntimeDep, person: WindowStaff
+    submission_id: RowId, body: UpgradeIn, rt: RuntimeDep, person: WindowStaff
 ) -> dict[str, Any]:
     """Checked against the original by the calling window staff: the grade-B copy names them
     and their agency, signed by that agency and anchored."""
