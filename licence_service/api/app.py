@@ -175,7 +175,9 @@ def create_app(
 
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc), "field": exc.field}, exc.status_code)
+        wait = getattr(exc, "retry_after", None)  # a limit's 429 says when to try again
+        headers = {"Retry-After": str(wait)} if wait is not None else None
+        return JSONResponse({"detail": str(exc), "field": exc.field}, exc.status_code, headers)
 
     @app.exception_handler(VerificationError)
     async def verification_error(_: Request, exc: VerificationError) -> JSONResponse:

@@ -33,6 +33,7 @@ from licence_service.federation.sharing import (
     withdraw_consent,
 )
 from licence_service.region.runtime import Runtime
+from licence_service.services.disclosure import disclose
 
 router = APIRouter(tags=["sharing"])
 
@@ -121,8 +122,12 @@ def withdraw_endpoint(consent_id: RowId, rt: RuntimeDep, _: WindowStaff) -> dict
 
 
 @router.get("/licences/{licence_id}/sharing", responses=ERRORS)
-def history_endpoint(licence_id: str, rt: RuntimeDep, _: LicenceReader) -> list[dict[str, Any]]:
-    """Where this licence's data went (each release with its on-chain receipt)."""
+def history_endpoint(
+    licence_id: str, rt: RuntimeDep, person: LicenceReader
+) -> list[dict[str, Any]]:
+    """Where this licence's data went (each release with its on-chain receipt); field names
+    only. Counted as a read of the licence (read log, enumeration limit)."""
+    disclose(rt, person, licence_id, "GET /api/v1/licences/{licence_id}/sharing")
     return sharing_history(rt, licence_id)
 
 
