@@ -1,0 +1,91 @@
+"""The SM2/SM3 CMS signer (the building block of an ``sm`` region's PDF signature), checked by
+our verifier, by gmssl and by OpenSSL 3's command line over the signed attributes."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from asn1crypto import cms
+from gmssl import sm3 as gm_sm3
+from gmssl.func import bytes_to_list
+from gmssl.sm2 import CryptSM2
+
+from signing import sm2
+from signing.errors import SigningError
+from signing.sm2_certificates import SmKeyAndCert, create_sm_region_ca, sm_public_key
+from signing.sm2_cms import sign_detached_sm2, signer_info_parts, verify_detached_sm2
+from tests.test_sm_openssl import openssl, pkeyutl_verify
+from tests.test_sm_suite import gmssl_of, sm_agency, sm_ca
+
+__all__ = ["sm_agency", "sm_ca"]  # the fixtures, shared with test_sm_suite
+
+CONTENT = b"%PDF-1.7 byte range of a licence " * 100
+
+
+@pytest.fixture(scope="module")
+def signed(sm_agency: SmKeyAndCert) -> bytes:
+    return sign_detached_sm2(CONTENT, sm_agency, datetime(2026, 12, 7, 5, 0, tzinfo=UTC))
+
+
+@pytest.mark.unit
+def test_signer_info_is_sm3_and_sm2(signed: bytes, sm_agency: SmKeyAndCert) -> None:
+    info = cms.ContentInfo.load(signed)["content"]["signer_infos"][0]
+    assert info["digest_algorithm"]["algorithm"].dotted == "1.2.156.10197.1.401"
+    assert info["signature_algorithm"]["algorithm"].dotted == "1.2.156.10197.1.501"
+    names = [a["type"].native for a in info["signed_attrs"]]
+    assert names == ["content_type", "signing_time", "message_digest"]
+    assert verify_detached_sm2(signed, CONTENT) == sm_agency.cert
+    assert verify_detached_sm2(signed, CONTENT + b" ") is None
+    parts = signer_info_parts(signed)
+    assert parts.message_digest.hex() == gm_sm3.sm3_hash(bytes_to_list(CONTENT))
+    # gmssl checks the SM2 signature over the signed attributes, as signed (SET OF).
+    gm = CryptSM2(
+        private_key="", public_key=gmssl_of(sm_public_key(sm_agency.cert)).public_key, asn1=True
+    )
+    assert gm.verify_with_sm3(parts.signature.hex(), parts.signed_attributes)
+    assert parts.signed_attributes[0] == 0x31  # universal SET, not the [0] of the SignerInfo
+
+
+@pytest.mark.unit
+def test_a_changed_attribute_or_a_stranger_signer_fails(
+    signed: bytes, sm_agency: SmKeyAndCert
+) -> None:
+    content_info = cms.ContentInfo.load(signed)
+    info = content_info["content"]["signer_infos"][0]
+    info["signed_attrs"][1]["values"][0] = cms.Time({"utc_time": datetime(2030, 1, 1, tzinfo=UTC)})
+    assert verify_detached_sm2(content_info.dump(force=True), CONTENT) is None
+    stranger = create_sm_region_ca("440000", "假冒的根证书")
+    forged = sign_detached_sm2(CONTENT, SmKeyAndCert(key=stranger.key, cert=sm_agency.cert))
+    assert verify_detached_sm2(forged, CONTENT) is None
+    with pytest.raises(SigningError, match="not a CMS SignedData"):
+        signer_info_parts(b"\x30\x03\x02\x01\x00")
+
+
+@pytest.mark.e2e
+def test_openssl_verifies_the_signer_info(
+    tmp_path: Path, signed: bytes, sm_agency: SmKeyAndCert
+) -> None:
+    parts = signer_info_parts(signed)
+    public = sm_public_key(sm_agency.cert)
+    assert pkeyutl_verify(tmp_path, public, parts.signed_attributes, parts.signature)
+    assert not pkeyutl_verify(tmp_path, public, parts.signed_attributes[:-1], parts.signature)
+    # OpenSSL's SM3 of the content is the messageDigest attribute.
+    (tmp_path / "content").write_bytes(CONTENT)
+    digest = openssl("dgst", "-sm3", "-r", str(tmp_path / "content")).stdout.split()[0]
+    assert bytes.fromhex(digest) == parts.message_digest == sm2.sm3(CONTENT)
+    # OpenSSL parses the whole SignedData and names the algorithms.
+    (tmp_path / "sig.p7").write_bytes(signed)
+    printed = openssl("cms", "-cmsout", "-print", "-noout", "-inform", "DER",
+                      "-in", str(tmp_path / "sig.p7")).stdout  # fmt: skip
+    signer_info = printed[printed.index("signerInfos:") :]
+    assert re.search(
+        r"digestAlgorithm: \n\s+algorithm: sm3 \(1\.2\.156\.10197\.1\.401\)", signer_info
+    )
+    assert re.search(
+        r"signatureAlgorithm: \n\s+algorithm: SM2-with-SM3 \(1\.2\.156\.10197\.1\.501\)",
+        signer_info,
+    )
+    assert "object: messageDigest (1.2.840.113549.1.9.4)" in signer_info
