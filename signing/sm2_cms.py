@@ -1,34 +1,40 @@
 """A detached CMS SignedData (RFC 5652) with SM3 digests and an SM2 signer: the building block of
 an ``sm`` region's PDF signature (GM/T 0010 names the same structure).
 
-The SignerInfo carries signed attributes (contentType, signingTime, messageDigest = SM3 of the
-content) and the SM2 signature over their DER ``SET OF`` encoding, as a PAdES signer does; the
-agency certificate and its chain travel in ``certificates``. Built with asn1crypto directly:
-pyHanko's signers would need SM2 registered throughout its validation stack, which is the next
-step of issue 19, not this module's.
+The SignerInfo carries signed attributes (contentType, messageDigest = SM3 of the content,
+signingCertificateV2 with the SM3 hash of the signer's certificate) and the SM2 signature over
+their DER ``SET OF`` encoding, as a PAdES signer does; the agency certificate and its chain
+travel in ``certificates``. Built with asn1crypto directly, like :mod:`signing.cms_build` for
+the ``intl`` suite (pyHanko's own signers would need SM2 registered throughout its stack);
+:func:`signing.pades.sign_pdf` embeds it for SM2 credentials.
 
 The signature uses the standard default signer ID. OpenSSL 3.0's ``cms -verify`` cannot check
-it: it offers no way to pass ``distid`` and computes ``Z`` without an ID, so it rejects any
-SM2 signer made with the default ID (its ``pkeyutl -pkeyopt distid:...`` does verify the same
-signed attributes; see tests/test_sm_cms.py).
+it: it offers no way to pass ``distid`` and computes ``Z`` without an ID, so it rejects any SM2
+signer made with the default ID (its ``pkeyutl -pkeyopt distid:...`` does verify the same signed
+attributes; see tests/test_sm_cms.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from asn1crypto import cms
+from asn1crypto import cms, tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from signing import sm2
-from signing.errors import SigningError
+from signing.errors import PdfSigningError, SigningError
 from signing.sm2_certificates import SmKeyAndCert, is_sm_certificate, sm_public_key
 from signing.suites import SM
 
-__all__ = ["SignerInfoParts", "sign_detached_sm2", "signer_info_parts", "verify_detached_sm2"]
+__all__ = [
+    "SignerInfoParts",
+    "SmCmsTemplate",
+    "sign_detached_sm2",
+    "signer_info_parts",
+    "verify_detached_sm2",
+]
 
 
 @dataclass(frozen=True)
@@ -45,47 +51,89 @@ def _asn1_cert(cert: x509.Certificate) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
 
 
-def sign_detached_sm2(
-    content: bytes, creds: SmKeyAndCert, signing_time: datetime | None = None
-) -> bytes:
-    """DER ``ContentInfo`` of a detached SignedData over ``content`` signed by ``creds``."""
-    moment = (signing_time or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
-    leaf = _asn1_cert(creds.cert)
-    attributes = cms.CMSAttributes(
-        [
-            {"type": "content_type", "values": ["data"]},
-            {"type": "signing_time", "values": [cms.Time({"utc_time": moment})]},
-            {"type": "message_digest", "values": [sm2.sm3(content)]},
-        ]
-    )
-    signature = sm2.sign(creds.key, attributes.dump())
-    signer_info = cms.SignerInfo(
+def _signing_certificate(leaf: asn1_x509.Certificate) -> cms.CMSAttribute:
+    """ESS signingCertificateV2 (RFC 5035), required by PAdES; the certificate hash is SM3."""
+    cert_id = tsp.ESSCertIDv2(
         {
-            "version": "v1",
-            "sid": cms.SignerIdentifier(
-                {
-                    "issuer_and_serial_number": {
-                        "issuer": leaf.issuer,
-                        "serial_number": leaf.serial_number,
+            "hash_algorithm": {"algorithm": SM.digest_oid},
+            "cert_hash": sm2.sm3(leaf.dump()),
+            "issuer_serial": {
+                "issuer": [asn1_x509.GeneralName(name="directory_name", value=leaf.issuer)],
+                "serial_number": leaf.serial_number,
+            },
+        }
+    )
+    return cms.CMSAttribute(
+        {
+            "type": "signing_certificate_v2",
+            "values": [tsp.SigningCertificateV2({"certs": [cert_id]})],
+        }
+    )
+
+
+class SmCmsTemplate:
+    """The SM2 counterpart of :class:`signing.cms_build.CmsTemplate`: per-credentials parts
+    prepared once, :meth:`sign` adds the document's SM3 digest and the SM2 signature. The
+    signed attributes are those of the ``intl`` PAdES signer (contentType, messageDigest,
+    signingCertificateV2; no signingTime, which PAdES keeps in the signature dictionary)."""
+
+    def __init__(self, credentials: SmKeyAndCert) -> None:
+        if sm2.public_key_der(sm_public_key(credentials.cert)) != sm2.public_key_der(
+            credentials.key.public_key()
+        ):
+            raise PdfSigningError(
+                "the signing key does not match the certificate in the credentials; "
+                "load the key and certificate that were issued together."
+            )
+        self.key = credentials.key
+        self.leaf = _asn1_cert(credentials.cert)
+        self.certificates = [self.leaf, *(_asn1_cert(c) for c in credentials.chain)]
+        self._ess = _signing_certificate(self.leaf)
+        self.reserved = 2 * (len(self.sign(bytes(32))) + 512)
+
+    def sign(self, document_digest: bytes) -> bytes:
+        """DER ``ContentInfo`` of a detached SignedData over a document with this SM3 digest."""
+        attributes = cms.CMSAttributes(
+            [
+                {"type": "content_type", "values": ["data"]},
+                {"type": "message_digest", "values": [bytes(document_digest)]},
+                self._ess,
+            ]
+        )
+        signer_info = cms.SignerInfo(
+            {
+                "version": "v1",
+                "sid": cms.SignerIdentifier(
+                    {
+                        "issuer_and_serial_number": {
+                            "issuer": self.leaf.issuer,
+                            "serial_number": self.leaf.serial_number,
+                        }
                     }
-                }
-            ),
-            "digest_algorithm": {"algorithm": SM.digest_oid},
-            "signed_attrs": attributes,
-            "signature_algorithm": {"algorithm": SM.signature_oid},
-            "signature": signature,
-        }
-    )
-    signed_data = cms.SignedData(
-        {
-            "version": "v1",
-            "digest_algorithms": [{"algorithm": SM.digest_oid}],
-            "encap_content_info": {"content_type": "data"},
-            "certificates": [leaf, *(_asn1_cert(c) for c in creds.chain)],
-            "signer_infos": [signer_info],
-        }
-    )
-    return bytes(cms.ContentInfo({"content_type": "signed_data", "content": signed_data}).dump())
+                ),
+                "digest_algorithm": {"algorithm": SM.digest_oid},
+                "signed_attrs": attributes,
+                "signature_algorithm": {"algorithm": SM.signature_oid},
+                # signed as the SET OF (universal tag), as RFC 5652 5.4 requires
+                "signature": sm2.sign(self.key, attributes.dump()),
+            }
+        )
+        signed_data = cms.SignedData(
+            {
+                "version": "v1",
+                "digest_algorithms": [{"algorithm": SM.digest_oid}],
+                "encap_content_info": {"content_type": "data"},
+                "certificates": self.certificates,
+                "signer_infos": [signer_info],
+            }
+        )
+        content_info = cms.ContentInfo({"content_type": "signed_data", "content": signed_data})
+        return bytes(content_info.dump())
+
+
+def sign_detached_sm2(content: bytes, creds: SmKeyAndCert) -> bytes:
+    """DER ``ContentInfo`` of a detached SignedData over ``content`` signed by ``creds``."""
+    return SmCmsTemplate(creds).sign(sm2.sm3(content))
 
 
 def signer_info_parts(cms_der: bytes) -> SignerInfoParts:
@@ -128,11 +176,14 @@ def signer_info_parts(cms_der: bytes) -> SignerInfoParts:
     )
 
 
-def verify_detached_sm2(cms_der: bytes, content: bytes) -> x509.Certificate | None:
-    """The signer's certificate when ``content`` matches the messageDigest and the SM2
-    signature over the signed attributes holds; ``None`` otherwise."""
+def verify_detached_sm2(
+    cms_der: bytes, content: bytes | None = None, digest: bytes | None = None
+) -> x509.Certificate | None:
+    """The signer's certificate when ``content`` (or its SM3 ``digest``) matches the
+    messageDigest and the SM2 signature over the signed attributes holds; ``None`` otherwise."""
     parts = signer_info_parts(cms_der)
-    if parts.message_digest != sm2.sm3(content):
+    expected = digest if digest is not None else sm2.sm3(content or b"")
+    if parts.message_digest != expected:
         return None
     if not sm2.verify(sm_public_key(parts.signer), parts.signed_attributes, parts.signature):
         return None

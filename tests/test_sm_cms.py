@@ -4,19 +4,23 @@ our verifier, by gmssl and by OpenSSL 3's command line over the signed attribute
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from io import BytesIO
 from pathlib import Path
 
 import pytest
 from asn1crypto import cms
+from cryptography.hazmat.primitives.serialization import Encoding
 from gmssl import sm3 as gm_sm3
 from gmssl.func import bytes_to_list
 from gmssl.sm2 import CryptSM2
+from pyhanko.pdf_utils.reader import PdfFileReader
+from reportlab.pdfgen.canvas import Canvas
 
 from signing import sm2
-from signing.errors import SigningError
+from signing.errors import PdfSigningError, SigningError
+from signing.pades import SignerConfig, sign_pdf
 from signing.sm2_certificates import SmKeyAndCert, create_sm_region_ca, sm_public_key
-from signing.sm2_cms import sign_detached_sm2, signer_info_parts, verify_detached_sm2
+from signing.sm2_cms import SmCmsTemplate, sign_detached_sm2, signer_info_parts, verify_detached_sm2
 from tests.test_sm_openssl import openssl, pkeyutl_verify
 from tests.test_sm_suite import gmssl_of, sm_agency, sm_ca
 
@@ -27,7 +31,7 @@ CONTENT = b"%PDF-1.7 byte range of a licence " * 100
 
 @pytest.fixture(scope="module")
 def signed(sm_agency: SmKeyAndCert) -> bytes:
-    return sign_detached_sm2(CONTENT, sm_agency, datetime(2026, 12, 7, 5, 0, tzinfo=UTC))
+    return sign_detached_sm2(CONTENT, sm_agency)
 
 
 @pytest.mark.unit
@@ -36,7 +40,10 @@ def test_signer_info_is_sm3_and_sm2(signed: bytes, sm_agency: SmKeyAndCert) -> N
     assert info["digest_algorithm"]["algorithm"].dotted == "1.2.156.10197.1.401"
     assert info["signature_algorithm"]["algorithm"].dotted == "1.2.156.10197.1.501"
     names = [a["type"].native for a in info["signed_attrs"]]
-    assert names == ["content_type", "signing_time", "message_digest"]
+    assert names == ["content_type", "message_digest", "signing_certificate_v2"]
+    ess = info["signed_attrs"][2]["values"][0]["certs"][0]
+    assert ess["hash_algorithm"]["algorithm"].dotted == "1.2.156.10197.1.401"
+    assert ess["cert_hash"].native == sm2.sm3(sm_agency.cert.public_bytes(Encoding.DER))
     assert verify_detached_sm2(signed, CONTENT) == sm_agency.cert
     assert verify_detached_sm2(signed, CONTENT + b" ") is None
     parts = signer_info_parts(signed)
@@ -55,11 +62,17 @@ def test_a_changed_attribute_or_a_stranger_signer_fails(
 ) -> None:
     content_info = cms.ContentInfo.load(signed)
     info = content_info["content"]["signer_infos"][0]
-    info["signed_attrs"][1]["values"][0] = cms.Time({"utc_time": datetime(2030, 1, 1, tzinfo=UTC)})
-    assert verify_detached_sm2(content_info.dump(force=True), CONTENT) is None
+    other = sm2.sm3(b"another document")
+    info["signed_attrs"][1]["values"][0] = other
+    # the digest matches the changed attribute, so only the SM2 signature can refuse it
+    assert verify_detached_sm2(content_info.dump(force=True), digest=other) is None
     stranger = create_sm_region_ca("440000", "假冒的根证书")
-    forged = sign_detached_sm2(CONTENT, SmKeyAndCert(key=stranger.key, cert=sm_agency.cert))
-    assert verify_detached_sm2(forged, CONTENT) is None
+    with pytest.raises(PdfSigningError, match="does not match the certificate"):
+        sign_detached_sm2(CONTENT, SmKeyAndCert(key=stranger.key, cert=sm_agency.cert))
+    # A container naming the agency's certificate but signed with another key is refused.
+    template = SmCmsTemplate(sm_agency)
+    template.key = stranger.key
+    assert verify_detached_sm2(template.sign(sm2.sm3(CONTENT)), CONTENT) is None
     with pytest.raises(SigningError, match="not a CMS SignedData"):
         signer_info_parts(b"\x30\x03\x02\x01\x00")
 
@@ -89,3 +102,34 @@ def test_openssl_verifies_the_signer_info(
         signer_info,
     )
     assert "object: messageDigest (1.2.840.113549.1.9.4)" in signer_info
+
+
+def _pdf() -> bytes:
+    buffer = BytesIO()
+    canvas = Canvas(buffer)
+    canvas.drawString(100, 700, "licence")
+    canvas.save()
+    return buffer.getvalue()
+
+
+@pytest.mark.e2e
+def test_pades_signature_of_sm_credentials(tmp_path: Path, sm_agency: SmKeyAndCert) -> None:
+    """sign_pdf with SM2 credentials: byte range, DocMDP and the SM2/SM3 container; the SM3 of
+    the byte range is the messageDigest and OpenSSL checks the signer info."""
+    signed_pdf = sign_pdf(_pdf(), SignerConfig(credentials=sm_agency), metadata={"v": 1})
+    reader = PdfFileReader(BytesIO(signed_pdf))
+    (signature,) = reader.embedded_signatures
+    assert signature.sig_object["/SubFilter"] == "/ETSI.CAdES.detached"
+    assert "/DocMDP" in reader.root["/Perms"]
+    start, first, second, length = signature.sig_object["/ByteRange"]
+    assert start == 0 and second + length == len(signed_pdf)
+    covered = signed_pdf[:first] + signed_pdf[second : second + length]
+    container = bytes(signature.sig_object["/Contents"])
+    assert verify_detached_sm2(container, covered) == sm_agency.cert
+    changed = bytearray(covered)
+    changed[100] ^= 1
+    assert verify_detached_sm2(container, bytes(changed)) is None
+    parts = signer_info_parts(container)
+    assert pkeyutl_verify(
+        tmp_path, sm_public_key(sm_agency.cert), parts.signed_attributes, parts.signature
+    )
