@@ -77,7 +77,7 @@ def sm_public_key(cert: x509.Certificate) -> sm2.PublicKey:
         return sm2.load_public_key_der(tbs["subject_public_key_info"].dump())
     except ValueError as exc:
         raise CertificateError(
-            f"the certificate {cert.subject.rfc4514_string()} carries no SM2 public key ({exc}); "
+            f"the certificate {certificate_fingerprint(cert)} carries no SM2 public key ({exc}); "
             "an sm region needs SM2 certificates."
         ) from exc
 

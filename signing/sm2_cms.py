@@ -16,6 +16,7 @@ attributes; see tests/test_sm_cms.py).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 from asn1crypto import cms, tsp
@@ -138,40 +139,42 @@ def sign_detached_sm2(content: bytes, creds: SmKeyAndCert) -> bytes:
 
 def signer_info_parts(cms_der: bytes) -> SignerInfoParts:
     """The single SM2 signer's signed attributes (re-tagged as the ``SET OF`` that was signed),
-    signature, messageDigest and certificate; anything else is a clear error."""
+    signature, messageDigest and certificate; anything else is a clear error. asn1crypto parses
+    lazily, so every access sits inside the guard; a certificate that ``cryptography`` only
+    warns about (e.g. a non-positive serial) is refused, not loaded."""
     try:
-        signed_data = cms.ContentInfo.load(bytes(cms_der))["content"]
-        (info,) = signed_data["signer_infos"]
-        if info["digest_algorithm"]["algorithm"].dotted != SM.digest_oid:
-            raise ValueError("the digest algorithm is not SM3")
-        attributes = info["signed_attrs"]
-        digests = [
-            a["values"][0].native for a in attributes if a["type"].native == "message_digest"
-        ]
-        sid = info["sid"].chosen
-        certs = [
-            x509.load_der_x509_certificate(c.chosen.dump()) for c in signed_data["certificates"]
-        ]
-        signer = next(
-            c
-            for c in certs
-            if c.serial_number == sid["serial_number"].native
-            and c.issuer.public_bytes() == sid["issuer"].dump()
-        )
-    except (ValueError, KeyError, TypeError, StopIteration) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            return _parts(cms_der)
+    except (ValueError, KeyError, TypeError, StopIteration, x509.InvalidVersion, Warning) as exc:
         reason = str(exc) or "no signer certificate"
         raise SigningError(
             f"not a CMS SignedData with one SM2/SM3 signer and its certificate ({reason}); "
             "sign it with sign_detached_sm2."
         ) from exc
-    if len(digests) != 1 or not is_sm_certificate(signer):
-        raise SigningError(
-            "the SM2 signer needs one messageDigest and an SM3-with-SM2 certificate."
-        )
+
+
+def _parts(cms_der: bytes) -> SignerInfoParts:
+    signed_data = cms.ContentInfo.load(bytes(cms_der))["content"]
+    (info,) = signed_data["signer_infos"]
+    if info["digest_algorithm"]["algorithm"].dotted != SM.digest_oid:
+        raise ValueError("the digest algorithm is not SM3")
+    attributes = info["signed_attrs"]
+    digests = [a["values"][0].native for a in attributes if a["type"].native == "message_digest"]
+    sid = info["sid"].chosen
+    certs = [x509.load_der_x509_certificate(c.chosen.dump()) for c in signed_data["certificates"]]
+    signer = next(
+        c
+        for c in certs
+        if c.serial_number == sid["serial_number"].native
+        and c.issuer.public_bytes() == sid["issuer"].dump()
+    )
+    if len(digests) != 1 or not isinstance(digests[0], bytes) or not is_sm_certificate(signer):
+        raise ValueError("the SM2 signer needs one messageDigest and an SM3-with-SM2 certificate")
     return SignerInfoParts(
-        signed_attributes=cms.CMSAttributes(list(attributes)).dump(),
+        signed_attributes=cms.CMSAttributes(list(attributes)).dump(force=True),
         signature=bytes(info["signature"].native),
-        message_digest=bytes(digests[0]),
+        message_digest=digests[0],
         signer=signer,
     )
 

@@ -3,6 +3,8 @@ our verifier, by gmssl and by OpenSSL 3's command line over the signed attribute
 
 from __future__ import annotations
 
+import contextlib
+import random
 import re
 from io import BytesIO
 from pathlib import Path
@@ -133,3 +135,18 @@ def test_pades_signature_of_sm_credentials(tmp_path: Path, sm_agency: SmKeyAndCe
     assert pkeyutl_verify(
         tmp_path, sm_public_key(sm_agency.cert), parts.signed_attributes, parts.signature
     )
+
+
+@pytest.mark.unit
+def test_damaged_containers_give_a_typed_error_or_an_answer(signed: bytes) -> None:
+    """Hostile input: random byte changes and truncations of a real container never escape as
+    anything but SigningError (asn1crypto and cryptography parse lazily, deep inside)."""
+    rng = random.Random(19)
+    for _ in range(600):
+        damaged = bytearray(signed)
+        for _ in range(rng.randint(1, 4)):
+            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        if rng.random() < 0.2:
+            del damaged[rng.randrange(len(damaged)) :]
+        with contextlib.suppress(SigningError):
+            verify_detached_sm2(bytes(damaged), CONTENT)
