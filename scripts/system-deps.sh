@@ -6,7 +6,8 @@
 # as an independent validator), PostgreSQL (the tests run the database tests on it too, in a
 # throwaway cluster of their own), chromium (the browser tests drive Debian's build through the
 # Python playwright package; no browser is ever downloaded) and ffmpeg (the browser tests turn
-# a licence's QR code image into the fake camera's Y4M video). Idempotent; needs root only when
+# a licence's QR code image into the fake camera's Y4M video) and the openssl command line (the
+# sm-suite tests check SM2 signatures and certificates with it). Idempotent; needs root only when
 # something is missing.
 set -euo pipefail
 missing=()
@@ -25,6 +26,7 @@ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/n
   || missing+=(postgresql)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
