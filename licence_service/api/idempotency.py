@@ -5,9 +5,13 @@ the same ``Idempotency-Key`` again returns the first answer (same status, same b
 doing the work again. The key is scoped to the caller's credentials; reusing it for a different
 request is refused (422), and a retry while the first request is still running gets 409.
 
-The first request's row is written before the work starts. If the service dies in between, the
-row stays "in flight": after ``STALE_AFTER`` a retry is told so (409) instead of repeating work
-that may have happened — the client checks with a GET and then uses a new key.
+The first request's row is written before the work starts. An issuance binds it to its licence
+in the commit that records the licence (``store.idempotency``): from then on a retry gets that
+licence (201), whatever becomes of the first request — an anchoring error, a killed worker, a
+dropped connection — and an error after that commit is answered with the licence too. If the
+service dies before the work is recorded, the row stays "in flight": after ``STALE_AFTER`` a
+retry is told so (409) instead of repeating work that may have happened — the client checks
+with a GET and then uses a new key.
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ from typing import cast
 import anyio
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from licence_service.region.runtime import Runtime
+from licence_service.store.idempotency import Binding, binding
 from licence_service.store.models import IdempotentRequest
 
 HEADER = b"idempotency-key"
@@ -120,10 +126,8 @@ class Idempotency:
         stored, status, media = found.response or b"", found.status_code, found.media_type
 
         async def replay(send: Send) -> None:
-            await send({"type": "http.response.start", "status": status,
-                        "headers": [(b"content-type", media.encode()),
-                                    (b"idempotent-replay", b"true")]})  # fmt: skip
-            await send({"type": "http.response.body", "body": stored})
+            for message in _replay_messages(status, stored, media):
+                await send(message)
 
         return 0, replay
 
@@ -156,26 +160,45 @@ class Idempotency:
                 chunks.extend(message.get("body", b""))
                 if message.get("more_body", False):
                     return
-                await self._in_thread(self._record, row_id, status, bytes(chunks), media)
+                kept = await self._in_thread(self._record, row_id, status, bytes(chunks), media)
                 recorded = True
+                if kept is not None:  # an error after the work was done: answer the work
+                    held[:] = _replay_messages(*cast(tuple[int, bytes, str], kept))
             for pending in held:
                 await send(pending)
             held.clear()
 
+        token = binding.set(Binding(row_id, str(Request(scope).base_url)))
         try:
             await self.app(scope, receive, capture)
         finally:
+            binding.reset(token)
             if not recorded:
                 await self._in_thread(self._record, row_id, status, bytes(chunks), media)
 
-    def _record(self, row_id: int, status: int, response: bytes, media: str) -> None:
+    def _record(
+        self, row_id: int, status: int, response: bytes, media: str
+    ) -> tuple[int, bytes, str] | None:
+        """Store the answer; when the request failed after its work was recorded (the key is
+        bound: ``store.idempotency``), keep the bound answer and return it to be sent."""
         with self.rt.sessions.begin() as s:
             row = s.get(IdempotentRequest, row_id)
             assert row is not None
+            if row.status_code is not None and status >= 400:
+                return row.status_code, row.response or b"", row.media_type
             if status >= 500:  # nothing was promised: a retry may try again
                 s.delete(row)
             else:
                 row.status_code, row.response, row.media_type = status, response, media
+        return None
+
+
+def _replay_messages(status: int, body: bytes, media: str) -> list[Message]:
+    headers = [(b"content-type", media.encode()), (b"idempotent-replay", b"true")]
+    return [
+        {"type": "http.response.start", "status": status, "headers": headers},
+        {"type": "http.response.body", "body": body},
+    ]
 
 
 def _answer(status: int, detail: str) -> Replay:
