@@ -73,7 +73,7 @@ class AnchorWorker:
             for batch_id in self._unfinished():
                 leaves += self._finish(batch_id)
                 batches += 1
-            while (prepared := self._prepare_next()) is not None:
+            while (prepared := self._prepare_next(send=True)) is not None:
                 leaves += self._finish(prepared)
                 batches += 1
             self._link_versions()
@@ -138,15 +138,16 @@ class AnchorWorker:
                 )
             )
 
-    def _prepare_next(self) -> int | None:
-        """Choose the next batch of one agency and store it with its signed transaction."""
+    def _prepare_next(self, send: bool = False) -> int | None:
+        """Choose the next batch of one agency and store it with its signed transaction;
+        with ``send``, broadcast it too before another signer may take a nonce."""
         try:
-            return self._try_prepare()
+            return self._try_prepare(send)
         except (IntegrityError, _ClaimLost):
             # Another process batched the same leaves first (same root): ours never went out,
             # so give its nonce back and look again.
             self._reset_nonces()
-            return self._prepare_next()
+            return self._prepare_next(send)
 
     def _reset_nonces(self) -> None:
         with self.rt.sessions() as s:
@@ -156,7 +157,7 @@ class AnchorWorker:
             if sender is not None:
                 sender.reset_nonce()
 
-    def _try_prepare(self) -> int | None:
+    def _try_prepare(self, send: bool) -> int | None:
         """Store the next batch and broadcast it, holding the agency account's nonces from
         signing to sending (``TransactionSender.sending``): another process's transaction
         never takes the stored transaction's nonce in between."""
@@ -173,7 +174,7 @@ class AnchorWorker:
         assert registry.sender is not None
         with registry.sender.sending():
             stored = self._store_batch(agency_id, registry)
-            if stored is not None and stored[1] is not None:
+            if send and stored is not None and stored[1] is not None:
                 self._send(registry, stored[1], stored[0])
         return stored[0] if stored else None
 

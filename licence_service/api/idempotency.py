@@ -3,7 +3,8 @@
 A client that timed out cannot know whether its issuance or status change happened. Sending
 the same ``Idempotency-Key`` again returns the first answer (same status, same body) instead of
 doing the work again. The key is scoped to the caller's credentials; reusing it for a different
-request is refused (422), and a retry while the first request is still running gets 409.
+request is refused (422), and a retry while the first request is still running waits for its
+answer (up to ``IN_FLIGHT_WAIT``), then gets 409.
 
 The first request's row is written before the work starts. An issuance binds it to its licence
 in the commit that records the licence (``store.idempotency``): from then on a retry gets that
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import cast
@@ -35,6 +37,9 @@ from licence_service.store.models import IdempotentRequest
 HEADER = b"idempotency-key"
 MAX_KEY_LENGTH = 200
 STALE_AFTER = timedelta(minutes=10)
+IN_FLIGHT_WAIT = 30.0
+"""Seconds a retry waits for the first request with its key to answer (or to record its
+licence) before it is told 409 "still being processed"."""
 _METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 Replay = Callable[[Send], Awaitable[None]]
 
@@ -89,8 +94,18 @@ class Idempotency:
         ).digest()
         # database work off the event loop: a thousand requests arriving at once must not hold
         # up the answers of those already done
-        claimed = await self._in_thread(self._claim, caller, key, digest)
-        row_id, replay = cast(tuple[int, Replay | None], claimed)
+        waited_until = time.monotonic() + IN_FLIGHT_WAIT
+        while True:
+            claimed = await self._in_thread(self._claim, caller, key, digest)
+            row_id, replay = cast(tuple[int, Replay | None], claimed)
+            if replay is not _IN_FLIGHT or time.monotonic() > waited_until:
+                break
+            # a retry of a request still running (its client's connection dropped): wait
+            # for its answer, or for its licence to be bound to the key, instead of a 409
+            await anyio.sleep(0.1)
+        if replay is _IN_FLIGHT:
+            replay = _answer(409, "the first request with this key is still being processed; "
+                             "retry shortly")  # fmt: skip
         if replay is not None:
             await replay(send)
             return
@@ -120,9 +135,8 @@ class Idempotency:
             if datetime.now(UTC) - created > STALE_AFTER:
                 why = ("the first request with this key did not finish (the service stopped); "
                        "check its result with a GET, then retry with a new key")  # fmt: skip
-            else:
-                why = "the first request with this key is still being processed; retry shortly"
-            return 0, _answer(409, why)
+                return 0, _answer(409, why)
+            return 0, _IN_FLIGHT
         stored, status, media = found.response or b"", found.status_code, found.media_type
 
         async def replay(send: Send) -> None:
@@ -206,3 +220,6 @@ def _answer(status: int, detail: str) -> Replay:
         await _plain(send, status, detail)
 
     return send_it
+
+
+_IN_FLIGHT = _answer(409, "in flight")  # a marker: ``__call__`` waits, then answers 409
