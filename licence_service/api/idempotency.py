@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from licence_service.region.runtime import Runtime
 from licence_service.store.idempotency import Binding, binding
 from licence_service.store.models import IdempotentRequest
+
+log = logging.getLogger(__name__)
 
 HEADER = b"idempotency-key"
 MAX_KEY_LENGTH = 200
@@ -185,6 +188,17 @@ class Idempotency:
         token = binding.set(Binding(row_id, str(Request(scope).base_url)))
         try:
             await self.app(scope, receive, capture)
+        except Exception:
+            if recorded:  # the answer went out already
+                raise
+            recorded = True
+            kept = await self._in_thread(self._record, row_id, 500, b"", media)
+            if kept is None:  # nothing was recorded: the error is the answer
+                raise
+            # the licence was recorded and the key bound to it before the failure: answer it
+            log.exception("request failed after its work was recorded; answering the work")
+            for message in _replay_messages(*cast(tuple[int, bytes, str], kept)):
+                await send(message)
         finally:
             binding.reset(token)
             if not recorded:
