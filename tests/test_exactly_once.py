@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bench.abuse_issuance import run
+from bench.abuse_issuance import exactly_once, run
 from ledger_client.errors import ContractRevertError
 from licence_service.anchoring.worker import wait_anchored
 from licence_service.api.app import create_app
@@ -41,6 +41,7 @@ def test_concurrent_keyed_issuance_on_two_instances_is_exactly_once() -> None:
     figures = run(clients=16, requests=6, workers=2)
     print(figures)
     assert figures["errors"] == 0, figures["first_errors"]
+    assert exactly_once(figures), figures
     assert figures["retried"] > 0  # the drops happened: retries were exercised
     assert figures["duplicates"] == 0
     assert figures["holders_without_licence"] == 0
