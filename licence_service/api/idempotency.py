@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 HEADER = b"idempotency-key"
 MAX_KEY_LENGTH = 200
 STALE_AFTER = timedelta(minutes=10)
-IN_FLIGHT_WAIT = 30.0
+IN_FLIGHT_WAIT = 15.0
 """Seconds a retry waits for the first request with its key to answer (or to record its
 licence) before it is told 409 "still being processed"."""
 _METHODS = {"POST", "PUT", "PATCH", "DELETE"}
