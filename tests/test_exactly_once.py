@@ -23,8 +23,10 @@ from ledger_client.errors import ContractRevertError
 from licence_service.anchoring.worker import wait_anchored
 from licence_service.api.app import create_app
 from licence_service.api.routers import licences as licences_router
+from licence_service.api.routers import lifecycle as lifecycle_router
 from licence_service.domain.national_ids import make_uscc
 from licence_service.region.runtime import Runtime
+from licence_service.services.amend import Amendment, amend
 from licence_service.services.issue import QUEUED_NOTE, IssueRequest, issue
 from licence_service.store.idempotency import BOUND_NOTE
 from licence_service.store.models import Licence
@@ -110,3 +112,31 @@ def test_an_anchoring_failure_in_the_request_answers_the_queued_licence(
     assert got.json()["note"].startswith(QUEUED_NOTE)
     wait_anchored(rt, [bytes.fromhex(got.json()["leaf"])], timeout=60)
     assert _holders(rt, body["holder_id"]) == 1
+
+
+@pytest.mark.e2e
+def test_an_amendment_failing_after_its_commit_is_amended_once(
+    keyed: tuple[httpx.Client, Runtime, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same binding for an amendment: the retry gets version 2, never a version 3."""
+    c, rt, issuer = keyed
+    body = {**ISSUE_BODY, "holder_id": make_uscc("330106", "MA1DUP003"), "wait": False}
+    lid = c.post("/api/v1/licences", json=body, headers=issuer).json()["licence_id"]
+
+    def fails_after_recording(
+        rt: Runtime, licence_id: str, amendment: Amendment, wait: bool = True
+    ) -> None:
+        amend(rt, licence_id, amendment)
+        raise RuntimeError("the worker died after the commit")
+
+    monkeypatch.setattr(lifecycle_router, "amend_licence", fails_after_recording)
+    change = {"fields": {"注册资本": "500万元"}, "reason": "增资", "wait": False}
+    headers = {**issuer, "Idempotency-Key": "once-amend"}
+    first = c.post(f"/api/v1/licences/{lid}/amend", json=change, headers=headers)
+    assert first.status_code == 201 and first.json()["version"] == 2, first.text
+    monkeypatch.undo()
+    again = c.post(f"/api/v1/licences/{lid}/amend", json=change, headers=headers)
+    assert again.status_code == 201 and again.json()["licence_id"] == first.json()["licence_id"]
+    with rt.sessions() as s:
+        base = s.scalar(select(Licence).where(Licence.holder_id == body["holder_id"]))
+        assert base is not None and base.current_version == 2
