@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 HEADER = b"idempotency-key"
 MAX_KEY_LENGTH = 200
 STALE_AFTER = timedelta(minutes=10)
+BINDING_PATHS = "/api/v1/licences"
 IN_FLIGHT_WAIT = 15.0
 """Seconds a retry waits for the first request with its key to answer (or to record its
 licence) before it is told 409 "still being processed"."""
@@ -185,7 +186,9 @@ class Idempotency:
                 await send(pending)
             held.clear()
 
-        token = binding.set(Binding(row_id, str(Request(scope).base_url)))
+        # the API's licence routes answer with the licence (``IssuedOut``): only they bind
+        bound = Binding(row_id, str(Request(scope).base_url))
+        token = binding.set(bound if scope["path"].startswith(BINDING_PATHS) else None)
         try:
             await self.app(scope, receive, capture)
         except Exception:
