@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +27,11 @@ from ledger_client.reverts import RevertDecoder, revert_data
 _GAS_HEADROOM = 1.25
 _NONCE_ERRORS = ("nonce too low", "nonce too high", "already known", "replacement transaction")
 
+NonceLock = Callable[[str], AbstractContextManager[None]]
+"""A lock on one account's nonces shared by every process that signs for it (given the
+account's address): the service passes one held in its database, so that worker processes and
+server instances take turns from reading the nonce to broadcasting (see ``sending``)."""
+
 
 @dataclass(frozen=True)
 class SignedTx:
@@ -37,7 +44,8 @@ class SignedTx:
 
 
 class TransactionSender:
-    """Signs and sends transactions of one account; safe to share between threads."""
+    """Signs and sends transactions of one account; safe to share between threads, and
+    between processes when given a shared ``nonce_lock``."""
 
     def __init__(
         self,
@@ -45,13 +53,43 @@ class TransactionSender:
         account: LocalAccount,
         config: ChainConfig,
         decoder: RevertDecoder,
+        nonce_lock: NonceLock | None = None,
     ) -> None:
         self.w3 = w3
         self.account = account
         self.config = config
         self.decoder = decoder
-        self._lock = threading.Lock()
+        self.nonce_lock = nonce_lock
+        self._lock = threading.RLock()
         self._next_nonce: int | None = None
+        self._refresh = True
+        self._sending = threading.local()
+
+    @contextmanager
+    def sending(self) -> Iterator[None]:
+        """Hold the account's nonces from taking one until the transaction is broadcast.
+
+        Inside, the first nonce is read from the node (its pending count) and the following
+        ones counted on; whoever holds this broadcasts what it signed before leaving, so the
+        next holder — another thread, worker process or server instance — reads a count that
+        includes it. Without it, two processes with the same cached nonce both signed, and one
+        answered 502 ``nonce too low`` for work that was done. Re-entrant in one thread."""
+        depth = getattr(self._sending, "depth", 0)
+        if depth:
+            self._sending.depth = depth + 1
+            try:
+                yield
+            finally:
+                self._sending.depth -= 1
+            return
+        shared = self.nonce_lock(self.address) if self.nonce_lock else nullcontext()
+        with self._lock, shared:
+            self._refresh = True  # another process may have sent since: read it again
+            self._sending.depth = 1
+            try:
+                yield
+            finally:
+                self._sending.depth = 0
 
     @property
     def address(self) -> str:
@@ -63,7 +101,7 @@ class TransactionSender:
         """Estimate gas (a revert surfaces here as ``ContractRevertError``), take a nonce, sign."""
         tx = self._base_tx()
         gas = self._estimate(call, tx)
-        with self._lock:
+        with self.sending():
             nonce = self._take_nonce()
             tx.update({"nonce": nonce, "gas": gas})
             built = call.build_transaction(tx)  # type: ignore[arg-type]
@@ -102,8 +140,11 @@ class TransactionSender:
         return int(estimate * _GAS_HEADROOM) + 21_000
 
     def _take_nonce(self) -> int:
-        if self._next_nonce is None:
-            self._next_nonce = self._chain_nonce()
+        """The node's pending count when first asked under this hold (or what this process
+        signed beyond it and has not broadcast yet: a stored batch counts), then counted on."""
+        if self._next_nonce is None or self._refresh:
+            self._next_nonce = max(self._chain_nonce(), self._next_nonce or 0)
+            self._refresh = False
         nonce = self._next_nonce
         self._next_nonce += 1
         return nonce
@@ -168,9 +209,10 @@ class TransactionSender:
     def transact(self, call: ContractFunction, attempts: int = 3) -> TxReceipt:
         """Prepare, broadcast and wait; retries when another writer took the nonce."""
         for attempt in range(attempts):
-            signed = self.prepare(call)
             try:
-                self.broadcast(signed)
+                with self.sending():  # held from the nonce to the broadcast
+                    signed = self.prepare(call)
+                    self.broadcast(signed)
             except NonceConflictError:
                 if attempt == attempts - 1:
                     raise

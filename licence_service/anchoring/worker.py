@@ -73,7 +73,7 @@ class AnchorWorker:
             for batch_id in self._unfinished():
                 leaves += self._finish(batch_id)
                 batches += 1
-            while (prepared := self._prepare_next()) is not None:
+            while (prepared := self._prepare_next(send=True)) is not None:
                 leaves += self._finish(prepared)
                 batches += 1
             self._link_versions()
@@ -138,15 +138,16 @@ class AnchorWorker:
                 )
             )
 
-    def _prepare_next(self) -> int | None:
-        """Choose the next batch of one agency and store it with its signed transaction."""
+    def _prepare_next(self, send: bool = False) -> int | None:
+        """Choose the next batch of one agency and store it with its signed transaction;
+        with ``send``, broadcast it too before another signer may take a nonce."""
         try:
-            return self._try_prepare()
+            return self._try_prepare(send)
         except (IntegrityError, _ClaimLost):
             # Another process batched the same leaves first (same root): ours never went out,
             # so give its nonce back and look again.
             self._reset_nonces()
-            return self._prepare_next()
+            return self._prepare_next(send)
 
     def _reset_nonces(self) -> None:
         with self.rt.sessions() as s:
@@ -156,11 +157,34 @@ class AnchorWorker:
             if sender is not None:
                 sender.reset_nonce()
 
-    def _try_prepare(self) -> int | None:
+    def _try_prepare(self, send: bool) -> int | None:
+        """Store the next batch and broadcast it, holding the agency account's nonces from
+        signing to sending (``TransactionSender.sending``): another process's transaction
+        never takes the stored transaction's nonce in between."""
+        with self.rt.sessions() as s:
+            agency_id = s.scalar(
+                select(OutboxEntry.agency_id)
+                .where(OutboxEntry.state == OutboxState.PENDING)
+                .order_by(OutboxEntry.id)
+                .limit(1)
+            )
+        if agency_id is None:
+            return None
+        registry = self._registry(agency_id)
+        assert registry.sender is not None
+        with registry.sender.sending():
+            stored = self._store_batch(agency_id, registry)
+            if send and stored is not None and stored[1] is not None:
+                self._send(registry, stored[1], stored[0])
+        return stored[0] if stored else None
+
+    def _store_batch(
+        self, agency_id: int, registry: RegistryClient
+    ) -> tuple[int, SignedTx | None] | None:
         with self.rt.sessions.begin() as s:
             first = s.scalars(
                 select(OutboxEntry)
-                .where(OutboxEntry.state == OutboxState.PENDING)
+                .where(OutboxEntry.state == OutboxState.PENDING, OutboxEntry.agency_id == agency_id)
                 .order_by(OutboxEntry.id)
             ).first()
             if first is None:
@@ -178,7 +202,6 @@ class AnchorWorker:
             )
             docs = sorted((e.leaf, e.key, e.body) for e in entries)
             leaves = [d[0] for d in docs]
-            registry = self._registry(first.agency_id)
             try:
                 signed: SignedTx | None = registry.prepare_anchor(
                     [d[1] for d in docs], [d[2] for d in docs]
@@ -211,7 +234,7 @@ class AnchorWorker:
             )
             if claimed.rowcount != len(entries):  # type: ignore[attr-defined]
                 raise _ClaimLost  # rolls the batch back
-            return batch.id
+            return batch.id, signed
 
     def _finish(self, batch_id: int) -> int:
         """Broadcast (again, if needed) and record the confirmation of one stored batch."""
@@ -232,15 +255,18 @@ class AnchorWorker:
             if raw is None or tx_hash is None or nonce is None:
                 raise TransactionError(f"batch {batch_id} has no transaction and is not on-chain")
             signed = SignedTx(raw, tx_hash, nonce, sender.address)
-            try:
-                self._send(registry, signed, batch_id)
-            except NonceConflictError:
-                # The stored transaction's nonce went to another transaction: if it was not our
-                # batch, sign the same batch again with a fresh nonce and store that first.
-                if registry.batch_id_of_root(root) == 0:
-                    fresh = registry.prepare_anchor([p[1] for p in leaves], [p[2] for p in leaves])
-                    self._store_tx(batch_id, fresh)
-                    self._send(registry, fresh, batch_id)
+            with sender.sending():
+                try:
+                    self._send(registry, signed, batch_id)
+                except NonceConflictError:
+                    # The stored transaction's nonce went to another transaction (a crash
+                    # before it was sent): unless that was this very batch, sign it again
+                    # with a fresh nonce and store that first.
+                    if registry.batch_id_of_root(root) == 0:
+                        fresh = self._sign_again(registry, root, leaves)
+                        if fresh is not None:
+                            self._store_tx(batch_id, fresh)
+                            self._send(registry, fresh, batch_id)
         chain_id = self._wait_for_root(registry, root)
         info = registry.batch_of_root(root)
         with self.rt.sessions.begin() as s:
@@ -268,6 +294,18 @@ class AnchorWorker:
             batch.attempts += 1
         assert registry.sender is not None
         registry.sender.broadcast(signed)
+
+    def _sign_again(
+        self, registry: RegistryClient, root: bytes, leaves: Sequence[tuple[bytes, bytes, bytes]]
+    ) -> SignedTx | None:
+        """The batch signed with a fresh nonce, or None if it was mined meanwhile (a worker in
+        another process sent it: the 409 ``BatchAlreadyAnchored`` a request once answered)."""
+        try:
+            return registry.prepare_anchor([p[1] for p in leaves], [p[2] for p in leaves])
+        except ContractRevertError as exc:
+            if exc.name == "BatchAlreadyAnchored" and registry.batch_id_of_root(root):
+                return None
+            raise
 
     def _store_tx(self, batch_id: int, signed: SignedTx) -> None:
         with self.rt.sessions.begin() as s:

@@ -3,17 +3,24 @@
 A client that timed out cannot know whether its issuance or status change happened. Sending
 the same ``Idempotency-Key`` again returns the first answer (same status, same body) instead of
 doing the work again. The key is scoped to the caller's credentials; reusing it for a different
-request is refused (422), and a retry while the first request is still running gets 409.
+request is refused (422), and a retry while the first request is still running waits for its
+answer (up to ``IN_FLIGHT_WAIT``), then gets 409.
 
-The first request's row is written before the work starts. If the service dies in between, the
-row stays "in flight": after ``STALE_AFTER`` a retry is told so (409) instead of repeating work
-that may have happened — the client checks with a GET and then uses a new key.
+The first request's row is written before the work starts. An issuance binds it to its licence
+in the commit that records the licence (``store.idempotency``): from then on a retry gets that
+licence (201), whatever becomes of the first request — an anchoring error, a killed worker, a
+dropped connection — and an error after that commit is answered with the licence too. If the
+service dies before the work is recorded, the row stays "in flight": after ``STALE_AFTER`` a
+retry is told so (409) instead of repeating work that may have happened — the client checks
+with a GET and then uses a new key.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import cast
@@ -21,14 +28,22 @@ from typing import cast
 import anyio
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from licence_service.region.runtime import Runtime
+from licence_service.store.idempotency import Binding, binding
 from licence_service.store.models import IdempotentRequest
+
+log = logging.getLogger(__name__)
 
 HEADER = b"idempotency-key"
 MAX_KEY_LENGTH = 200
 STALE_AFTER = timedelta(minutes=10)
+BINDING_PATHS = "/api/v1/licences"
+IN_FLIGHT_WAIT = 15.0
+"""Seconds a retry waits for the first request with its key to answer (or to record its
+licence) before it is told 409 "still being processed"."""
 _METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 Replay = Callable[[Send], Awaitable[None]]
 
@@ -83,8 +98,18 @@ class Idempotency:
         ).digest()
         # database work off the event loop: a thousand requests arriving at once must not hold
         # up the answers of those already done
-        claimed = await self._in_thread(self._claim, caller, key, digest)
-        row_id, replay = cast(tuple[int, Replay | None], claimed)
+        waited_until = time.monotonic() + IN_FLIGHT_WAIT
+        while True:
+            claimed = await self._in_thread(self._claim, caller, key, digest)
+            row_id, replay = cast(tuple[int, Replay | None], claimed)
+            if replay is not _IN_FLIGHT or time.monotonic() > waited_until:
+                break
+            # a retry of a request still running (its client's connection dropped): wait
+            # for its answer, or for its licence to be bound to the key, instead of a 409
+            await anyio.sleep(0.1)
+        if replay is _IN_FLIGHT:
+            replay = _answer(409, "the first request with this key is still being processed; "
+                             "retry shortly")  # fmt: skip
         if replay is not None:
             await replay(send)
             return
@@ -114,16 +139,13 @@ class Idempotency:
             if datetime.now(UTC) - created > STALE_AFTER:
                 why = ("the first request with this key did not finish (the service stopped); "
                        "check its result with a GET, then retry with a new key")  # fmt: skip
-            else:
-                why = "the first request with this key is still being processed; retry shortly"
-            return 0, _answer(409, why)
+                return 0, _answer(409, why)
+            return 0, _IN_FLIGHT
         stored, status, media = found.response or b"", found.status_code, found.media_type
 
         async def replay(send: Send) -> None:
-            await send({"type": "http.response.start", "status": status,
-                        "headers": [(b"content-type", media.encode()),
-                                    (b"idempotent-replay", b"true")]})  # fmt: skip
-            await send({"type": "http.response.body", "body": stored})
+            for message in _replay_messages(status, stored, media):
+                await send(message)
 
         return 0, replay
 
@@ -156,26 +178,58 @@ class Idempotency:
                 chunks.extend(message.get("body", b""))
                 if message.get("more_body", False):
                     return
-                await self._in_thread(self._record, row_id, status, bytes(chunks), media)
+                kept = await self._in_thread(self._record, row_id, status, bytes(chunks), media)
                 recorded = True
+                if kept is not None:  # an error after the work was done: answer the work
+                    held[:] = _replay_messages(*cast(tuple[int, bytes, str], kept))
             for pending in held:
                 await send(pending)
             held.clear()
 
+        # the API's licence routes answer with the licence (``IssuedOut``): only they bind
+        bound = Binding(row_id, str(Request(scope).base_url))
+        token = binding.set(bound if scope["path"].startswith(BINDING_PATHS) else None)
         try:
             await self.app(scope, receive, capture)
+        except Exception:
+            if recorded:  # the answer went out already
+                raise
+            recorded = True
+            kept = await self._in_thread(self._record, row_id, 500, b"", media)
+            if kept is None:  # nothing was recorded: the error is the answer
+                raise
+            # the licence was recorded and the key bound to it before the failure: answer it
+            log.exception("request failed after its work was recorded; answering the work")
+            for message in _replay_messages(*cast(tuple[int, bytes, str], kept)):
+                await send(message)
         finally:
+            binding.reset(token)
             if not recorded:
                 await self._in_thread(self._record, row_id, status, bytes(chunks), media)
 
-    def _record(self, row_id: int, status: int, response: bytes, media: str) -> None:
+    def _record(
+        self, row_id: int, status: int, response: bytes, media: str
+    ) -> tuple[int, bytes, str] | None:
+        """Store the answer; when the request failed after its work was recorded (the key is
+        bound: ``store.idempotency``), keep the bound answer and return it to be sent."""
         with self.rt.sessions.begin() as s:
             row = s.get(IdempotentRequest, row_id)
             assert row is not None
+            if row.status_code is not None and status >= 400:
+                return row.status_code, row.response or b"", row.media_type
             if status >= 500:  # nothing was promised: a retry may try again
                 s.delete(row)
             else:
                 row.status_code, row.response, row.media_type = status, response, media
+        return None
+
+
+def _replay_messages(status: int, body: bytes, media: str) -> list[Message]:
+    headers = [(b"content-type", media.encode()), (b"idempotent-replay", b"true")]
+    return [
+        {"type": "http.response.start", "status": status, "headers": headers},
+        {"type": "http.response.body", "body": body},
+    ]
 
 
 def _answer(status: int, detail: str) -> Replay:
@@ -183,3 +237,6 @@ def _answer(status: int, detail: str) -> Replay:
         await _plain(send, status, detail)
 
     return send_it
+
+
+_IN_FLIGHT = _answer(409, "in flight")  # a marker: ``__call__`` waits, then answers 409

@@ -25,7 +25,7 @@ from ledger_client.node import AnvilNode
 from ledger_client.registry import RegistryClient
 from ledger_client.reverts import RevertDecoder
 from ledger_client.sharing import SharingClient
-from ledger_client.transactions import TransactionSender
+from ledger_client.transactions import NonceLock, TransactionSender
 from licence_service.domain.errors import NotSetUpError
 from licence_service.domain.states import OutboxState
 from licence_service.federation.certificates import ChainCertificates
@@ -39,6 +39,7 @@ from licence_service.region.verifying import (
 )
 from licence_service.store.engine import make_engine, make_sessions
 from licence_service.store.models import Agency, OutboxEntry
+from licence_service.store.nonce_lock import nonce_lock
 from signing.certificates import KeyAndCert
 from signing.keystore import load_credentials
 from verifier.engine import TrustStore, Verifier, VerifierConfig
@@ -71,6 +72,11 @@ class Runtime:
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
         return make_sessions(make_engine(self.settings.database_url))
+
+    @cached_property
+    def _nonce_lock(self) -> NonceLock:
+        """Shared by every process on this database: see ``store.nonce_lock``."""
+        return nonce_lock(self.sessions.kw["bind"], self.settings.home / "locks")
 
     @cached_property
     def passphrase(self) -> str:
@@ -121,7 +127,9 @@ class Runtime:
         with self._lock:
             sender = self._senders.get(account.address)
             if sender is None:
-                sender = WriteMarkingSender(self.w3, account, self.settings.chain(), self.decoder)
+                sender = WriteMarkingSender(
+                    self.w3, account, self.settings.chain(), self.decoder, self._nonce_lock
+                )
                 self._senders[account.address] = sender
             return sender
 

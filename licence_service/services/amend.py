@@ -21,6 +21,7 @@ from licence_service.domain.states import LinkState
 from licence_service.region.runtime import Runtime
 from licence_service.region.storage import writing_files
 from licence_service.services.issue import IssuedDocument, face_values, settle, version_row
+from licence_service.store.idempotency import bind_result
 from licence_service.store.models import Licence, LicenceVersion, OutboxEntry
 from licence_service.store.queries import find_licence
 
@@ -90,14 +91,12 @@ def amend(rt: Runtime, licence_id: str, amendment: Amendment) -> IssuedDocument:
         licence.current_version = row.version
         licence.holder_name = holder_name
         licence.status = "ACTIVE"
-    return IssuedDocument(
-        licence_id=str(ident),
-        base_id=ident.base,
-        version=ident.version,
-        pdf_path=path,
-        document_digest=doc.leaf.document_digest.hex(),
-        leaf=doc.leaf.leaf().hex(),
-    )
+        amended = IssuedDocument(
+            licence_id=str(ident), base_id=ident.base, version=ident.version, pdf_path=path,
+            document_digest=doc.leaf.document_digest.hex(), leaf=doc.leaf.leaf().hex(),
+        )  # fmt: skip
+        bind_result(s, amended)  # the request's Idempotency-Key, if any: a retry never amends twice
+    return amended
 
 
 def _check_state(licence: Licence, current: LicenceVersion, category: str) -> None:

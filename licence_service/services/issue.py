@@ -8,6 +8,7 @@ orphan file, never a row without its file). Anchoring happens later, in the work
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -34,7 +35,10 @@ from licence_service.region.runtime import Runtime
 from licence_service.region.storage import storage_errors, writing_files
 from licence_service.services.anchor_step import anchor, anchored_by
 from licence_service.services.face_checks import check_face_text
+from licence_service.store.idempotency import bind_result
 from licence_service.store.models import Agency, Licence, LicenceVersion, OutboxEntry
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -152,20 +156,18 @@ def _issue(rt: Runtime, req: IssueRequest, attempts: int) -> IssuedDocument:
                 s.flush()
                 s.add(OutboxEntry.of(doc.leaf, agency.id, version_id=version.id))
                 oplog.record(s, "issue", str(ident), type=ltype.code, agency=agency.code)
+                issued = IssuedDocument(
+                    licence_id=str(ident), base_id=ident.base, version=1, pdf_path=path,
+                    document_digest=doc.leaf.document_digest.hex(), leaf=doc.leaf.leaf().hex(),
+                )  # fmt: skip
+                bind_result(s, issued)  # the request's Idempotency-Key, if any
         except IntegrityError:
             # another writer took the serial (refused at flush: nothing was committed, and
             # ``writing_files`` removed this attempt's file): take the next serial
             if attempt == attempts - 1:
                 raise
             continue
-        return IssuedDocument(
-            licence_id=str(ident),
-            base_id=ident.base,
-            version=1,
-            pdf_path=path,
-            document_digest=doc.leaf.document_digest.hex(),
-            leaf=doc.leaf.leaf().hex(),
-        )
+        return issued
     raise AssertionError("unreachable")
 
 
@@ -224,10 +226,21 @@ def settle(rt: Runtime, doc: IssuedDocument, wait: bool, timeout: float = 60.0) 
         # The licence is recorded with its pending leaf (a retry must not issue it again):
         # it is PENDING, and the worker anchors it when the chain is back.
         return replace(doc, extra={**doc.extra, "note": f"{PENDING_NOTE} ({exc})"})
+    except Exception as exc:
+        # Work that was done is never answered with an error: the licence is issued and its
+        # leaf queued; whatever stopped this request's anchoring (a timeout, a race with the
+        # worker of another process), the outbox anchors it.
+        log.warning("anchoring %s in the request failed; the worker anchors it: %s",
+                    doc.licence_id, exc)  # fmt: skip
+        done = anchor_info(rt, doc)
+        if done.anchored:
+            return done
+        return replace(doc, extra={**doc.extra, "note": f"{QUEUED_NOTE} ({exc})"})
     return anchor_info(rt, doc)
 
 
 PENDING_NOTE = "recorded and queued (PENDING): the chain is unreachable, anchored when it returns"
+QUEUED_NOTE = "recorded and queued (PENDING): anchored by the worker shortly"
 
 
 def anchor_info(rt: Runtime, doc: IssuedDocument) -> IssuedDocument:
