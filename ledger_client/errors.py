@@ -17,6 +17,11 @@ class ChainUnavailableError(LedgerError):
     """The JSON-RPC endpoint cannot be reached or answered nonsense."""
 
 
+class ForeignNodeError(ChainUnavailableError):
+    """A node already answers on the embedded node's port, but this data directory did not
+    start it (another checkout's chain, say): never deployed onto, never used as ours."""
+
+
 class WrongChainError(LedgerError):
     """The node serves another chain id than the one configured."""
 

@@ -4,6 +4,11 @@ Only this module knows anvil. It starts the node detached (so it outlives the co
 started it), records its pid, and stops it with SIGINT so anvil dumps its state before exiting.
 The state file is also dumped every ``state_interval`` seconds, so even a killed node loses at
 most that much.
+
+A node already answering on the port counts as this directory's own only when the recorded
+pid is alive and its command line is this config's (its port and its state file): otherwise
+it is someone else's chain — another checkout's anvil on 8545 — and ``start`` refuses it
+(``ForeignNodeError``) instead of letting the caller deploy contracts onto it.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ledger_client.connection import DEFAULT_CHAIN_ID, is_reachable
-from ledger_client.errors import ChainUnavailableError
+from ledger_client.errors import ChainUnavailableError, ForeignNodeError
 
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -102,11 +107,38 @@ class AnvilNode:
     def is_running(self) -> bool:
         return is_reachable(self.config.rpc_url)
 
-    def start(self) -> bool:
-        """Start the node unless one already answers; True when this call started it."""
-        if self.is_running():
+    def is_own(self) -> bool:
+        """True when the recorded pid is alive and runs this config's node (same port, same
+        state file). Where ``/proc`` cannot tell (not Linux), a live recorded pid counts."""
+        pid = self.pid()
+        if pid is None:
             return False
+        try:
+            raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except FileNotFoundError:
+            return not Path("/proc/self").exists()
+        except OSError:
+            return True
+        args = [a.decode(errors="replace") for a in raw.split(b"\0")]
+        ports = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--port"]
+        states = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--state"]
+        state = os.path.abspath(self.config.state_file)
+        return ports == [str(self.config.port)] and [os.path.abspath(p) for p in states] == [state]
+
+    def start(self) -> bool:
+        """Start the node unless this config's node already answers; True when this call
+        started it. A node on the port that is not ours raises ``ForeignNodeError``."""
         cfg = self.config
+        if self.is_running():
+            if self.is_own():
+                return False
+            raise ForeignNodeError(
+                f"port {cfg.port} ({cfg.rpc_url}) is already answered by a chain node that "
+                f"this data directory did not start (no node of {cfg.directory} is recorded "
+                f"running there, see {cfg.pid_file.name}); nothing was deployed onto it. Stop "
+                f"that node, or give this region a port of its own: `licledger chain up "
+                f"--port {cfg.port + 1}` (or LICLEDGER_CHAIN_PORT={cfg.port + 1})."
+            )
         cfg.directory.mkdir(parents=True, exist_ok=True)
         cmd = [
             anvil_binary(),

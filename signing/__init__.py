@@ -1,5 +1,7 @@
 """Generic signing toolkit: X.509 credentials, encrypted key storage, PAdES signing and
-validation of PDFs, embedded JSON metadata and compact signatures for QR codes.
+validation of PDFs, embedded JSON metadata and compact signatures for QR codes, in two crypto
+suites (``intl``: ECDSA P-256 / SHA-256 / AES-GCM; ``sm``: SM2 / SM3 / SM4, see
+:mod:`signing.suites`).
 
 Nothing here knows about licences. Names are re-exported lazily so that importing
 ``signing`` for certificates alone does not pay pyHanko's ~0.5 s import time.
@@ -35,9 +37,20 @@ if TYPE_CHECKING:
         PdfSigningError,
         SigningError,
     )
-    from signing.keystore import credentials_exist, load_credentials, save_credentials
+    from signing.keystore import (
+        credentials_exist,
+        load_credentials,
+        load_sm_credentials,
+        save_credentials,
+    )
     from signing.pades import SignerConfig, sign_pdf
     from signing.pdf_metadata import embed_metadata, read_metadata
+    from signing.sm2_certificates import (
+        SmKeyAndCert,
+        create_sm_region_ca,
+        issue_sm_agency_certificate,
+    )
+    from signing.suites import CryptoSuite, CryptoSuiteError, get_suite
     from signing.validation import SignatureReport, validate_pdf_signature
 
 _EXPORTS: dict[str, str] = {
@@ -55,17 +68,26 @@ _EXPORTS: dict[str, str] = {
     "SigningError": "signing.errors",
     "credentials_exist": "signing.keystore",
     "load_credentials": "signing.keystore",
+    "load_sm_credentials": "signing.keystore",
     "save_credentials": "signing.keystore",
     "SignerConfig": "signing.pades",
     "sign_pdf": "signing.pades",
     "embed_metadata": "signing.pdf_metadata",
     "read_metadata": "signing.pdf_metadata",
+    "SmKeyAndCert": "signing.sm2_certificates",
+    "create_sm_region_ca": "signing.sm2_certificates",
+    "issue_sm_agency_certificate": "signing.sm2_certificates",
+    "CryptoSuite": "signing.suites",
+    "CryptoSuiteError": "signing.suites",
+    "get_suite": "signing.suites",
     "SignatureReport": "signing.validation",
     "validate_pdf_signature": "signing.validation",
 }
 
 __all__ = [
     "CertificateError",
+    "CryptoSuite",
+    "CryptoSuiteError",
     "KeyAndCert",
     "KeystoreError",
     "MetadataError",
@@ -73,12 +95,17 @@ __all__ = [
     "SignatureReport",
     "SignerConfig",
     "SigningError",
+    "SmKeyAndCert",
     "certificate_fingerprint",
     "create_region_ca",
+    "create_sm_region_ca",
     "credentials_exist",
     "embed_metadata",
+    "get_suite",
     "issue_agency_certificate",
+    "issue_sm_agency_certificate",
     "load_credentials",
+    "load_sm_credentials",
     "read_metadata",
     "save_credentials",
     "sign_compact",

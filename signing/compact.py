@@ -1,8 +1,12 @@
-"""Compact ECDSA P-256 signatures for QR payloads.
+"""Compact signatures for QR payloads: ECDSA P-256 (``intl``) or SM2 (``sm``).
 
 A QR code has little room, so the signature is the raw 64-byte ``r || s`` form (IEEE P1363)
 instead of ~72 bytes of DER. A counter with the issuer's certificate can check it offline.
-Signatures are produced in low-S form so that each message/key has one canonical encoding.
+ECDSA signatures are produced in low-S form so that each message/key has one canonical
+encoding. The suite follows the key (signing) or the certificate (verifying): an SM2 key signs
+SM2 over SM3 with the default signer ID (:mod:`signing.sm2`), also 64 raw bytes ``r || s``, so a
+token has the same shape in both suites and a verifier holding both regions' certificates
+checks either.
 """
 
 from __future__ import annotations
@@ -16,6 +20,10 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
+from signing import sm2
+from signing.errors import CertificateError
+from signing.sm2_certificates import is_sm_certificate, sm_public_key
+
 __all__ = ["COMPACT_SIGNATURE_LENGTH", "sign_compact", "verify_compact"]
 
 COMPACT_SIGNATURE_LENGTH = 64
@@ -23,9 +31,12 @@ _COORD = 32
 _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 
-def sign_compact(key: ec.EllipticCurvePrivateKey, message: bytes) -> bytes:
-    """Sign ``message`` with ECDSA P-256 / SHA-256; return raw ``r || s`` (64 bytes)."""
-    if not isinstance(key.curve, ec.SECP256R1):
+def sign_compact(key: ec.EllipticCurvePrivateKey | sm2.PrivateKey, message: bytes) -> bytes:
+    """Sign ``message`` with ECDSA P-256 / SHA-256, or SM2 / SM3 for an SM2 key; return raw
+    ``r || s`` (64 bytes)."""
+    if sm2.is_sm2_key(key):
+        return sm2.sign_compact(key, message)
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
         raise ValueError(f"compact signatures need a P-256 key, got curve {key.curve.name}.")
     r, s = decode_dss_signature(key.sign(message, ec.ECDSA(hashes.SHA256())))
     if s > _P256_ORDER // 2:
@@ -34,12 +45,19 @@ def sign_compact(key: ec.EllipticCurvePrivateKey, message: bytes) -> bytes:
 
 
 def verify_compact(
-    cert_or_public_key: x509.Certificate | ec.EllipticCurvePublicKey,
+    cert_or_public_key: x509.Certificate | ec.EllipticCurvePublicKey | sm2.PublicKey,
     message: bytes,
     signature: bytes,
 ) -> bool:
-    """Check a compact signature; any mismatch, wrong key type, high-S twin or garbage gives
-    ``False``."""
+    """Check a compact signature with the suite of the certificate or key; any mismatch, wrong
+    key type, high-S twin (ECDSA) or garbage gives ``False``."""
+    if isinstance(cert_or_public_key, x509.Certificate) and is_sm_certificate(cert_or_public_key):
+        try:
+            return sm2.verify_compact(sm_public_key(cert_or_public_key), message, signature)
+        except CertificateError:
+            return False
+    if sm2.is_sm2_key(cert_or_public_key):
+        return sm2.verify_compact(cert_or_public_key, message, signature)
     try:
         public_key = (
             cert_or_public_key.public_key()

@@ -2,7 +2,8 @@
 
 Layout for credentials called ``name`` in ``directory``::
 
-    <name>.key.pem     the key in a scrypt + AES-256-GCM envelope (see :mod:`signing.key_envelope`),
+    <name>.key.pem     the key in a scrypt + AES-256-GCM envelope, SM4-GCM for an SM2 key of an
+                       ``sm`` region (see :mod:`signing.key_envelope`),
                        mode 0600; a key in the former PKCS#8 format (PBKDF2, 2,048 iterations)
                        still loads and is rewritten in the envelope on first load
     <name>.cert.pem    the certificate (0600 like everything in the data directory)
@@ -24,15 +25,19 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from signing import sm2
 from signing.certificates import KeyAndCert
-from signing.errors import KeystoreError
+from signing.errors import CertificateError, KeystoreError
 from signing.key_envelope import is_sealed, open_sealed, seal
+from signing.sm2_certificates import SmKeyAndCert, sm_public_key
 
 __all__ = [
     "credential_paths",
     "credentials_exist",
     "load_credentials",
     "load_key_and_cert",
+    "load_sm_credentials",
+    "load_sm_key_and_cert",
     "save_credentials",
 ]
 
@@ -70,8 +75,11 @@ def _atomic_write(path: Path, data: bytes, mode: int) -> None:
         raise
 
 
-def save_credentials(directory: Path, name: str, creds: KeyAndCert, passphrase: bytes) -> None:
-    """Write ``creds`` under ``directory`` with the key encrypted by ``passphrase``."""
+def save_credentials(
+    directory: Path, name: str, creds: KeyAndCert | SmKeyAndCert, passphrase: bytes
+) -> None:
+    """Write ``creds`` under ``directory`` with the key encrypted by ``passphrase`` (in the
+    cipher of the key's suite)."""
     if not passphrase:
         raise KeystoreError(
             "the passphrase is empty; keys are stored encrypted at rest, so give a non-empty "
@@ -138,16 +146,13 @@ def _decrypt(key_path: Path, key_pem: bytes, passphrase: bytes) -> object:
     return key
 
 
-def load_key_and_cert(
+def _read_all(
     key_path: Path, cert_path: Path, chain_path: Path | None, passphrase: bytes
-) -> KeyAndCert:
-    """Credentials from explicit paths (e.g. a region CA key kept offline)."""
+) -> tuple[object, x509.Certificate, tuple[x509.Certificate, ...]]:
     key_pem = _read(key_path)
     cert_pem = _read(cert_path)
     chain_pem = chain_path.read_bytes() if chain_path and chain_path.is_file() else b""
     key = _decrypt(key_path, key_pem, passphrase)
-    if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise KeystoreError(f"the key in {key_path} is not an ECDSA key; expected ECDSA P-256.")
     try:
         cert = x509.load_pem_x509_certificate(cert_pem)
         chain = tuple(x509.load_pem_x509_certificates(chain_pem)) if chain_pem.strip() else ()
@@ -155,9 +160,54 @@ def load_key_and_cert(
         raise KeystoreError(
             f"the certificate file {cert_path} is corrupted: {exc}; restore it from backup."
         ) from exc
-    if cert.public_key() != key.public_key():
+    return key, cert, chain
+
+
+def _mismatch(cert_path: Path, key_path: Path) -> KeystoreError:
+    return KeystoreError(
+        f"the certificate {cert_path} does not belong to the key {key_path}; "
+        "restore the matching pair."
+    )
+
+
+def load_key_and_cert(
+    key_path: Path, cert_path: Path, chain_path: Path | None, passphrase: bytes
+) -> KeyAndCert:
+    """Credentials from explicit paths (e.g. a region CA key kept offline)."""
+    key, cert, chain = _read_all(key_path, cert_path, chain_path, passphrase)
+    if sm2.is_sm2_key(key):
         raise KeystoreError(
-            f"the certificate {cert_path} does not belong to the key {key_path}; "
-            "restore the matching pair."
+            f"the key in {key_path} is an SM2 key (crypto suite sm); load it with "
+            "load_sm_credentials."
         )
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise KeystoreError(f"the key in {key_path} is not an ECDSA key; expected ECDSA P-256.")
+    if cert.public_key() != key.public_key():
+        raise _mismatch(cert_path, key_path)
     return KeyAndCert(key=key, cert=cert, chain=chain)
+
+
+def load_sm_key_and_cert(
+    key_path: Path, cert_path: Path, chain_path: Path | None, passphrase: bytes
+) -> SmKeyAndCert:
+    """SM2 credentials (crypto suite ``sm``) from explicit paths."""
+    key, cert, chain = _read_all(key_path, cert_path, chain_path, passphrase)
+    if not isinstance(key, sm2.PrivateKey) or not sm2.is_sm2_key(key):
+        raise KeystoreError(
+            f"the key in {key_path} is not an SM2 key (crypto suite intl); load it with "
+            "load_credentials."
+        )
+    try:
+        cert_key = sm_public_key(cert)
+    except CertificateError as exc:
+        raise _mismatch(cert_path, key_path) from exc
+    if sm2.public_key_der(cert_key) != sm2.public_key_der(key.public_key()):
+        raise _mismatch(cert_path, key_path)
+    return SmKeyAndCert(key=key, cert=cert, chain=chain)
+
+
+def load_sm_credentials(directory: Path, name: str, passphrase: bytes) -> SmKeyAndCert:
+    """Load and decrypt SM2 credentials ``name``; checks that key and certificate belong
+    together."""
+    key_path, cert_path, chain_path = credential_paths(directory, name)
+    return load_sm_key_and_cert(key_path, cert_path, chain_path, passphrase)

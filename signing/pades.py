@@ -1,13 +1,14 @@
 """PAdES signing of PDFs with local credentials.
 
-The signature is PAdES baseline B-B (``/SubFilter /ETSI.CAdES.detached``, SHA-256, ECDSA),
-with the whole issuer chain embedded so a validator needs only the trust root. No timestamp
-authority is contacted: issuing must work offline, and the trustworthy time of a document is
-its anchor on the ledger, not a TSA token.
+The signature is PAdES baseline B-B (``/SubFilter /ETSI.CAdES.detached``, SHA-256, ECDSA; or SM3
+and SM2 for the credentials of an ``sm`` region, :mod:`signing.sm2_cms`), with the whole issuer
+chain embedded so a validator needs only the trust root. No timestamp authority is contacted:
+issuing must work offline, and the trustworthy time of a document is its anchor on the ledger,
+not a TSA token.
 
-By default the signature is a *certification* signature with DocMDP "no changes allowed",
-so PDF viewers themselves (Acrobat, pyHanko) flag any later modification as breaking the
-document, not just as an extra revision.
+By default the signature is a *certification* signature with DocMDP "no changes allowed", so PDF
+viewers themselves (Acrobat, pyHanko) flag any later modification as breaking the document, not
+just as an extra revision.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from signing.certificates import KeyAndCert
 from signing.cms_build import CmsTemplate
 from signing.errors import PdfSigningError
 from signing.pdf_metadata import attach_metadata
+from signing.sm2_certificates import SmKeyAndCert
+from signing.sm2_cms import SmCmsTemplate
 
 __all__ = ["SignerConfig", "sign_pdf"]
 
@@ -47,7 +50,7 @@ class SignerConfig:
     forbids any further change; turn it off only if others must countersign later.
     """
 
-    credentials: KeyAndCert
+    credentials: KeyAndCert | SmKeyAndCert
     field_name: str = "IssuerSeal"
     reason: str | None = None
     location: str | None = None
@@ -55,16 +58,20 @@ class SignerConfig:
     certify: bool = True
 
 
-_templates: dict[int, tuple[KeyAndCert, CmsTemplate]] = {}
+_templates: dict[int, tuple[KeyAndCert | SmKeyAndCert, CmsTemplate | SmCmsTemplate]] = {}
 
 
-def _template(credentials: KeyAndCert) -> CmsTemplate:
+def _template(credentials: KeyAndCert | SmKeyAndCert) -> CmsTemplate | SmCmsTemplate:
     """The signature container template of ``credentials``, prepared once per credentials
     object (only the current agency's are kept, so memory stays flat)."""
     cached = _templates.get(id(credentials))
     if cached is not None and cached[0] is credentials:
         return cached[1]
-    template = CmsTemplate(credentials)
+    template = (
+        SmCmsTemplate(credentials)
+        if isinstance(credentials, SmKeyAndCert)
+        else CmsTemplate(credentials)
+    )
     _templates.clear()
     _templates[id(credentials)] = (credentials, template)
     return template
@@ -92,6 +99,7 @@ def sign_pdf(
             "without dots."
         )
     template = _template(config.credentials)
+    digest = "sm3" if isinstance(template, SmCmsTemplate) else "sha256"
     try:
         writer = IncrementalPdfFileWriter(BytesIO(pdf_bytes))
     except (PdfError, ValueError, KeyError, IndexError, TypeError) as exc:
@@ -112,12 +120,12 @@ def sign_pdf(
             bytes_reserved=template.reserved,
         )
         mdp = (
-            SigMDPSetup(md_algorithm="sha256", certify=True, docmdp_perms=MDPPerm.NO_CHANGES)
+            SigMDPSetup(md_algorithm=digest, certify=True, docmdp_perms=MDPPerm.NO_CHANGES)
             if config.certify
             else None
         )
         embedder.send(SigObjSetup(sig_placeholder=placeholder, mdp_setup=mdp))
-        prepared, output = embedder.send(SigIOSetup(md_algorithm="sha256", in_place=False))
+        prepared, output = embedder.send(SigIOSetup(md_algorithm=digest, in_place=False))
         embedder.send(template.sign(prepared.document_digest))
     except PyHankoSigningError as exc:
         raise PdfSigningError(

@@ -163,7 +163,9 @@ def test_lifecycle_endpoints(server: tuple[str, Runtime]) -> None:
             headers=agency,
         )
         assert r.status_code == 201, r.text
-        copy_pdf = c.get(r.json()["pdf_url"], headers=window)
+        # the copy carries the holder's data in full: the issuing agency's issuers only
+        assert c.get(r.json()["pdf_url"], headers=window).status_code == 403
+        copy_pdf = c.get(r.json()["pdf_url"], headers=agency)
         assert copy_pdf.status_code == 200
         r = c.post("/api/v1/verify/pdf", files={"file": ("c.pdf", copy_pdf.content)})
         assert r.json()["verdict"] == "VALID", r.text

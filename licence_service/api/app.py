@@ -15,6 +15,8 @@ from ledger_client.errors import ChainUnavailableError, ContractRevertError, Led
 from licence_service.anchoring.worker import AnchorWorker
 from licence_service.api import security
 from licence_service.api.body_limits import JsonLimit
+from licence_service.api.bounds import overflow_error
+from licence_service.api.headers import SecurityHeaders, docs_page, internal_error
 from licence_service.api.idempotency import Idempotency
 from licence_service.api.routers import (
     audit,
@@ -127,7 +129,7 @@ def create_app(
         version="0.1.0",
         description="Electronic licences as signed PDFs anchored on a permissioned chain.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served below, under its own CSP
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -140,6 +142,7 @@ def create_app(
         JsonLimit, max_bytes=settings.max_json_bytes, max_depth=settings.max_json_depth
     )
     security.install(app, rt.settings)
+    app.add_middleware(SecurityHeaders)  # outermost: on every answer, refusals included
     if shared:
         _share_guards(app, rt)
 
@@ -163,15 +166,23 @@ def create_app(
         return {"status": "ok" if head is not None else "degraded", "block_number": head}
 
     app.include_router(api)
+    app.get("/api/v1/docs", include_in_schema=False)(
+        lambda: docs_page(app.openapi_url or "", app.title)
+    )
     app.include_router(pages.router)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
         return RedirectResponse("/verify")
 
+    app.add_exception_handler(OverflowError, overflow_error)
+    app.add_exception_handler(Exception, internal_error)  # a 500 with the headers too
+
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc), "field": exc.field}, exc.status_code)
+        wait = getattr(exc, "retry_after", None)  # a limit's 429 says when to try again
+        headers = {"Retry-After": str(wait)} if wait is not None else None
+        return JSONResponse({"detail": str(exc), "field": exc.field}, exc.status_code, headers)
 
     @app.exception_handler(VerificationError)
     async def verification_error(_: Request, exc: VerificationError) -> JSONResponse:

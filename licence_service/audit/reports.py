@@ -14,6 +14,7 @@ padding:.6rem 1rem;min-width:8rem}.card b{display:block;font-size:1.4rem}
 .ok{color:#11702d}.bad{color:#b00}table{border-collapse:collapse;width:100%;font-size:.85rem}
 td,th{border-bottom:1px solid #eee;padding:.25rem .4rem;text-align:left;vertical-align:top}
 tr.disc td{background:#fde8e8}code{font-size:.8rem}
+.swatch.issued{color:#3b7dd8}.swatch.status{color:#d8553b}
 """
 
 
@@ -50,8 +51,8 @@ def chart_svg(
             )
         parts.append(f"<text x='{x}' y='{height + 28}' font-size='11'>{escape(name)}</text>")
     parts.append(
-        f"</svg><p><span style='color:#3b7dd8'>■</span> {escape(legend[0])} "
-        f"<span style='color:#d8553b'>■</span> {escape(legend[1])}</p>"
+        f"</svg><p><span class='swatch issued'>■</span> {escape(legend[0])} "
+        f"<span class='swatch status'>■</span> {escape(legend[1])}</p>"
     )
     return "".join(parts)
 

@@ -236,7 +236,8 @@ def history_cmd(licence_id: LicenceArg, data_dir: DataDir = None, as_json: JsonO
     """A licence's versions, status changes and attachments."""
     from licence_service.services.views import licence_history
 
-    info = licence_history(runtime(data_dir), licence_id)
+    # the CLI runs on the server, with the data directory: its operator sees the record in full
+    info = licence_history(runtime(data_dir), licence_id, full=True)
     if as_json:
         print_json(info)
         return

@@ -43,13 +43,22 @@ from licence_service.documents.layout import (
     RenderOptions,
     draw_annotation,
     draw_qr,
+    draw_text,
     draw_watermark,
     wrap_text,
 )
 from licence_service.documents.scan import render_scan_pdf
+from licence_service.domain.errors import FaceTextError
 from licence_service.domain.trust_grades import chinese_date
 
-__all__ = ["LicenceFace", "RenderOptions", "render_licence_pdf", "render_scan_pdf", "wrap_text"]
+__all__ = [
+    "LicenceFace",
+    "RenderOptions",
+    "check_face_rows",
+    "render_licence_pdf",
+    "render_scan_pdf",
+    "wrap_text",
+]
 
 
 @dataclass(frozen=True)
@@ -71,8 +80,18 @@ class LicenceFace:
     fields: tuple[tuple[str, str], ...] = ()
 
 
+HOLDER_LABEL = "持证主体"
+
+
 def _rows(face: LicenceFace) -> list[tuple[str, str]]:
-    return [("持证主体", face.holder_name), (face.holder_id_type, face.holder_id), *face.fields]
+    return [(HOLDER_LABEL, face.holder_name), (face.holder_id_type, face.holder_id), *face.fields]
+
+
+def check_face_rows(rows: list[tuple[str, str]]) -> None:
+    """Raise ``FaceTextError`` if these face rows (label, value) cannot be laid out on the
+    page: the check the use cases make before anything is signed, with the message a
+    rendering would raise."""
+    _layout_rows(rows, cjk_font_name())
 
 
 def _draw_paper(c: Canvas) -> None:
@@ -151,9 +170,12 @@ def _layout_rows(
         height = sum(max(len(lab), len(val)) * leading + size * 0.4 for lab, val in wrapped)
         if height <= _ROWS_TOP - _ROWS_BOTTOM or size <= 7:
             if height > _ROWS_TOP - _ROWS_BOTTOM:
-                raise ValueError(
-                    f"the licence face has too much text ({len(rows)} rows) to fit on one A4 "
-                    "page; shorten the field values or move them to an attachment."
+                label, _value = max(rows, key=lambda row: len(row[1]))
+                raise FaceTextError(
+                    f"the licence face has too much text ({len(rows)} rows, the longest "
+                    f"{label}) to fit on one A4 page; shorten the field values or move them "
+                    "to an attachment.",
+                    field="holder_name" if label == HOLDER_LABEL else label,
                 )
             return size, leading, wrapped
         size -= 0.5
@@ -166,10 +188,10 @@ def _draw_rows(c: Canvas, face: LicenceFace, font: str) -> None:
         c.setFillColor(_MUTED)
         c.setFont(font, size)
         for i, line in enumerate(label_lines):
-            c.drawString(_LEFT, y - i * leading, line)
+            draw_text(c, _LEFT, y - i * leading, line)
         c.setFillColor(_INK)
         for i, line in enumerate(value_lines):
-            c.drawString(_LEFT + _LABEL_WIDTH, y - i * leading, line)
+            draw_text(c, _LEFT + _LABEL_WIDTH, y - i * leading, line)
         y -= max(len(label_lines), len(value_lines)) * leading + size * 0.4
 
 
@@ -190,7 +212,7 @@ def _draw_issuer_block(c: Canvas, face: LicenceFace, font: str) -> None:
         c.setFillColor(_INK)
         lines = wrap_text(value, font, size, value_width)
         for i, line in enumerate(lines):
-            c.drawString(_LEFT + 24 * mm, y - i * size * 1.3, line)
+            draw_text(c, _LEFT + 24 * mm, y - i * size * 1.3, line)
         y -= len(lines) * size * 1.3 + 3.5 * mm
 
 
@@ -231,7 +253,7 @@ def _draw_seal(c: Canvas, face: LicenceFace, options: RenderOptions, font: str) 
         c.saveState()
         c.translate(cx + arc_radius * math.cos(rad), cy + arc_radius * math.sin(rad))
         c.rotate(angle - 90)
-        c.drawCentredString(0, 0, ch)
+        draw_text(c, 0, 0, ch, centred=True)
         c.restoreState()
     c.setFont(font, 6.5)
     c.drawCentredString(cx, cy - 11 * mm, "电子证照专用章")
@@ -241,7 +263,7 @@ def _draw_seal(c: Canvas, face: LicenceFace, options: RenderOptions, font: str) 
         c.setFont(font, 8)
         label_width = 2 * (_QR_X - 3 * mm - cx)
         for i, line in enumerate(wrap_text(options.seal_label, font, 8, label_width)):
-            c.drawCentredString(cx, cy - _SEAL_RADIUS - 5 * mm - i * 10, line)
+            draw_text(c, cx, cy - _SEAL_RADIUS - 5 * mm - i * 10, line, centred=True)
 
 
 def render_licence_pdf(face: LicenceFace, options: RenderOptions) -> bytes:

@@ -13,7 +13,9 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
+from licence_service.documents.fonts import font_runs, in_main_font
 from licence_service.documents.qr_encode import qr_matrix
+from licence_service.domain.errors import FaceTextError
 
 __all__ = [
     "PAGE_HEIGHT",
@@ -21,7 +23,9 @@ __all__ = [
     "RenderOptions",
     "draw_annotation",
     "draw_qr",
+    "draw_text",
     "draw_watermark",
+    "text_width",
     "wrap_text",
 ]
 
@@ -87,18 +91,44 @@ def _tokens(text: str) -> list[str]:
     return tokens
 
 
+def text_width(text: str, font: str, size: float) -> float:
+    """The width of ``text`` as :func:`draw_text` draws it: each run in its own font."""
+    if in_main_font(text):
+        return float(stringWidth(text, font, size))
+    return float(sum(stringWidth(run, name, size) for name, run in font_runs(text)))
+
+
+def draw_text(c: Canvas, x: float, y: float, text: str, centred: bool = False) -> None:
+    """``drawString`` (or ``drawCentredString``) in the canvas's current font and size, with
+    each character the main font lacks drawn in the first fallback font that has it."""
+    if in_main_font(text):
+        (c.drawCentredString if centred else c.drawString)(x, y, text)
+        return
+    font, size = c._fontname, c._fontsize
+    runs = font_runs(text)
+    if centred:
+        x -= sum(stringWidth(run, name, size) for name, run in runs) / 2
+    for name, run in runs:
+        c.setFont(name, size)
+        c.drawString(x, y, run)
+        x += stringWidth(run, name, size)
+    c.setFont(font, size)
+
+
 def wrap_text(text: str, font: str, size: float, width: float) -> list[str]:
     """Greedy line wrapping that works for mixed Chinese/Latin text.
 
     Chinese has no spaces, so every CJK character is a break opportunity; Latin words and
-    long identifiers are kept whole unless they are wider than a line on their own.
+    long identifiers are kept whole unless they are wider than a line on their own. A text
+    with characters of the fallback fonts is measured run by run (:func:`text_width`).
     """
+    measure = stringWidth if in_main_font(text) else text_width
     lines: list[str] = []
     for paragraph in text.splitlines() or [""]:
         line = ""
         for token in _tokens(paragraph):
             candidate = line + token
-            if stringWidth(candidate, font, size) <= width or (
+            if measure(candidate, font, size) <= width or (
                 token in _NO_LINE_START and line.strip()
             ):
                 line = candidate
@@ -109,9 +139,9 @@ def wrap_text(text: str, font: str, size: float, width: float) -> list[str]:
             if line.strip():
                 lines.append(line.rstrip())
             line = carried + ("" if token.isspace() else token)
-            while stringWidth(line, font, size) > width and len(line) > 1:
+            while measure(line, font, size) > width and len(line) > 1:
                 cut = len(line)
-                while cut > 1 and stringWidth(line[:cut], font, size) > width:
+                while cut > 1 and measure(line[:cut], font, size) > width:
                     cut -= 1
                 lines.append(line[:cut])
                 line = line[cut:]
@@ -159,14 +189,14 @@ def draw_watermark(c: Canvas, text: str, font: str) -> None:
     c.setFont(font, size)
     gap = "    "
     band = (text + gap) * 3
-    band_width = stringWidth(band, font, size)
+    band_width = text_width(band, font, size)
     c.translate(PAGE_WIDTH / 2, PAGE_HEIGHT / 2)
     c.rotate(35)
     diagonal = math.hypot(PAGE_WIDTH, PAGE_HEIGHT)
     row = -diagonal / 2
     offset = 0.0
     while row <= diagonal / 2:
-        c.drawString(-band_width / 2 + offset, row, band)
+        draw_text(c, -band_width / 2 + offset, row, band)
         row += 30 * mm
         offset = (offset + 40 * mm) % (band_width / 3)
     c.restoreState()
@@ -178,7 +208,7 @@ def draw_watermark(c: Canvas, text: str, font: str) -> None:
     c.setFont(font, size)
     y = _INNER + 4 * mm + (len(lines) - 1) * size * 1.3
     for line in lines:
-        c.drawCentredString(PAGE_WIDTH / 2, y, line)
+        draw_text(c, PAGE_WIDTH / 2, y, line, centred=True)
         y -= size * 1.3
 
 
@@ -208,9 +238,10 @@ def draw_annotation(c: Canvas, rows: tuple[tuple[str, str], ...], font: str) -> 
             break
         size -= 0.5
     if height > max_height:
-        raise ValueError(
+        raise FaceTextError(
             f"the annotation has too much text ({len(rows)} entries) for its box; "
-            "shorten the purpose or recipient."
+            "shorten the purpose or recipient.",
+            field="purpose",
         )
     top = y0 + max_height
     c.saveState()
@@ -224,5 +255,5 @@ def draw_annotation(c: Canvas, rows: tuple[tuple[str, str], ...], font: str) -> 
     c.setFont(font, size)
     for line in wrapped:
         y -= size * 1.35
-        c.drawString(x + 3 * mm, y, line)
+        draw_text(c, x + 3 * mm, y, line)
     c.restoreState()

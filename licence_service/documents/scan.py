@@ -8,7 +8,6 @@ from PIL import Image, ImageOps
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from licence_service.documents.fonts import cjk_font_name
@@ -23,7 +22,9 @@ from licence_service.documents.layout import (
     RenderOptions,
     draw_annotation,
     draw_qr,
+    draw_text,
     draw_watermark,
+    text_width,
     wrap_text,
 )
 
@@ -91,17 +92,17 @@ def render_scan_pdf(
 
     c.setFillColor(_INK)
     title_size = 20.0
-    while stringWidth(title, font, title_size) > _RIGHT - _LEFT and title_size > 10:
+    while text_width(title, font, title_size) > _RIGHT - _LEFT and title_size > 10:
         title_size -= 1
     c.setFont(font, title_size)
-    c.drawCentredString(PAGE_WIDTH / 2, PAGE_HEIGHT - 30 * mm, title)
+    draw_text(c, PAGE_WIDTH / 2, PAGE_HEIGHT - 30 * mm, title, centred=True)
     size = 10.0
     y = PAGE_HEIGHT - 42 * mm
     for label, value in lines:
         for i, line in enumerate(wrap_text(f"{label}:{value}", font, size, _RIGHT - _LEFT)):
             c.setFillColor(_MUTED if i == 0 else _INK)
             c.setFont(font, size)
-            c.drawString(_LEFT, y, line)
+            draw_text(c, _LEFT, y, line)
             y -= size * 1.45
 
     box_top, box_bottom = y - 3 * mm, 74 * mm

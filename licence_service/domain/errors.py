@@ -44,3 +44,9 @@ class StorageError(ServiceError):
     def __init__(self, message: str, status_code: int = 507) -> None:
         super().__init__(message, field=None)
         self.status_code = status_code
+
+
+class FaceTextError(InvalidInputError, ValueError):
+    """A value cannot be printed on the licence face as it would be signed: a character no
+    font draws, an invisible or direction-changing control, or more text than the page holds.
+    A ``ValueError`` too, so a bulk import's worker reports it as that row's error."""

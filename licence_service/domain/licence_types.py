@@ -21,6 +21,7 @@ from typing import Any
 
 from licence_service.domain.identifiers import validate_licence_type_code
 from licence_service.domain.national_ids import HolderIdType, IdentifierError
+from licence_service.domain.printable import unprintable
 
 __all__ = [
     "FIELD_KINDS",
@@ -91,6 +92,9 @@ class FieldSpec:
             )
         if self.kind == "date":
             return self._clean_date(text)
+        problem = unprintable(self.key, text)
+        if problem is not None:
+            raise FieldValidationError(self.key, problem)
         return text
 
     def _clean_date(self, text: str) -> str:

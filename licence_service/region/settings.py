@@ -78,6 +78,7 @@ class Settings:
     header_timeout: float = 10.0  # a request's head must arrive within this (slowloris)
     verify_rate_per_minute: float = 60.0  # public verification, per client address
     verify_burst: int = 30
+    read_limit_per_minute: int = 60  # distinct licences one person may read a minute (429 beyond)
     session_idle_seconds: float = 1800.0  # a page session idle this long ends (token revoked)
     production: bool = False  # LICLEDGER_ENV=production: key passphrase kept off the data dir
     key_passphrase_file: Path | None = None  # LICLEDGER_KEY_PASSPHRASE_FILE
@@ -158,6 +159,7 @@ def load_settings(home: Path | str | None = None, **overrides: object) -> Settin
         header_timeout=_float("HEADER_TIMEOUT_SECONDS", 10.0),
         verify_rate_per_minute=_float("VERIFY_RATE_PER_MINUTE", 60.0),
         verify_burst=_int("VERIFY_BURST", 30),
+        read_limit_per_minute=_int("READ_LIMIT_PER_MINUTE", 60),
         session_idle_seconds=_float("SESSION_IDLE_SECONDS", 1800.0),
         production=_production(),
         key_passphrase_file=_optional_path("KEY_PASSPHRASE_FILE"),
@@ -171,4 +173,6 @@ def load_settings(home: Path | str | None = None, **overrides: object) -> Settin
         raise ConfigError(
             f"{ENV_PREFIX}VERIFY_RATE_PER_MINUTE must be > 0 and {ENV_PREFIX}VERIFY_BURST >= 1"
         )
+    if settings.read_limit_per_minute < 1:
+        raise ConfigError(f"{ENV_PREFIX}READ_LIMIT_PER_MINUTE must be at least 1")
     return replace(settings, **overrides) if overrides else settings  # type: ignore[arg-type]

@@ -33,6 +33,7 @@ from licence_service.domain.national_ids import HolderIdType, IdentifierError, v
 from licence_service.region.runtime import Runtime
 from licence_service.region.storage import storage_errors, writing_files
 from licence_service.services.anchor_step import anchor, anchored_by
+from licence_service.services.face_checks import check_face_text
 from licence_service.store.models import Agency, Licence, LicenceVersion, OutboxEntry
 
 
@@ -111,6 +112,7 @@ def validate_request(req: IssueRequest) -> tuple[LicenceType, str, str, dict[str
     holder_name = req.holder_name.strip()
     if not holder_name:
         raise InvalidInputError("holder_name is empty: give the holder's name", "holder_name")
+    check_face_text({"holder_name": holder_name, **fields})
     return ltype, holder_name, holder_id, fields
 
 

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 from licence_service.domain.errors import InvalidInputError
 from licence_service.domain.licence_types import FieldValidationError, get_licence_type
-from licence_service.domain.national_ids import IdentifierError, validate_holder_id
+from licence_service.domain.national_ids import HolderIdType, IdentifierError, validate_holder_id
+from licence_service.services.face_checks import face_layout_error, face_text_errors
 from licence_service.services.issue import IssueRequest, validity
 
 __all__ = ["field_errors"]
@@ -22,13 +23,22 @@ def field_errors(req: IssueRequest) -> dict[str, str]:
     except FieldValidationError as exc:
         return {"type_code": exc.message}
     errors: dict[str, str] = {}
-    if not req.holder_name.strip():
+    holder_name = req.holder_name.strip()
+    if not holder_name:
         errors["holder_name"] = "holder_name is empty: give the holder's name"
     try:
-        validate_holder_id(ltype.holder_id_type, req.holder_id, "holder_id")
+        holder_id = validate_holder_id(ltype.holder_id_type, req.holder_id, "holder_id")
     except IdentifierError as exc:
         errors["holder_id"] = exc.message
-    errors |= ltype.check_fields(req.fields, blank_is_absent=True)[1]
+        holder_id = req.holder_id
+    fields, problems = ltype.check_fields(req.fields, blank_is_absent=True)
+    errors |= problems
+    errors |= face_text_errors({"holder_name": holder_name, **fields})
+    if not errors:
+        label = HolderIdType(ltype.holder_id_type).label
+        layout = face_layout_error(holder_name, label, holder_id, fields)
+        if layout is not None:
+            errors[layout.field or "holder_name"] = str(layout)
     try:
         validity(req, ltype, datetime.now(UTC).date())
     except InvalidInputError as exc:

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from licence_service.domain.licence_types import LicenceType, get_licence_type
-from licence_service.federation.masking import is_personal, mask_value
 from licence_service.people.identity import PersonInfo, PersonRole
 from licence_service.region.runtime import Runtime
+from licence_service.services.disclosure import mask_values, sees_in_full
 from licence_service.store.models import (
     Agency,
     AnchorBatch,
@@ -34,6 +34,7 @@ from verifier.leaves import LeafKind
 from verifier.references import mask_name
 
 __all__ = ["Anchor", "LicenceRecord", "licence_list", "licence_record", "sees_in_full"]
+# ``sees_in_full`` is the disclosure rule's (services.disclosure), re-exported for the pages
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,6 @@ class LicenceRecord:
     approvals: list[dict[str, Any]] = field(default_factory=list)
 
 
-def sees_in_full(person: PersonInfo, agency_code: str) -> bool:
-    """An issuer of the issuing agency: the only viewer of the unmasked face."""
-    return PersonRole.ISSUER in person.roles and person.agency_code == agency_code
-
-
 def _anchor(s: Session, leaf: bytes) -> Anchor:
     entry = s.scalar(select(OutboxEntry).where(OutboxEntry.leaf == leaf))
     if entry is None:
@@ -81,17 +77,8 @@ def _anchor(s: Session, leaf: bytes) -> Anchor:
 def _face(
     values: dict[str, str], labels: dict[str, str], full: bool, ltype: LicenceType
 ) -> list[tuple[str, str, str]]:
-    out = []
-    for key, value in values.items():
-        if key == "licence_type":
-            continue
-        shown = value
-        if not full and key == "holder_name":
-            shown = mask_name(value)
-        elif not full and is_personal(key, value, ltype):
-            shown = mask_value(key, value)
-        out.append((key, labels.get(key, key), shown))
-    return out
+    shown = mask_values(values, ltype, full)
+    return [(key, labels.get(key, key), v) for key, v in shown.items() if key != "licence_type"]
 
 
 def _attachment(s: Session, a: Attachment) -> dict[str, Any]:
@@ -124,14 +111,17 @@ def _version(s: Session, v: LicenceVersion, current: int, status: str) -> dict[s
     }
 
 
-def licence_record(rt: Runtime, licence_id: str, viewer: PersonInfo) -> LicenceRecord:
-    """The record of ``licence_id`` (any version's identifier or the base id) for ``viewer``."""
+def licence_record(
+    rt: Runtime, licence_id: str, viewer: PersonInfo, full: bool | None = None
+) -> LicenceRecord:
+    """The record of ``licence_id`` (any version's identifier or the base id) for ``viewer``;
+    ``full`` is the disclosure rule's answer when the caller has asked it already."""
     with rt.sessions() as s:
         licence = find_licence(s, licence_id)
         ltype = get_licence_type(licence.type_code)
         current = licence.versions[-1]
         agency = licence.agency.code
-        full = sees_in_full(viewer, agency)
+        full = sees_in_full(viewer, agency) if full is None else full
         values: dict[str, str] = json.loads(current.fields_json)
         labels = {spec.key: spec.label for spec in ltype.fields}
         record = LicenceRecord(

@@ -14,14 +14,18 @@ from licence_service.domain.licence_types import CORE_FIELDS, get_licence_type
 from licence_service.domain.states import UNKNOWN
 from licence_service.region.runtime import Runtime
 from licence_service.services.attachments import attachments_of
+from licence_service.services.disclosure import mask_values
 from licence_service.store.models import Attachment, StatusChange
 from licence_service.store.queries import find_licence
 
 
-def licence_view(rt: Runtime, licence_id: str) -> dict[str, Any]:
+def licence_view(rt: Runtime, licence_id: str, full: bool = False) -> dict[str, Any]:
     """What the API and CLI show about a licence (any version's identifier, or base id).
 
-    Includes the GB/T 36903-style metadata of the current version.
+    Includes the GB/T 36903-style metadata of the current version. ``full`` is the
+    disclosure rule's answer for the viewer (``services.disclosure.disclose``); by default the
+    holder's name, ID and the type's personal fields are masked (a caller who forgets to ask
+    the rule gives nothing away).
     """
     with rt.sessions() as s:
         licence = find_licence(s, licence_id)
@@ -44,7 +48,7 @@ def licence_view(rt: Runtime, licence_id: str) -> dict[str, Any]:
             )
         current = licence.versions[-1]
         ltype = get_licence_type(licence.type_code)
-        values = json.loads(current.fields_json)
+        values = mask_values(json.loads(current.fields_json), ltype, full)
         agency = licence.agency
         status = licence.status
         if status == "ACTIVE" and current.valid_until < datetime.now(UTC).date():
@@ -62,8 +66,8 @@ def licence_view(rt: Runtime, licence_id: str) -> dict[str, Any]:
             "valid_from": current.valid_from.isoformat(),
             "valid_until": current.valid_until.isoformat(),
             "jurisdiction_code": str(agency.region_code),
-            "holder": licence.holder_name,
-            "holder_id": licence.holder_id,
+            "holder": values["holder_name"],
+            "holder_id": values["holder_id"],
             "holder_id_type": licence.holder_id_type,
             "status": status,
             "fields": {k: v for k, v in values.items() if k not in CORE_FIELDS},
@@ -71,7 +75,7 @@ def licence_view(rt: Runtime, licence_id: str) -> dict[str, Any]:
         return {
             "base_id": licence.base_id,
             "type_code": licence.type_code,
-            "holder_name": licence.holder_name,
+            "holder_name": values["holder_name"],
             "holder_id_type": licence.holder_id_type,
             "status": status,
             "current_version": licence.current_version,
@@ -83,9 +87,9 @@ def licence_view(rt: Runtime, licence_id: str) -> dict[str, Any]:
         }
 
 
-def licence_history(rt: Runtime, licence_id: str) -> dict[str, Any]:
+def licence_history(rt: Runtime, licence_id: str, full: bool = False) -> dict[str, Any]:
     """``licence_view`` plus a timeline of versions, status changes and attachments."""
-    view = licence_view(rt, licence_id)
+    view = licence_view(rt, licence_id, full)
     attachments = attachments_of(rt, licence_id)
     timeline: list[dict[str, str]] = []
     with rt.sessions() as s:

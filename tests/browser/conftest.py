@@ -8,13 +8,24 @@ Screenshots go to ``test-artifacts/screenshots/`` (git-ignored; see the README).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
+from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import select
 
 from ledger_client.node import AnvilNode
@@ -95,12 +106,69 @@ def playwright() -> Iterator[Playwright]:
 
 
 Launch = Callable[..., Browser]
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error("CSP violation: " + e.effectiveDirective + " blocked " + (e.blockedURI || "?")
+    + " in " + e.sourceFile + ":" + e.lineNumber + " " + (e.sample || ""));
+});
+"""
+"""Added to every page before its own scripts (Playwright's init scripts are not subject to
+the page's CSP): each violation of the page's Content-Security-Policy is logged."""
+
+
+@dataclass
+class CspWatch:
+    """Every CSP violation seen in a browser started by :func:`launch`: the page's
+    ``securitypolicyviolation`` events (logged by :data:`CSP_LISTENER`) and Chromium's own
+    console reports ("Refused to …"). A test that leaves one here fails at teardown."""
+
+    violations: list[str] = field(default_factory=list)
+
+    def watch(self, context: BrowserContext) -> BrowserContext:
+        context.add_init_script(CSP_LISTENER)
+        context.on("console", self._console)
+        return context
+
+    def _console(self, message: ConsoleMessage) -> None:
+        text = message.text
+        if text.startswith("CSP violation") or "Content Security Policy" in text:
+            self.violations.append(f"{message.page.url if message.page else '?'}: {text}")
+
+    def guard(self, browser: Browser) -> Browser:
+        """Watch every context and page ``browser`` opens (``new_context``, ``new_page``)."""
+        new_context, new_page = browser.new_context, browser.new_page
+
+        def context(*args: Any, **kwargs: Any) -> BrowserContext:
+            return self.watch(new_context(*args, **kwargs))
+
+        def page(*args: Any, **kwargs: Any) -> Page:
+            opened = new_page(*args, **kwargs)
+            self.watch(opened.context)
+            return opened
+
+        setattr(browser, "new_context", context)  # noqa: B010 - an instance's bound method
+        setattr(browser, "new_page", page)  # noqa: B010
+        return browser
+
+    def settle(self, browsers: Iterable[Browser]) -> None:
+        """Let events still in flight reach :meth:`_console` (one round trip per page)."""
+        for browser in browsers:
+            for context in browser.contexts:
+                for opened in context.pages:
+                    with suppress(PlaywrightError):
+                        opened.evaluate("0")
 
 
 @pytest.fixture
-def launch(playwright: Playwright) -> Iterator[Launch]:
+def csp() -> CspWatch:
+    return CspWatch()
+
+
+@pytest.fixture
+def launch(playwright: Playwright, csp: CspWatch) -> Iterator[Launch]:
     """Start Chromium, with ``camera`` (a Y4M file) as its fake camera when given; every
-    browser started is closed after the test."""
+    browser started is closed after the test, which fails if any page of it violated the
+    Content-Security-Policy."""
     started: list[Browser] = []
 
     def start(camera: Path | None = None) -> Browser:
@@ -109,11 +177,14 @@ def launch(playwright: Playwright) -> Iterator[Launch]:
             args += [*FAKE_CAMERA, f"--use-file-for-fake-video-capture={camera}"]
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
         started.append(browser)
-        return browser
+        return csp.guard(browser)
 
     yield start
+    csp.settle(started)
     for browser in started:
         browser.close()
+    if csp.violations:
+        pytest.fail("Content-Security-Policy violated:\n" + "\n".join(csp.violations))
 
 
 def screenshot(page: object, name: str) -> Path:

@@ -67,9 +67,9 @@ def username(caller: str) -> str:
 
 
 @contextmanager
-def secured_region(home: Path, anvil: AnvilNode) -> Iterator[Region]:
+def secured_region(home: Path, anvil: AnvilNode, **overrides: object) -> Iterator[Region]:
     port = free_port()
-    rt = region_runtime(home, anvil, public_url=f"http://127.0.0.1:{port}")
+    rt = region_runtime(home, anvil, public_url=f"http://127.0.0.1:{port}", **overrides)
     init_region(rt, agency_code=A2, agency_name=HEALTH_AGENCY[1])
     init_region(rt, *REGION_B)
     headers: dict[str, dict[str, str]] = {"anonymous": {}}

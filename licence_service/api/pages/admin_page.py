@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from licence_service.api.bounds import ProposalId
 from licence_service.api.deps import RuntimeDep
 from licence_service.api.pages.layout import CSRF, Raw, frame, table
 from licence_service.api.pages.session import page_role
@@ -230,7 +231,7 @@ async def admin_revoke_token(prefix: str, rt: RuntimeDep, admin: AdminPage) -> R
 
 @router.post("/admin/proposals/{proposal_id}/approve")
 async def admin_approve(
-    proposal_id: int, rt: RuntimeDep, admin: RegionAdminPage
+    proposal_id: ProposalId, rt: RuntimeDep, admin: RegionAdminPage
 ) -> RedirectResponse:
     """Approve a consortium proposal for this region (region administrators only)."""
     await run_in_threadpool(approve_proposal, rt, proposal_id)

@@ -13,9 +13,14 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from licence_service.people.identity import PersonInfo, PersonRole
+from licence_service.people.identity import PersonInfo
 from licence_service.people.service import home_region
 from licence_service.region.runtime import Runtime
+from licence_service.services.disclosure import (
+    PRESENTED_NAME_ROLES,
+    record_presentation,
+    sees_presented_name,
+)
 from licence_service.store.models import Licence
 from verifier.errors import VerificationError
 from verifier.references import split_identifier
@@ -23,7 +28,7 @@ from verifier.verdicts import Verdict, VerificationResult
 
 __all__ = ["FULL_NAME_ROLES", "show_holder"]
 
-FULL_NAME_ROLES = frozenset({PersonRole.WINDOW_STAFF, PersonRole.ISSUER, PersonRole.AGENCY_ADMIN})
+FULL_NAME_ROLES = PRESENTED_NAME_ROLES  # the disclosure rule's (services.disclosure)
 # Verdicts given only after the agency's signature and the anchoring were confirmed.
 _CONFIRMED = frozenset(
     {
@@ -41,7 +46,7 @@ _CONFIRMED = frozenset(
 def show_holder(rt: Runtime, viewer: PersonInfo | None, result: VerificationResult) -> bool:
     """Put the holder's name as ``viewer`` may see it into ``result``; True when it is the
     full name (the page then labels it so)."""
-    if viewer is None or not viewer.roles & FULL_NAME_ROLES:
+    if viewer is None or not sees_presented_name(viewer):
         return False
     if result.verdict not in _CONFIRMED or not result.licence_id:
         return False
@@ -56,4 +61,5 @@ def show_holder(rt: Runtime, viewer: PersonInfo | None, result: VerificationResu
     if name is None:  # another region's licence: this region holds no name for it
         return False
     result.holder_name = name
+    record_presentation(rt, viewer, base, "counter: licence presented")
     return True

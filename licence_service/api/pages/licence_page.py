@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse
 
+from licence_service.api.bounds import RowId
 from licence_service.api.deps import RuntimeDep, ensure_agency
 from licence_service.api.pages.action_forms import ACTIONS, action_form, offered
 from licence_service.api.pages.layout import page, table
@@ -25,6 +26,7 @@ from licence_service.federation.sharing import sharing_history
 from licence_service.people.identity import PersonInfo, PersonRole
 from licence_service.region.runtime import Runtime
 from licence_service.services import pdf_path, reviews
+from licence_service.services.disclosure import disclose, ensure_full_pdf
 from licence_service.services.record_view import LicenceRecord, licence_record, sees_in_full
 from licence_service.store.queries import find_licence
 from verifier.leaves import LeafKind, attachment_identifier
@@ -70,7 +72,10 @@ def pdf_url(identifier: str) -> str:
     return f"/desk/licences/{version}/copies/{int(tail[1:])}/pdf"
 
 
-def _pdf_link(identifier: str, t: dict[str, str]) -> str:
+def _pdf_link(identifier: str, t: dict[str, str], masked: bool = False) -> str:
+    """A download link; none for a viewer who sees the record masked (the PDF is in full)."""
+    if masked:
+        return ""
     return f"<a href='{escape(pdf_url(identifier))}' download>{escape(t['desk_pdf'])}</a>"
 
 
@@ -82,7 +87,8 @@ def _sections(record: LicenceRecord, sharing: list[dict[str, Any]], t: dict[str,
         [(f"{v['version']:03d}", v["identifier"], v["state"],
           f"{v['valid_from']} – {v['valid_until']}",
           " · ".join(x for x in (v["category"], v["reason"]) if x),
-          *_anchor_cells(v["anchor"]), _pdf_link(v["identifier"], t)) for v in record.versions],
+          *_anchor_cells(v["anchor"]), _pdf_link(v["identifier"], t, record.masked))
+         for v in record.versions],
         "versions", raw=8,
     )  # fmt: skip
     statuses = table(
@@ -99,7 +105,7 @@ def _sections(record: LicenceRecord, sharing: list[dict[str, Any]], t: dict[str,
              *anchor_heads, "PDF"],
             [(a["identifier"], a["status"], a["valid_until"],
               "; ".join(f"{k}: {v}" for k, v in a["data"].items()), *_anchor_cells(a["anchor"]),
-              _pdf_link(a["identifier"], t) if a["has_pdf"] else "") for a in rows],
+              _pdf_link(a["identifier"], t, record.masked) if a["has_pdf"] else "") for a in rows],
             id_, raw=7,
         )  # fmt: skip
 
@@ -144,7 +150,9 @@ def _actions(
 def _load(
     rt: Runtime, identifier: str, person: PersonInfo
 ) -> tuple[LicenceRecord, list[dict[str, Any]], list[dict[str, Any]]]:
-    record = licence_record(rt, identifier, person)
+    # the disclosure rule decides (and logs the read, or refuses it beyond the read limit)
+    full = disclose(rt, person, identifier, "GET /desk/licences/{identifier}")
+    record = licence_record(rt, identifier, person, full)
     pending = [r for r in reviews(rt) if r["licence"] == record.base_id]
     return record, sharing_history(rt, record.base_id), pending
 
@@ -177,7 +185,7 @@ async def licence_html(
     summary = (
         f"<p id='summary'><strong>{escape(record.current)}</strong> · {escape(record.type_name)}"
         f" · <span id='status'>{escape(record.status)}</span> · {escape(record.agency_code)} · "
-        f"{_pdf_link(record.current, t)}</p>"
+        f"{_pdf_link(record.current, t, record.masked)}</p>"
     )
     body = (
         f"{notice}{summary}{masked}<h2>{escape(t['desk_face'])}</h2>{face}"
@@ -197,7 +205,9 @@ async def licence_page(
 
 
 async def _pdf(rt: Runtime, person: PersonInfo, identifier: str) -> FileResponse:
+    """Only for those who see the licence in full: the PDF carries every personal field."""
     await check_reader(rt, person, identifier)
+    await run_in_threadpool(ensure_full_pdf, rt, person, identifier, "desk PDF download")
     path = await run_in_threadpool(pdf_path, rt, identifier)
     return FileResponse(path, media_type="application/pdf",
                         filename=f"{identifier.replace('/', '-')}.pdf")  # fmt: skip
@@ -210,6 +220,6 @@ async def licence_pdf(identifier: str, rt: RuntimeDep, person: Reader) -> FileRe
 
 
 @router.get("/desk/licences/{identifier}/copies/{serial}/pdf", response_class=FileResponse)
-async def copy_pdf(identifier: str, serial: int, rt: RuntimeDep, person: Reader) -> FileResponse:
+async def copy_pdf(identifier: str, serial: RowId, rt: RuntimeDep, person: Reader) -> FileResponse:
     """The signed PDF of a use-specific copy, for the licence's readers."""
     return await _pdf(rt, person, attachment_identifier(identifier, LeafKind.COPY, serial))

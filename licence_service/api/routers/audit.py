@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import PlainTextResponse, Response
 
-from licence_service.api.deps import Auditor, RuntimeDep
+from licence_service.api.bounds import BlockNumber, RegionCode
+from licence_service.api.deps import Auditor, RuntimeDep, require_role
+from licence_service.api.headers import report_page
 from licence_service.api.routers.licences import ERRORS
 from licence_service.audit.history import read_history
 from licence_service.audit.replay import replay
@@ -16,8 +18,14 @@ from licence_service.audit.reports import render_html, render_pdf
 from licence_service.audit.stats import statistics, to_csv
 from licence_service.audit.summary import report_json, state_at
 from licence_service.domain.errors import InvalidInputError
+from licence_service.people.identity import PersonInfo, PersonRole
+from licence_service.services.disclosure import read_alerts, read_log
 
 router = APIRouter(prefix="/audit", tags=["audit"])
+# who watches the readers: auditors, and the region administrator who can disable a person
+Supervisor = Annotated[
+    PersonInfo, Depends(require_role(PersonRole.AUDITOR, PersonRole.REGION_ADMIN))
+]
 
 
 @router.get(
@@ -31,15 +39,15 @@ def replay_endpoint(
     rt: RuntimeDep,
     _: Auditor,
     format: Annotated[str, Query(pattern="^(json|html|pdf)$")] = "json",
-    from_block: int | None = None,
-    region: int | None = None,
+    from_block: BlockNumber | None = None,
+    region: RegionCode | None = None,
 ) -> Any:
     """Rebuild the history from the chain and compare it with the database."""
     result = replay(rt, from_block, region)
     report = report_json(rt, result)
     stats = statistics(rt, result.history)
     if format == "html":
-        return HTMLResponse(render_html(report, stats))
+        return report_page(render_html(report, stats))
     if format == "pdf":
         return Response(render_pdf(report, stats), media_type="application/pdf")
     return {**report, "statistics": stats}
@@ -65,3 +73,24 @@ def stats_endpoint(
     if format == "csv":
         return PlainTextResponse(to_csv(rows), media_type="text/csv")
     return rows
+
+
+@router.get("/reads", responses=ERRORS)
+def reads_endpoint(
+    rt: RuntimeDep,
+    _: Supervisor,
+    reader: str | None = None,
+    all: bool = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[dict[str, Any]]:
+    """The read log, newest first: who read which licence's personal data unmasked, when and
+    through which route (`all=true`: masked reads too; `reader`: one person's label)."""
+    return read_log(rt, reader, unmasked_only=not all, limit=limit)
+
+
+@router.get("/read-alerts", responses=ERRORS)
+def read_alerts_endpoint(
+    rt: RuntimeDep, _: Supervisor, limit: Annotated[int, Query(ge=1, le=1000)] = 200
+) -> list[dict[str, Any]]:
+    """People throttled for reading too many distinct licences a minute (enumeration)."""
+    return read_alerts(rt, limit)

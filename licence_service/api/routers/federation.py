@@ -12,6 +12,7 @@ from sqlalchemy import select, tuple_
 
 from ledger_client.index import IndexedBatch, IndexedStatus
 from ledger_client.registry import LeafStatus
+from licence_service.api.bounds import BlockNumber, ProposalId, RegionCode, RowId
 from licence_service.api.deps import (
     LicenceReader,
     Member,
@@ -32,6 +33,7 @@ from licence_service.federation.sharing import (
     withdraw_consent,
 )
 from licence_service.region.runtime import Runtime
+from licence_service.services.disclosure import disclose
 
 router = APIRouter(tags=["sharing"])
 
@@ -65,7 +67,7 @@ class ReleaseIn(BaseModel):
 
 class ConsentIn(BaseModel):
     holder_id: str
-    grantee_region: int
+    grantee_region: RegionCode
     purpose: str = Field(min_length=1)
     valid_until: date
     licence_id: str | None = None
@@ -115,13 +117,17 @@ def consent_endpoint(body: ConsentIn, rt: RuntimeDep, person: WindowStaff) -> di
 
 
 @router.post("/consents/{consent_id}/withdraw", responses=ERRORS)
-def withdraw_endpoint(consent_id: int, rt: RuntimeDep, _: WindowStaff) -> dict[str, Any]:
+def withdraw_endpoint(consent_id: RowId, rt: RuntimeDep, _: WindowStaff) -> dict[str, Any]:
     return asdict(withdraw_consent(rt, consent_id))
 
 
 @router.get("/licences/{licence_id}/sharing", responses=ERRORS)
-def history_endpoint(licence_id: str, rt: RuntimeDep, _: LicenceReader) -> list[dict[str, Any]]:
-    """Where this licence's data went (each release with its on-chain receipt)."""
+def history_endpoint(
+    licence_id: str, rt: RuntimeDep, person: LicenceReader
+) -> list[dict[str, Any]]:
+    """Where this licence's data went (each release with its on-chain receipt); field names
+    only. Counted as a read of the licence (read log, enumeration limit)."""
+    disclose(rt, person, licence_id, "GET /api/v1/licences/{licence_id}/sharing")
     return sharing_history(rt, licence_id)
 
 
@@ -129,8 +135,8 @@ def history_endpoint(licence_id: str, rt: RuntimeDep, _: LicenceReader) -> list[
 def status_feed(
     rt: RuntimeDep,
     _: Staff,
-    region: int,
-    since_block: int = 0,
+    region: RegionCode,
+    since_block: BlockNumber = 0,
     after: Annotated[str | None, Query(description="cursor from the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
@@ -186,7 +192,7 @@ def regions_endpoint(rt: RuntimeDep, _: Member) -> dict[str, Any]:
 
 class ProposalIn(BaseModel):
     request: dict[str, Any] | None = Field(None, description="A new region's membership request")
-    remove_region: int | None = None
+    remove_region: RegionCode | None = None
 
 
 @router.post("/regions/proposals", status_code=201, responses=ERRORS)
@@ -202,7 +208,9 @@ def propose_endpoint(body: ProposalIn, rt: RuntimeDep, _: RegionAdmin) -> dict[s
 
 
 @router.post("/regions/proposals/{proposal_id}/approve", responses=ERRORS)
-def approve_region_endpoint(proposal_id: int, rt: RuntimeDep, _: RegionAdmin) -> dict[str, Any]:
+def approve_region_endpoint(
+    proposal_id: ProposalId, rt: RuntimeDep, _: RegionAdmin
+) -> dict[str, Any]:
     """Approve for this region; the proposal executes when enough regions approved."""
     from licence_service.federation.region import approve_proposal
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from licence_service.api.deps import Issuer, RuntimeDep, ensure_agency
 from licence_service.api.schemas import ErrorOut
@@ -30,12 +30,21 @@ MAX_CSV_BYTES = 200 * 1024 * 1024
 
 
 class RowOut(BaseModel):
+    """One row's outcome; its PDF by download URL (``GET`` it with the same token), never by
+    its place on the server's disk."""
+
     row: int
     status: str
     licence_id: str
-    pdf: str
+    pdf_url: str = Field(description="/api/v1/licences/{licence_id}/pdf, or empty for errors")
     field: str
     error: str
+
+    @classmethod
+    def of(cls, r: RowResult) -> RowOut:
+        url = f"/api/v1/licences/{r.licence_id}/pdf" if r.licence_id else ""
+        return cls(row=r.row, status=r.status, licence_id=r.licence_id, pdf_url=url,
+                   field=r.field, error=r.error)  # fmt: skip
 
 
 class ImportOut(BaseModel):
@@ -94,5 +103,5 @@ def import_endpoint(
     return {
         **{k: v for k, v in asdict(summary).items() if k != "extra"},
         "licences_per_s": summary.licences_per_s,
-        "results": [asdict(r) for r in results],
+        "results": [RowOut.of(r) for r in results],
     }

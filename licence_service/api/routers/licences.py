@@ -25,6 +25,7 @@ from licence_service.api.schemas import (
     StatusOut,
 )
 from licence_service.services import issue_licence, licence_view, pdf_path
+from licence_service.services.disclosure import disclose, ensure_full_pdf
 from licence_service.services.issue import IssueRequest
 from licence_service.services.status import change_status
 
@@ -62,9 +63,11 @@ async def issue_endpoint(
 
 
 @router.get("/{licence_id}", response_model=LicenceOut, responses=ERRORS)
-def get_licence(licence_id: str, rt: RuntimeDep, _: LicenceReader) -> LicenceOut:
-    """A licence with all its versions (by full identifier or base id)."""
-    return LicenceOut.model_validate(licence_view(rt, licence_id))
+def get_licence(licence_id: str, rt: RuntimeDep, person: LicenceReader) -> LicenceOut:
+    """A licence with all its versions (by full identifier or base id); the holder's personal
+    data masked unless the caller is an issuer of its agency (SECURITY.md, disclosure)."""
+    full = disclose(rt, person, licence_id, "GET /api/v1/licences/{licence_id}")
+    return LicenceOut.model_validate(licence_view(rt, licence_id, full))
 
 
 @router.get(
@@ -72,8 +75,10 @@ def get_licence(licence_id: str, rt: RuntimeDep, _: LicenceReader) -> LicenceOut
     response_class=FileResponse,
     responses={200: {"content": {"application/pdf": {}}}, **ERRORS},
 )
-def download_pdf(licence_id: str, rt: RuntimeDep, _: LicenceReader) -> FileResponse:
-    """The signed PDF of a version (or of the current version for a base id)."""
+def download_pdf(licence_id: str, rt: RuntimeDep, person: LicenceReader) -> FileResponse:
+    """The signed PDF of a version (or of the current version for a base id): it carries the
+    holder's personal data, so only for issuers of the licence's agency (403 for others)."""
+    ensure_full_pdf(rt, person, licence_id, "GET /api/v1/licences/{licence_id}/pdf")
     path = pdf_path(rt, licence_id)
     return FileResponse(path, media_type="application/pdf", filename=f"{licence_id}.pdf")
 

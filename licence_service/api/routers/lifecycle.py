@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse
 
+from licence_service.api.bounds import RowId
 from licence_service.api.deps import (
     Issuer,
     LicenceIssuer,
@@ -49,6 +50,7 @@ from licence_service.services import (
     submit_copy,
     upgrade_to_b,
 )
+from licence_service.services.disclosure import disclose, ensure_full_pdf
 from verifier.fields import check_field_proof
 from verifier.leaves import LeafKind, attachment_identifier
 
@@ -77,9 +79,11 @@ def status_endpoint(
 
 
 @router.get("/licences/{licence_id}/history", responses=ERRORS)
-def history_endpoint(licence_id: str, rt: RuntimeDep, _: LicenceReader) -> dict[str, Any]:
-    """Versions, GB/T 36903-style metadata, status changes, attachments and a timeline."""
-    return licence_history(rt, licence_id)
+def history_endpoint(licence_id: str, rt: RuntimeDep, person: LicenceReader) -> dict[str, Any]:
+    """Versions, GB/T 36903-style metadata, status changes, attachments and a timeline; the
+    holder's personal data masked unless the caller is an issuer of the licence's agency."""
+    full = disclose(rt, person, licence_id, "GET /api/v1/licences/{licence_id}/history")
+    return licence_history(rt, licence_id, full)
 
 
 @router.post("/licences/{licence_id}/copies", status_code=201, response_model=AttachmentOut,
@@ -102,9 +106,10 @@ def _copy_id(licence_id: str, serial: int) -> str:
 
 @router.get("/licences/{licence_id}/copies/{serial}/pdf", response_class=FileResponse,
             responses={200: {"content": {"application/pdf": {}}}, **ERRORS})  # fmt: skip
-def copy_pdf(licence_id: str, serial: int, rt: RuntimeDep, _: LicenceReader) -> FileResponse:
-    """The signed PDF of a use-specific copy."""
+def copy_pdf(licence_id: str, serial: RowId, rt: RuntimeDep, person: LicenceReader) -> FileResponse:
+    """The signed PDF of a use-specific copy (personal data in full: issuers of the agency)."""
     ident = _copy_id(licence_id, serial)
+    ensure_full_pdf(rt, person, ident, "GET /api/v1/licences/{licence_id}/copies/{serial}/pdf")
     return FileResponse(pdf_path(rt, ident), media_type="application/pdf",
                         filename=f"{ident.replace('/', '-')}.pdf")  # fmt: skip
 
@@ -112,7 +117,7 @@ def copy_pdf(licence_id: str, serial: int, rt: RuntimeDep, _: LicenceReader) -> 
 @router.post("/licences/{licence_id}/copies/{serial}/revoke", response_model=StatusResult,
              responses=ERRORS)  # fmt: skip
 def revoke_copy(
-    licence_id: str, serial: int, body: StatusIn, rt: RuntimeDep, person: LicenceIssuer
+    licence_id: str, serial: RowId, body: StatusIn, rt: RuntimeDep, person: LicenceIssuer
 ) -> StatusResult:
     """Revoke one copy; the licence itself is untouched."""
     res = apply_action(rt, _copy_id(licence_id, serial), "revoke", body.reason,
@@ -142,7 +147,7 @@ def reviews_endpoint(
 
 @router.post("/reviews/{review_id}/approve", response_model=StatusResult, responses=ERRORS)
 def approve_endpoint(
-    review_id: int, body: ApproveIn, rt: RuntimeDep, person: Issuer
+    review_id: RowId, body: ApproveIn, rt: RuntimeDep, person: Issuer
 ) -> StatusResult:
     """An issuer approves for their own agency (one of the review's named agencies); the
     last required approval executes the operation."""
@@ -151,9 +156,11 @@ def approve_endpoint(
 
 @router.post("/licences/{licence_id}/check", response_model=FieldCheckOut, responses=ERRORS)
 def field_check_endpoint(
-    licence_id: str, body: FieldCheckIn, rt: RuntimeDep, _: LicenceReader
+    licence_id: str, body: FieldCheckIn, rt: RuntimeDep, person: LicenceReader
 ) -> FieldCheckOut:
-    """Does this field of the current version equal the value? A proof comes with `true`."""
+    """Does this field of the current version equal the value? A proof comes with `true`.
+    Counted as a read of the licence (read log, enumeration limit)."""
+    disclose(rt, person, licence_id, "POST /api/v1/licences/{licence_id}/check")
     return FieldCheckOut.model_validate(asdict(check_field(rt, licence_id, body.field,
                                                            body.value)))  # fmt: skip
 
@@ -183,7 +190,7 @@ def submit_endpoint(
 
 @router.post("/submissions/{submission_id}/upgrade", responses=ERRORS)
 def upgrade_endpoint(
-    submission_id: int, body: UpgradeIn, rt: RuntimeDep, person: WindowStaff
+    submission_id: RowId, body: UpgradeIn, rt: RuntimeDep, person: WindowStaff
 ) -> dict[str, Any]:
     """Checked against the original by the calling window staff: the grade-B copy names them
     and their agency, signed by that agency and anchored."""

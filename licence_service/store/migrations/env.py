@@ -8,6 +8,7 @@ from alembic import context
 from ledger_client.index import IndexBase
 from licence_service.people import models as _people_models  # noqa: F401 - registers tables
 from licence_service.store import imports as _import_models  # noqa: F401 - registers tables
+from licence_service.store import reads as _read_models  # noqa: F401 - registers tables
 from licence_service.store.models import Base
 
 target_metadata = [Base.metadata, IndexBase.metadata]
