@@ -307,7 +307,7 @@ SECTIONS: list[tuple[str, Callable[[Target], dict[str, Any]]]] = [
 def _target(workers: int) -> Iterator[Target]:
     home = Path(tempfile.mkdtemp(prefix="licledger-abuse-"))
     try:
-        region, samples = make_demo(home, 2)
+        region, samples = make_demo(home, 8)  # the demo changes rows 1-5
         env = {**region.env, **LIMIT_ENV}
         cmd = [*licledger(), "serve", "--workers", str(workers)]
         port = free_port()
