@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from ledger_client.errors import ChainUnavailableError, ContractRevertError, LedgerError
 from licence_service.anchoring.worker import AnchorWorker
 from licence_service.api import security
+from licence_service.api.body_limits import JsonLimit
 from licence_service.api.bounds import overflow_error
 from licence_service.api.headers import SecurityHeaders, docs_page, internal_error
 from licence_service.api.idempotency import Idempotency
@@ -136,6 +137,10 @@ def create_app(
         logging.getLogger(name).setLevel(logging.CRITICAL)
     app.state.runtime = rt
     app.add_middleware(Idempotency, runtime=rt)  # inside the body cap and the rate limit
+    settings = rt.settings  # JSON bounded on the raw bytes, inside the body cap (api.body_limits)
+    app.add_middleware(
+        JsonLimit, max_bytes=settings.max_json_bytes, max_depth=settings.max_json_depth
+    )
     security.install(app, rt.settings)
     app.add_middleware(SecurityHeaders)  # outermost: on every answer, refusals included
     if shared:

@@ -5,11 +5,23 @@ its settings over in the environment (``LICLEDGER_HOME``, ``LICLEDGER_API_PORT``
 worker makes its own ``Runtime``: its own database connections, chain client and in-memory
 verifier, sharing the database, the rate limit's buckets and the form-token secret
 (``api.shared_limits``); one of them, whichever holds the lock, runs the anchoring worker.
+
+The process tree dies together: a worker whose supervising ``serve`` ends — ``kill -9``
+included, which gives the master no chance to stop its workers — must not go on holding the
+listening socket (a restart then failed with "Address already in use"). Each worker asks the
+kernel for SIGTERM when its parent dies (Linux ``prctl(PR_SET_PDEATHSIG)``), refuses to start
+if the master is already gone, and watches its parent's pid as a fallback (other systems, or a
+signal lost): orphaned, it stops gracefully, and hard after :data:`ORPHAN_GRACE` seconds.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
+import sys
+import threading
+import time
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -19,6 +31,9 @@ from licence_service.region.runtime import Runtime
 from licence_service.region.settings import ConfigError, Settings, load_settings
 
 WORKERS_ENV = "LICLEDGER_API_WORKERS"
+MASTER_ENV = "LICLEDGER_SERVE_MASTER_PID"
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+ORPHAN_GRACE = 5.0  # seconds a graceful stop may take once the master is gone
 
 
 def default_workers() -> int:
@@ -39,8 +54,43 @@ def hand_over(settings: Settings) -> None:
     os.environ["LICLEDGER_API_HOST"] = settings.api_host
     os.environ["LICLEDGER_API_PORT"] = str(settings.api_port)
     os.environ.setdefault("LICLEDGER_PUBLIC_URL", settings.public_url)
+    os.environ[MASTER_ENV] = str(os.getpid())
+
+
+def _ask_kernel_for_sigterm() -> None:
+    """SIGTERM to this process when its parent dies (Linux; elsewhere the watch alone)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _watch_parent(master: int, interval: float = 0.5) -> None:
+    """Once the parent is no longer ``master``: SIGTERM (uvicorn stops gracefully: it closes
+    the listening socket first), then a hard exit after :data:`ORPHAN_GRACE` seconds."""
+    while os.getppid() == master:
+        time.sleep(interval)
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(ORPHAN_GRACE)
+    os._exit(1)
+
+
+def bind_to_master() -> None:
+    """Make this worker end with its ``serve`` master (see the module)."""
+    raw = os.environ.get(MASTER_ENV, "")
+    if not raw.isdigit():
+        return  # not started by ``serve --workers``
+    _ask_kernel_for_sigterm()
+    master = int(raw)
+    if os.getppid() != master:  # the master died while this worker was importing
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(master,), name="parent-watch", daemon=True).start()
 
 
 def worker_app() -> FastAPI:
     """uvicorn's app factory for one worker process (``factory=True``)."""
+    bind_to_master()
     return create_app(Runtime(load_settings()), shared=True, owns_process=True)

@@ -144,6 +144,23 @@ def load_cmd(
     raise ExitWith(0 if passed else 1)
 
 
+@bench_app.command("abuse")
+@handled
+def abuse_cmd(as_json: JsonOut = False) -> None:
+    """Hostile requests (deep and huge JSON, huge and many headers, a slow head) and kill -9 of
+    the master against a real `serve --workers 2`; exit 1 unless every shape got its status,
+    the workers survived and a restart served. About a minute; not part of `bench all`."""
+    try:
+        figures = runner("abuse")(False)
+    except NotAvailable as exc:
+        raise ServiceError(str(exc), field="abuse") from None
+    if as_json:
+        print_json(figures)
+    else:
+        _show("abuse", figures)
+    raise ExitWith(0 if figures.get("passed") else 1)
+
+
 @bench_app.command("all", help="Run every benchmark; missing ones are reported, not fatal.")
 @handled
 def all_cmd(quick: Quick = False, as_json: JsonOut = False) -> None:

@@ -43,6 +43,7 @@ def serve_cmd(
     import uvicorn
 
     from licence_service.api.app import create_app
+    from licence_service.api.http_limits import PROTOCOL
     from licence_service.api.shared_limits import prepare_shared
     from licence_service.api.workers import default_workers, hand_over
     from licence_service.region.verifying import freshness_from_env
@@ -62,6 +63,7 @@ def serve_cmd(
             host=settings.api_host,
             port=settings.api_port,
             log_level="warning",
+            http=PROTOCOL,  # request heads bounded in size, count and time (api.http_limits)
         )
         return
     hand_over(settings)
@@ -76,6 +78,7 @@ def serve_cmd(
         host=settings.api_host,
         port=settings.api_port,
         log_level="warning",
+        http=PROTOCOL,
     )
 
 

@@ -71,6 +71,11 @@ class Settings:
     unrecorded_grace: float = 600.0
     threshold: int = 2  # M of the region directory's M-of-N, used when deploying
     max_upload_bytes: int = 20 * 1024 * 1024  # any request body, refused with 413 beyond
+    max_json_bytes: int = 1024 * 1024  # a JSON request body, refused with 422 beyond
+    max_json_depth: int = 32  # nesting of a JSON request body, scanned before it is parsed
+    max_header_bytes: int = 64 * 1024  # request line and headers, refused with 431 beyond
+    max_headers: int = 100  # header fields of one request, refused with 431 beyond
+    header_timeout: float = 10.0  # a request's head must arrive within this (slowloris)
     verify_rate_per_minute: float = 60.0  # public verification, per client address
     verify_burst: int = 30
     read_limit_per_minute: int = 60  # distinct licences one person may read a minute (429 beyond)
@@ -109,6 +114,21 @@ class Settings:
         return NodeConfig(directory=self.chain_dir, port=self.chain_port, chain_id=self.chain_id)
 
 
+def _check_request_limits(settings: Settings) -> None:
+    """The request limits of ``api.body_limits`` and ``api.http_limits`` must leave room for
+    every genuine request (a bearer token, a cookie, a licence's face fields)."""
+    if settings.max_json_bytes < 1024:
+        raise ConfigError(f"{ENV_PREFIX}MAX_JSON_BYTES must be at least 1024")
+    if not 4 <= settings.max_json_depth <= 200:
+        raise ConfigError(f"{ENV_PREFIX}MAX_JSON_DEPTH must be between 4 and 200")
+    if settings.max_header_bytes < 4096:
+        raise ConfigError(f"{ENV_PREFIX}MAX_HEADER_BYTES must be at least 4096")
+    if settings.max_headers < 16:
+        raise ConfigError(f"{ENV_PREFIX}MAX_HEADERS must be at least 16")
+    if settings.header_timeout <= 0:
+        raise ConfigError(f"{ENV_PREFIX}HEADER_TIMEOUT_SECONDS must be > 0")
+
+
 def load_settings(home: Path | str | None = None, **overrides: object) -> Settings:
     """Settings from ``home`` (or ``LICLEDGER_HOME``, or ``./.licledger``) and the environment."""
     base = Path(home or _env("HOME", str(Path.cwd() / ".licledger"))).expanduser().resolve()
@@ -132,6 +152,11 @@ def load_settings(home: Path | str | None = None, **overrides: object) -> Settin
         unrecorded_grace=_float("UNRECORDED_GRACE_SECONDS", 600.0),
         threshold=_int("DIRECTORY_THRESHOLD", 2),
         max_upload_bytes=_int("MAX_UPLOAD_BYTES", 20 * 1024 * 1024),
+        max_json_bytes=_int("MAX_JSON_BYTES", 1024 * 1024),
+        max_json_depth=_int("MAX_JSON_DEPTH", 32),
+        max_header_bytes=_int("MAX_HEADER_BYTES", 64 * 1024),
+        max_headers=_int("MAX_HEADERS", 100),
+        header_timeout=_float("HEADER_TIMEOUT_SECONDS", 10.0),
         verify_rate_per_minute=_float("VERIFY_RATE_PER_MINUTE", 60.0),
         verify_burst=_int("VERIFY_BURST", 30),
         read_limit_per_minute=_int("READ_LIMIT_PER_MINUTE", 60),
@@ -143,6 +168,7 @@ def load_settings(home: Path | str | None = None, **overrides: object) -> Settin
         raise ConfigError(f"{ENV_PREFIX}BATCH_SIZE must be between 1 and 1024")
     if settings.max_upload_bytes < 1024:
         raise ConfigError(f"{ENV_PREFIX}MAX_UPLOAD_BYTES must be at least 1024")
+    _check_request_limits(settings)
     if settings.verify_rate_per_minute <= 0 or settings.verify_burst < 1:
         raise ConfigError(
             f"{ENV_PREFIX}VERIFY_RATE_PER_MINUTE must be > 0 and {ENV_PREFIX}VERIFY_BURST >= 1"
