@@ -29,6 +29,7 @@ from typing import Any
 
 import httpx
 
+from bench import abuse_issuance
 from bench.region import machine
 from bench.verify_server import free_port, licledger, make_demo, remove, wait_healthy
 
@@ -299,6 +300,7 @@ def under_attack(target: Target, attackers: int = 4, seconds: float = 8.0) -> di
 SECTIONS: list[tuple[str, Callable[[Target], dict[str, Any]]]] = [
     ("hostile_shapes", hostile_shapes),
     ("under_attack", under_attack),
+    ("issuance", abuse_issuance.section),  # its own two instances on PostgreSQL
     ("kill_master", kill_master),
 ]
 
@@ -324,7 +326,8 @@ def _target(workers: int) -> Iterator[Target]:
 
 def passed(results: dict[str, Any]) -> bool:
     """Every shape got its status, the same workers lived on and kept verifying, and after
-    the master's kill the port was free within 5 s and a restart served."""
+    the master's kill the port was free within 5 s and a restart served; concurrent issuance
+    with retries was exactly-once."""
     shapes = results.get("hostile_shapes", {})
     attack = results.get("under_attack", {})
     killed = results.get("kill_master", {})
@@ -332,6 +335,7 @@ def passed(results: dict[str, Any]) -> bool:
         all(shapes[name]["status"] == expected for name, (_, expected) in SHAPES.items())
         and bool(shapes.get("same_workers_alive"))
         and attack.get("verification_failures") == 0
+        and bool(results.get("issuance", {}).get("passed"))
         and (killed.get("port_free_s") is not None and killed["port_free_s"] <= 5)
         and killed.get("restart_verdict") == "VALID"
     )
