@@ -129,6 +129,20 @@ def _check_request_limits(settings: Settings) -> None:
         raise ConfigError(f"{ENV_PREFIX}HEADER_TIMEOUT_SECONDS must be > 0")
 
 
+def _embedded(default: bool) -> bool:
+    """``LICLEDGER_EMBEDDED_CHAIN=0`` says the node at the RPC URL is someone else's to run even
+    when the URL is the embedded node's: ``init`` then uses it and never starts or stops a node
+    (otherwise a node on the port that the data directory did not start is refused)."""
+    raw = _env("EMBEDDED_CHAIN", "").strip().lower()
+    if raw in ("", "auto"):
+        return default
+    if raw in ("1", "true", "yes"):
+        return True
+    if raw in ("0", "false", "no"):
+        return False
+    raise ConfigError(f"{ENV_PREFIX}EMBEDDED_CHAIN must be 0 or 1 (or auto), got {raw!r}")
+
+
 def load_settings(home: Path | str | None = None, **overrides: object) -> Settings:
     """Settings from ``home`` (or ``LICLEDGER_HOME``, or ``./.licledger``) and the environment."""
     base = Path(home or _env("HOME", str(Path.cwd() / ".licledger"))).expanduser().resolve()
@@ -142,7 +156,7 @@ def load_settings(home: Path | str | None = None, **overrides: object) -> Settin
         chain_port=chain_port,
         rpc_url=rpc_url,
         chain_id=_int("CHAIN_ID", DEFAULT_CHAIN_ID),
-        embedded_chain=rpc_url == rpc_default,
+        embedded_chain=_embedded(rpc_url == rpc_default),
         api_host=_env("API_HOST", "127.0.0.1"),
         api_port=api_port,
         public_url=_env("PUBLIC_URL", f"http://127.0.0.1:{api_port}"),

@@ -60,6 +60,7 @@ def region(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Region
         **os.environ,
         "LICLEDGER_RPC_URL": anvil.config.rpc_url,
         "LICLEDGER_CHAIN_PORT": str(anvil.config.port),
+        "LICLEDGER_EMBEDDED_CHAIN": "0",  # the session's node, not this directory's
     }
     for name in ("LICLEDGER_HOME", "LICLEDGER_ENV", "LICLEDGER_KEY_PASSPHRASE"):
         env.pop(name, None)
