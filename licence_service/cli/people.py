@@ -36,6 +36,7 @@ from licence_service.people.service import (
     list_tokens,
     revoke_token,
 )
+from licence_service.people.signin import unlock_person
 from licence_service.region.runtime import Runtime
 
 user_app = typer.Typer(help="People: accounts, roles and personal tokens.", no_args_is_help=True)
@@ -117,8 +118,20 @@ def user_disable(
     data_dir: DataDir = None,
     as_json: JsonOut = False,
 ) -> None:
-    """Disable a person: their password and every token stop working at once."""
+    """Disable a person: their password, every token and every page session stop at once."""
     show(disable_person(runtime(data_dir), username).to_json(), as_json)
+
+
+@user_app.command("unlock")
+@handled
+def user_unlock(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    data_dir: DataDir = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Clear a person's failed sign-ins, so they may sign in again at once."""
+    cleared = unlock_person(runtime(data_dir), username)
+    show({"username": username, "cleared_failures": cleared, "state": "unlocked"}, as_json)
 
 
 @token_app.command("issue")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from licence_service.store.models import Base, utcnow
@@ -46,11 +46,35 @@ class ApiToken(Base):
     person: Mapped[Person] = relationship(back_populates="tokens")
 
 
-class SignInFailure(Base):
-    """A failed password sign-in, kept for the rate limit (per username and per client)."""
+class WebSession(Base):
+    """A signed-in browser's page session. The cookie holds a random id; only its SHA-256 is
+    kept, so the database alone opens no session. Separate from API tokens on purpose: a
+    token in the cookie opens nothing, and a session id is no bearer token."""
 
-    __tablename__ = "sign_in_failure"
+    __tablename__ = "web_session"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    secret_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    person: Mapped[Person] = relationship()
+
+
+class SignInThrottle(Base):
+    """Consecutive failed sign-ins of one scope: ``account`` (username, source ''),
+    ``source`` (username '', a client address or IPv6 /64) or ``pair`` (both). The pair row
+    also remembers the last success from that source (a person's usual place)."""
+
+    __tablename__ = "sign_in_throttle"
+    __table_args__ = (UniqueConstraint("scope", "username", "source"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(10))
     username: Mapped[str] = mapped_column(String(100), index=True)
-    client: Mapped[str] = mapped_column(String(100), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    source: Mapped[str] = mapped_column(String(100))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True, index=True
+    )
+    last_success_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

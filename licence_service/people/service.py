@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from licence_service.audit import oplog
@@ -28,7 +28,7 @@ from licence_service.people.identity import (
     PersonRole,
     UnitKind,
 )
-from licence_service.people.models import ApiToken, Person
+from licence_service.people.models import ApiToken, Person, WebSession
 from licence_service.people.passwords import generate_password, hash_password
 from licence_service.people.tokens import matches, new_token, prefix_of, token_hash
 from licence_service.region.runtime import Runtime
@@ -74,7 +74,7 @@ def home_region(s: Session) -> int:
     return region
 
 
-def _person(s: Session, username: str) -> Person:
+def person_row(s: Session, username: str) -> Person:
     person = s.scalar(select(Person).where(Person.username == username))
     if person is None:
         raise NotFoundError(f"no person {username!r}", field="username")
@@ -109,7 +109,8 @@ def add_person(
         )
     if not roles:
         raise InvalidInputError("give at least one role", field="roles")
-    hashed = hash_password(password) if password is not None else None
+    words = (username, display_name)
+    hashed = hash_password(password, words) if password is not None else None
     with rt.sessions.begin() as s:
         kind, agency_code, region = _unit(s, unit)
         wrong = sorted(r.value for r in roles - UNIT_ROLES[kind])
@@ -136,7 +137,7 @@ def add_person(
 
 def get_person(rt: Runtime, username: str) -> PersonInfo:
     with rt.sessions() as s:
-        return info(_person(s, username))
+        return info(person_row(s, username))
 
 
 def list_people(rt: Runtime, agency_code: str | None = None) -> list[PersonInfo]:
@@ -149,19 +150,28 @@ def list_people(rt: Runtime, agency_code: str | None = None) -> list[PersonInfo]
 
 
 def disable_person(rt: Runtime, username: str) -> PersonInfo:
-    """Disable an account: its password and every token stop working at once."""
+    """Disable an account: its password stops working, every token is revoked and every page
+    session deleted, in one transaction, so the very next request with any of them is refused."""
+    now = datetime.now(UTC)
     with rt.sessions.begin() as s:
-        person = _person(s, username)
+        person = person_row(s, username)
         if person.disabled_at is None:
-            person.disabled_at = datetime.now(UTC)
+            person.disabled_at = now
             oplog.record(s, "person:disable", username)
+        for token in person.tokens:
+            token.revoked_at = token.revoked_at or now
+        s.execute(delete(WebSession).where(WebSession.person_id == person.id))
         return info(person)
 
 
 def set_password(rt: Runtime, username: str, password: str) -> None:
-    hashed = hash_password(password)
+    """A new password (checked against the blocklist with the person's own words)."""
+    with rt.sessions() as s:
+        person = person_row(s, username)
+        words = (person.username, person.display_name)
+    hashed = hash_password(password, words)
     with rt.sessions.begin() as s:
-        _person(s, username).password_hash = hashed
+        person_row(s, username).password_hash = hashed
         oplog.record(s, "person:password", username)
 
 
@@ -174,7 +184,7 @@ def issue_token(
     token, prefix = new_token()
     expires = datetime.now(UTC) + timedelta(days=days)
     with rt.sessions.begin() as s:
-        person = _person(s, username)
+        person = person_row(s, username)
         if person.disabled_at is not None:
             raise ConflictError(f"{username} is disabled", field="username")
         s.add(ApiToken(person_id=person.id, prefix=prefix, secret_hash=token_hash(token),

@@ -36,6 +36,7 @@ from licence_service.people.service import (
     revoke_token,
     token_owner,
 )
+from licence_service.people.signin import failed_sign_ins, unlock_person
 from licence_service.region.runtime import Runtime
 
 __all__ = ["router"]
@@ -62,6 +63,7 @@ def _post(action: str, label: str, ident: str, hidden: dict[str, str] | None = N
 def _people_html(rt: Runtime, t: dict[str, str], admin: PersonInfo) -> str:
     scope = None if PersonRole.REGION_ADMIN in admin.roles else admin.agency_code
     rows = []
+    failures = failed_sign_ins(rt)
     for p in list_people(rt, scope):
         action = (
             ""
@@ -70,8 +72,13 @@ def _people_html(rt: Runtime, t: dict[str, str], admin: PersonInfo) -> str:
                 f"/admin/people/{p.username}/disable", t["ad_disable"], f"disable-{p.username}"
             )
         )
-        roles = ", ".join(sorted(r.value for r in p.roles))
         state = t["ad_disabled"] if p.disabled else t["ad_active"]
+        if failures.get(p.username) and not p.disabled:
+            state += f" · {failures[p.username]} {t['ad_failed_sign_ins']}"
+            action += _post(
+                f"/admin/people/{p.username}/unlock", t["ad_unlock"], f"unlock-{p.username}"
+            )
+        roles = ", ".join(sorted(r.value for r in p.roles))
         rows.append((p.username, p.display_name, p.unit, roles, state, Raw(action)))
     body = table(("username", "name", "unit", "roles", "state", ""), rows, "people")
     role_boxes = "".join(
@@ -203,6 +210,14 @@ async def admin_disable(username: str, rt: RuntimeDep, admin: AdminPage) -> Redi
     """Disable a person this administrator manages (their password and tokens stop at once)."""
     await run_in_threadpool(manages, rt, admin, username)
     await run_in_threadpool(disable_person, rt, username)
+    return RedirectResponse("/admin", status_code=303)
+
+
+@router.post("/admin/people/{username}/unlock")
+async def admin_unlock(username: str, rt: RuntimeDep, admin: AdminPage) -> RedirectResponse:
+    """Clear the failed sign-ins of a person this administrator manages."""
+    await run_in_threadpool(manages, rt, admin, username)
+    await run_in_threadpool(unlock_person, rt, username)
     return RedirectResponse("/admin", status_code=303)
 
 

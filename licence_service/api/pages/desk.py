@@ -1,7 +1,7 @@
 """Sign-in, sign-out and the staff desk (first slice of issue 10's signed-in pages).
 
-``/signin`` takes a username and password (argon2id via :func:`people.signin.sign_in`, with
-its per-user and per-client failure limits) and starts a cookie session; ``/desk`` greets a
+``/signin`` takes a username and password (argon2id via :func:`people.signin.check_sign_in`,
+throttled per account and source) and starts a server-side cookie session; ``/desk`` greets a
 signed-in person and lists the licences they may read, each linking to its licence page
 (:mod:`.licence_page`). The issue form is :mod:`.issue_form`, batch issuance :mod:`.import_page`."""
 
@@ -26,7 +26,7 @@ from licence_service.api.pages.texts import language, texts
 from licence_service.api.security import require_csrf
 from licence_service.domain.errors import ServiceError
 from licence_service.people.identity import PersonRole
-from licence_service.people.signin import sign_in
+from licence_service.people.signin import check_sign_in
 from licence_service.services.record_view import licence_list
 
 router = APIRouter(include_in_schema=False)
@@ -67,17 +67,17 @@ async def signin_post(
             return _signin_form(request, f"{name} is required", 422)
     client = request.client.host if request.client else "?"
     try:
-        issued = await run_in_threadpool(sign_in, rt, username, password, client)
+        person = await run_in_threadpool(check_sign_in, rt, username, password, client)
     except ServiceError as exc:  # wrong password, throttled: said on the form
         return _signin_form(request, str(exc), exc.status_code)
     response = RedirectResponse("/desk", status_code=303)
-    start_session(request, response, issued.token)
+    await start_session(request, response, person.username)
     return response
 
 
 @router.post("/signout", dependencies=[Depends(require_csrf)])
 def signout(request: Request) -> RedirectResponse:
-    """End the session: its token is revoked, the cookie cleared."""
+    """End the session: its row is deleted, the cookie cleared."""
     response = RedirectResponse("/signin", status_code=303)
     end_session(request, response)
     return response

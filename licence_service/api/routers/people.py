@@ -34,13 +34,13 @@ from licence_service.people.service import (
     revoke_token,
     token_owner,
 )
-from licence_service.people.signin import sign_in
+from licence_service.people.signin import sign_in, unlock_person
 from licence_service.region.runtime import Runtime
 
 router = APIRouter(tags=["people"])
 LIMITED: dict[int | str, dict[str, object]] = {
     **ERRORS,
-    429: {"description": "Too many failed sign-ins (see Retry-After)"},
+    429: {"description": "Inside a sign-in delay after failed tries (see Retry-After)"},
 }
 
 
@@ -72,8 +72,8 @@ class PersonIn(BaseModel):
 
 @router.post("/auth/token", status_code=201, response_model=TokenOut, responses=LIMITED)
 def sign_in_endpoint(body: SignInIn, rt: RuntimeDep, request: Request) -> TokenOut:
-    """Username and password for a new personal token (failed attempts are rate-limited
-    per username and per client, and logged)."""
+    """Username and password for a new personal token (failed attempts are throttled per
+    account, per source and per both, with doubling delays, and logged)."""
     client = request.client.host if request.client else "?"
     try:
         issued = sign_in(rt, body.username, body.password, client, body.days)
@@ -128,6 +128,14 @@ def disable_endpoint(username: str, rt: RuntimeDep, admin: PeopleAdmin) -> dict[
     """Disable a person: password and tokens stop working at once."""
     manages(rt, admin, username)
     return disable_person(rt, username).to_json()
+
+
+@router.post("/people/{username}/unlock", responses=ERRORS)
+def unlock_endpoint(username: str, rt: RuntimeDep, admin: PeopleAdmin) -> dict[str, object]:
+    """Clear a person's failed sign-ins (account and per-source delays) so they may try again
+    at once; ``cleared`` is how many consecutive failures there were."""
+    manages(rt, admin, username)
+    return {"username": username, "cleared": unlock_person(rt, username)}
 
 
 @router.get("/people/{username}/tokens", responses=ERRORS)

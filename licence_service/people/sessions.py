@@ -1,0 +1,88 @@
+"""Page sessions kept on the server: a random id in the browser's cookie, its SHA-256 in the
+``web_session`` table with the person, when it was made, last seen and when it expires.
+
+Why not the API token in the cookie (as before): a token is a bearer credential for the whole
+API, lives for days, and cannot end on idleness without being revoked; a session id opens only
+the pages, ends after :func:`resolve_session`'s idle timeout or :data:`SESSION_LIFETIME`
+whichever comes first, is deleted by sign-out, and every session of a person is deleted when
+the person is disabled. Nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from licence_service.audit import oplog
+from licence_service.people.identity import AuthenticationError, PersonInfo
+from licence_service.people.models import WebSession
+from licence_service.people.service import aware, info, person_row
+from licence_service.region.runtime import Runtime
+
+SCHEME = "lls_"  # a session id never looks like an API token (``llt_``)
+SESSION_LIFETIME = timedelta(hours=12)  # NIST SP 800-63B: re-authenticate at least daily
+_TOUCH_EVERY = 5.0  # seconds: last_seen is written at most this often (bounded by idle / 10)
+
+
+def _hash(session_id: str) -> bytes:
+    return hashlib.sha256(session_id.encode()).digest()
+
+
+def create_session(rt: Runtime, username: str) -> str:
+    """A new session for ``username`` (an enabled person); the id is returned once."""
+    session_id = f"{SCHEME}{secrets.token_urlsafe(32)}"
+    now = datetime.now(UTC)
+    with rt.sessions.begin() as s:
+        person = person_row(s, username)
+        if person.disabled_at is not None:
+            raise AuthenticationError(f"{username} is disabled", field="username")
+        s.add(WebSession(person_id=person.id, secret_hash=_hash(session_id), created_at=now,
+                         last_seen_at=now, expires_at=now + SESSION_LIFETIME))  # fmt: skip
+    return session_id
+
+
+class SessionEnded(AuthenticationError):
+    """The session ended (idle too long, past its lifetime, signed out, person disabled)."""
+
+
+def resolve_session(rt: Runtime, session_id: str, idle_seconds: float) -> PersonInfo:
+    """The person of a live session, its last-seen time moved on; an idle or expired session
+    is deleted and refused, as is an unknown id, and the session of a disabled person."""
+    now = datetime.now(UTC)
+    with rt.sessions.begin() as s:
+        row = s.scalar(select(WebSession).where(WebSession.secret_hash == _hash(session_id)))
+        if row is None:
+            raise SessionEnded("no such session: sign in again", field="session")
+        idle = (now - aware(row.last_seen_at)).total_seconds()
+        if idle > idle_seconds or aware(row.expires_at) <= now:
+            s.delete(row)
+            minutes = f"{idle_seconds / 60:.1f}".rstrip("0").rstrip(".")
+            why = f"after {minutes} idle minutes" if idle > idle_seconds else "at its end"
+            raise SessionEnded(f"the session ended {why}: sign in again", field="session")
+        if row.person.disabled_at is not None:
+            s.delete(row)
+            raise SessionEnded("the session ended: the account is disabled", field="session")
+        if idle > min(_TOUCH_EVERY, idle_seconds / 10):
+            row.last_seen_at = now
+        return info(row.person)
+
+
+def end_session(rt: Runtime, session_id: str) -> None:
+    """Sign-out: the session's row is deleted (an unknown id is no error)."""
+    with rt.sessions.begin() as s:
+        row = s.scalar(select(WebSession).where(WebSession.secret_hash == _hash(session_id)))
+        if row is not None:
+            oplog.record(s, "auth:sign-out", row.person.username)
+            s.delete(row)
+
+
+def live_sessions(rt: Runtime, username: str) -> int:
+    """How many unexpired sessions ``username`` has (for listings and tests)."""
+    now = datetime.now(UTC)
+    with rt.sessions() as s:
+        person = person_row(s, username)
+        rows = s.scalars(select(WebSession.expires_at).where(WebSession.person_id == person.id))
+        return sum(1 for t in rows if aware(t) > now)
