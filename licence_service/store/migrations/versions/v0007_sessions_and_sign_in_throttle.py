@@ -1,11 +1,10 @@
 """page sessions and sign-in throttle (issue 24)
 
 Server-side page sessions (``web_session``) and per-account/per-source/per-pair sign-in
-counters (``sign_in_throttle``) replace the failure log ``sign_in_failure``. Numbered 0007 so
-that it follows the read log's 0006 once both are merged (then ``down_revision`` is "0006").
+counters (``sign_in_throttle``) replace the failure log ``sign_in_failure``.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-07 05:40:00.000000
 """
 
@@ -15,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
