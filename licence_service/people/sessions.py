@@ -52,22 +52,27 @@ def resolve_session(rt: Runtime, session_id: str, idle_seconds: float) -> Person
     """The person of a live session, its last-seen time moved on; an idle or expired session
     is deleted and refused, as is an unknown id, and the session of a disabled person."""
     now = datetime.now(UTC)
-    with rt.sessions.begin() as s:
+    ended: str | None = None
+    with rt.sessions.begin() as s:  # the refusal is raised after the commit keeps the delete
         row = s.scalar(select(WebSession).where(WebSession.secret_hash == _hash(session_id)))
         if row is None:
-            raise SessionEnded("no such session: sign in again", field="session")
-        idle = (now - aware(row.last_seen_at)).total_seconds()
-        if idle > idle_seconds or aware(row.expires_at) <= now:
-            s.delete(row)
-            minutes = f"{idle_seconds / 60:.1f}".rstrip("0").rstrip(".")
-            why = f"after {minutes} idle minutes" if idle > idle_seconds else "at its end"
-            raise SessionEnded(f"the session ended {why}: sign in again", field="session")
-        if row.person.disabled_at is not None:
-            s.delete(row)
-            raise SessionEnded("the session ended: the account is disabled", field="session")
-        if idle > min(_TOUCH_EVERY, idle_seconds / 10):
-            row.last_seen_at = now
-        return info(row.person)
+            ended = "no such session: sign in again"
+        else:
+            idle = (now - aware(row.last_seen_at)).total_seconds()
+            if idle > idle_seconds:
+                minutes = f"{idle_seconds / 60:.1f}".rstrip("0").rstrip(".")
+                ended = f"the session ended after {minutes} idle minutes: sign in again"
+            elif aware(row.expires_at) <= now:
+                ended = "the session ended at its end of life: sign in again"
+            elif row.person.disabled_at is not None:
+                ended = "the session ended: the account is disabled"
+            if ended is not None:
+                s.delete(row)
+            else:
+                if idle > min(_TOUCH_EVERY, idle_seconds / 10):
+                    row.last_seen_at = now
+                return info(row.person)
+    raise SessionEnded(ended, field="session")
 
 
 def end_session(rt: Runtime, session_id: str) -> None:
