@@ -197,6 +197,33 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return False
 
 
+def _agency_request(
+    ca_cert: x509.Certificate,
+    agency_code: str,
+    agency_name: str,
+    region_code: str,
+    valid_days: int,
+    not_before: datetime | None,
+) -> tuple[x509.Name, datetime, datetime]:
+    """An agency certificate's checked subject and validity window, clipped to the CA's so the
+    chain never outlives its root: one rule for every suite's agency certificates."""
+    code = _require_text(agency_code, "agency_code")
+    name_text = _require_text(agency_name, "agency_name")
+    region = _require_text(region_code, "region_code")
+    _check_days(valid_days)
+    _check_aware(not_before)
+    start = not_before if not_before is not None else datetime.now(UTC) - _CLOCK_SKEW
+    end = min(start + timedelta(days=valid_days), ca_cert.not_valid_after_utc)
+    start = max(start, ca_cert.not_valid_before_utc)
+    if end <= start:
+        raise CertificateError(
+            "the requested validity lies outside the CA's validity period; "
+            "choose a not_before within the CA's lifetime."
+        )
+    subject = _name(common_name=name_text, organization=name_text, unit=region, serial=code)
+    return subject, start, end
+
+
 def issue_agency_certificate(
     ca: KeyAndCert,
     agency_code: str,
@@ -217,19 +244,9 @@ def issue_agency_certificate(
             "the issuing credentials are not a CA certificate (BasicConstraints ca=False); "
             "issue agency certificates with the region CA from create_region_ca()."
         )
-    code = _require_text(agency_code, "agency_code")
-    name_text = _require_text(agency_name, "agency_name")
-    region = _require_text(region_code, "region_code")
-    _check_days(valid_days)
-    _check_aware(not_before)
-    start = not_before if not_before is not None else datetime.now(UTC) - _CLOCK_SKEW
-    end = min(start + timedelta(days=valid_days), ca.cert.not_valid_after_utc)
-    start = max(start, ca.cert.not_valid_before_utc)
-    if end <= start:
-        raise CertificateError(
-            "the requested validity lies outside the CA's validity period; "
-            "choose a not_before within the CA's lifetime."
-        )
+    subject, start, end = _agency_request(
+        ca.cert, agency_code, agency_name, region_code, valid_days, not_before
+    )
     key = ec.generate_private_key(ec.SECP256R1())
     public_key = key.public_key()
     try:
@@ -239,9 +256,7 @@ def issue_agency_certificate(
         aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key())
     cert = (
         x509.CertificateBuilder()
-        .subject_name(
-            _name(common_name=name_text, organization=name_text, unit=region, serial=code)
-        )
+        .subject_name(subject)
         .issuer_name(ca.cert.subject)
         .public_key(public_key)
         .serial_number(x509.random_serial_number())

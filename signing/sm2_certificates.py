@@ -26,6 +26,7 @@ from signing import sm2
 from signing.certificates import (
     _CLOCK_SKEW,
     DOCUMENT_SIGNING_EKU,
+    _agency_request,
     _check_aware,
     _check_days,
     _is_ca,
@@ -185,22 +186,12 @@ def issue_sm_agency_certificate(
             "the issuing credentials are not an SM2 region CA; issue sm agency certificates "
             "with the CA from create_sm_region_ca()."
         )
-    code = _require_text(agency_code, "agency_code")
-    name_text = _require_text(agency_name, "agency_name")
-    region = _require_text(region_code, "region_code")
-    _check_days(valid_days)
-    _check_aware(not_before)
-    start = not_before if not_before is not None else datetime.now(UTC) - _CLOCK_SKEW
-    end = min(start + timedelta(days=valid_days), ca.cert.not_valid_after_utc)
-    start = max(start, ca.cert.not_valid_before_utc)
-    if end <= start:
-        raise CertificateError(
-            "the requested validity lies outside the CA's validity period; "
-            "choose a not_before within the CA's lifetime."
-        )
+    subject, start, end = _agency_request(
+        ca.cert, agency_code, agency_name, region_code, valid_days, not_before
+    )
     key = sm2.generate_private_key()
     cert = _build(
-        subject=_name(common_name=name_text, organization=name_text, unit=region, serial=code),
+        subject=subject,
         issuer=ca.cert.subject,
         public_key=key.public_key(),
         signer=ca.key,
