@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from sqlalchemy import select
@@ -59,3 +60,15 @@ def qr_of(rt: Runtime, licence_id: str) -> str:
         version = s.scalar(select(LicenceVersion).where(LicenceVersion.identifier == licence_id))
         assert version is not None
         return str(version.qr_payload)
+
+
+def serve_env(anvil: AnvilNode, public_url: str, **settings: str) -> dict[str, str]:
+    """The environment of a `licledger serve` subprocess on the session's node: this process's
+    environment, the node, the public URL, and ``settings`` as ``LICLEDGER_<NAME>``."""
+    return {
+        **os.environ,
+        "LICLEDGER_RPC_URL": anvil.config.rpc_url,
+        "LICLEDGER_CHAIN_PORT": str(anvil.config.port),
+        "LICLEDGER_PUBLIC_URL": public_url,
+        **{f"LICLEDGER_{name.upper()}": value for name, value in settings.items()},
+    }

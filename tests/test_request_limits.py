@@ -39,7 +39,7 @@ from licence_service.api.body_limits import json_too_deep
 from licence_service.region.settings import ConfigError, load_settings
 from licence_service.services import issue_licence
 from tests.chain_fixtures import free_port
-from tests.service_fixtures import business_request, qr_of, region_runtime
+from tests.service_fixtures import business_request, qr_of, region_runtime, serve_env
 
 EXE = str(Path(sys.executable).parent / "licledger")
 
@@ -50,14 +50,7 @@ def target(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Iterat
     url = f"http://127.0.0.1:{port}"
     rt = region_runtime(tmp_path_factory.mktemp("limits"), anvil, public_url=url)
     doc = issue_licence(rt, business_request())
-    env = {
-        **os.environ,
-        "LICLEDGER_RPC_URL": anvil.config.rpc_url,
-        "LICLEDGER_CHAIN_PORT": str(anvil.config.port),
-        "LICLEDGER_PUBLIC_URL": url,
-        "LICLEDGER_VERIFY_BURST": "100000",
-        "LICLEDGER_HEADER_TIMEOUT_SECONDS": "2",
-    }
+    env = serve_env(anvil, url, verify_burst="100000", header_timeout_seconds="2")
     cmd = [EXE, "serve", "--data-dir", str(rt.settings.home), "--workers", "2"]
     proc = start_serve(cmd, env, port)
     try:

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ from licence_service.region.runtime import Runtime
 from licence_service.services import issue_licence
 from licence_service.services.status import change_status
 from tests.chain_fixtures import free_port
-from tests.service_fixtures import business_request, qr_of, region_runtime
+from tests.service_fixtures import business_request, qr_of, region_runtime, serve_env
 
 pytestmark = pytest.mark.e2e
 
@@ -43,14 +42,7 @@ def served(
     url = f"http://127.0.0.1:{port}"
     rt = region_runtime(tmp_path_factory.mktemp("workers"), anvil, public_url=url)
     doc = issue_licence(rt, business_request())
-    env = {
-        **os.environ,
-        "LICLEDGER_RPC_URL": anvil.config.rpc_url,
-        "LICLEDGER_CHAIN_PORT": str(anvil.config.port),
-        "LICLEDGER_PUBLIC_URL": url,
-        "LICLEDGER_VERIFY_BURST": str(BURST),
-        "LICLEDGER_VERIFY_RATE_PER_MINUTE": "1",
-    }
+    env = serve_env(anvil, url, verify_burst=str(BURST), verify_rate_per_minute="1")
     cmd = [EXE, "serve", "--data-dir", str(rt.settings.home), "--port", str(port)]
     proc = subprocess.Popen([*cmd, "--workers", "2"], env=env)
     try:

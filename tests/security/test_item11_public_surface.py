@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -33,7 +32,7 @@ from licence_service.services.status import change_status
 from licence_service.store.models import LicenceVersion
 from tests.chain_fixtures import free_port
 from tests.security.http_server import form_token
-from tests.service_fixtures import business_request, region_runtime
+from tests.service_fixtures import business_request, region_runtime, serve_env
 
 EXE = str(Path(sys.executable).parent / "licledger")
 MIB = 1024 * 1024
@@ -66,14 +65,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Iterat
         qr = s.scalars(
             select(LicenceVersion.qr_payload).where(LicenceVersion.identifier == doc.licence_id)
         ).one()
-    env = {
-        **os.environ,
-        "LICLEDGER_RPC_URL": anvil.config.rpc_url,
-        "LICLEDGER_CHAIN_PORT": str(anvil.config.port),
-        "LICLEDGER_PUBLIC_URL": url,
-        "LICLEDGER_VERIFY_BURST": str(BURST),
-        "LICLEDGER_VERIFY_RATE_PER_MINUTE": "6",
-    }
+    env = serve_env(anvil, url, verify_burst=str(BURST), verify_rate_per_minute="6")
     proc = subprocess.Popen(
         [EXE, "serve", "--data-dir", str(rt.settings.home), "--port", str(port)],
         env=env,
