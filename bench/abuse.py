@@ -31,7 +31,7 @@ import httpx
 
 from bench import abuse_issuance
 from bench.region import machine
-from bench.verify_server import free_port, licledger, make_demo, remove, wait_healthy
+from bench.verify_server import free_port, licledger, make_demo, remove, stop, wait_healthy
 
 HEAD_TIMEOUT = 2.0  # LICLEDGER_HEADER_TIMEOUT_SECONDS for the run: the slow sender ends soon
 LIMIT_ENV = {"LICLEDGER_HEADER_TIMEOUT_SECONDS": str(HEAD_TIMEOUT)}
@@ -197,16 +197,6 @@ def start_serve(cmd: list[str], env: dict[str, str], port: int) -> subprocess.Po
     )
     wait_healthy(f"http://127.0.0.1:{port}", proc)
     return proc
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
 
 
 def verify_ms(url: str, payload: str) -> tuple[int, str, float]:

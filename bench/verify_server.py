@@ -113,13 +113,19 @@ def serving(region: Region, workers: int | None = None) -> Iterator[Server]:
         wait_healthy(url, proc, region.home / f"serve-{port}.log")
         yield Server(url, workers)
     finally:
+        stop(proc, grace=20)
+        log.close()
+
+
+def stop(proc: subprocess.Popen[bytes], grace: float = 30) -> None:
+    """Terminate a server and wait for it; kill it when it does not stop within ``grace`` s."""
+    if proc.poll() is None:
         proc.terminate()
         try:
-            proc.wait(20)
+            proc.wait(grace)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
-        log.close()
 
 
 def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path | None = None) -> None:
