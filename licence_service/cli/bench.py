@@ -94,18 +94,24 @@ def _group(ctx: typer.Context) -> None:
         raise typer.Exit(2)
 
 
+def _run_and_show(name: str, as_json: bool, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Run benchmark ``name`` and present its figures; a missing one is a clear error."""
+    try:
+        figures: dict[str, Any] = runner(name)(*args, **kwargs)
+    except NotAvailable as exc:
+        raise ServiceError(str(exc), field=name) from None
+    if as_json:
+        print_json(figures)
+    else:
+        _show(name, figures)
+    return figures
+
+
 def _command(name: str) -> None:
     @bench_app.command(name, help=f"Run the {name} benchmark.")
     @handled
     def command(quick: Quick = False, as_json: JsonOut = False) -> None:
-        try:
-            figures = runner(name)(quick)
-        except NotAvailable as exc:
-            raise ServiceError(str(exc), field=name) from None
-        if as_json:
-            print_json(figures)
-        else:
-            _show(name, figures)
+        _run_and_show(name, as_json, quick)
 
 
 for _name in NAMES:
@@ -132,14 +138,9 @@ def load_cmd(
     issuance anchored. Not part of `bench all` (it needs PostgreSQL and a minute)."""
     if seconds is not None and not 1 <= seconds <= 600:
         raise ServiceError("--seconds must be between 1 and 600", field="seconds")
-    try:
-        figures = runner("load")(quick, seconds=seconds, verifiers=verifiers, issuers=issuers)
-    except NotAvailable as exc:
-        raise ServiceError(str(exc), field="load") from None
-    if as_json:
-        print_json(figures)
-    else:
-        _show("load", figures)
+    figures = _run_and_show(
+        "load", as_json, quick, seconds=seconds, verifiers=verifiers, issuers=issuers
+    )
     passed = figures["zero_errors"] and figures["nothing_lost"] and figures["one_outbox_entry_each"]
     raise ExitWith(0 if passed else 1)
 
@@ -150,14 +151,7 @@ def abuse_cmd(as_json: JsonOut = False) -> None:
     """Hostile requests (deep and huge JSON, huge and many headers, a slow head) and kill -9 of
     the master against a real `serve --workers 2`; exit 1 unless every shape got its status,
     the workers survived and a restart served. About a minute; not part of `bench all`."""
-    try:
-        figures = runner("abuse")(False)
-    except NotAvailable as exc:
-        raise ServiceError(str(exc), field="abuse") from None
-    if as_json:
-        print_json(figures)
-    else:
-        _show("abuse", figures)
+    figures = _run_and_show("abuse", as_json, False)
     raise ExitWith(0 if figures.get("passed") else 1)
 
 
