@@ -92,6 +92,7 @@ def propose_region(rt: Runtime, request_file: Path | dict[str, Any]) -> Proposal
         ) from exc
     region = _region_code(region, "request")
     directory, _ = _seat(rt)
+    rt.certificates.check_registration(region, cert.der)
     pid = directory.propose(Action.ADD_REGION, region, name=name, account=account, certificate=cert)
     with rt.sessions.begin() as s:
         oplog.record(s, "region:propose", str(region), proposal=pid, change="ADD_REGION")
@@ -112,6 +113,9 @@ def approve_proposal(rt: Runtime, proposal_id: int) -> ProposalOutcome:
     directory, region = _seat(rt)
     if directory.has_approved(proposal_id, region):
         raise ConflictError(f"region {region} has already approved proposal {proposal_id}")
+    pending = directory.proposal(proposal_id)
+    if pending.cert and not pending.executed:  # never approve a certificate of another suite
+        rt.certificates.check_registration(pending.region, pending.cert)
     directory.approve(proposal_id)
     with rt.sessions.begin() as s:
         oplog.record(s, "region:approve", str(proposal_id))
@@ -185,8 +189,9 @@ def rotate_certificate(
         agency = rt.agency(s, agency_code)
     ca = region_ca(rt.settings, REGION_CA, region, secret, ca_key)
     fresh = issue_agency(ca, agency.code, agency.name, str(region))
-    save_credentials(keys, _next_name(agency.code), fresh, secret)
     cert = NewCertificate(agency.code, fresh.cert.public_bytes(Encoding.DER))
+    rt.certificates.check_registration(region, cert.der)  # before anything is kept
+    save_credentials(keys, _next_name(agency.code), fresh, secret)
     pid = directory.propose(Action.ADD_CERTIFICATE, region, certificate=cert)
     with rt.sessions.begin() as s:
         oplog.record(s, "region:rotate", agency.code, proposal=pid)

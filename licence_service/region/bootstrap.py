@@ -83,6 +83,7 @@ def join_directory(
     cert = NewCertificate(agency_code, creds.cert.public_bytes(Encoding.DER))
     if directory.account_region(account) == region:
         return "member"
+    rt.certificates.check_registration(region, cert.der)  # its suite must be the region's
     if not directory.region_codes():
         if rt.operator_account().address != rt.deployment.deployer:
             raise NotSetUpError("the directory has no region yet; its deployer bootstraps it")
@@ -168,6 +169,8 @@ def init_region(
     if not credentials_exist(keys, name):
         ca = region_ca(rt.settings, REGION_CA, region, secret, ca_key)
         creds = issue_agency(ca, agency_code, agency_name, str(region))
+        # a certificate the directory would refuse is refused before anything is kept
+        rt.certificates.check_registration(region, creds.cert.public_bytes(Encoding.DER))
         save_credentials(keys, name, creds, secret)
     creds = load_any_credentials(keys, name, secret)
 
