@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -100,9 +101,11 @@ def test_a_region_keeps_its_suite(rt: Runtime) -> None:
     assert isinstance(rt.agency_credentials(AGENCY).key, sm2.PrivateKey)
 
 
-@pytest.mark.e2e
-def test_licledger_init_crypto_sm_issues_and_verifies(tmp_path: Path, anvil: AnvilNode) -> None:
-    """The commands a new user types: init --crypto sm, issue, verify the PDF, verify the QR."""
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def _cli(home: Path, anvil: AnvilNode) -> Run:
+    """`licledger ... --data-dir home` on the session's node, as a user runs it."""
     env = {
         **os.environ,
         "LICLEDGER_RPC_URL": anvil.config.rpc_url,
@@ -111,16 +114,23 @@ def test_licledger_init_crypto_sm_issues_and_verifies(tmp_path: Path, anvil: Anv
     }
     for name in ("LICLEDGER_HOME", "LICLEDGER_ENV", "LICLEDGER_KEY_PASSPHRASE"):
         env.pop(name, None)
-    home = str(tmp_path / "data")
 
     def run(*args: str, check: int = 0) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
-            [EXE, *args, "--data-dir", home], env=env, capture_output=True, text=True, timeout=180
-        )
+            [EXE, *args, "--data-dir", str(home)],
+            env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
         assert proc.returncode == check, (args, proc.stdout, proc.stderr)
         assert "Traceback" not in proc.stderr and "Warning" not in proc.stderr
         return proc
 
+    return run
+
+
+@pytest.mark.e2e
+def test_licledger_init_crypto_sm_issues_and_verifies(tmp_path: Path, anvil: AnvilNode) -> None:
+    """The commands a new user types: init --crypto sm, issue, verify the PDF, verify the QR."""
+    run = _cli(tmp_path / "data", anvil)
     refused = run("init", "--crypto", "rsa", check=2)
     assert "unknown crypto suite 'rsa'" in refused.stderr and "[crypto]" in refused.stderr
     assert not (tmp_path / "data" / "keys").exists()  # refused before anything was made
@@ -140,3 +150,20 @@ def test_licledger_init_crypto_sm_issues_and_verifies(tmp_path: Path, anvil: Anv
     assert json.loads(run("verify", "--qr", token, "--json").stdout)["verdict"] == "VALID"
     again = run("init", "--crypto", "intl", check=2)
     assert "set up with crypto suite sm" in again.stderr
+
+
+@pytest.mark.e2e
+def test_mixed_consortium_demo_verifies_across_suites(tmp_path: Path, anvil: AnvilNode) -> None:
+    """`licledger demo-regions --crypto-b sm`: region A on intl, region B on sm; each verifies
+    the other's PDF and QR code from the chain alone."""
+    run = _cli(tmp_path / "data", anvil)
+    report = json.loads(
+        run("demo-regions", "--crypto-b", "sm", "--out", str(tmp_path / "out"), "--json").stdout
+    )
+    assert report["crypto"] == {"A": "intl", "B": "sm"}
+    assert report["verdict"] == "VALID"  # B verifies A's PDF
+    assert report["cross"] == {
+        "A verifies B's PDF": "VALID",
+        "A verifies B's QR code": "VALID",
+        "B verifies A's QR code": "VALID",
+    }
