@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from signing import sm2
@@ -233,7 +234,7 @@ def suite_of_certificate(cert: x509.Certificate) -> CryptoSuite:
     elif algorithm == INTL.signature_oid:
         try:
             key = cert.public_key()
-        except ValueError:  # a curve cryptography does not know (SM2 among them)
+        except (ValueError, UnsupportedAlgorithm):  # a curve it does not know (SM2 among them)
             key = None
         if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
             return INTL

@@ -10,18 +10,30 @@ from io import BytesIO
 
 import pytest
 from asn1crypto import cms
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import MDPPerm
 
 from signing import sm2
-from signing.certificates import create_region_ca, issue_agency_certificate
+from signing.certificates import (
+    certificate_fingerprint,
+    create_region_ca,
+    issue_agency_certificate,
+)
 from signing.pades import SignerConfig, sign_pdf
 from signing.pdf_metadata import embed_metadata
 from signing.sm2_certificates import (
     SmKeyAndCert,
     create_sm_region_ca,
     issue_sm_agency_certificate,
+    suite_of_certificate,
 )
+from signing.suites import INTL, SM, CryptoSuiteError
 from signing.validation import validate_pdf_signature
 from tests.test_signing import (  # the intl tests, collected here again with sm fixtures
     METADATA,
@@ -166,3 +178,33 @@ def test_suites_do_not_vouch_for_each_other(plain_pdf: bytes, ca: SmKeyAndCert) 
     assert not validate_pdf_signature(sm_pdf, [same_name.cert]).trusted
     assert validate_pdf_signature(intl_pdf, [ca.cert, same_name.cert]).ok
     assert validate_pdf_signature(sm_pdf, [same_name.cert, ca.cert]).ok
+
+
+def _mixed(tbs_of: SmKeyAndCert, spki: bytes | None, algorithm: str, sign) -> x509.Certificate:  # type: ignore[no-untyped-def]
+    """``tbs_of``'s certificate with another key and/or signature algorithm, signed anew."""
+    tbs = asn1_x509.Certificate.load(tbs_of.cert.public_bytes(Encoding.DER))["tbs_certificate"]
+    if spki is not None:
+        tbs["subject_public_key_info"] = asn1_keys.PublicKeyInfo.load(spki)
+    tbs["signature"] = {"algorithm": algorithm}
+    cert = asn1_x509.Certificate(
+        {
+            "tbs_certificate": tbs,
+            "signature_algorithm": {"algorithm": algorithm},
+            "signature_value": sign(tbs.dump(force=True)),
+        }
+    )
+    return x509.load_der_x509_certificate(cert.dump())
+
+
+def test_a_certificate_mixing_the_suites_belongs_to_none(ca: SmKeyAndCert) -> None:
+    p256 = ec.generate_private_key(ec.SECP256R1())
+    spki = p256.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    p256_key_sm2_signed = _mixed(ca, spki, SM.signature_oid, lambda m: sm2.sign(ca.key, m))
+    sm2_key_ecdsa_signed = _mixed(
+        ca, None, INTL.signature_oid, lambda m: p256.sign(m, ec.ECDSA(hashes.SHA256()))
+    )
+    assert suite_of_certificate(ca.cert) is SM
+    for mixed in (p256_key_sm2_signed, sm2_key_ecdsa_signed):
+        with pytest.raises(CryptoSuiteError, match="belongs to no crypto suite") as refused:
+            suite_of_certificate(mixed)
+        assert certificate_fingerprint(mixed) in str(refused.value)

@@ -8,7 +8,8 @@
   to the sm region is refused by every other region's service when asked to approve it.
 - Past every service (both regions approve with raw calls): the P-256 certificate is on-chain,
   yet a P-256 signature presented for the sm region's licence counts for nothing in any
-  verifier: UNKNOWN_ISSUER, naming the suites; the genuine SM2 code stays VALID.
+  verifier: UNKNOWN_ISSUER, naming the suites, and no trust list of the offline counter
+  offers it; the genuine SM2 code stays VALID.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from licence_service.federation.region import approve_proposal
 from licence_service.region.bootstrap import init_region
 from licence_service.region.runtime import REGION_CA, Runtime
 from licence_service.region.settings import load_settings
+from licence_service.services.trust_list import trust_list
 from signing.certificates import create_region_ca, issue_agency_certificate
 from signing.credentials import Credentials
 from signing.keystore import save_credentials
@@ -97,3 +99,5 @@ def test_a_p256_signature_for_an_sm_licence_counts_for_nothing(regions: Regions)
         result = verify_qr(rt, forged)
         assert result.verdict is Verdict.UNKNOWN_ISSUER, result.checks
         assert "crypto suite intl, while region 440300 is an sm region" in result.reason
+        # nor does the offline counter's trust list offer the certificate
+        assert rogue.fingerprint not in trust_list(rt)["keys"]
