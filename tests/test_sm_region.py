@@ -6,6 +6,7 @@ redefined below); among them a P-256 signature presented for the sm region's lic
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -24,11 +25,13 @@ from licence_service.domain.errors import InvalidInputError
 from licence_service.region.bootstrap import init_region
 from licence_service.region.runtime import Runtime
 from licence_service.services import issue_licence
+from licence_service.services.bulk_import import ImportOptions, RowResult, run_import
 from signing import sm2
 from signing.compact import verify_compact
 from signing.pdf_metadata import read_metadata
 from signing.sm2_certificates import sm_public_key, suite_of_certificate
 from signing.suites import INTL, SM
+from signing.validation import validate_pdf_signature
 from tests.service_fixtures import business_request, qr_of, region_runtime
 from tests.test_service_flow import (  # the intl flow, collected here again on an sm region
     test_any_changed_byte_is_not_valid,
@@ -167,3 +170,23 @@ def test_mixed_consortium_demo_verifies_across_suites(tmp_path: Path, anvil: Anv
         "A verifies B's QR code": "VALID",
         "B verifies A's QR code": "VALID",
     }
+
+
+@pytest.mark.contract
+def test_a_bulk_import_of_an_sm_region_signs_sm2_in_its_workers(
+    rt: Runtime, tmp_path: Path
+) -> None:
+    """The import's worker processes get the SM2 key and sign SM2/SM3 PDFs that verify."""
+    req = business_request()
+    header = ["holder_name", "holder_id", *req.fields]
+    rows = [[f"杭州{c}科技有限公司", req.holder_id, *req.fields.values()] for c in "甲乙丙"]
+    path = tmp_path / "rows.csv"
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([header, *rows])
+    results: list[RowResult] = []
+    summary = run_import(rt, path, ImportOptions("BL01", workers=1, chunk=2), results.append)
+    assert summary.anchored and [r.status for r in results] == ["issued"] * 3, results
+    for row in results:
+        pdf = Path(row.pdf).read_bytes()
+        assert validate_pdf_signature(pdf, rt.trust_store().roots).ok
+        assert rt.verifier().verify_pdf(pdf).verdict is Verdict.VALID
