@@ -22,6 +22,7 @@ from gmssl.sm2 import CryptSM2
 from ledger_client.node import AnvilNode
 from licence_service.audit.replay import replay
 from licence_service.domain.errors import InvalidInputError
+from licence_service.federation.region import rotate_certificate
 from licence_service.region.bootstrap import init_region
 from licence_service.region.runtime import Runtime
 from licence_service.services import issue_licence
@@ -190,3 +191,17 @@ def test_a_bulk_import_of_an_sm_region_signs_sm2_in_its_workers(
         pdf = Path(row.pdf).read_bytes()
         assert validate_pdf_signature(pdf, rt.trust_store().roots).ok
         assert rt.verifier().verify_pdf(pdf).verdict is Verdict.VALID
+
+
+@pytest.mark.contract
+def test_an_sm_region_rotates_to_another_sm2_certificate(rt: Runtime) -> None:
+    before = issue_licence(rt, business_request())
+    old = rt.agency_credentials(AGENCY).fingerprint
+    outcome = rotate_certificate(rt)
+    assert outcome.executed  # one region: its own approval is enough
+    fresh = rt.agency_credentials(AGENCY)
+    assert fresh.fingerprint != old and suite_of_certificate(fresh.cert) is SM
+    after = issue_licence(rt, business_request())
+    for doc in (before, after):
+        assert rt.verifier().verify_pdf(doc.pdf_path.read_bytes()).verdict is Verdict.VALID
+        assert rt.verifier().verify_qr(qr_of(rt, doc.licence_id)).verdict is Verdict.VALID
