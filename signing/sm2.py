@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 from tongsuopy.crypto import hashes, serialization
 from tongsuopy.crypto.asymciphers import ec
-from tongsuopy.crypto.exceptions import InternalError, InvalidSignature
+from tongsuopy.crypto.exceptions import InternalError, InvalidSignature, UnsupportedAlgorithm
 
 __all__ = [
     "COMPACT_LENGTH",
@@ -160,7 +160,12 @@ def public_key_der(key: PublicKey) -> bytes:
 
 
 def load_public_key_der(der: bytes) -> PublicKey:
-    key = serialization.load_der_public_key(bytes(der))
+    """The SM2 key of a SubjectPublicKeyInfo; any other key (a curve Tongsuo does not load
+    included) is a ValueError."""
+    try:
+        key = serialization.load_der_public_key(bytes(der))
+    except UnsupportedAlgorithm as exc:
+        raise ValueError(f"the SubjectPublicKeyInfo is not an SM2 key ({exc})") from exc
     if not is_sm2_key(key):
         raise ValueError("the SubjectPublicKeyInfo is not an SM2 key")
     return key

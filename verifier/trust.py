@@ -27,6 +27,8 @@ class RegisteredCertificate(CertificateInfo):
     one type for both, so the time rule and the fields are defined once, in ``ledger_client``."""
 
     cert: x509.Certificate | None = None
+    suite: str = ""  # the crypto suite its DER names ("" when it names none)
+    suite_problem: str | None = None  # why its suite is not its region's: it counts for nothing
 
 
 class CertificateDirectory(Protocol):
@@ -98,6 +100,8 @@ def signer_check(
     attrs = subject_attributes(signer)
     who = f"{attrs.get('name', '?')} ({attrs.get('code', '?')})"
     registered = trust.registered(signer)
+    if registered is not None and registered.suite_problem is not None:
+        return Check("issuer", False, f"signed by {who}, but {registered.suite_problem}")
     # Nothing dates a signature that was never anchored: it counts only while the key was
     # never lost or retired at all.
     at = signed_at if signed_at is not None else _NEVER

@@ -106,10 +106,20 @@ def demo_regions_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="Where the PDF goes.")] = Path("demo-out"),
     data_dir: DataDir = None,
     as_json: JsonOut = False,
+    crypto_b: Annotated[
+        str,
+        typer.Option(
+            "--crypto-b",
+            help="Crypto suite of region B (深圳): intl (as region A) or sm (a mixed consortium).",
+        ),
+    ] = "intl",
 ) -> None:
-    """Second demo: a licence issued in one region is verified and shared in another."""
+    """Second demo: a licence issued in one region is verified and shared in another; each
+    region verifies the other's PDF and QR code from the chain alone."""
     from licence_service.demo.regions import run_regions_demo
 
-    report = run_regions_demo(runtime(data_dir), out_dir, console=None if as_json else out)
+    report = run_regions_demo(
+        runtime(data_dir), out_dir, console=None if as_json else out, crypto_b=crypto_b
+    )
     if as_json:
         print_json(report)

@@ -21,8 +21,8 @@ from licence_service.region.at_rest import region_ca
 from licence_service.region.bootstrap import member_account
 from licence_service.region.runtime import Runtime, agency_credentials_name
 from licence_service.store.models import Agency
-from signing.certificates import issue_agency_certificate
-from signing.keystore import credentials_exist, load_credentials, save_credentials
+from signing.credentials import issue_agency
+from signing.keystore import credentials_exist, load_any_credentials, save_credentials
 
 REGION_CA = "region-ca"
 
@@ -92,6 +92,7 @@ def propose_region(rt: Runtime, request_file: Path | dict[str, Any]) -> Proposal
         ) from exc
     region = _region_code(region, "request")
     directory, _ = _seat(rt)
+    rt.certificates.check_registration(region, cert.der)
     pid = directory.propose(Action.ADD_REGION, region, name=name, account=account, certificate=cert)
     with rt.sessions.begin() as s:
         oplog.record(s, "region:propose", str(region), proposal=pid, change="ADD_REGION")
@@ -112,6 +113,9 @@ def approve_proposal(rt: Runtime, proposal_id: int) -> ProposalOutcome:
     directory, region = _seat(rt)
     if directory.has_approved(proposal_id, region):
         raise ConflictError(f"region {region} has already approved proposal {proposal_id}")
+    pending = directory.proposal(proposal_id)
+    if pending.cert and not pending.executed:  # never approve a certificate of another suite
+        rt.certificates.check_registration(pending.region, pending.cert)
     directory.approve(proposal_id)
     with rt.sessions.begin() as s:
         oplog.record(s, "region:approve", str(proposal_id))
@@ -184,9 +188,10 @@ def rotate_certificate(
     with rt.sessions() as s:
         agency = rt.agency(s, agency_code)
     ca = region_ca(rt.settings, REGION_CA, region, secret, ca_key)
-    fresh = issue_agency_certificate(ca, agency.code, agency.name, str(region))
-    save_credentials(keys, _next_name(agency.code), fresh, secret)
+    fresh = issue_agency(ca, agency.code, agency.name, str(region))
     cert = NewCertificate(agency.code, fresh.cert.public_bytes(Encoding.DER))
+    rt.certificates.check_registration(region, cert.der)  # before anything is kept
+    save_credentials(keys, _next_name(agency.code), fresh, secret)
     pid = directory.propose(Action.ADD_CERTIFICATE, region, certificate=cert)
     with rt.sessions.begin() as s:
         oplog.record(s, "region:rotate", agency.code, proposal=pid)
@@ -206,10 +211,10 @@ def finish_rotation(rt: Runtime) -> list[str]:
             name = _next_name(agency.code)
             if not credentials_exist(keys, name):
                 continue
-            fresh = load_credentials(keys, name, secret)
+            fresh = load_any_credentials(keys, name, secret)
             if directory.certificate(bytes.fromhex(fresh.fingerprint)) is None:
                 continue
-            old = load_credentials(keys, agency_credentials_name(agency.code), secret)
+            old = load_any_credentials(keys, agency_credentials_name(agency.code), secret)
             save_credentials(
                 keys, f"{agency_credentials_name(agency.code)}.{old.fingerprint[:12]}", old, secret
             )

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
@@ -36,7 +37,10 @@ def _b64url(data: bytes) -> str:
 def _key_entry(cert: x509.Certificate) -> dict[str, Any] | None:
     """The certificate's P-256 key as JWK and SPKI, with its name and validity; None for a
     key WebCrypto cannot check a QR signature with (any other curve or algorithm)."""
-    key = cert.public_key()
+    try:
+        key = cert.public_key()
+    except (ValueError, UnsupportedAlgorithm):  # SM2: see signing.sm2_certificates
+        return None
     if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
         return None
     numbers = key.public_numbers()
@@ -86,7 +90,9 @@ def trust_list(rt: Runtime) -> dict[str, Any]:
         chain.refresh()
         regions |= {str(code): name for code, name in chain.region_names.items()}
         for registered in chain.all():
-            entry = _key_entry(registered.cert) if registered.cert is not None else None
+            if registered.cert is None or registered.suite_problem is not None:
+                continue  # a certificate of another suite than its region's counts for nothing
+            entry = _key_entry(registered.cert)
             if entry is None:
                 continue
             keys[entry["fingerprint"]] = entry | {

@@ -1,6 +1,6 @@
 """One region on the session's anvil node with two agencies' genuine, anchored licences and a
 use-specific copy: the material every hostile shape is made from (package scope: one region
-for the whole corpus)."""
+for the whole corpus, once per crypto suite: ``intl`` and ``sm``)."""
 
 from __future__ import annotations
 
@@ -36,10 +36,13 @@ def _signer(rt: Runtime, code: str):  # type: ignore[no-untyped-def]
     return sign
 
 
-@pytest.fixture(scope="package")
-def hostile_region(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Runtime:
+@pytest.fixture(scope="package", params=["intl", "sm"])
+def hostile_region(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode
+) -> Runtime:
     # the corpus is posted to the API in one burst: no rate limit in the way
-    rt = region_runtime(tmp_path_factory.mktemp("hostile"), anvil, verify_burst=100_000)
+    home = tmp_path_factory.mktemp(f"hostile-{request.param}")
+    rt = region_runtime(home, anvil, crypto=request.param, verify_burst=100_000)
     init_region(rt, agency_code=A2, agency_name=HEALTH_AGENCY[1])
     return rt
 

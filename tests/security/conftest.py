@@ -1,5 +1,6 @@
 """Each attack module gets a consortium of its own (module scope): region A with two agencies,
-region B with one, on the test session's anvil node."""
+region B with one, on the test session's anvil node. A module runs on a mixed consortium too
+(B on the ``sm`` suite) with ``pytestmark = BOTH_SUITES``."""
 
 from __future__ import annotations
 
@@ -13,4 +14,6 @@ from tests.security.trust_fixtures import Regions, build_regions
 def regions(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode
 ) -> Regions:
-    return build_regions(tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1]), anvil)
+    crypto_b = getattr(request, "param", "intl")
+    name = f"{request.module.__name__.rsplit('.', 1)[-1]}-{crypto_b}"
+    return build_regions(tmp_path_factory.mktemp(name), anvil, crypto_b=crypto_b)

@@ -21,6 +21,7 @@ from ledger_client.registry import LeafStatus, Member
 from licence_service.store.models import OutboxEntry
 from tests.security.trust_fixtures import (
     B1,
+    BOTH_SUITES,
     Regions,
     agency,
     issue_by,
@@ -29,6 +30,8 @@ from tests.security.trust_fixtures import (
     verify_pdf_direct,
 )
 from verifier.verdicts import Verdict
+
+pytestmark = BOTH_SUITES  # region B on intl, then on sm (a mixed consortium)
 
 
 def _reverts(name: str, fn, *args) -> None:  # type: ignore[no-untyped-def]

@@ -23,6 +23,7 @@ from tests.security.trust_fixtures import (
     A1,
     A2,
     B1,
+    BOTH_SUITES,
     Regions,
     agency,
     issue_by,
@@ -31,6 +32,8 @@ from tests.security.trust_fixtures import (
     verify_qr,
 )
 from verifier.verdicts import Verdict
+
+pytestmark = BOTH_SUITES  # region B on intl, then on sm (a mixed consortium)
 
 
 def _key_of(regions: Regions, leaf_hex: str) -> bytes:

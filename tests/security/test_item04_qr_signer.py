@@ -20,6 +20,7 @@ from licence_service.federation.region import report_compromised
 from tests.security.trust_fixtures import (
     A1,
     A2,
+    BOTH_SUITES,
     Regions,
     issue_by,
     qr_token,
@@ -27,6 +28,8 @@ from tests.security.trust_fixtures import (
 )
 from verifier.qr import encode_token, parse_token
 from verifier.verdicts import Verdict
+
+pytestmark = BOTH_SUITES  # region B on intl, then on sm (a mixed consortium)
 
 
 def _resign(regions: Regions, token: str, signer: str, **changes: object) -> str:

@@ -24,12 +24,15 @@ from tests.security.trust_fixtures import (
     A1,
     A2,
     B1,
+    BOTH_SUITES,
     Regions,
     issue_by,
     qr_token,
     verify_qr,
 )
 from verifier.verdicts import Verdict
+
+pytestmark = BOTH_SUITES  # region B on intl, then on sm (a mixed consortium)
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,9 @@
 - The data directory is 0700 and every file in it 0600 (licledger.db included), even when the
   process was started with umask 022; an older world-readable directory is tightened.
 - The region CA key kept offline: commands that need it fail naming --ca-key, and work with it.
+
+The checks that do not depend on the key's own format run on an ``intl`` region and on an
+``sm`` one (SM2 keys sealed with SM4-GCM under the same scrypt).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ AGENCY = "11330100002489458U"
 class Region:
     home: Path
     env: dict[str, str]
+    suite: str = "intl"
 
     def run(self, *args: str, check: int = 0, **env: str) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
@@ -54,8 +58,15 @@ class Region:
         return proc
 
 
+BOTH = pytest.mark.parametrize("region", ["intl", "sm"], indirect=True, scope="module")
+INTL_ONLY = pytest.mark.parametrize("region", ["intl"], indirect=True, scope="module")
+CIPHER = {"intl": b"Cipher: AES-256-GCM", "sm": b"Cipher: SM4-GCM"}
+
+
 @pytest.fixture(scope="module")
-def region(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Region:
+def region(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode
+) -> Region:
     env = {
         **os.environ,
         "LICLEDGER_RPC_URL": anvil.config.rpc_url,
@@ -64,8 +75,9 @@ def region(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Region
     }
     for name in ("LICLEDGER_HOME", "LICLEDGER_ENV", "LICLEDGER_KEY_PASSPHRASE"):
         env.pop(name, None)
-    r = Region(tmp_path_factory.mktemp("at-rest") / "data", env)
-    init = r.run("init")
+    suite = request.param
+    r = Region(tmp_path_factory.mktemp(f"at-rest-{suite}") / "data", env, suite)
+    init = r.run("init", "--crypto", suite)
     assert "development mode" in init.stderr and "keys/passphrase" in init.stderr
     return r
 
@@ -74,6 +86,7 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+@BOTH
 def test_data_directory_is_0700_and_files_0600(region: Region) -> None:
     assert (region.home / "licledger.db").is_file()
     assert mode(region.home) == 0o700
@@ -90,11 +103,13 @@ def test_data_directory_is_0700_and_files_0600(region: Region) -> None:
     assert mode(region.home) == 0o700 and mode(region.home / "licledger.db") == 0o600
 
 
+@BOTH
 def test_kdf_parameters_read_back_and_default_is_strong(
     region: Region, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stored = (region.home / "keys" / f"agency-{AGENCY}.key.pem").read_bytes()
     assert b"PRIVATE KEY-----" in stored and b"KDF: scrypt" in stored
+    assert CIPHER[region.suite] in stored and f"Suite: {region.suite}".encode() in stored
     params, nonce, _, _ = read_params(stored)
     assert (params.n, params.r, params.p) == (int(os.environ[ENV_N]), 8, 1)
     assert len(params.salt) == 16 and len(nonce) == 12
@@ -111,6 +126,7 @@ def test_kdf_parameters_read_back_and_default_is_strong(
         configured_n()
 
 
+@INTL_ONLY  # no sm key was ever written in the former format
 def test_former_pbkdf2_key_still_loads_and_is_resealed(tmp_path: Path, region: Region) -> None:
     keys = region.home / "keys"
     passphrase = (keys / "passphrase").read_bytes().strip()
@@ -128,6 +144,7 @@ def test_former_pbkdf2_key_still_loads_and_is_resealed(tmp_path: Path, region: R
     assert load_credentials(tmp_path, "old", passphrase).fingerprint == creds.fingerprint
 
 
+@BOTH
 def test_wrong_passphrase_is_a_clear_error(region: Region) -> None:
     key = region.home / "keys" / f"agency-{AGENCY}.key.pem"
     before = key.read_bytes()
@@ -136,6 +153,7 @@ def test_wrong_passphrase_is_a_clear_error(region: Region) -> None:
     assert key.read_bytes() == before
 
 
+@INTL_ONLY  # the passphrase's source, whatever the cipher
 def test_production_refuses_a_passphrase_inside_the_data_directory(
     region: Region, tmp_path: Path
 ) -> None:
@@ -155,6 +173,7 @@ def test_production_refuses_a_passphrase_inside_the_data_directory(
     region.run("init", **prod, LICLEDGER_KEY_PASSPHRASE_FILE=str(outside))
 
 
+@BOTH
 def test_region_ca_key_kept_offline(region: Region, tmp_path: Path) -> None:
     keys = region.home / "keys"
     offline = tmp_path / "usb"

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from eth_account.signers.local import LocalAccount
 
 from ledger_client import merkle
@@ -49,9 +50,12 @@ class Regions:
         return rt.registry(rt.agency_account(code))
 
 
-def build_regions(root: Path, anvil: AnvilNode, threshold: int = 2) -> Regions:
+def build_regions(
+    root: Path, anvil: AnvilNode, threshold: int = 2, crypto_b: str = "intl"
+) -> Regions:
     """A bootstraps the directory with two agencies, then admits B (one approval while A is
-    the only member); from then on every change needs both regions (M = 2)."""
+    the only member); from then on every change needs both regions (M = 2). A is an ``intl``
+    region, B of suite ``crypto_b`` (a mixed consortium with ``sm``)."""
 
     def settings(home: Path):  # type: ignore[no-untyped-def]
         return load_settings(
@@ -69,7 +73,7 @@ def build_regions(root: Path, anvil: AnvilNode, threshold: int = 2) -> Regions:
     init_region(a, agency_code=A2, agency_name=HEALTH_AGENCY[1])
     b = Runtime(settings(root / "B"))
     shutil.copy(a.settings.deployment_file, b.settings.deployment_file)
-    init_region(b, "440300", "深圳市", B1, "深圳市市场监督管理局")
+    init_region(b, "440300", "深圳市", B1, "深圳市市场监督管理局", crypto=crypto_b)
     assert propose_region(a, membership_request_path(b)).executed
     return Regions(a, b)
 
@@ -113,3 +117,7 @@ def agency(code: str) -> bytes:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+BOTH_SUITES = pytest.mark.parametrize("regions", ["intl", "sm"], indirect=True, scope="module")
+"""Run a module's attacks with region B on ``intl`` and again on ``sm`` (a mixed consortium)."""
