@@ -161,3 +161,21 @@ def test_unknown_or_missing_column_is_refused_before_anything_is_issued(
     proc = cli.run("import", str(source), "--type", "BL01", "--no-progress", check=2)
     assert "颜色" in proc.stderr and "unknown column" in proc.stderr
     assert _licences(cli) == before
+
+
+def test_a_row_repeated_in_a_later_chunk_is_a_row_error_not_a_crash(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """The same row twice, chunks apart (the first still rendering): one licence, and the
+    repeat is a row error naming the first row, never a raw unique-key failure."""
+    source = write_csv(tmp_path / "twice.csv", 6, start=900)
+    lines = source.read_text(encoding="utf-8").splitlines()
+    source.write_text("\n".join([*lines, lines[1]]) + "\n", encoding="utf-8")
+    before = _licences(cli)
+    results = tmp_path / "twice-results.csv"
+    done = cli.json("import", str(source), "--type", "BL01", "--chunk", "2",
+                    "--results", str(results))  # fmt: skip
+    assert (done["rows"], done["issued"], done["failed"]) == (7, 6, 1)
+    assert _licences(cli) == before + 6
+    (repeat,) = [r for r in _results(results) if r["status"] == "error"]
+    assert repeat["row"] == "8" and "same content as row 2" in repeat["error"]

@@ -128,8 +128,9 @@ def run_import(
             all_rows = _chain(first, rows)
             state = _Serials(bulk_store.next_serial(rt, agency.id, ltype.code))
             pending: deque[_Chunk] = deque()
+            seen: dict[bytes, int] = {}  # over the whole file: a repeat in a later chunk too
             for batch in _batched(all_rows, opts.chunk):
-                pending.append(_submit(rt, pool, ltype, batch, state, workers))
+                pending.append(_submit(rt, pool, ltype, batch, state, workers, seen))
                 while len(pending) > opts.max_in_flight:
                     _settle(rt, pool, agency, ltype, path.name, pending.popleft(), state,
                             summary, sink, progress)  # fmt: skip
@@ -189,13 +190,14 @@ class _Serials:
 
 def _submit(
     rt: Runtime, pool: ProcessPoolExecutor, ltype: LicenceType, batch: list[CsvRow],
-    serials: _Serials, workers: int,
+    serials: _Serials, workers: int, seen: dict[bytes, int],
 ) -> _Chunk:  # fmt: skip
-    """Validate a chunk, drop rows already issued, and send the rest to the workers."""
+    """Validate a chunk, drop rows already issued, and send the rest to the workers. ``seen``
+    holds the rows of this file sent so far: a repeat is a row error, never a second licence
+    (nor a unique-key failure when the first is still being rendered)."""
     done = bulk_store.done_rows(rt, (r.key for r in batch))
     results: list[RowResult] = []
     jobs: list[tuple[int, bytes, RowJob]] = []
-    seen: dict[bytes, int] = {}
     today = bulk_store.today_utc()
     for row in batch:
         if row.key in done:
