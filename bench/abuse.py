@@ -131,8 +131,13 @@ SHAPES: dict[str, tuple[Callable[[int], int], int]] = {
 
 # ---------------------------------------------------------------------------- processes
 def worker_pids(master: int) -> set[int]:
-    """The uvicorn worker processes of ``master`` (its spawned children), from /proc."""
+    """The uvicorn worker processes of ``master`` (its children forked from it: the same
+    command line; or spawned), from /proc."""
     found: set[int] = set()
+    try:
+        own = (Path("/proc") / str(master) / "cmdline").read_bytes()
+    except OSError:
+        return found
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -142,7 +147,7 @@ def worker_pids(master: int) -> set[int]:
         except OSError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == master and b"spawn_main" in cmdline:
+        if ppid == master and (cmdline == own or b"spawn_main" in cmdline):
             found.add(int(entry.name))
     return found
 

@@ -29,6 +29,7 @@ from bench.load import AGENCY, ISSUE, _anchored, _run
 from bench.pg import pg_cluster
 from bench.region import machine
 from bench.verify_server import RATE_ENV, Region, free_port, licledger, serving
+from licence_service.api.idempotency import IN_FLIGHT_WAIT
 from licence_service.domain.national_ids import make_uscc
 from licence_service.store.models import Licence, LicenceVersion
 
@@ -77,8 +78,8 @@ def _client(
             except (httpx.HTTPError, RuntimeError):
                 with out.lock:
                     out.retried += 1
-                try:
-                    ids.append(_post(c, other, body, key, 120.0))
+                try:  # the retry waits while the first attempt lives (IN_FLIGHT_WAIT)
+                    ids.append(_post(c, other, body, key, IN_FLIGHT_WAIT + 60))
                 except (httpx.HTTPError, RuntimeError) as exc:
                     with out.lock:
                         out.errors.append(f"{key}: {type(exc).__name__}: {exc}")

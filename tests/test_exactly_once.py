@@ -12,14 +12,22 @@ licence to the same holder.
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
 from bench.abuse_issuance import exactly_once, run
+from bench.verify_server import wait_healthy
 from ledger_client.errors import ContractRevertError
+from ledger_client.node import AnvilNode
 from licence_service.anchoring.worker import wait_anchored
 from licence_service.api.app import create_app
 from licence_service.api.routers import licences as licences_router
@@ -27,11 +35,13 @@ from licence_service.api.routers import lifecycle as lifecycle_router
 from licence_service.domain.national_ids import make_uscc
 from licence_service.region.runtime import Runtime
 from licence_service.services.amend import Amendment, amend
-from licence_service.services.issue import QUEUED_NOTE, IssueRequest, issue
+from licence_service.services.issue import QUEUED_NOTE, IssueRequest, issue, issue_licence
+from licence_service.store import idempotency as store_idempotency
 from licence_service.store.idempotency import BOUND_NOTE
-from licence_service.store.models import Licence
+from licence_service.store.models import Licence, StatusChange
 from tests.chain_fixtures import free_port
 from tests.people_fixtures import serving, staff
+from tests.service_fixtures import business_request, region_runtime, serve_env
 from tests.test_api import ISSUE_BODY
 
 # the module (the package exports its function ``issue`` under the same name)
@@ -140,3 +150,102 @@ def test_an_amendment_failing_after_its_commit_is_amended_once(
     with rt.sessions() as s:
         base = s.scalar(select(Licence).where(Licence.holder_id == body["holder_id"]))
         assert base is not None and base.current_version == 2
+
+
+@pytest.mark.e2e
+def test_a_retry_waits_for_a_slow_first_attempt_while_its_owner_lives(
+    keyed: tuple[httpx.Client, Runtime, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first attempt takes twice ``DEAD_AFTER``; its heartbeat keeps it alive, so the retry
+    (its client gave up) waits for it and answers its licence — no 409, no takeover, one
+    licence. Before, a first attempt slower than a fixed 15 s got its retry a 409."""
+    c, rt, issuer = keyed
+    monkeypatch.setattr(store_idempotency, "HEARTBEAT", 0.2)
+    monkeypatch.setattr(store_idempotency, "DEAD_AFTER", timedelta(seconds=3))
+    body = {**ISSUE_BODY, "holder_id": make_uscc("330106", "MA1WAT001"), "wait": False}
+
+    def slow(rt: Runtime, req: IssueRequest, wait: bool = True) -> object:
+        time.sleep(6)
+        return issue_licence(rt, req, wait=wait)
+
+    monkeypatch.setattr(licences_router, "issue_licence", slow)
+    headers = {**issuer, "Idempotency-Key": "once-slow"}
+    first: list[httpx.Response] = []
+    thread = threading.Thread(
+        target=lambda: first.append(c.post("/api/v1/licences", json=body, headers=headers))
+    )
+    thread.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    again = c.post("/api/v1/licences", json=body, headers=headers, timeout=60)
+    waited = time.monotonic() - started
+    thread.join(60)
+    assert again.status_code == 201, again.text
+    assert first[0].status_code == 201, first[0].text
+    assert again.json()["licence_id"] == first[0].json()["licence_id"]
+    assert waited > 4, waited  # it waited past DEAD_AFTER for the live owner
+    assert _holders(rt, body["holder_id"]) == 1
+
+
+def _faulty(fault: str, cmd: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.faulty_serve", *cmd],
+        env={**env, "LICLEDGER_TEST_FAULT": fault},
+        cwd=Path(__file__).parent.parent,
+    )
+    wait_healthy(env["LICLEDGER_PUBLIC_URL"], proc)
+    return proc
+
+
+def _post_dies(proc: subprocess.Popen[bytes], url: str, **kwargs: object) -> None:
+    """The request kills its server: no answer comes (a dropped connection)."""
+    with pytest.raises(httpx.HTTPError):
+        httpx.post(url, timeout=60, **kwargs)  # type: ignore[arg-type]
+    assert proc.wait(30) == 9
+
+
+@pytest.mark.e2e
+def test_a_killed_worker_s_request_is_answered_by_its_retry(
+    tmp_path: Path, anvil: AnvilNode
+) -> None:
+    """Real `serve` processes dying hard mid-request (tests/faulty_serve.py), then a retry with
+    the key to a restarted server:
+    - killed before its issuance did anything: the retry takes the request over (its owner's
+      process is gone) and issues once — before, it was told 409 "still being processed";
+    - killed right after a suspension was committed: the retry gets the suspension's answer
+      (bound to the key in the change's commit) — before, 409 "is SUSPENDED"."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    rt = region_runtime(tmp_path / "region", anvil, public_url=url)
+    issuer = staff(rt, "-killed")["issuer"]
+    lid = issue_licence(rt, business_request(holder_id=make_uscc("330106", "MA1KY1001"))).licence_id
+    env = serve_env(anvil, url)
+    cmd = ["serve", "--data-dir", str(rt.settings.home), "--workers", "1", "--port", str(port)]
+    holder = make_uscc("330106", "MA1KY1002")
+    issue_body = {**ISSUE_BODY, "holder_id": holder, "wait": False}
+    issue_keyed = {"json": issue_body, "headers": {**issuer, "Idempotency-Key": "killed-issue"}}
+    suspend = {"action": "suspend", "reason": "检查中"}
+    status_keyed = {"json": suspend, "headers": {**issuer, "Idempotency-Key": "killed-status"}}
+    _post_dies(_faulty("before-issue", cmd, env), f"{url}/api/v1/licences", **issue_keyed)
+    _post_dies(_faulty("after-status", cmd, env), f"{url}/api/v1/licences/{lid}/status",
+               **status_keyed)  # fmt: skip
+    with rt.sessions() as s:
+        change = s.scalar(select(StatusChange).where(StatusChange.status == "SUSPENDED"))
+        assert change is not None  # the suspension was committed before the worker died
+        tx_hash = change.tx_hash
+    assert _holders(rt, holder) == 0
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "licledger"), *cmd], env=env)
+    try:
+        wait_healthy(url, proc)
+        issued = httpx.post(f"{url}/api/v1/licences", timeout=60, **issue_keyed)  # type: ignore[arg-type]
+        assert issued.status_code == 201, issued.text
+        changed = httpx.post(f"{url}/api/v1/licences/{lid}/status", timeout=60, **status_keyed)  # type: ignore[arg-type]
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["status"] == "SUSPENDED" and changed.json()["tx_hash"] == tx_hash
+        assert changed.headers["idempotent-replay"] == "true"
+        again = httpx.post(f"{url}/api/v1/licences", timeout=60, **issue_keyed)  # type: ignore[arg-type]
+        assert again.json()["licence_id"] == issued.json()["licence_id"]
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert _holders(rt, holder) == 1

@@ -3,16 +3,22 @@
 A client that timed out cannot know whether its issuance or status change happened. Sending
 the same ``Idempotency-Key`` again returns the first answer (same status, same body) instead of
 doing the work again. The key is scoped to the caller's credentials; reusing it for a different
-request is refused (422), and a retry while the first request is still running waits for its
-answer (up to ``IN_FLIGHT_WAIT``), then gets 409.
+request is refused (422).
 
-The first request's row is written before the work starts. An issuance binds it to its licence
-in the commit that records the licence (``store.idempotency``): from then on a retry gets that
-licence (201), whatever becomes of the first request — an anchoring error, a killed worker, a
-dropped connection — and an error after that commit is answered with the licence too. If the
-service dies before the work is recorded, the row stays "in flight": after ``STALE_AFTER`` a
-retry is told so (409) instead of repeating work that may have happened — the client checks
-with a GET and then uses a new key.
+The first request's row is written before the work starts, naming the process that runs it;
+that process's heartbeat (``store.idempotency.Heartbeat``) keeps the row's ``alive_at`` fresh.
+A retry while the first request runs waits for its answer for as long as its owner is alive —
+never a 409 merely because the first attempt is slow — bounded by :data:`IN_FLIGHT_WAIT`, far
+longer than any issuance takes. Once the owner is dead (its heartbeat older than
+``DEAD_AFTER``, or on the same host its process gone), a retry on a route whose work binds its
+answer in the work's own commit (:data:`TAKEOVER_ROUTES`) takes the request over and does it:
+nothing was recorded, or the answer would be there. On other routes it is told 409 ("did not
+finish") rather than repeating work that may have happened.
+
+An issuance, an amendment and a status change bind the key to their answer in the commit that
+records the work (``store.idempotency``): from then on a retry gets that answer, whatever
+becomes of the first request — an anchoring error, a killed worker, a dropped connection — and
+an error after that commit is answered with the work too.
 """
 
 from __future__ import annotations
@@ -20,30 +26,43 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 import anyio
-from sqlalchemy import select
+from fastapi.encoders import jsonable_encoder
+from pydantic import TypeAdapter
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from licence_service.region.runtime import Runtime
-from licence_service.store.idempotency import Binding, binding
-from licence_service.store.models import IdempotentRequest
+from licence_service.store.idempotency import (
+    Binding,
+    Heartbeat,
+    binding,
+    owner_dead,
+    owner_name,
+    take_over,
+)
+from licence_service.store.models import IdempotentRequest, utcnow
 
 log = logging.getLogger(__name__)
 
 HEADER = b"idempotency-key"
 MAX_KEY_LENGTH = 200
-STALE_AFTER = timedelta(minutes=10)
 BINDING_PATHS = "/api/v1/licences"
-IN_FLIGHT_WAIT = 15.0
-"""Seconds a retry waits for the first request with its key to answer (or to record its
-licence) before it is told 409 "still being processed"."""
+IN_FLIGHT_WAIT = 600.0
+"""Seconds at most a retry waits for a first request with its key whose owner is alive. An
+issuance gives up anchoring in the request after 60 s and answers it queued; ten times that
+means only a hung (alive but stuck) owner ever gets its retry a 409."""
+TAKEOVER_ROUTES = re.compile(
+    r"^/api/v1/licences(/[^/]+/(amend|revoke|status|copies|copies/[^/]+/revoke|inspections))?$"
+)
+"""Routes whose work binds its answer in its own commit: a dead owner's request is taken over."""
 _METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 Replay = Callable[[Send], Awaitable[None]]
 
@@ -62,6 +81,22 @@ async def _plain(send: Send, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def _renderer(scope: Scope) -> Callable[[object], tuple[int, bytes]]:
+    """The route's answer for a use case's result, as FastAPI would serialise it (the route is
+    known only once the router has matched: it writes it into this same ``scope``)."""
+
+    def render(result: object) -> tuple[int, bytes]:
+        route = scope.get("route")
+        model = getattr(route, "response_model", None)
+        status = getattr(route, "status_code", None) or 200
+        if model is None:
+            return status, json.dumps(jsonable_encoder(result), ensure_ascii=False).encode()
+        adapter: TypeAdapter[Any] = TypeAdapter(model)
+        return status, adapter.dump_json(adapter.validate_python(result, from_attributes=True))
+
+    return render
+
+
 class Idempotency:
     """ASGI middleware: replays the stored answer of a request made again with its key."""
 
@@ -69,6 +104,7 @@ class Idempotency:
         self.app = app
         self.rt = runtime
         self._limiter: anyio.CapacityLimiter | None = None
+        self._heartbeat = Heartbeat(runtime.sessions)
 
     async def _in_thread(self, func: Callable[..., object], *args: object) -> object:
         """Database work off the event loop, in threads of its own: in the shared pool a
@@ -96,52 +132,66 @@ class Idempotency:
         digest = hashlib.sha256(
             scope["method"].encode() + b" " + scope["path"].encode() + b"\n" + bytes(body)
         ).digest()
+        takeover = TAKEOVER_ROUTES.match(scope["path"]) is not None
         # database work off the event loop: a thousand requests arriving at once must not hold
         # up the answers of those already done
-        waited_until = time.monotonic() + IN_FLIGHT_WAIT
+        waited_until, pause = time.monotonic() + IN_FLIGHT_WAIT, 0.05
         while True:
-            claimed = await self._in_thread(self._claim, caller, key, digest)
+            claimed = await self._in_thread(self._claim, caller, key, digest, takeover)
             row_id, replay = cast(tuple[int, Replay | None], claimed)
-            if replay is not _IN_FLIGHT or time.monotonic() > waited_until:
+            if replay is not _IN_FLIGHT:
                 break
-            # a retry of a request still running (its client's connection dropped): wait
-            # for its answer, or for its licence to be bound to the key, instead of a 409
-            await anyio.sleep(0.1)
-        if replay is _IN_FLIGHT:
-            replay = _answer(409, "the first request with this key is still being processed; "
-                             "retry shortly")  # fmt: skip
+            if time.monotonic() > waited_until:
+                replay = _answer(409, f"the first request with this key is still running after "
+                                 f"{IN_FLIGHT_WAIT:.0f} s; retry later")  # fmt: skip
+                break
+            # a retry of a request still running (its client's connection dropped): wait for
+            # its answer (or for its work to be bound to the key) while its owner is alive
+            await anyio.sleep(pause)
+            pause = min(pause * 1.5, 1.0)
         if replay is not None:
             await replay(send)
             return
-        await self._run(scope, bytes(body), send, row_id)
+        self._heartbeat.hold(row_id)
+        try:
+            await self._run(scope, bytes(body), send, row_id)
+        finally:
+            self._heartbeat.release(row_id)
 
-    def _claim(self, caller: str, key: str, digest: bytes) -> tuple[int, Replay | None]:
-        """Record the request as in flight, or find what answers it already."""
+    def _claim(
+        self, caller: str, key: str, digest: bytes, takeover: bool
+    ) -> tuple[int, Replay | None]:
+        """Record the request as in flight (owned by this process), or find what answers it
+        already, or take over the request of a dead owner."""
         try:
             with self.rt.sessions.begin() as s:
-                row = IdempotentRequest(caller=caller, key=key, request_sha256=digest)
+                row = IdempotentRequest(caller=caller, key=key, request_sha256=digest,
+                                        owner=owner_name(), alive_at=utcnow())  # fmt: skip
                 s.add(row)
                 s.flush()
                 return row.id, None
         except IntegrityError:
             pass
-        with self.rt.sessions() as s:
+        with self.rt.sessions.begin() as s:
             found = s.scalar(
                 select(IdempotentRequest).where(
                     IdempotentRequest.caller == caller, IdempotentRequest.key == key
                 )
             )
-        assert found is not None
-        if found.request_sha256 != digest:
-            return 0, _answer(422, "was used before for a different request; use a new key")
-        if found.status_code is None:
-            created = found.created_at.replace(tzinfo=found.created_at.tzinfo or UTC)
-            if datetime.now(UTC) - created > STALE_AFTER:
-                why = ("the first request with this key did not finish (the service stopped); "
-                       "check its result with a GET, then retry with a new key")  # fmt: skip
-                return 0, _answer(409, why)
-            return 0, _IN_FLIGHT
-        stored, status, media = found.response or b"", found.status_code, found.media_type
+            if found is None:  # the first attempt failed (5xx) and let go of the key
+                return 0, _IN_FLIGHT  # (the next round claims it)
+            if found.request_sha256 != digest:
+                return 0, _answer(422, "was used before for a different request; use a new key")
+            if found.status_code is None:
+                if not owner_dead(found):
+                    return 0, _IN_FLIGHT
+                if not takeover:
+                    return 0, _answer(409, _UNFINISHED)
+                if take_over(s, found.id, found.owner):
+                    log.warning("taking over request %s of %s (dead)", found.id, found.owner)
+                    return found.id, None
+                return 0, _IN_FLIGHT  # another retry took it over: wait for its answer
+            stored, status, media = found.response or b"", found.status_code, found.media_type
 
         async def replay(send: Send) -> None:
             for message in _replay_messages(status, stored, media):
@@ -186,9 +236,11 @@ class Idempotency:
                 await send(pending)
             held.clear()
 
-        # the API's licence routes answer with the licence (``IssuedOut``): only they bind
-        bound = Binding(row_id, str(Request(scope).base_url))
-        token = binding.set(bound if scope["path"].startswith(BINDING_PATHS) else None)
+        # issuances bind only on the API's licence routes (their answer is ``IssuedOut``);
+        # other use cases bind the route's own answer for their result
+        bound = Binding(row_id, str(Request(scope).base_url), owner_name(),
+                        scope["path"].startswith(BINDING_PATHS), _renderer(scope))  # fmt: skip
+        token = binding.set(bound)
         try:
             await self.app(scope, receive, capture)
         except Exception:
@@ -198,7 +250,7 @@ class Idempotency:
             kept = await self._in_thread(self._record, row_id, 500, b"", media)
             if kept is None:  # nothing was recorded: the error is the answer
                 raise
-            # the licence was recorded and the key bound to it before the failure: answer it
+            # the work was recorded and the key bound to it before the failure: answer it
             log.exception("request failed after its work was recorded; answering the work")
             for message in _replay_messages(*cast(tuple[int, bytes, str], kept)):
                 await send(message)
@@ -211,16 +263,21 @@ class Idempotency:
         self, row_id: int, status: int, response: bytes, media: str
     ) -> tuple[int, bytes, str] | None:
         """Store the answer; when the request failed after its work was recorded (the key is
-        bound: ``store.idempotency``), keep the bound answer and return it to be sent."""
+        bound: ``store.idempotency``), keep the bound answer and return it to be sent. A row
+        a retry took over (this process was thought dead) is that retry's to answer."""
         with self.rt.sessions.begin() as s:
             row = s.get(IdempotentRequest, row_id)
-            assert row is not None
+            if row is None:
+                return None
             if row.status_code is not None and status >= 400:
                 return row.status_code, row.response or b"", row.media_type
+            mine = (IdempotentRequest.id == row_id, IdempotentRequest.owner == owner_name())
             if status >= 500:  # nothing was promised: a retry may try again
-                s.delete(row)
+                s.execute(delete(IdempotentRequest).where(*mine,
+                          IdempotentRequest.status_code.is_(None)))  # fmt: skip
             else:
-                row.status_code, row.response, row.media_type = status, response, media
+                done = {"status_code": status, "response": response, "media_type": media}
+                s.execute(update(IdempotentRequest).where(*mine).values(**done))
         return None
 
 
@@ -239,4 +296,8 @@ def _answer(status: int, detail: str) -> Replay:
     return send_it
 
 
-_IN_FLIGHT = _answer(409, "in flight")  # a marker: ``__call__`` waits, then answers 409
+_UNFINISHED = (
+    "the first request with this key did not finish (the service stopped); check its result "
+    "with a GET, then retry with a new key"
+)
+_IN_FLIGHT = _answer(409, "in flight")  # a marker: ``__call__`` waits while the owner lives

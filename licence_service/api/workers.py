@@ -90,6 +90,21 @@ def bind_to_master() -> None:
     threading.Thread(target=_watch_parent, args=(master,), name="parent-watch", daemon=True).start()
 
 
+def fork_workers() -> None:
+    """Start uvicorn's workers by ``fork`` from this master, which has imported the whole app
+    already, instead of ``spawn`` (a fresh interpreter importing it all again): measured on 2
+    shared cores, a restart after ``kill -9`` served in 6.5 s with spawned workers (each
+    re-imported the stack, both at once). The master touches no database or chain before the
+    fork (``Runtime`` opens them lazily), so a worker inherits no connection. uvicorn keeps its
+    start method in ``uvicorn._subprocess.spawn`` (uvicorn is pinned in requirements.lock)."""
+    import multiprocessing
+
+    from uvicorn import _subprocess
+
+    if "fork" in multiprocessing.get_all_start_methods():
+        _subprocess.spawn = multiprocessing.get_context("fork")  # type: ignore[assignment]
+
+
 def worker_app() -> FastAPI:
     """uvicorn's app factory for one worker process (``factory=True``)."""
     bind_to_master()

@@ -27,6 +27,7 @@ from licence_service.domain.states import UNKNOWN
 from licence_service.region.runtime import Runtime
 from licence_service.region.storage import writing_files
 from licence_service.services.anchor_step import anchor
+from licence_service.store.idempotency import bind_answer
 from licence_service.store.models import Agency, Attachment, Licence, LicenceVersion, OutboxEntry
 from licence_service.store.queries import find_licence
 from verifier.leaves import (
@@ -195,6 +196,7 @@ def make_copy(
             s, version, agency, LeafKind.COPY, serial, {**values, **extra, "recipient": recipient},
             dict(doc.salts), doc.leaf, str(path), valid_until, made_by,
         )  # fmt: skip
+        bind_answer(s, result)  # the request's Idempotency-Key, if any: a retry gets this copy
     anchor(rt, [result.leaf])
     return result
 
@@ -253,6 +255,7 @@ def record_inspection(
         recorded = _record_without_pdf(
             rt, s, version, licence.agency, LeafKind.INSPECTION, data, actor or "inspector"
         )
+        bind_answer(s, recorded)  # the request's Idempotency-Key, if any
     anchor(rt, [recorded.leaf])
     return recorded
 

@@ -8,7 +8,7 @@ types) wait for M-of-N approvals of named agencies, each approval anchored on it
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import IntEnum
 
@@ -25,6 +25,7 @@ from licence_service.people.identity import PermissionDeniedError, PersonInfo, P
 from licence_service.region.runtime import Runtime
 from licence_service.services.anchor_step import anchor_all
 from licence_service.services.attachments import record_approval
+from licence_service.store.idempotency import bind_answer
 from licence_service.store.models import (
     Agency,
     Approval,
@@ -166,13 +167,19 @@ def change_status(
     reason_code: int = ReasonCode.OTHER,
     reason_text: str = "",
     actor: str = "",
-    reviewed: bool = False,
+    review: tuple[int, int, int] | None = None,
 ) -> StatusResult:
     """Move a licence's current version (or an attachment) to ``to``; anchored, then recorded.
 
     A cancellation that the licence type puts under joint review opens a review instead and
-    returns with ``review_id`` set and no transaction.
+    returns with ``review_id`` set and no transaction. ``review`` (id, approvals, required):
+    the change executes that review, marked EXECUTED in the change's own commit.
+
+    The running request's ``Idempotency-Key`` is bound to the answer in the commit that
+    records the change (``store.idempotency``): a retry after a 5xx, a dropped connection or
+    a killed worker gets this answer, never "is REVOKED".
     """
+    reviewed = review is not None
     if not 0 <= reason_code <= 0xFFFF:
         raise InvalidInputError("reason code must be between 0 and 65535", field="reason_code")
     with rt.sessions() as s:
@@ -219,10 +226,18 @@ def change_status(
                 block_time=block_time,
             )
         )  # fmt: skip
-    return StatusResult(
-        target.identifier, to.name, int(reason_code), event.tx.tx_hash,
-        event.tx.block_number, block_time,
-    )  # fmt: skip
+        result = StatusResult(
+            target.identifier, to.name, int(reason_code), event.tx.tx_hash,
+            event.tx.block_number, block_time,
+        )  # fmt: skip
+        if review is not None:
+            review_id, count, required = review
+            row = s.get(ReviewRequest, review_id)
+            assert row is not None
+            row.state = ReviewState.EXECUTED
+            result = replace(result, review_id=review_id, approvals=count, required=required)
+        bind_answer(s, result)  # the request's Idempotency-Key, if any: a retry gets this
+    return result
 
 
 # ---------------------------------------------------------------------------- joint review
@@ -325,22 +340,9 @@ def approve(rt: Runtime, review_id: int, person: PersonInfo, note: str = "") -> 
             licence_base, "PENDING_REVIEW", reason_code, None, None, None, review_id,
             count, required,
         )  # fmt: skip
-    result = change_status(
-        rt,
-        licence_base,
-        LeafStatus.CANCELLED,
-        reason_code,
-        reason_text,
-        f"joint review #{review_id}",
-        True,
-    )
-    with rt.sessions.begin() as s:
-        review = s.get(ReviewRequest, review_id)
-        assert review is not None
-        review.state = ReviewState.EXECUTED
-    return StatusResult(
-        result.licence_id, result.status, result.reason_code, result.tx_hash,
-        result.block_number, result.block_time, review_id, count, required,
+    return change_status(
+        rt, licence_base, LeafStatus.CANCELLED, reason_code, reason_text,
+        f"joint review #{review_id}", review=(review_id, count, required),
     )  # fmt: skip
 
 

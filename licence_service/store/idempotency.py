@@ -1,34 +1,63 @@
-"""Binding an ``Idempotency-Key`` to the licence its request produced, in the same commit.
+"""An ``Idempotency-Key``'s row: who runs its request, and the answer bound in the work's commit.
 
-The API's idempotency middleware notes, for the request it is running, the row of its key
-(``binding``). A use case that records a licence calls ``bind_result`` inside the database
-transaction that records it: the key's row gets that licence's answer (201) at once. So
-whatever happens next — anchoring fails, the worker is killed, the connection drops — a retry
-with the key finds the licence and is answered with it, never issues a second one, and never
-learns an error for work that was done. Outside a keyed API request it does nothing.
+The API's idempotency middleware (``api.idempotency``) writes the key's row before the work
+starts, naming the process that runs it (``owner``), and notes the row for the request it runs
+(``binding``). While the request runs, that process's :class:`Heartbeat` refreshes the row's
+``alive_at``: a retry with the key waits while the owner is alive, and may take the request
+over once it is dead (:func:`owner_dead`, :func:`take_over`).
+
+A use case that records its work calls ``bind_result`` (an issuance or amendment) or
+``bind_answer`` (a status change) inside the database transaction that records it: the key's
+row gets the request's answer in the same commit. So whatever happens next — anchoring fails,
+the worker is killed, the connection drops — a retry with the key finds the answer and gets it,
+never does the work twice, and never learns an error for work that was done. The bind is
+conditional on the row still being this request's (in flight, same owner): if a retry took the
+request over meanwhile, the bind raises and the work's transaction rolls back, so the work is
+recorded once, by whichever of the two binds first. Outside a keyed API request they do nothing.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
+import secrets
+import socket
+import threading
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy.orm import Session
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
 
+from licence_service.domain.errors import ConflictError
 from licence_service.store.models import IdempotentRequest
+
+log = logging.getLogger(__name__)
 
 BOUND_NOTE = (
     "recorded and queued (PENDING) when this Idempotency-Key was bound to it; "
     "GET the licence for its anchoring"
 )
+HEARTBEAT = 2.0
+"""Seconds between an owner's heartbeats on the rows of the requests it runs."""
+DEAD_AFTER = timedelta(seconds=20)
+"""An owner whose heartbeat is this old is dead (a stalled database or a frozen host included:
+ten missed beats). On the owner's own host a vanished process is dead at once."""
+
+Render = Callable[[object], tuple[int, bytes]]
 
 
 @dataclass(frozen=True)
 class Binding:
     row_id: int  # the key's ``IdempotentRequest`` row
     base_url: str  # the request's base URL, ending in "/": the answer's ``pdf_url``
+    owner: str  # the process running the request (``owner_name()``)
+    licences: bool = False  # the route answers with the licence (``IssuedOut``)
+    render: Render | None = None  # the route's answer for a use case's result
 
 
 binding: ContextVar[Binding | None] = ContextVar("idempotency_binding", default=None)
@@ -56,13 +85,136 @@ def bound_answer(base_url: str, doc: Issued) -> bytes:
     return json.dumps(answer, ensure_ascii=False).encode()
 
 
+def _bind(s: Session, current: Binding, status: int, body: bytes) -> None:
+    """The key's row gets ``status``/``body`` in ``s``'s commit if the request is still this
+    process's; if a retry took it over, raise (the work's transaction rolls back)."""
+    done = s.execute(
+        update(IdempotentRequest)
+        .where(IdempotentRequest.id == current.row_id)
+        .where(IdempotentRequest.status_code.is_(None))
+        .where(IdempotentRequest.owner == current.owner)
+        .values(status_code=status, media_type="application/json", response=body)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(done, "rowcount", 1) != 1:
+        raise ConflictError(
+            "a retry with this Idempotency-Key took the request over; it answers it",
+            field="Idempotency-Key",
+        )
+
+
 def bind_result(s: Session, doc: Issued) -> None:
-    """Give the running request's key (if any) the answer of ``doc``, in ``s``'s commit."""
+    """Give the running request's key (if any, on a licence route) the answer of ``doc``,
+    in ``s``'s commit."""
     current = binding.get()
-    if current is None:
+    if current is None or not current.licences:
         return
-    row = s.get(IdempotentRequest, current.row_id)
-    if row is None or row.status_code is not None:
+    _bind(s, current, 201, bound_answer(current.base_url, doc))
+
+
+def bind_answer(s: Session, result: object) -> None:
+    """Give the running request's key (if any) the route's answer for ``result``, in ``s``'s
+    commit. A route whose answer ``result`` is not (e.g. a use case inside another) binds
+    nothing here."""
+    current = binding.get()
+    if current is None or current.render is None:
         return
-    row.status_code, row.media_type = 201, "application/json"
-    row.response = bound_answer(current.base_url, doc)
+    try:
+        status, body = current.render(result)
+    except ValueError:  # pydantic's ValidationError: not this route's answer
+        log.debug("not binding %r: not the route's answer", type(result).__name__)
+        return
+    _bind(s, current, status, body)
+
+
+# ---------------------------------------------------------------------------- ownership
+
+_NAME: tuple[int, str] | None = None
+
+
+def owner_name() -> str:
+    """This process: ``host:pid:token`` (made anew after a fork)."""
+    global _NAME
+    if _NAME is None or _NAME[0] != os.getpid():
+        _NAME = (os.getpid(), f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}")
+    return _NAME[1]
+
+
+def _pid_gone(owner: str) -> bool:
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def owner_dead(row: IdempotentRequest, now: datetime | None = None) -> bool:
+    """Is the process that runs ``row``'s request gone (its heartbeat too old, or on this
+    host its process has exited)?"""
+    seen = row.alive_at or row.created_at
+    seen = seen.replace(tzinfo=seen.tzinfo or UTC)
+    if (now or datetime.now(UTC)) - seen > DEAD_AFTER:
+        return True
+    return row.owner is not None and _pid_gone(row.owner)
+
+
+def take_over(s: Session, row_id: int, seen_owner: str | None) -> bool:
+    """Make this process the owner of ``row_id``'s request if it is still in flight under
+    ``seen_owner`` (one of several waiting retries wins)."""
+    owner = IdempotentRequest.owner
+    done = s.execute(
+        update(IdempotentRequest)
+        .where(IdempotentRequest.id == row_id)
+        .where(IdempotentRequest.status_code.is_(None))
+        .where(owner.is_(None) if seen_owner is None else owner == seen_owner)
+        .values(owner=owner_name(), alive_at=datetime.now(UTC))
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(done, "rowcount", 0) == 1
+
+
+class Heartbeat:
+    """One thread per process refreshing ``alive_at`` of the rows of the requests it runs."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+        self._held: set[int] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def hold(self, row_id: int) -> None:
+        with self._lock:
+            self._held.add(row_id)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._beat, name="idem-beat", daemon=True)
+                self._thread.start()
+
+    def release(self, row_id: int) -> None:
+        with self._lock:
+            self._held.discard(row_id)
+
+    def _beat(self) -> None:
+        stop = threading.Event()
+        while not stop.wait(HEARTBEAT):
+            with self._lock:
+                held = sorted(self._held)
+            if not held:
+                continue
+            try:
+                with self._sessions.begin() as s:
+                    s.execute(
+                        update(IdempotentRequest)
+                        .where(IdempotentRequest.id.in_(held))
+                        .where(IdempotentRequest.owner == owner_name())
+                        .where(IdempotentRequest.status_code.is_(None))
+                        .values(alive_at=datetime.now(UTC))
+                        .execution_options(synchronize_session=False)
+                    )
+            except Exception:  # a database hiccup: the next beat tries again
+                log.warning("idempotency heartbeat failed", exc_info=True)

@@ -329,6 +329,9 @@ class IdempotentRequest(Base):
     response: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     media_type: Mapped[str] = mapped_column(String(100), default="application/json")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # in flight: the process running the request, and its last heartbeat (api.idempotency)
+    owner: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    alive_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class WorkerLease(Base):
