@@ -26,8 +26,8 @@ from rich.text import Text
 from licence_service.cli.common import DataDir, JsonOut, app, err, handled, print_json, runtime
 from licence_service.domain.errors import ServiceError
 from licence_service.region.runtime import Runtime
-from licence_service.services.bulk_csv import count_rows
 from licence_service.services.bulk_import import ImportOptions, ImportSummary, RowResult, run_import
+from licence_service.services.bulk_sheet import count_rows
 
 RESULT_COLUMNS = ("row", "status", "licence_id", "pdf", "field", "error")
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from licence_service.domain.errors import ServiceError
 from licence_service.region.runtime import Runtime
-from licence_service.services.bulk_csv import open_csv
 from licence_service.services.bulk_import import ImportOptions, RowResult, run_import
+from licence_service.services.bulk_sheet import count_rows
 
 __all__ = ["ImportJob", "find_job", "result_csv", "start_job"]
 
@@ -51,11 +51,6 @@ _JOBS: dict[str, ImportJob] = {}
 _LOCK = threading.Lock()
 
 
-def _count_rows(path: Path) -> int:
-    with open_csv(path) as handle:
-        return max(0, sum(1 for _ in csv.reader(handle)) - 1)
-
-
 def _run(rt: Runtime, job: ImportJob, path: Path, agency_code: str | None) -> None:
     try:
         summary = run_import(rt, path, ImportOptions(job.type_code, agency_code),
@@ -73,7 +68,7 @@ def start_job(
     rt: Runtime, path: Path, type_code: str, agency_code: str | None, owner: str
 ) -> ImportJob:
     """Start importing ``path`` for ``owner`` (a person's label); returns at once."""
-    job = ImportJob(secrets.token_urlsafe(12), owner, type_code, _count_rows(path))
+    job = ImportJob(secrets.token_urlsafe(12), owner, type_code, count_rows(path))
     with _LOCK:
         _JOBS[job.id] = job
     threading.Thread(
