@@ -96,14 +96,18 @@ def _where(path: Path, offset: int, codec: str, named: bool) -> InvalidInputErro
     column_no = line.count(b",") + 1
     header_bytes = before.split(b"\n", 1)[0] if row > 1 else b""
     names = next(csv.reader([header_bytes.decode(codec, "replace")]), []) if header_bytes else []
-    column = names[column_no - 1].strip() if column_no <= len(names) else f"column {column_no}"
+    column = names[column_no - 1].strip() if column_no <= len(names) else str(column_no)
+    if row == 1:
+        column, row_name, field = str(column_no), "row 1 (the header)", "header"
+    else:
+        row_name, field = f"row {row}", column
     name = {"utf-8-sig": "UTF-8", "gb18030": "GB18030"}[codec]
     what = f"{name} text, the encoding named" if named else "UTF-8 or GB18030 text"
     return InvalidInputError(
-        f"row {row}, column {column}: byte 0x{before[-1]:02X} at offset {offset} is not "
+        f"{row_name}, column {column}: byte 0x{before[-1]:02X} at offset {offset} is not "
         f"{what}: the file is in another encoding. Save it from "
         'Excel as "CSV UTF-8" (or as .xlsx) and import it again; nothing was issued',
-        field=column,
+        field=field,
     )
 
 
@@ -170,7 +174,8 @@ def _xlsx_rows(path: Path, ltype: LicenceType) -> tuple[list[str], Numbered]:
     from openpyxl.utils import get_column_letter
 
     try:
-        sheet = openpyxl.load_workbook(path, data_only=False).worksheets[0]
+        with open(path, "rb") as handle:  # by content: openpyxl refuses a name not .xlsx
+            sheet = openpyxl.load_workbook(handle, data_only=False).worksheets[0]
     except Exception as exc:  # a zip that is no workbook: openpyxl raises many kinds
         raise InvalidInputError(f"the .xlsx file cannot be read: {exc}", field="file") from None
     merged = {(r, c): str(rng) for rng in sheet.merged_cells.ranges
@@ -240,7 +245,9 @@ def count_rows(path: Path, encoding: str | None = None) -> int:
         if is_xlsx(path):
             import openpyxl
 
-            return max(0, openpyxl.load_workbook(path, read_only=True).worksheets[0].max_row - 1)
+            with open(path, "rb") as handle:
+                sheet = openpyxl.load_workbook(handle, read_only=True).worksheets[0]
+                return max(0, (sheet.max_row or 1) - 1)
         with open_csv(path, detect_encoding(path, encoding)) as handle:
             return max(0, sum(1 for cells in csv.reader(handle) if any(cells)) - 1)
     except (InvalidInputError, OSError, UnicodeDecodeError, csv.Error, ValueError, KeyError):
