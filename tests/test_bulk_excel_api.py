@@ -146,3 +146,16 @@ def test_templates_download_from_the_api_the_desk_and_the_cli(
     done = CliRunner().invoke(cli_app, ["import-template", "--type", "BL01", "-o", str(target)])
     assert done.exit_code == 0, done.output
     assert [c.value for c in openpyxl.load_workbook(target).worksheets[0][1]] == COLUMNS
+
+
+def test_the_desk_links_every_types_templates(server: tuple[str, dict[str, str]]) -> None:
+    url, headers = server
+    with httpx.Client(base_url=url, timeout=60) as c:
+        form = c.get("/desk/import", headers=headers)
+        assert form.status_code == 200, form.text
+        for code in ("BL01", "FP01", "DL01"):
+            assert f"/desk/import/templates/{code}.xlsx" in form.text
+        got = c.get("/desk/import/templates/FP01.xlsx", headers=headers)
+    assert got.status_code == 200 and got.headers["content-type"] == XLSX
+    sheet = openpyxl.load_workbook(io.BytesIO(got.content)).worksheets[0]
+    assert [c.value for c in sheet[1]] == template_columns(get_licence_type("FP01"))

@@ -33,13 +33,23 @@ from licence_service.api.pages.layout import CSRF, error_of, page
 from licence_service.api.pages.texts import language, texts
 from licence_service.api.routers.imports import stored_upload, template_response
 from licence_service.domain.errors import ServiceError
-from licence_service.domain.licence_types import get_licence_type
+from licence_service.domain.licence_types import get_licence_type, load_licence_types
 from licence_service.people.identity import PersonInfo
 from licence_service.services.bulk_files import TEMPLATE_FORMATS
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+
+
+def _template_links() -> str:
+    """Each type's template, .xlsx and CSV (``/desk/import/templates/BL01.xlsx``)."""
+    return " · ".join(
+        f"{escape(code)} <a id='template-{escape(code)}-{fmt}' download "
+        f"href='/desk/import/templates/{escape(code)}.{fmt}'>{label}</a>"
+        for code in sorted(load_licence_types())
+        for fmt, label in (("xlsx", ".xlsx"), ("csv", "CSV"))
+    )
 
 
 def _form(
@@ -50,10 +60,7 @@ def _form(
                          *get_licence_type(type_code).field_keys))  # fmt: skip
     body = (
         f"<p>{escape(t['imp_intro'])}</p><p><code id='columns'>{escape(columns)}</code></p>"
-        f"<p id='templates'>{escape(t['imp_template'])} "
-        f"<a id='template-xlsx' href='/desk/import/templates/{escape(type_code)}.xlsx' download>"
-        f".xlsx</a> · <a id='template-csv' href='/desk/import/templates/{escape(type_code)}.csv'"
-        f" download>CSV</a></p>"
+        f"<p id='templates'>{escape(t['imp_template'])} {_template_links()}</p>"
         f"<form method='post' action='/desk/import' enctype='multipart/form-data' id='import-form'>"
         f"{CSRF}{type_chooser(t, type_code, 'import-type')}"
         f"{error_of(errors, 'type', 'import-type')}"
