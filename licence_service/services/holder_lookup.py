@@ -20,7 +20,9 @@ agency; each masked or not by the one disclosure rule (``services.disclosure``).
 an agency of another region held here is shown only under a live consent of its holder to the
 asker's region, released as the consent says (``federation.masking.release_fields``); the
 same rule answers another region's service asking for its window (``licences_for_region``,
-a signed region-to-region request): only what the holder's consents to that region cover. Each
+a signed region-to-region request): only what the holder's consents to that region cover.
+Window staff also get, after this region's, what each peer region listed in
+``LICLEDGER_PEER_REGIONS`` answers so (a peer that fails is named, never an error). Each
 lookup is one entry of the read log counted against the per-person read limit (so walking ID
 numbers is throttled even when they hold nothing) and one operation-log row (who, whose —
 the masked ID and its keccak digest, as consent records hash it — and when, with the licences
@@ -31,7 +33,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,7 +41,7 @@ from eth_utils import keccak
 from sqlalchemy import or_, select
 
 from licence_service.audit import oplog
-from licence_service.domain.errors import InvalidInputError
+from licence_service.domain.errors import InvalidInputError, ServiceError
 from licence_service.domain.licence_types import CORE_FIELDS, get_licence_type
 from licence_service.domain.national_ids import (
     HolderIdType,
@@ -47,7 +49,9 @@ from licence_service.domain.national_ids import (
     validate_citizen_id,
     validate_uscc,
 )
+from licence_service.federation.client import call
 from licence_service.federation.masking import mask_value, release_fields
+from licence_service.federation.peers import peer_regions
 from licence_service.people.identity import PermissionDeniedError, PersonInfo, PersonRole
 from licence_service.region.runtime import Runtime
 from licence_service.services.disclosure import admit_read, mask_values, sees_in_full
@@ -67,6 +71,7 @@ HOLDER_CODE_PREFIX = "LLH1:"
 """A scanned holder code is ``LLH1:`` followed by the holder's ID (documented above)."""
 LOOKUP_ROLES = frozenset({PersonRole.WINDOW_STAFF, PersonRole.ISSUER})
 FIELD = "holder_id"
+PEER_PATH = "/api/v1/federation/holders/licences"
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,7 @@ class HolderLookup:
     holder_id_type: str
     looked_up_at: str
     licences: list[HolderLicence] = field(default_factory=list)
+    unreachable_regions: list[int] = field(default_factory=list)  # peers that did not answer
 
 
 def _fold(raw: str) -> str:
@@ -248,4 +254,23 @@ def licences_of_holder(
     admit_read(rt, person, f"holder:{digest[:32]}", route, False, FIELD)
     role = sorted(person.roles & LOOKUP_ROLES)[0].value
     with oplog.acting_as(person.label, role):
-        return _answer(rt, person.region_code, person, kind, holder_id)
+        found = _answer(rt, person.region_code, person, kind, holder_id)
+    if PersonRole.WINDOW_STAFF not in person.roles:
+        return found  # issuers read their own agency's licences only
+    remote, unreachable = _from_peers(rt, holder_id)
+    return replace(found, licences=found.licences + remote, unreachable_regions=unreachable)
+
+
+def _from_peers(rt: Runtime, holder_id: str) -> tuple[list[HolderLicence], list[int]]:
+    """What each peer region (``LICLEDGER_PEER_REGIONS``) releases of the holder to this
+    region under the holder's consent (a signed request each); peers that fail are named."""
+    found: list[HolderLicence] = []
+    unreachable: list[int] = []
+    for region, url in peer_regions(rt.settings).items():
+        try:
+            answer = call(rt, url, "POST", PEER_PATH, {"holder_id": holder_id}, timeout=10,
+                          to_region=region)  # fmt: skip
+            found += [HolderLicence(**entry) for entry in answer["licences"]]
+        except (ServiceError, KeyError, TypeError):
+            unreachable.append(region)
+    return found, unreachable

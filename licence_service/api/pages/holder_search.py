@@ -62,6 +62,10 @@ def results_html(t: dict[str, str], found: HolderLookup) -> str:
     return (
         f"<h3 id='holder-heading'>{escape(heading)}</h3>"
         + table(headers, rows, "holder-licences", empty=t["hl_none"])
+        + "".join(
+            f"<p class='holder-error'>{escape(t['hl_unreachable'].replace('{r}', str(r)))}</p>"
+            for r in found.unreachable_regions
+        )
         + f"<p class='holder-note'>{escape(t['hl_logged'])}</p>"
     )
 

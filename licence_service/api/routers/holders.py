@@ -46,6 +46,9 @@ class HolderLicencesOut(BaseModel):
     holder_id_type: str
     looked_up_at: str
     licences: list[HolderLicenceOut]
+    unreachable_regions: list[int] = Field(
+        default_factory=list, description="Peer regions (LICLEDGER_PEER_REGIONS) not answering"
+    )
 
 
 class HolderIn(BaseModel):
