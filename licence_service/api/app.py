@@ -21,6 +21,7 @@ from licence_service.api.idempotency import Idempotency
 from licence_service.api.routers import (
     audit,
     federation,
+    holders,
     imports,
     licences,
     lifecycle,
@@ -155,6 +156,7 @@ def create_app(
     api.include_router(audit.router)
     api.include_router(federation.router)
     api.include_router(people.router)
+    api.include_router(holders.router)
 
     @api.get("/health", tags=["health"])
     def health() -> dict[str, object]:

@@ -77,6 +77,9 @@ class Settings:
     max_headers: int = 100  # header fields of one request, refused with 431 beyond
     header_timeout: float = 10.0  # a request's head must arrive within this (slowloris)
     verify_rate_per_minute: float = 60.0  # public verification, per client address
+    # Other regions' services the window asks for a holder's consented licences:
+    # "440300=https://sz.example,110100=https://bj.example" (federation.peers)
+    peer_regions: str = ""
     verify_burst: int = 30
     read_limit_per_minute: int = 60  # distinct licences one person may read a minute (429 beyond)
     session_idle_seconds: float = 1800.0  # a page session idle this long ends (token revoked)
@@ -172,6 +175,7 @@ def load_settings(home: Path | str | None = None, **overrides: object) -> Settin
         max_headers=_int("MAX_HEADERS", 100),
         header_timeout=_float("HEADER_TIMEOUT_SECONDS", 10.0),
         verify_rate_per_minute=_float("VERIFY_RATE_PER_MINUTE", 60.0),
+        peer_regions=_env("PEER_REGIONS", ""),
         verify_burst=_int("VERIFY_BURST", 30),
         read_limit_per_minute=_int("READ_LIMIT_PER_MINUTE", 60),
         session_idle_seconds=_float("SESSION_IDLE_SECONDS", 1800.0),

@@ -35,10 +35,11 @@ class CsvRow:
     error: InvalidInputError | None = None
 
 
-def open_csv(path: Path) -> IO[str]:
-    """Open as UTF-8 (a BOM from Excel is accepted), or an error naming the file."""
+def open_csv(path: Path, encoding: str = "utf-8-sig") -> IO[str]:
+    """Open as UTF-8 (a BOM from Excel is accepted) or the named encoding (see
+    ``bulk_sheet.detect_encoding``), or an error naming the file."""
     try:
-        return open(path, encoding="utf-8-sig", newline="")
+        return open(path, encoding=encoding, newline="")
     except OSError as exc:
         raise InvalidInputError(f"cannot read {path}: {exc.strerror}", field="file") from None
 
@@ -107,6 +108,10 @@ def _request(values: dict[str, str], ltype: LicenceType, agency_code: str) -> Is
     )
 
 
+Numbered = Iterator[tuple[int, list[str], InvalidInputError | None]]
+"""Data rows of any sheet: row number, cells as text, and a problem the reader found."""
+
+
 def read_rows(handle: IO[str], ltype: LicenceType, agency_code: str) -> Iterator[CsvRow]:
     """Check the header (raises before any row is yielded), then yield every data row."""
     reader = csv.reader(handle)
@@ -115,23 +120,9 @@ def read_rows(handle: IO[str], ltype: LicenceType, agency_code: str) -> Iterator
     except UnicodeDecodeError:
         raise InvalidInputError("the CSV file is not UTF-8 text", field="file") from None
     try:
-        for cells in reader:
-            number = reader.line_num
-            if not any(c.strip() for c in cells):
-                continue  # blank line
-            values = {c: v.strip() for c, v in zip(columns, cells, strict=False)}
-            key = row_key(ltype.code, agency_code, values)
-            if len(cells) != len(columns):
-                error = InvalidInputError(
-                    f"row has {len(cells)} cells, the header has {len(columns)} columns",
-                    field=columns[min(len(cells), len(columns) - 1)],
-                )
-                yield CsvRow(number, key, None, error)
-                continue
-            try:
-                yield CsvRow(number, key, _request(values, ltype, agency_code))
-            except InvalidInputError as exc:
-                yield CsvRow(number, key, None, exc)
+        yield from table_rows(
+            columns, ((reader.line_num, cells, None) for cells in reader), ltype, agency_code
+        )
     except UnicodeDecodeError:
         raise InvalidInputError(
             f"the CSV file is not UTF-8 text after line {reader.line_num}", field="file"
@@ -140,10 +131,25 @@ def read_rows(handle: IO[str], ltype: LicenceType, agency_code: str) -> Iterator
         raise InvalidInputError(f"the CSV file is malformed: {exc}", field="file") from None
 
 
-def count_rows(path: Path) -> int:
-    """Data rows in the file (one streaming pass), for the progress bar's total and ETA."""
-    with open_csv(path) as handle:
+def table_rows(
+    columns: list[str], numbered: Numbered, ltype: LicenceType, agency_code: str
+) -> Iterator[CsvRow]:
+    """Each data row of a checked header's table (CSV or spreadsheet) as a request or the
+    error naming its column."""
+    for number, cells, problem in numbered:
+        if not any(c.strip() for c in cells):
+            continue  # blank line
+        values = {c: v.strip() for c, v in zip(columns, cells, strict=False)}
+        key = row_key(ltype.code, agency_code, values)
+        if problem is None and len(cells) != len(columns):
+            problem = InvalidInputError(
+                f"row has {len(cells)} cells, the header has {len(columns)} columns",
+                field=columns[min(len(cells), len(columns) - 1)],
+            )
+        if problem is not None:
+            yield CsvRow(number, key, None, problem)
+            continue
         try:
-            return max(0, sum(1 for cells in csv.reader(handle) if any(cells)) - 1)
-        except (UnicodeDecodeError, csv.Error):
-            return 0
+            yield CsvRow(number, key, _request(values, ltype, agency_code))
+        except InvalidInputError as exc:
+            yield CsvRow(number, key, None, exc)

@@ -1,4 +1,5 @@
-"""Bulk issuance from a CSV file: every row validated, rendered, signed, stored and anchored.
+"""Bulk issuance from a CSV or .xlsx file (``bulk_sheet`` reads either): every row
+validated, rendered, signed, stored and anchored.
 
 The pipeline keeps both cores busy and memory flat:
 
@@ -36,9 +37,10 @@ from licence_service.domain.identifiers import LicenceIdentifier
 from licence_service.domain.licence_types import LicenceType, get_licence_type
 from licence_service.region.runtime import Runtime
 from licence_service.services import bulk_store
-from licence_service.services.bulk_csv import CsvRow, open_csv, read_rows
+from licence_service.services.bulk_csv import CsvRow
 from licence_service.services.bulk_render import Rendered, RowJob, WorkerSetup, init_worker
 from licence_service.services.bulk_render import render_rows as _render_rows
+from licence_service.services.bulk_sheet import open_rows
 from licence_service.services.issue import face_values, validate_request, validity
 from licence_service.store.models import Agency
 
@@ -57,6 +59,7 @@ class ImportOptions:
     anchor_batch: int = 1024
     wait: bool = True  # return only once every leaf is confirmed on-chain
     anchor_timeout: float = 600.0
+    encoding: str | None = None  # a CSV's, when named (``bulk_sheet``); None: detected
 
 
 @dataclass(frozen=True)
@@ -111,8 +114,7 @@ def run_import(
     summary = ImportSummary()
     started = time.perf_counter()
     stall_after = int(os.environ.get(STALL_ENV, "0") or 0)
-    with open_csv(path) as handle:
-        rows = read_rows(handle, ltype, agency.code)
+    with open_rows(path, ltype, agency.code, opts.encoding) as rows:
         first = next(rows, None)  # the header is checked here, before anything is issued
         anchoring = _Anchoring(rt, agency.id, opts.anchor_batch)
         workers = opts.workers or os.cpu_count() or 1

@@ -45,6 +45,7 @@ __all__ = [
     "PRESENTED_NAME_ROLES",
     "READ_WINDOW",
     "TooManyReadsError",
+    "admit_read",
     "disclose",
     "ensure_full_pdf",
     "mask_values",
@@ -63,8 +64,8 @@ class TooManyReadsError(ServiceError):
 
     status_code = 429
 
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message, field="licence_id")
+    def __init__(self, message: str, retry_after: int, field: str = "licence_id") -> None:
+        super().__init__(message, field=field)
         self.retry_after = retry_after
 
 
@@ -116,38 +117,63 @@ def _retry_after(s: Any, reader: str, now: datetime) -> int:
     return max(1, math.ceil((frees_at - now).total_seconds()))
 
 
+def _count_read(
+    s: Any, person: PersonInfo, item: str, route: str, unmasked: bool, limit: int
+) -> tuple[int, int] | None:
+    """Record one read of ``item`` by ``person`` in ``s``'s transaction, or (beyond ``limit``
+    distinct items this minute) record an alert instead and return (seen, seconds to wait)."""
+    now = datetime.now(UTC)
+    recent = LicenceRead.reader == person.label, LicenceRead.at > now - READ_WINDOW
+    seen = set(s.scalars(select(LicenceRead.licence).where(*recent).distinct()))
+    if item in seen or len(seen) < limit:
+        s.add(LicenceRead(reader=person.label, licence=item, route=route[:200],
+                          unmasked=unmasked, at=now))  # fmt: skip
+        return None
+    alerted = s.scalar(
+        select(ReadAlert.id).where(
+            ReadAlert.reader == person.label, ReadAlert.at > now - READ_WINDOW
+        )
+    )
+    if alerted is None:  # one alert per person and minute, however often refused
+        s.add(ReadAlert(reader=person.label, distinct_licences=len(seen) + 1,
+                        limit=limit, route=route[:200], at=now))  # fmt: skip
+        oplog.record(s, "licence:read-throttled", item, distinct=len(seen) + 1, limit=limit)
+    return len(seen), _retry_after(s, person.label, now)
+
+
+def _refuse(person: PersonInfo, refused: tuple[int, int], limit: int, field: str) -> None:
+    seen, wait = refused
+    raise TooManyReadsError(
+        f"{person.label} read {seen} distinct licences or holders in the last minute (limit "
+        f"{limit}); try again in {wait} s. The region's auditors have been alerted.",
+        retry_after=wait,
+        field=field,
+    )
+
+
+def admit_read(
+    rt: Runtime, person: PersonInfo, item: str, route: str, unmasked: bool, field: str
+) -> None:
+    """Count one read of ``item`` (anything a person looks up that is not one licence, e.g. a
+    holder at the window) in the read log and against the same per-minute limit as licence
+    reads; ``TooManyReadsError`` naming ``field`` beyond it."""
+    limit = rt.settings.read_limit_per_minute
+    with rt.sessions.begin() as s:
+        refused = _count_read(s, person, item, route, unmasked, limit)
+    if refused is not None:
+        _refuse(person, refused, limit, field)
+
+
 def disclose(rt: Runtime, person: PersonInfo, licence_id: str, route: str) -> bool:
     """Whether ``person`` sees ``licence_id`` in full; records the read, or refuses it with
     ``TooManyReadsError`` (and an alert) beyond the distinct-licence limit of the minute."""
     limit = rt.settings.read_limit_per_minute
-    now = datetime.now(UTC)
     with rt.sessions.begin() as s:
         licence = find_licence(s, licence_id.split("/")[0])
-        base, full = licence.base_id, sees_in_full(person, licence.agency.code)
-        recent = LicenceRead.reader == person.label, LicenceRead.at > now - READ_WINDOW
-        seen = set(s.scalars(select(LicenceRead.licence).where(*recent).distinct()))
-        wait = None
-        if base not in seen and len(seen) >= limit:
-            wait = _retry_after(s, person.label, now)
-            alerted = s.scalar(
-                select(ReadAlert.id).where(
-                    ReadAlert.reader == person.label, ReadAlert.at > now - READ_WINDOW
-                )
-            )
-            if alerted is None:  # one alert per person and minute, however often refused
-                s.add(ReadAlert(reader=person.label, distinct_licences=len(seen) + 1,
-                                limit=limit, route=route[:200], at=now))  # fmt: skip
-                oplog.record(s, "licence:read-throttled", base, distinct=len(seen) + 1,
-                             limit=limit)  # fmt: skip
-        else:
-            s.add(LicenceRead(reader=person.label, licence=base, route=route[:200],
-                              unmasked=full, at=now))  # fmt: skip
-    if wait is not None:
-        raise TooManyReadsError(
-            f"{person.label} read {len(seen)} distinct licences in the last minute (limit "
-            f"{limit}); try again in {wait} s. The region's auditors have been alerted.",
-            retry_after=wait,
-        )
+        full = sees_in_full(person, licence.agency.code)
+        refused = _count_read(s, person, licence.base_id, route, full, limit)
+    if refused is not None:
+        _refuse(person, refused, limit, "licence_id")
     return full
 
 

@@ -109,7 +109,9 @@ function watchImport(box) {
       cell(row, e.error);
     }
     if (data.state === "running") setTimeout(poll, 400);
-    else if (data.state === "done") document.getElementById("result-file").hidden = false;
+    else if (data.state === "done") {
+      for (const id of ["result-file", "result-xlsx"]) document.getElementById(id).hidden = false;
+    }
   }
   poll();
 }

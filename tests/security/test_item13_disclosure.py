@@ -65,12 +65,16 @@ PARAMS = {
     "serial": "1", "review_id": "999999", "submission_id": "999999", "consent_id": "999999",
     "proposal_id": "999999", "prefix": "0000000000",
     "username": "issuer-a1", "name": "counter.js", "action": "revoke", "job_id": "no-such-job",
+    "holder_id": HOLDER_ID,
 }  # fmt: skip
 REQUIRED_QUERY = {"at": datetime.now(UTC).isoformat()}
 # Query variants of page routes (outside the OpenAPI document): the desk's search.
 PAGE_QUERIES = {("GET", "/desk"): [{"q": HOLDER_ID}, {"q": DL01["holder_name"]}, {"q": "DL01"}]}
 # Routes not called, each with why (none return a licence's data to a person).
 NOT_CALLED: dict[tuple[str, str], str] = {
+    ("POST", "/api/v1/federation/holders/licences"): (
+        "signed region-to-region requests only; consent decides (tests/test_holder_federation.py)"
+    ),
     ("POST", "/api/v1/federation/licences/{licence_id}/release"): (
         "signed region-to-region requests only (no person passes); masking of released data "
         "is tested in test_item10_change_feed.py"

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from licence_service.api.pages.holder_search import holder_box
 from licence_service.api.pages.texts import LANG_COOKIE, TEMPLATES, language, texts
 from licence_service.api.security import csrf_field, csrf_token, with_csrf_cookie
 
@@ -30,9 +31,11 @@ def counter_page(
     verdict_html: str = "",
     initial: dict[str, Any] | None = None,
     status: int = 200,
+    holder_html: str = "",
 ) -> HTMLResponse:
     """The page with this browser's CSRF token; ``verdict_html`` is the server-rendered verdict
-    and ``initial`` the same verdict as the API's JSON for the script (both optional)."""
+    and ``initial`` the same verdict as the API's JSON for the script (both optional);
+    ``holder_html`` the answer of the holder search box (``pages.holder_search``)."""
     lang = language(request)
     t = texts(lang)
     token = csrf_token(request)
@@ -46,6 +49,7 @@ def counter_page(
         camera_stop=escape(t["camera_stop"]),
         continuous=escape(t["continuous"]),
         csrf=csrf_field(token),
+        holder=holder_box(t, csrf_field(token), holder_html),
         drop=escape(t["drop"]),
         paste=escape(t["paste"]),
         verify=escape(t["verify"]),

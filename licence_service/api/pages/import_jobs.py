@@ -16,10 +16,11 @@ from typing import Any
 
 from licence_service.domain.errors import ServiceError
 from licence_service.region.runtime import Runtime
-from licence_service.services.bulk_csv import open_csv
+from licence_service.services.bulk_files import table_xlsx
 from licence_service.services.bulk_import import ImportOptions, RowResult, run_import
+from licence_service.services.bulk_sheet import count_rows
 
-__all__ = ["ImportJob", "find_job", "result_csv", "start_job"]
+__all__ = ["ImportJob", "find_job", "result_csv", "result_xlsx", "start_job"]
 
 RESULT_COLUMNS = ("row", "status", "licence_id", "pdf", "field", "error")
 
@@ -51,15 +52,12 @@ _JOBS: dict[str, ImportJob] = {}
 _LOCK = threading.Lock()
 
 
-def _count_rows(path: Path) -> int:
-    with open_csv(path) as handle:
-        return max(0, sum(1 for _ in csv.reader(handle)) - 1)
-
-
-def _run(rt: Runtime, job: ImportJob, path: Path, agency_code: str | None) -> None:
+def _run(
+    rt: Runtime, job: ImportJob, path: Path, agency_code: str | None, encoding: str | None
+) -> None:
     try:
-        summary = run_import(rt, path, ImportOptions(job.type_code, agency_code),
-                             job.results.append)  # fmt: skip
+        summary = run_import(rt, path, ImportOptions(job.type_code, agency_code,
+                             encoding=encoding), job.results.append)  # fmt: skip
     except ServiceError as exc:
         job.error, job.state = str(exc), "failed"
     except Exception as exc:  # the page says what happened, the log has the rest
@@ -70,14 +68,22 @@ def _run(rt: Runtime, job: ImportJob, path: Path, agency_code: str | None) -> No
 
 
 def start_job(
-    rt: Runtime, path: Path, type_code: str, agency_code: str | None, owner: str
+    rt: Runtime,
+    path: Path,
+    type_code: str,
+    agency_code: str | None,
+    owner: str,
+    encoding: str | None = None,
 ) -> ImportJob:
     """Start importing ``path`` for ``owner`` (a person's label); returns at once."""
-    job = ImportJob(secrets.token_urlsafe(12), owner, type_code, _count_rows(path))
+    job = ImportJob(secrets.token_urlsafe(12), owner, type_code, count_rows(path, encoding))
     with _LOCK:
         _JOBS[job.id] = job
     threading.Thread(
-        target=_run, args=(rt, job, path, agency_code), name=f"import-{job.id}", daemon=True
+        target=_run,
+        args=(rt, job, path, agency_code, encoding),
+        name=f"import-{job.id}",
+        daemon=True,
     ).start()
     return job
 
@@ -88,12 +94,23 @@ def find_job(job_id: str, owner: str) -> ImportJob | None:
     return job if job is not None and job.owner == owner else None
 
 
+def _result_rows(job: ImportJob, base_url: str) -> list[tuple[object, ...]]:
+    return [
+        (r.row, r.status, r.licence_id,
+         f"{base_url}/desk/licences/{r.licence_id}/pdf" if r.licence_id else "", r.field, r.error)
+        for r in sorted(job.results, key=lambda r: r.row)
+    ]  # fmt: skip
+
+
 def result_csv(job: ImportJob, base_url: str) -> str:
     """The result file: each row's identifier and PDF link, or its error with the field."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(RESULT_COLUMNS)
-    for r in sorted(job.results, key=lambda r: r.row):
-        link = f"{base_url}/desk/licences/{r.licence_id}/pdf" if r.licence_id else ""
-        writer.writerow((r.row, r.status, r.licence_id, link, r.field, r.error))
+    writer.writerows(_result_rows(job, base_url))
     return out.getvalue()
+
+
+def result_xlsx(job: ImportJob, base_url: str) -> bytes:
+    """The result file as a workbook (what Excel at the desk opens without asking)."""
+    return table_xlsx(RESULT_COLUMNS, _result_rows(job, base_url))

@@ -1,4 +1,5 @@
-"""Batch issuance from a CSV upload (``/desk/import``): the file and a licence type are posted,
+"""Batch issuance from a CSV or .xlsx upload (``/desk/import``; a CSV's encoding detected or
+chosen; each type's template linked): the file and a licence type are posted,
 the import runs as a job (:mod:`.import_jobs`), and the job's page shows a live progress bar
 (``static/desk.js`` polls ``/desk/import/{job}/progress``), the failed rows with their field,
 and a downloadable result file (identifier and PDF link, or the row's error). Issuers only,
@@ -11,21 +12,44 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, HTTPException, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 
 from licence_service.api.deps import RuntimeDep
-from licence_service.api.pages.import_jobs import ImportJob, find_job, result_csv, start_job
+from licence_service.api.pages.import_jobs import (
+    ImportJob,
+    find_job,
+    result_csv,
+    result_xlsx,
+    start_job,
+)
 from licence_service.api.pages.issue_form import Issuer, type_chooser
 from licence_service.api.pages.layout import CSRF, error_of, page
 from licence_service.api.pages.texts import language, texts
-from licence_service.api.routers.imports import stored_upload
+from licence_service.api.routers.imports import stored_upload, template_response
 from licence_service.domain.errors import ServiceError
-from licence_service.domain.licence_types import get_licence_type
+from licence_service.domain.licence_types import get_licence_type, load_licence_types
 from licence_service.people.identity import PersonInfo
+from licence_service.services.bulk_files import TEMPLATE_FORMATS
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+
+
+def _template_links() -> str:
+    """Each type's template, .xlsx and CSV (``/desk/import/templates/BL01.xlsx``)."""
+    return " · ".join(
+        f"{escape(code)} <a id='template-{escape(code)}-{fmt}' download "
+        f"href='/desk/import/templates/{escape(code)}.{fmt}'>{label}</a>"
+        for code in sorted(load_licence_types())
+        for fmt, label in (("xlsx", ".xlsx"), ("csv", "CSV"))
+    )
 
 
 def _form(
@@ -36,12 +60,18 @@ def _form(
                          *get_licence_type(type_code).field_keys))  # fmt: skip
     body = (
         f"<p>{escape(t['imp_intro'])}</p><p><code id='columns'>{escape(columns)}</code></p>"
+        f"<p id='templates'>{escape(t['imp_template'])} {_template_links()}</p>"
         f"<form method='post' action='/desk/import' enctype='multipart/form-data' id='import-form'>"
         f"{CSRF}{type_chooser(t, type_code, 'import-type')}"
         f"{error_of(errors, 'type', 'import-type')}"
         f"<div class='field'><label for='csv'>{escape(t['imp_file'])}</label>"
-        f"<input type='file' id='csv' name='file' accept='.csv,text/csv' required "
-        f"aria-describedby='csv-error'>{error_of(errors, 'file', 'csv')}</div>"
+        f"<input type='file' id='csv' name='file' required "
+        f"accept='.csv,text/csv,.xlsx,application/vnd.openxmlformats-officedocument."
+        f"spreadsheetml.sheet' aria-describedby='csv-error'>{error_of(errors, 'file', 'csv')}"
+        f"</div><div class='field'><label for='encoding'>{escape(t['imp_encoding'])}</label>"
+        f"<select id='encoding' name='encoding'><option value=''>{escape(t['imp_detect'])}"
+        f"</option><option value='utf-8'>UTF-8</option><option value='gb18030'>GB18030 / GBK"
+        f"</option></select>{error_of(errors, 'encoding', 'encoding')}</div>"
         f"<p><button type='submit' id='import-submit'>{escape(t['imp_start'])}</button></p></form>"
     )
     return page(request, t["desk_import"], body, status, issuer=True)
@@ -63,6 +93,7 @@ async def import_post(
     """Store the upload and start the job; its page shows the progress."""
     form = await request.form()
     type_code = str(form.get("type_code") or "")
+    encoding = str(form.get("encoding") or "") or None
     try:
         get_licence_type(type_code)
     except ValueError as exc:
@@ -72,9 +103,10 @@ async def import_post(
     try:
         path = await run_in_threadpool(stored_upload, file, rt.settings.home / "imports")
         job = await run_in_threadpool(start_job, rt, path, type_code, person.agency_code,
-                                      person.label)  # fmt: skip
+                                      person.label, encoding)  # fmt: skip
     except ServiceError as exc:
-        return _form(request, {"file": str(exc)}, type_code, 422)
+        return _form(request, {exc.field if exc.field == "encoding" else "file": str(exc)},
+                     type_code, 422)  # fmt: skip
     return RedirectResponse(f"/desk/import/{job.id}", status_code=303)
 
 
@@ -100,7 +132,9 @@ async def import_job_page(job_id: str, request: Request, person: Issuer) -> HTML
         f"<p id='import-state' role='status' aria-live='polite' data-state='{job.state}'>"
         f"{escape(job.state)}</p><p id='import-error' class='field-error'>{escape(job.error)}</p>"
         f"<p><a id='result-file' href='/desk/import/{job.id}/result.csv' download "
-        f"{'' if job.state == 'done' else 'hidden'}>{escape(t['imp_result'])}</a></p>"
+        f"{'' if job.state == 'done' else 'hidden'}>{escape(t['imp_result'])}</a> "
+        f"<a id='result-xlsx' href='/desk/import/{job.id}/result.xlsx' download "
+        f"{'' if job.state == 'done' else 'hidden'}>.xlsx</a></p>"
         f"<h2>{escape(t['imp_failed'])}</h2><div class='scroll'><table id='import-errors'><tr>"
         f"<th scope='col'>{escape(t['imp_row'])}</th><th scope='col'>{escape(t['desk_field'])}"
         f"</th><th scope='col'>{escape(t['imp_error'])}</th></tr></table></div></div>"
@@ -123,3 +157,19 @@ async def import_result(job_id: str, request: Request, person: Issuer) -> PlainT
         result_csv(job, base), media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f"attachment; filename=import-{job.id}.csv"},
     )  # fmt: skip
+
+
+@router.get("/desk/import/{job_id}/result.xlsx")
+async def import_result_xlsx(job_id: str, request: Request, person: Issuer) -> Response:
+    """The result file as .xlsx (the same rows as the CSV)."""
+    job = _job(job_id, person)
+    body = await run_in_threadpool(result_xlsx, job, str(request.base_url).rstrip("/"))
+    disposition = f"attachment; filename=import-{job.id}.xlsx"
+    return Response(body, media_type=TEMPLATE_FORMATS["xlsx"],
+                    headers={"Content-Disposition": disposition})  # fmt: skip
+
+
+@router.get("/desk/import/templates/{name}")
+async def import_template(name: str, _: Issuer) -> Response:
+    """A licence type's template, ``BL01.xlsx`` or ``BL01.csv``: its columns, one example."""
+    return template_response(name)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse
 
 from licence_service.api.deps import RuntimeDep
@@ -22,6 +23,7 @@ from licence_service.api.pages import (
 from licence_service.api.pages.assets import ROOT_FILES, static_file
 from licence_service.api.pages.counter import counter_page
 from licence_service.api.pages.holder import show_holder
+from licence_service.api.pages.holder_search import search_html
 from licence_service.api.pages.results import error_html, result_html
 from licence_service.api.pages.session import optional_viewer
 from licence_service.api.pages.texts import language, texts
@@ -115,6 +117,22 @@ def verify_form_post(
     except (VerificationError, ServiceError) as exc:
         return counter_page(request, error_html(str(exc), t), {"error": str(exc)}, 422)
     return _verdict_page(request, rt, viewer, result)
+
+
+@router.post("/verify/holder", response_class=HTMLResponse, dependencies=[Depends(require_csrf)])
+async def holder_search(
+    request: Request,
+    rt: RuntimeDep,
+    viewer: Viewer,
+    holder_id: Annotated[str, Form(max_length=200)] = "",
+) -> HTMLResponse:
+    """The counter's search box: the holder's licences for signed-in window staff and
+    issuers (``pages.holder_search``; works without JavaScript)."""
+    t = texts(language(request))
+    html, status, headers = await run_in_threadpool(search_html, rt, viewer, t, holder_id)
+    response = counter_page(request, status=status, holder_html=html)
+    response.headers.update(headers)
+    return response
 
 
 @router.get("/static/{name}")
