@@ -27,6 +27,7 @@ from licence_service.api.routers import (
     pages,
     people,
     verify,
+    wallet,
 )
 from licence_service.api.shared_limits import (
     Leadership,
@@ -155,6 +156,7 @@ def create_app(
     api.include_router(audit.router)
     api.include_router(federation.router)
     api.include_router(people.router)
+    api.include_router(wallet.router)
 
     @api.get("/health", tags=["health"])
     def health() -> dict[str, object]:
