@@ -18,6 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from licence_service.store.models import Base
+from verifier.errors import VerificationError
+from verifier.references import split_identifier
 
 
 class VerificationCount(Base):
@@ -37,10 +39,14 @@ _TALLY: Counter[tuple[str, date]] = Counter()
 
 def note_verification(licence_id: str | None) -> None:
     """Count one verification of ``licence_id`` (any version's or copy's identifier)."""
-    if licence_id:
-        key = (licence_id.split("/")[0].split(".")[0][:64], datetime.now(UTC).date())
-        with _LOCK:
-            _TALLY[key] += 1
+    if not licence_id:
+        return
+    try:
+        base = split_identifier(licence_id).base
+    except VerificationError:  # not one of this system's identifiers: nothing to count
+        return
+    with _LOCK:
+        _TALLY[(base[:64], datetime.now(UTC).date())] += 1
 
 
 def _add(s: Session, licence: str, day: date, n: int) -> None:

@@ -4,6 +4,7 @@ that keeps what it sent (the notifier is not under test here: the wallet is)."""
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -13,11 +14,15 @@ import httpx
 
 from ledger_client.node import AnvilNode
 from licence_service.api.app import create_app
+from licence_service.federation.region import propose_region
 from licence_service.people.identity import PersonRole
+from licence_service.region.bootstrap import init_region, membership_request_path
 from licence_service.region.runtime import Runtime
+from licence_service.region.settings import load_settings
 from licence_service.services.issue import IssueRequest, issue_licence
 from tests.chain_fixtures import free_port
 from tests.people_fixtures import bearer, person_token, serving
+from tests.security.fixtures import REGION_B
 from tests.service_fixtures import HOLDER_USCC, business_request, region_runtime
 
 CITIZEN = "110101199003074514"
@@ -75,12 +80,23 @@ class WalletRegion:
         return c, {"X-CSRF-Token": r.json()["csrf_token"]}
 
 
+def _second_region(rt: Runtime, home: Path, anvil: AnvilNode) -> None:
+    """Region B (深圳) joins the consortium, so a holder has somewhere to consent to."""
+    home.mkdir(parents=True)
+    b = Runtime(load_settings(home, rpc_url=anvil.config.rpc_url, chain_port=anvil.config.port,
+                              embedded_chain=False))  # fmt: skip
+    shutil.copy(rt.settings.deployment_file, b.settings.deployment_file)
+    init_region(b, *REGION_B)
+    assert propose_region(rt, membership_request_path(b)).executed
+
+
 @contextmanager
 def wallet_region(home: Path, anvil: AnvilNode) -> Iterator[WalletRegion]:
     port = free_port()
     rt = region_runtime(home, anvil, public_url=f"http://127.0.0.1:{port}")
     with rt.sessions() as s:
         agency = rt.agency(s).code
+    _second_region(rt, home / "region-b", anvil)
     staff = {
         "window": bearer(person_token(rt, "window-w", agency, PersonRole.WINDOW_STAFF)),
         "issuer": bearer(person_token(rt, "issuer-w", agency, PersonRole.ISSUER)),

@@ -47,6 +47,7 @@ def to_out(result: VerificationResult) -> VerificationOut:
     data = result.to_json()
     data["current_version"] = result.extra.get("current_version")
     data["anchor_block"] = result.extra.get("anchor_block")
+    data["presentation"] = result.extra.get("presentation")
     data["type_name"] = data["type_name"] or type_name(result.type_code)
     return VerificationOut.model_validate(data)
 
