@@ -19,7 +19,7 @@ from licence_service.audit import oplog
 from licence_service.people.holder_signin import (
     HOLDER_SCHEME,
     LocalHolderIdentity,
-    development_sender,
+    default_sender,
     end_holder_session,
     open_holder_session,
     resolve_holder_session,
@@ -37,7 +37,7 @@ def identity(request: Request) -> LocalHolderIdentity:
     if found is None:
         rt = request.app.state.runtime
         found = LocalHolderIdentity(rt, getattr(request.app.state, "code_sender", None)
-                                    or development_sender(rt))  # fmt: skip
+                                    or default_sender(rt))  # fmt: skip
         request.app.state.holder_identity = found
     return found  # type: ignore[no-any-return]
 

@@ -27,8 +27,10 @@ from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from licence_service.audit import oplog
+from licence_service.notify import Channel, enqueue
 from licence_service.people.holder_models import HolderAccount, HolderChallenge, HolderSession
 from licence_service.people.holders import (
     HolderInfo,
@@ -49,19 +51,34 @@ HOLDER_SCHEME = "llh_"  # a wallet session id: never a staff session (lls_) nor 
 
 
 class CodeSender(Protocol):
-    """Sends a one-time code to a holder's contact (e-mail or mobile number)."""
+    """Sends a one-time code to a holder's contact (e-mail or mobile number). ``session`` is
+    the transaction that records the challenge: an outbox enqueues in it, so a code is sent
+    exactly when its challenge exists; ``key`` names the message for good."""
 
-    def send_code(self, contact: str, subject: str, text: str) -> None: ...
+    def send_code(self, session: Session, key: str, contact: str, subject: str,
+                  text: str) -> None: ...  # fmt: skip
+
+
+class OutboxCodeSender:
+    """The notifier's outbox (:mod:`licence_service.notify`): e-mail or SMS by the contact,
+    delivered by its worker (SMTP or the SMS gateway's webhook) with retries."""
+
+    def send_code(self, session: Session, key: str, contact: str, subject: str,
+                  text: str) -> None:  # fmt: skip
+        channel = Channel.EMAIL if "@" in contact else Channel.SMS
+        enqueue(session, dedupe_key=key, channel=channel, recipient=contact, subject=subject,
+                body=text)  # fmt: skip
 
 
 class FileCodeSender:
-    """Development sender: appends each message as a JSON line to ``run/holder-codes.jsonl``
-    in the data directory (0600). Production wires the notifier's outbox instead."""
+    """A sender for a data directory with no notifier configured (development): appends
+    each message as a JSON line to ``run/holder-codes.jsonl`` (0600)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def send_code(self, contact: str, subject: str, text: str) -> None:
+    def send_code(self, session: Session, key: str, contact: str, subject: str,
+                  text: str) -> None:  # fmt: skip
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         line = json.dumps({"to": contact, "subject": subject, "text": text,
                            "at": datetime.now(UTC).isoformat()}, ensure_ascii=False)  # fmt: skip
@@ -70,7 +87,12 @@ class FileCodeSender:
             f.write(line + "\n")
 
 
-def development_sender(rt: Runtime) -> FileCodeSender:
+def default_sender(rt: Runtime) -> CodeSender:
+    """The outbox when a notifier (SMTP host or SMS webhook) is configured; else the file
+    sender of a development data directory."""
+    notify = rt.settings.notify
+    if notify.smtp_host or notify.webhook_url:
+        return OutboxCodeSender()
     return FileCodeSender(rt.settings.home / "run" / "holder-codes.jsonl")
 
 
@@ -122,11 +144,13 @@ class LocalHolderIdentity:
                                   code_hash=_sha(code), expires_at=expires,
                                   failures=0))  # fmt: skip
             oplog.record(s, "holder:code-sent", holder, to=mask_contact(row.contact))
-        self.sender.send_code(
-            who.contact, "电子证照钱包登录验证码 / Wallet sign-in code",
-            f"验证码 {code}，{CODE_SECONDS // 60} 分钟内有效。Your wallet sign-in code is {code} "
-            f"(valid {CODE_SECONDS // 60} minutes). 如非本人操作请忽略。",
-        )  # fmt: skip
+            self.sender.send_code(
+                s, f"wallet-code:{_sha(challenge_id).hex()}", who.contact,
+                "电子证照钱包登录验证码 / Wallet sign-in code",
+                f"验证码 {code}，{CODE_SECONDS // 60} 分钟内有效。"
+                f"Your wallet sign-in code is {code} (valid {CODE_SECONDS // 60} minutes). "
+                "如非本人操作请忽略。",
+            )  # fmt: skip
         return Challenge(challenge_id, mask_contact(who.contact), expires)
 
     def finish(self, challenge_id: str, response: str, client: str) -> HolderInfo:

@@ -11,6 +11,7 @@ from sqlalchemy.pool import Pool
 from licence_service.people import holder_models as _holder_models  # noqa: F401 - registers tables
 from licence_service.people import models as _people_models  # noqa: F401 - registers tables
 from licence_service.store import imports as _import_models  # noqa: F401 - registers tables
+from licence_service.store import messages as _message_models  # noqa: F401 - registers tables
 from licence_service.store import uses as _use_models  # noqa: F401 - registers tables
 from licence_service.store.schema import SchemaError, ensure_current
 

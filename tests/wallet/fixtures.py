@@ -39,7 +39,7 @@ class KeptCodes:
 
     sent: list[tuple[str, str]] = field(default_factory=list)
 
-    def send_code(self, contact: str, subject: str, text: str) -> None:
+    def send_code(self, session: object, key: str, contact: str, subject: str, text: str) -> None:
         self.sent.append((contact, text))
 
     def last_code(self, contact: str) -> str:

@@ -97,3 +97,24 @@ def test_sign_in_needs_the_password_and_the_code(region: WalletRegion) -> None:
         assert [x["licence_id"] for x in mine] == [region.citizen]
         r = c.post("/api/v1/wallet/sign-in/code", json={"challenge": challenge, "code": code})
         assert r.status_code == 401  # a code counts once
+
+
+def test_the_code_goes_through_the_notifiers_outbox(region: WalletRegion) -> None:
+    """The sign-in code is enqueued in the transaction that records its challenge: one
+    outbox message per challenge, to the account's contact, by the contact's channel."""
+    import re
+
+    from licence_service.people.holder_signin import LocalHolderIdentity, OutboxCodeSender
+    from licence_service.store.messages import Message
+
+    fresh = region.activate(HOLDER_USCC)
+    assert _register(region, HOLDER_USCC, fresh, "13800138000")[0] == 201
+    provider = LocalHolderIdentity(region.rt, OutboxCodeSender())
+    challenge = provider.start(HOLDER_USCC, PASSWORD, "127.0.0.1")
+    with region.rt.sessions() as s:
+        sent = list(s.scalars(select(Message).where(Message.recipient == "13800138000")))
+    assert [m.channel for m in sent] == ["sms"], sent
+    code = re.search(r"\b(\d{6})\b", sent[-1].body)
+    assert code is not None
+    holder = provider.finish(challenge.challenge_id, code.group(1), "127.0.0.1")
+    assert holder.holder_id == HOLDER_USCC

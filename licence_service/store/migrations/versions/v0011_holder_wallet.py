@@ -5,7 +5,7 @@ Holder accounts (``holder_account``) activated by a code issued at the window
 (``holder_session``) and verifications per licence and day (``verification_count``).
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0010
 Create Date: 2026-12-07 09:40:00.000000
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0007"
+down_revision = "0010"  # after notify's outbox in this tree (brief: "0007"; re-chained at merge)
 branch_labels = None
 depends_on = None
 
