@@ -25,6 +25,8 @@ _PRIORITY = {
     "digest": Verdict.TAMPERED,
     "metadata": Verdict.TAMPERED,
     "issuer": Verdict.UNKNOWN_ISSUER,
+    "presented_fields": Verdict.PRESENTATION_WRONG_LICENCE,  # a holder's presentation code
+    "presented": Verdict.PRESENTATION_EXPIRED,
     "uniqueness": Verdict.CONFLICTING,
     "anchor": Verdict.NOT_ANCHORED,
     "status": None,  # the status itself names the verdict

@@ -24,6 +24,11 @@ class Verdict(StrEnum):
     # An alarm: the chain holds different documents under one licence version's key from the
     # same agency. Never resolved by picking one: the issuing agency must be contacted.
     CONFLICTING = "CONFLICTING"
+    # A holder's presentation code (verifier.presentation) shown after its two minutes: a
+    # screenshot or a replay, not the holder's live wallet.
+    PRESENTATION_EXPIRED = "PRESENTATION_EXPIRED"
+    # A presentation code whose fields are not those of the licence it names.
+    PRESENTATION_WRONG_LICENCE = "PRESENTATION_WRONG_LICENCE"
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from licence_service.api.routers import (
     pages,
     people,
     verify,
+    wallet,
 )
 from licence_service.api.shared_limits import (
     Leadership,
@@ -36,6 +37,7 @@ from licence_service.api.shared_limits import (
     shared_csrf_secret,
 )
 from licence_service.domain.errors import ServiceError
+from licence_service.notify import delivery_worker
 from licence_service.region.runtime import Runtime
 from licence_service.store.lease import Lease, holder_name
 from signing.errors import SigningError
@@ -65,6 +67,13 @@ def _anchor_loop(rt: Runtime, stop: threading.Event, leadership: Leadership) -> 
             AnchorWorker(rt).run(stop)
             return
         stop.wait(2.0)
+
+
+def _notify_loop(rt: Runtime, stop: threading.Event) -> None:
+    """Deliver the notification outbox (one process of the region at a time: the ``notify``
+    lease; the message claims keep any two apart anyway)."""
+    settings = rt.settings.notify
+    delivery_worker(rt.sessions, settings).run(stop, interval=settings.interval)
 
 
 def _quiet_collector() -> None:
@@ -111,6 +120,7 @@ def create_app(
                     target=_anchor_loop, args=(rt, stop, leadership), name="anchor", daemon=True
                 ),
                 threading.Thread(target=_index_loop, args=(rt, stop), name="indexer", daemon=True),
+                threading.Thread(target=_notify_loop, args=(rt, stop), name="notify", daemon=True),
             ]
             for t in threads:
                 t.start()
@@ -157,6 +167,7 @@ def create_app(
     api.include_router(federation.router)
     api.include_router(people.router)
     api.include_router(holders.router)
+    api.include_router(wallet.router)
 
     @api.get("/health", tags=["health"])
     def health() -> dict[str, object]:

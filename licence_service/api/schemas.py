@@ -109,6 +109,9 @@ class VerificationOut(BaseModel):
         None, description="Set for a point-in-time answer: the verdict holds as of this time"
     )
     current_version: int | None = None
+    presentation: dict[str, Any] | None = Field(
+        None, description="A holder's presentation code (亮证): when it was made, the fields shown"
+    )
     checks: list[CheckOut]
 
 

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import ipaddress
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +39,9 @@ from licence_service.people.service import IssuedToken, aware, info, issue_token
 from licence_service.region.runtime import Runtime
 
 SIGN_IN_TOKEN_DAYS = 1
+T = TypeVar("T")
+# An account for the throttle: (stored password hash or None, the account when it may sign in)
+Account = Callable[[Session, str], tuple[str | None, T | None]]
 
 
 @dataclass(frozen=True)
@@ -115,9 +120,17 @@ def _prune(s: Session, now: datetime, limits: SignInLimits) -> None:
     ))  # fmt: skip
 
 
+def _person_account(s: Session, username: str) -> tuple[str | None, PersonInfo | None]:
+    """A staff account for the throttle: its password hash and, when enabled, the person."""
+    person = s.scalar(select(Person).where(Person.username == username))
+    if person is None:
+        return None, None
+    return person.password_hash, None if person.disabled_at is not None else info(person)
+
+
 def _attempt(s: Session, username: str, password: str, source: str, limits: SignInLimits,
-             now: datetime) -> PersonInfo | float | None:  # fmt: skip
-    """The person (success), the seconds to wait (throttled) or None (wrong)."""
+             now: datetime, lookup: Account[T]) -> T | float | None:  # fmt: skip
+    """The account (success), the seconds to wait (throttled) or None (wrong)."""
     pair, src = _row(s, "pair", username, source), _row(s, "source", "", source)
     account = _row(s, "account", username, "")
     usual = pair.last_success_at is not None and now - aware(pair.last_success_at) < limits.usual
@@ -127,9 +140,9 @@ def _attempt(s: Session, username: str, password: str, source: str, limits: Sign
         oplog.record(s, "auth:sign-in-throttled", username, client=source,
                      retry_after=math.ceil(wait))  # fmt: skip
         return wait
-    person = s.scalar(select(Person).where(Person.username == username))
-    ok = verify_password(person.password_hash if person else None, password)
-    if not ok or person is None or person.disabled_at is not None:
+    stored, person = lookup(s, username)
+    ok = verify_password(stored, password)
+    if not ok or person is None:
         _fail([pair, src, account], now, limits)
         _prune(s, now, limits)
         oplog.record(s, "auth:sign-in-failed", username, client=source)
@@ -137,13 +150,25 @@ def _attempt(s: Session, username: str, password: str, source: str, limits: Sign
     pair.failures = account.failures = 0
     pair.last_success_at = now
     oplog.record(s, "auth:sign-in", username, client=source)
-    return info(person)
+    return person
 
 
 def check_sign_in(rt: Runtime, username: str, password: str, client: str,
                   limits: SignInLimits | None = None) -> PersonInfo:  # fmt: skip
     """The person whose password this is, if the throttle lets ``client`` try now; 429
     (:class:`TooManyAttemptsError`) inside a delay, 401 for a wrong username or password."""
+    name = username.strip().lower()[:100]
+    unlock = f"an administrator can unlock the account: `licledger user unlock {name}`"
+    return check_password_of(rt, username, password, client, _person_account, unlock, limits)
+
+
+def check_password_of(rt: Runtime, username: str, password: str, client: str,
+                      account: Account[T], unlock: str,
+                      limits: SignInLimits | None = None) -> T:  # fmt: skip
+    """:func:`check_sign_in` for any kind of account (staff, a holder's wallet): the same
+    three counters and delays, keyed by ``username`` (unique across kinds: a holder's is
+    ``holder:<ID>``); ``account`` reads the stored hash and the account, ``unlock`` says
+    who can lift a delay."""
     limits = limits or SignInLimits()
     username, source = username.strip().lower()[:100], source_of(client)
     for attempt in range(3):  # two first sign-ins of one source may race to create its rows
@@ -151,7 +176,7 @@ def check_sign_in(rt: Runtime, username: str, password: str, client: str,
         try:
             with oplog.acting_as(f"anonymous@{source}"[:100], "anonymous"), \
                  rt.sessions.begin() as s:  # fmt: skip
-                result = _attempt(s, username, password, source, limits, now)
+                result = _attempt(s, username, password, source, limits, now, account)
             break
         except IntegrityError:
             if attempt == 2:
@@ -160,8 +185,7 @@ def check_sign_in(rt: Runtime, username: str, password: str, client: str,
         seconds = max(1, math.ceil(result))
         raise TooManyAttemptsError(
             f"too many failed sign-ins for {username} or from {source}; try again in "
-            f"{seconds} s (each further failure doubles the wait; an administrator can "
-            f"unlock the account: `licledger user unlock {username}`)",
+            f"{seconds} s (each further failure doubles the wait; {unlock})",
             retry_after=seconds,
         )
     if result is None:

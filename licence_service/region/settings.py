@@ -7,7 +7,7 @@ the data directory, so a region is backed up or moved by copying one folder.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ledger_client.connection import DEFAULT_CHAIN_ID, ChainConfig
@@ -53,6 +53,71 @@ def _optional_path(name: str) -> Path | None:
 
 
 @dataclass(frozen=True)
+class NotifySettings:
+    """The notifier (``licence_service.notify``): where messages go and how they are retried.
+    An empty SMTP host or webhook URL turns that channel off (its messages wait)."""
+
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = "licledger@localhost"
+    webhook_url: str = ""  # the SMS gateway's endpoint
+    webhook_token: str = ""  # sent as a bearer token when set
+    holder_channel: str = "email"  # email or sms: how holders are reached first
+    timeout: float = 10.0  # one delivery attempt (SMTP or webhook)
+    max_attempts: int = 8
+    retry_base: float = 30.0  # seconds before the first retry, doubling
+    retry_cap: float = 3600.0  # the longest wait between two attempts
+    interval: float = 1.0  # the delivery worker's round
+    reminder_days: tuple[int, ...] = (90, 30, 7)  # reminder thresholds before a date
+    reminder_interval: float = 3600.0  # the reminder job's round
+
+
+def _notify_settings() -> NotifySettings:
+    """``LICLEDGER_NOTIFY_*`` (and ``LICLEDGER_REMINDER_*``), checked: a setting that cannot
+    work is refused at start, naming the variable."""
+    raw_days = _env("REMINDER_DAYS", "90,30,7")
+    try:
+        days = tuple(sorted({int(d) for d in raw_days.split(",") if d.strip()}, reverse=True))
+    except ValueError:
+        days = ()
+    if not days or any(d < 0 or d > 3660 for d in days):
+        raise ConfigError(
+            f"{ENV_PREFIX}REMINDER_DAYS={raw_days!r} must be whole numbers of days, 0..3660, "
+            "separated by commas (e.g. 90,30,7)"
+        )
+    found = NotifySettings(
+        smtp_host=_env("NOTIFY_SMTP_HOST", "").strip(),
+        smtp_port=_int("NOTIFY_SMTP_PORT", 25),
+        smtp_from=_env("NOTIFY_SMTP_FROM", "licledger@localhost").strip(),
+        webhook_url=_env("NOTIFY_WEBHOOK_URL", "").strip(),
+        webhook_token=_env("NOTIFY_WEBHOOK_TOKEN", "").strip(),
+        holder_channel=_env("NOTIFY_HOLDER_CHANNEL", "email").strip().lower(),
+        timeout=_float("NOTIFY_TIMEOUT_SECONDS", 10.0),
+        max_attempts=_int("NOTIFY_MAX_ATTEMPTS", 8),
+        retry_base=_float("NOTIFY_RETRY_BASE_SECONDS", 30.0),
+        retry_cap=_float("NOTIFY_RETRY_CAP_SECONDS", 3600.0),
+        interval=_float("NOTIFY_INTERVAL", 1.0),
+        reminder_days=days,
+        reminder_interval=_float("REMINDER_INTERVAL", 3600.0),
+    )
+    if found.holder_channel not in ("email", "sms"):
+        raise ConfigError(f"{ENV_PREFIX}NOTIFY_HOLDER_CHANNEL must be 'email' or 'sms'")
+    if found.webhook_url and not found.webhook_url.startswith(("http://", "https://")):
+        raise ConfigError(f"{ENV_PREFIX}NOTIFY_WEBHOOK_URL must be an http:// or https:// URL")
+    if found.max_attempts < 1 or found.timeout <= 0 or found.interval <= 0:
+        raise ConfigError(
+            f"{ENV_PREFIX}NOTIFY_MAX_ATTEMPTS must be >= 1, {ENV_PREFIX}NOTIFY_TIMEOUT_SECONDS "
+            f"and {ENV_PREFIX}NOTIFY_INTERVAL > 0"
+        )
+    if not 0 < found.retry_base <= found.retry_cap:
+        raise ConfigError(
+            f"{ENV_PREFIX}NOTIFY_RETRY_BASE_SECONDS must be > 0 and at most "
+            f"{ENV_PREFIX}NOTIFY_RETRY_CAP_SECONDS"
+        )
+    return found
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     database_url: str
@@ -85,6 +150,7 @@ class Settings:
     session_idle_seconds: float = 1800.0  # a page session idle this long ends (token revoked)
     production: bool = False  # LICLEDGER_ENV=production: key passphrase kept off the data dir
     key_passphrase_file: Path | None = None  # LICLEDGER_KEY_PASSPHRASE_FILE
+    notify: NotifySettings = field(default_factory=NotifySettings)  # LICLEDGER_NOTIFY_*
 
     # ------------------------------------------------------------------ layout
     @property
@@ -181,6 +247,7 @@ def load_settings(home: Path | str | None = None, **overrides: object) -> Settin
         session_idle_seconds=_float("SESSION_IDLE_SECONDS", 1800.0),
         production=_production(),
         key_passphrase_file=_optional_path("KEY_PASSPHRASE_FILE"),
+        notify=_notify_settings(),
     )
     if settings.batch_size < 1 or settings.batch_size > 1024:
         raise ConfigError(f"{ENV_PREFIX}BATCH_SIZE must be between 1 and 1024")

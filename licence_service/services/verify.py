@@ -12,19 +12,20 @@ from __future__ import annotations
 from datetime import datetime
 
 from licence_service.region.runtime import Runtime
+from licence_service.store.uses import note_verification
 from verifier.verdicts import VerificationResult
 
 
 def verify_pdf(
     rt: Runtime, data: bytes, at: datetime | None = None, direct: bool = False
 ) -> VerificationResult:
-    return rt.verifying.verify_pdf(data, at, direct)
+    return _counted(rt.verifying.verify_pdf(data, at, direct))
 
 
 def verify_qr(
     rt: Runtime, payload: str, at: datetime | None = None, direct: bool = False
 ) -> VerificationResult:
-    return rt.verifying.verify_qr(payload, at, direct)
+    return _counted(rt.verifying.verify_qr(payload, at, direct))
 
 
 def verify_qr_from_memory(
@@ -33,4 +34,11 @@ def verify_qr_from_memory(
     """A VALID verdict for a QR payload from memory alone, or None when the answer needs
     blocking work: the server's event loop asks this first and hands the rest to a thread
     (see :meth:`~licence_service.region.verifying.VerifyingState.verify_qr_in_memory`)."""
-    return rt.verifying.verify_qr_in_memory(payload, at)
+    result = rt.verifying.verify_qr_in_memory(payload, at)
+    return None if result is None else _counted(result)
+
+
+def _counted(result: VerificationResult) -> VerificationResult:
+    """Count the verification for the holder's wallet (in memory: the request writes nothing)."""
+    note_verification(result.licence_id)
+    return result

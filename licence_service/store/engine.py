@@ -8,8 +8,11 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import Pool
 
+from licence_service.people import holder_models as _holder_models  # noqa: F401 - registers tables
 from licence_service.people import models as _people_models  # noqa: F401 - registers tables
 from licence_service.store import imports as _import_models  # noqa: F401 - registers tables
+from licence_service.store import messages as _message_models  # noqa: F401 - registers tables
+from licence_service.store import uses as _use_models  # noqa: F401 - registers tables
 from licence_service.store.schema import SchemaError, ensure_current
 
 __all__ = ["SchemaError", "make_engine", "make_sessions"]

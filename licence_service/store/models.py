@@ -57,6 +57,10 @@ class Licence(Base):
     holder_name: Mapped[str] = mapped_column(String(200))
     holder_id_type: Mapped[str] = mapped_column(String(20))
     holder_id: Mapped[str] = mapped_column(String(18), index=True)
+    # How to reach the holder (reminders, sign-in codes): personal data, never on-chain or in
+    # the PDF, masked like the name (``services/disclosure.py``).
+    holder_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    holder_phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
     current_version: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[str] = mapped_column(String(20), default="ACTIVE")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

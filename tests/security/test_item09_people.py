@@ -295,6 +295,19 @@ TABLE: dict[tuple[str, str], tuple[frozenset[str], dict[str, object]]] = {
     ("GET", "/api/v1/people/{username}/tokens"): (SELF_OR_ADMIN, {}),
     ("POST", "/api/v1/people/{username}/tokens"): (ISSUER_A1, {"json": {"label": "table"}}),
     ("POST", "/api/v1/people/{username}/tokens/{prefix}/revoke"): (SELF_OR_ADMIN, {}),
+    # the wallet: window staff and issuers vouch for holders; only a wallet session opens the rest
+    ("POST", "/api/v1/wallet/activations"): (WINDOW | ISSUERS, {"json": {}}),
+    ("POST", "/api/v1/wallet/register"): (PUBLIC, {"json": {}}),
+    ("POST", "/api/v1/wallet/sign-in"): (PUBLIC, {"json": {}}),
+    ("POST", "/api/v1/wallet/sign-in/code"): (PUBLIC, {"json": {}}),
+    ("POST", "/api/v1/wallet/sign-out"): (NOBODY, {}),
+    ("GET", "/api/v1/wallet/licences"): (NOBODY, {}),
+    ("GET", "/api/v1/wallet/licences/{licence_id}"): (NOBODY, {}),
+    ("GET", "/api/v1/wallet/licences/{licence_id}/pdf"): (NOBODY, {}),
+    ("POST", "/api/v1/wallet/licences/{licence_id}/copies"): (NOBODY, {"json": {}}),
+    ("POST", "/api/v1/wallet/licences/{licence_id}/consents"): (NOBODY, {"json": {}}),
+    ("POST", "/api/v1/wallet/licences/{licence_id}/presentation"): (NOBODY, {"json": {}}),
+    ("POST", "/api/v1/wallet/consents/{consent_id}/withdraw"): (NOBODY, {}),
 }
 
 

@@ -34,6 +34,7 @@ from licence_service.domain.errors import ServiceError
 from licence_service.people.identity import PersonInfo
 from licence_service.region.runtime import Runtime
 from licence_service.services import verify_pdf, verify_qr
+from licence_service.services.presentation import verify_code
 from verifier.errors import VerificationError
 from verifier.verdicts import VerificationResult
 
@@ -77,7 +78,7 @@ def qr_status_page(token: str, request: Request, rt: RuntimeDep, viewer: Viewer)
 def verify_qr_json(body: QrIn, rt: RuntimeDep, viewer: Viewer) -> dict[str, Any]:
     """The counter script's QR check: the public API's verdict (from the server's in-memory
     verifier), the holder's name as the signed-in viewer may see it."""
-    return _verdict_json(rt, viewer, verify_qr(rt, body.payload, body.at))
+    return _verdict_json(rt, viewer, verify_code(rt, body.payload, body.at))
 
 
 @router.post("/verify/pdf.json")
@@ -110,7 +111,7 @@ def verify_form_post(
         if data:
             result = verify_pdf(rt, data, at)
         elif qr and qr.strip():
-            result = verify_qr(rt, qr, at)
+            result = verify_code(rt, qr, at)
         else:
             message = "choose a PDF file or paste a QR payload"
             return counter_page(request, error_html(message, t), {"error": message}, 422)

@@ -14,7 +14,9 @@ from licence_service.api.schemas import ErrorOut, QrIn, VerificationOut
 from licence_service.domain.errors import InvalidInputError
 from licence_service.domain.licence_types import type_name
 from licence_service.services import verify_pdf, verify_qr, verify_qr_from_memory
+from licence_service.services.presentation import verify_code
 from licence_service.services.trust_list import trust_list
+from verifier.presentation import is_presentation
 from verifier.verdicts import VerificationResult
 
 router = APIRouter(prefix="/verify", tags=["verify"])
@@ -45,6 +47,7 @@ def to_out(result: VerificationResult) -> VerificationOut:
     data = result.to_json()
     data["current_version"] = result.extra.get("current_version")
     data["anchor_block"] = result.extra.get("anchor_block")
+    data["presentation"] = result.extra.get("presentation")
     data["type_name"] = data["type_name"] or type_name(result.type_code)
     return VerificationOut.model_validate(data)
 
@@ -73,10 +76,12 @@ async def verify_qr_endpoint(
     body: QrIn, rt: RuntimeDep, direct: Annotated[bool, DIRECT] = False
 ) -> Response:
     """Verdict for a scanned QR payload."""
-    if not direct:
+    if not direct and not is_presentation(body.payload):
         quick = verify_qr_from_memory(rt, body.payload, body.at)
         if quick is not None:
             return _answer(quick)
+    if is_presentation(body.payload):  # a holder's wallet code (亮证), not a printed one
+        return _answer(await run_in_threadpool(verify_code, rt, body.payload, body.at))
     return _answer(await run_in_threadpool(verify_qr, rt, body.payload, body.at, direct))
 
 

@@ -1,0 +1,114 @@
+"""Real receivers for the notifier's tests, on 127.0.0.1: an SMTP server (aiosmtpd) and an
+SMS gateway's webhook (http.server) that keeps each Idempotency-Key once, as a gateway must."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import Message as EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from tests.chain_fixtures import free_port
+
+
+class MailBox:
+    """aiosmtpd handler: every message received, parsed."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.refuse: set[str] = set()  # recipients answered 550
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if address in self.refuse:
+            return "550 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        assert isinstance(envelope.content, bytes)
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[MailBox, int]]:
+    box = MailBox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield box, port
+    finally:
+        controller.stop()
+
+
+@dataclass
+class Gateway:
+    """The receiving side of an SMS gateway. ``fail_first`` requests get 503; a request whose
+    number is in ``hold_at`` is accepted, then held until ``release`` is set (a crash test
+    kills the sender meanwhile). ``delivered`` keeps one entry per Idempotency-Key."""
+
+    fail_first: int = 0
+    status: int = 503
+    hold_at: set[int] = field(default_factory=set)
+    requests: list[tuple[float, str, dict[str, Any]]] = field(default_factory=list)
+    delivered: dict[str, dict[str, Any]] = field(default_factory=dict)
+    held: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def answer(self, key: str, body: dict[str, Any]) -> tuple[int, bool]:
+        with self.lock:
+            self.requests.append((time.monotonic(), key, body))
+            number = len(self.requests)
+            if number <= self.fail_first:
+                return self.status, False
+            if key not in self.delivered:
+                self.delivered[key] = body
+        return 200, number in self.hold_at
+
+
+def _handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            body = json.loads(self.rfile.read(length))
+            status, hold = gateway.answer(self.headers.get("Idempotency-Key", ""), body)
+            if hold:
+                gateway.held.set()
+                gateway.release.wait(30)
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"ok": true}' if status == 200 else b'{"error": "busy"}')
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+@pytest.fixture
+def gateway() -> Iterator[tuple[Gateway, str]]:
+    gw = Gateway()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(gw))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield gw, f"http://127.0.0.1:{server.server_address[1]}/sms/send"
+    finally:
+        gw.release.set()
+        server.shutdown()
+        server.server_close()
