@@ -279,6 +279,7 @@ class OutboxEntry(Base):
         ForeignKey("submission.id"), unique=True, nullable=True
     )
     oplog_seq: Mapped[int | None] = mapped_column(Integer, nullable=True, unique=True)
+    readlog_seq: Mapped[int | None] = mapped_column(Integer, nullable=True, unique=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
     leaf: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     key: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)

@@ -12,6 +12,7 @@ from licence_service.api.bounds import BlockNumber, RegionCode
 from licence_service.api.deps import Auditor, RuntimeDep, require_role
 from licence_service.api.headers import report_page
 from licence_service.api.routers.licences import ERRORS
+from licence_service.audit import workload as wl
 from licence_service.audit.history import read_history
 from licence_service.audit.replay import replay
 from licence_service.audit.reports import render_html, render_pdf
@@ -73,6 +74,41 @@ def stats_endpoint(
     if format == "csv":
         return PlainTextResponse(to_csv(rows), media_type="text/csv")
     return rows
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get(
+    "/workload",
+    responses={200: {"content": {"application/json": {}, "text/csv": {}, XLSX: {}}}, **ERRORS},
+)
+def workload_endpoint(
+    rt: RuntimeDep,
+    _: Auditor,
+    by: Annotated[str, Query(pattern="^(agency|type|window|person)$")] = "agency",
+    period: Annotated[str, Query(pattern="^(day|month|quarter|year)$")] = "month",
+    agency: Annotated[str | None, Query(max_length=40)] = None,
+    type_code: Annotated[str | None, Query(alias="type", max_length=32)] = None,
+    start: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+    format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
+) -> Any:
+    """Workload: issued, changed, status changes, verifications (counts only) and releases by
+    agency, licence type, window or person, per day, month, quarter or year (`format=csv` or
+    `xlsx` for spreadsheets)."""
+    rows = wl.workload(rt, wl.Query.of(by, period, agency, type_code, start, end))
+    name = f"licledger-workload-{by}-{period}"
+    if format == "csv":
+        return PlainTextResponse(wl.to_csv(rows, by), media_type="text/csv",
+                                 headers=_attachment(f"{name}.csv"))  # fmt: skip
+    if format == "xlsx":
+        return Response(wl.to_xlsx(rows, by), media_type=XLSX, headers=_attachment(f"{name}.xlsx"))
+    return rows
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
 
 
 @router.get("/reads", responses=ERRORS)
