@@ -30,6 +30,7 @@ from licence_service.domain.errors import NotSetUpError
 from licence_service.domain.states import OutboxState
 from licence_service.federation.certificates import ChainCertificates
 from licence_service.region.at_rest import check_passphrase_source, key_passphrase, secure_home
+from licence_service.region.field_key import FieldKey
 from licence_service.region.indexing import MarkingIndexer
 from licence_service.region.settings import Settings
 from licence_service.region.verifying import (
@@ -40,6 +41,7 @@ from licence_service.region.verifying import (
 from licence_service.store.engine import make_engine, make_sessions
 from licence_service.store.models import Agency, OutboxEntry
 from licence_service.store.nonce_lock import nonce_lock
+from licence_service.store.sealing import register_key
 from signing.certificates import KeyAndCert
 from signing.keystore import load_credentials
 from verifier.engine import TrustStore, Verifier, VerifierConfig
@@ -70,8 +72,15 @@ class Runtime:
 
     # ------------------------------------------------------------------ storage
     @cached_property
+    def field_key(self) -> FieldKey:
+        """The key of the sensitive fields, kept outside the database (``region.field_key``)."""
+        return FieldKey.for_home(self.settings.home, self.settings.production)
+
+    @cached_property
     def sessions(self) -> sessionmaker[Session]:
-        return make_sessions(make_engine(self.settings.database_url))
+        url = self.settings.database_url
+        register_key(url, self.field_key)  # before the schema's migrations run: they seal
+        return make_sessions(make_engine(url), self.field_key)
 
     @cached_property
     def _nonce_lock(self) -> NonceLock:

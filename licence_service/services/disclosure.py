@@ -3,11 +3,13 @@
 Every way a licence leaves the service to a signed-in person — the JSON view and history, the
 desk's licence page and list, PDF and copy downloads — asks this module, never decides itself:
 
-- **In full** (holder name, holder ID and the licence type's ``masked_fields``, and the signed
-  PDF, which carries them): only issuers of the licence's issuing agency.
-- **Masked** (``federation.masking``, the same rendering as data released to another region):
-  everyone else who may read the licence — window staff of any agency of the region,
-  auditors, issuers of an agency a joint review waits for. They get no full PDF (403).
+- **By data class** (``domain.data_classes``): ``public`` values to everyone who may read the
+  licence; ``internal`` ones (the holder's name, addresses of a business…) in full to the
+  staff of the issuing agency; ``sensitive`` ones (the holder ID, the type's
+  ``masked_fields``) and the signed PDF, which carries everything, only to issuers of the
+  issuing agency. Everything a viewer does not see in full is masked (``federation.masking``,
+  the same rendering as data released to another region): window staff of other agencies,
+  auditors, issuers of an agency a joint review waits for get no full PDF either (403).
 - Data leaving the region follows the holder's consent (``federation.masking.release_fields``).
 - A holder presenting a licence (its signed QR code or PDF, at the counter) shows agency staff
   of the region its holder's name, never the ID or the masked fields (``sees_presented_name``,
@@ -25,31 +27,35 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
 from licence_service.audit import oplog
+from licence_service.domain.data_classes import DataClass, class_of
 from licence_service.domain.errors import ServiceError
 from licence_service.domain.licence_types import LicenceType
-from licence_service.federation.masking import is_personal, mask_value
+from licence_service.federation.masking import mask_value
 from licence_service.people.identity import PermissionDeniedError, PersonInfo, PersonRole
 from licence_service.people.service import aware
 from licence_service.region.runtime import Runtime
 from licence_service.store.queries import find_licence
-from licence_service.store.reads import LicenceRead, ReadAlert
+from licence_service.store.reads import LicenceRead, ReadAlert, add_read, licence_subject
 from verifier.references import mask_name
 
 __all__ = [
     "PRESENTED_NAME_ROLES",
     "READ_WINDOW",
+    "Disclosure",
     "TooManyReadsError",
     "disclose",
+    "disclosure_for",
     "ensure_full_pdf",
     "mask_values",
+    "purpose_of",
     "read_alerts",
-    "read_log",
     "record_presentation",
     "sees_in_full",
     "sees_presented_name",
@@ -73,6 +79,32 @@ def sees_in_full(person: PersonInfo, agency_code: str) -> bool:
     return PersonRole.ISSUER in person.roles and person.agency_code == agency_code
 
 
+@dataclass(frozen=True)
+class Disclosure:
+    """The highest data class a viewer sees in full; true only when that is everything
+    (``sensitive``: the unmasked face and the PDF)."""
+
+    level: DataClass
+
+    def __bool__(self) -> bool:
+        return self.level is DataClass.SENSITIVE
+
+
+def disclosure_for(person: PersonInfo | None, agency_code: str) -> Disclosure:
+    """The one rule of who sees which class of a licence of ``agency_code``."""
+    if person is not None and sees_in_full(person, agency_code):
+        return Disclosure(DataClass.SENSITIVE)
+    if person is not None and person.agency_code == agency_code:
+        return Disclosure(DataClass.INTERNAL)  # the issuing agency's other staff
+    return Disclosure(DataClass.PUBLIC)
+
+
+def _level(full: bool | Disclosure) -> DataClass:
+    if isinstance(full, Disclosure):
+        return full.level
+    return DataClass.SENSITIVE if full else DataClass.PUBLIC
+
+
 PRESENTED_NAME_ROLES = frozenset(
     {PersonRole.WINDOW_STAFF, PersonRole.ISSUER, PersonRole.AGENCY_ADMIN}
 )
@@ -87,22 +119,25 @@ def sees_presented_name(person: PersonInfo | None) -> bool:
 def record_presentation(rt: Runtime, person: PersonInfo, base_id: str, route: str) -> None:
     """Log that ``person`` saw the holder's name of a licence presented to them."""
     with rt.sessions.begin() as s:
-        s.add(LicenceRead(reader=person.label, licence=base_id, route=route[:200], unmasked=True))
+        add_read(s, person.label, licence_subject(base_id), "licence presented at the counter",
+                 licence=base_id, route=route)  # fmt: skip
 
 
-def mask_values(values: Mapping[str, str], ltype: LicenceType, full: bool) -> dict[str, str]:
-    """``values`` (face fields, ``holder_name`` and ``holder_id`` included) as a viewer who
-    does (``full``) or does not see personal data may see them."""
-    if full:
-        return dict(values)
+def mask_values(
+    values: Mapping[str, str], ltype: LicenceType, full: bool | Disclosure
+) -> dict[str, str]:
+    """``values`` (face fields, ``holder_name`` and ``holder_id`` included) as a viewer may see
+    them: each value in full up to the viewer's class (``full``: a :class:`Disclosure`, or
+    True for everything, False for public values only), masked above it."""
+    level = _level(full)
     out = {}
     for key, value in values.items():
-        if key == "holder_name":
-            out[key] = mask_name(value)
-        elif is_personal(key, value, ltype):
-            out[key] = mask_value(key, value)
-        else:
+        if class_of(ltype, key) <= level:
             out[key] = value
+        elif key == "holder_name":
+            out[key] = mask_name(value)
+        else:
+            out[key] = mask_value(key, value)
     return out
 
 
@@ -116,14 +151,26 @@ def _retry_after(s: Any, reader: str, now: datetime) -> int:
     return max(1, math.ceil((frees_at - now).total_seconds()))
 
 
-def disclose(rt: Runtime, person: PersonInfo, licence_id: str, route: str) -> bool:
-    """Whether ``person`` sees ``licence_id`` in full; records the read, or refuses it with
-    ``TooManyReadsError`` (and an alert) beyond the distinct-licence limit of the minute."""
+def purpose_of(route: str) -> str:
+    """The purpose a read through ``route`` is logged with when the caller names none."""
+    for word, purpose in (("pdf", "PDF download by staff"), ("history", "licence history"),
+                          ("check", "field check"), ("sharing", "sharing record")):  # fmt: skip
+        if word in route.lower():
+            return purpose
+    return "licence page" if route.startswith("GET /desk") else "licence record"
+
+
+def disclose(
+    rt: Runtime, person: PersonInfo, licence_id: str, route: str, purpose: str = ""
+) -> Disclosure:
+    """What ``person`` sees of ``licence_id`` (true: everything); records the read with its
+    subject and purpose, or refuses it with ``TooManyReadsError`` (and an alert) beyond the
+    distinct-licence limit of the minute."""
     limit = rt.settings.read_limit_per_minute
     now = datetime.now(UTC)
     with rt.sessions.begin() as s:
         licence = find_licence(s, licence_id.split("/")[0])
-        base, full = licence.base_id, sees_in_full(person, licence.agency.code)
+        base, full = licence.base_id, disclosure_for(person, licence.agency.code)
         recent = LicenceRead.reader == person.label, LicenceRead.at > now - READ_WINDOW
         seen = set(s.scalars(select(LicenceRead.licence).where(*recent).distinct()))
         wait = None
@@ -140,8 +187,8 @@ def disclose(rt: Runtime, person: PersonInfo, licence_id: str, route: str) -> bo
                 oplog.record(s, "licence:read-throttled", base, distinct=len(seen) + 1,
                              limit=limit)  # fmt: skip
         else:
-            s.add(LicenceRead(reader=person.label, licence=base, route=route[:200],
-                              unmasked=full, at=now))  # fmt: skip
+            add_read(s, person.label, licence_subject(base), purpose or purpose_of(route),
+                     licence=base, route=route, unmasked=bool(full), at=now)  # fmt: skip
     if wait is not None:
         raise TooManyReadsError(
             f"{person.label} read {len(seen)} distinct licences in the last minute (limit "
@@ -165,20 +212,6 @@ def ensure_full_pdf(rt: Runtime, person: PersonInfo, licence_id: str, route: str
 def _rows(rt: Runtime, model: Any, limit: int, *where: Any) -> list[Any]:
     with rt.sessions() as s:
         return list(s.scalars(select(model).where(*where).order_by(model.id.desc()).limit(limit)))
-
-
-def read_log(
-    rt: Runtime, reader: str | None = None, unmasked_only: bool = True, limit: int = 200
-) -> list[dict[str, Any]]:
-    """The newest reads (unmasked ones by default), optionally of one reader, newest first."""
-    where = [LicenceRead.reader == reader] if reader else []
-    if unmasked_only:
-        where.append(LicenceRead.unmasked.is_(True))
-    return [
-        {"reader": r.reader, "at": aware(r.at).isoformat(timespec="seconds"),
-         "licence": r.licence, "route": r.route, "unmasked": r.unmasked}
-        for r in _rows(rt, LicenceRead, limit, *where)
-    ]  # fmt: skip
 
 
 def read_alerts(rt: Runtime, limit: int = 200) -> list[dict[str, Any]]:

@@ -9,7 +9,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import Pool
 
 from licence_service.people import models as _people_models  # noqa: F401 - registers tables
+from licence_service.region.field_key import FieldKey
 from licence_service.store import imports as _import_models  # noqa: F401 - registers tables
+from licence_service.store import sealing
 from licence_service.store.schema import SchemaError, ensure_current
 
 __all__ = ["SchemaError", "make_engine", "make_sessions"]
@@ -39,5 +41,9 @@ def make_engine(url: str, poolclass: type[Pool] | None = None) -> Engine:
     return engine
 
 
-def make_sessions(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_sessions(engine: Engine, field_key: FieldKey | None = None) -> sessionmaker[Session]:
+    """Sessions of ``engine``; ``field_key`` seals and opens the sensitive values
+    (``store.sealing``; without it, the key registered for the database's URL)."""
+    sealing.install()
+    info = {"field_key": field_key} if field_key is not None else {}
+    return sessionmaker(engine, expire_on_commit=False, info=info)

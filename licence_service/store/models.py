@@ -56,7 +56,8 @@ class Licence(Base):
     serial: Mapped[int] = mapped_column(Integer)
     holder_name: Mapped[str] = mapped_column(String(200))
     holder_id_type: Mapped[str] = mapped_column(String(20))
-    holder_id: Mapped[str] = mapped_column(String(18), index=True)
+    holder_id: Mapped[str] = mapped_column(String(120))  # sealed: see store.sealing
+    holder_id_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), index=True)
     current_version: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[str] = mapped_column(String(20), default="ACTIVE")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -169,7 +170,8 @@ class Submission(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
     holder_name: Mapped[str] = mapped_column(String(200))
-    holder_id: Mapped[str] = mapped_column(String(18), index=True)
+    holder_id: Mapped[str] = mapped_column(String(120))  # sealed: see store.sealing
+    holder_id_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), index=True)
     grade: Mapped[str] = mapped_column(String(1))
     image: Mapped[bytes] = mapped_column(LargeBinary)
     pdf_path: Mapped[str] = mapped_column(String(500))
@@ -214,7 +216,8 @@ class Consent(Base):
     __tablename__ = "consent"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     consent_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
-    holder_id: Mapped[str] = mapped_column(String(18), index=True)
+    holder_id: Mapped[str] = mapped_column(String(120))  # sealed: see store.sealing
+    holder_id_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), index=True)
     licence_id: Mapped[int | None] = mapped_column(ForeignKey("licence.id"), nullable=True)
     type_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
     grantee_region: Mapped[int] = mapped_column(Integer)

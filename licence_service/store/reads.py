@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Boolean, Date, DateTime, Integer, LargeBinary, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from licence_service.store.models import Base, utcnow
 
@@ -64,3 +64,25 @@ class VerificationCount(Base):
     person: Mapped[str] = mapped_column(String(100), default="")
     verdict: Mapped[str] = mapped_column(String(20), default="")
     count: Mapped[int] = mapped_column(Integer)
+
+
+def licence_subject(licence_id: str) -> str:
+    """The read log's subject of a licence (its base id, whichever version was read)."""
+    return "licence:" + ".".join(licence_id.split("/")[0].split(".")[:4])
+
+
+def add_read(
+    s: Session,
+    reader: str,
+    subject: str,
+    purpose: str,
+    *,
+    licence: str = "",
+    route: str = "",
+    unmasked: bool = True,
+    at: datetime | None = None,
+) -> None:
+    """Append one read to the log in the caller's transaction (sealed later with the chain)."""
+    s.add(LicenceRead(reader=reader[:100], subject=subject[:200], purpose=purpose[:200],
+                      licence=licence[:100], route=(route or purpose)[:200], unmasked=unmasked,
+                      at=at or utcnow()))  # fmt: skip

@@ -1,7 +1,8 @@
 """The audit room (``/audit``, auditors only): the replay report, the state at a point in
 time, statistics with a chart (inline SVG, no chart library), filterable by agency, licence
 type and period, a CSV export of the same rows, the workload by agency, type, window or person
-(``audit_workload``: charts, CSV and .xlsx), and the operation log by person.
+(``audit_workload``: charts, CSV and .xlsx), the operation log by person, and the read log's
+search (``audit_reads``).
 
 Every number comes from the functions ``licledger audit …`` calls (``audit.replay``,
 ``audit.summary``, ``audit.stats``, ``audit.oplog_view``): one service layer, two faces.
@@ -22,6 +23,7 @@ from sqlalchemy import select
 
 from licence_service.api.deps import RuntimeDep
 from licence_service.api.pages import audit_workload
+from licence_service.api.pages.audit_reads import ReadsDep, ReadsView, reads_html
 from licence_service.api.pages.audit_workload import WorkloadDep, WorkloadView, workload_html
 from licence_service.api.pages.layout import frame, table
 from licence_service.api.pages.session import page_role
@@ -233,8 +235,9 @@ def _type_chart(rows: list[dict[str, Any]], t: dict[str, str]) -> str:
 
 
 def _audit_body(
-    rt: Runtime, t: dict[str, str], f: Filters, at: str, actor: str, w: WorkloadView
-) -> str:
+    rt: Runtime, t: dict[str, str], f: Filters, at: str, actor: str, w: WorkloadView,
+    r: ReadsView,
+) -> str:  # fmt: skip
     result = replay(rt, None, None)
     report = report_json(rt, result)
     rows = filter_rows(
@@ -249,7 +252,10 @@ def _audit_body(
         + f"<h2>{escape(t['a_stats'])}</h2><div class='chart' id='chart'>{chart}</div>"
         + f"<div class='chart' id='type-chart'>{_type_chart(rows, t)}</div>"
         + f"<p><a id='csv' href='/audit/stats.csv?{escape(f.query())}' download>"
-        f"{escape(t['a_csv'])}</a></p>{stats}" + workload_html(rt, t, w) + _oplog_html(rt, t, actor)
+        f"{escape(t['a_csv'])}</a></p>{stats}"
+        + workload_html(rt, t, w)
+        + _oplog_html(rt, t, actor)
+        + reads_html(rt, t, r)
     )
 
 
@@ -260,10 +266,11 @@ async def audit_page(
     person: AuditorPage,
     f: FiltersDep,
     w: WorkloadDep,
+    r: ReadsDep,
     at: Annotated[str, Query(max_length=40)] = "",
     actor: Annotated[str, Query(max_length=120)] = "",
 ) -> HTMLResponse:
     """The audit room: replay, state at ``at``, statistics and the operation log."""
     t = texts(language(request))
-    body = await run_in_threadpool(_audit_body, rt, t, f, at.strip(), actor.strip(), w)
+    body = await run_in_threadpool(_audit_body, rt, t, f, at.strip(), actor.strip(), w, r)
     return frame(request, person, t["a_title"], body)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -20,7 +20,8 @@ from licence_service.audit.stats import statistics, to_csv
 from licence_service.audit.summary import report_json, state_at
 from licence_service.domain.errors import InvalidInputError
 from licence_service.people.identity import PersonInfo, PersonRole
-from licence_service.services.disclosure import read_alerts, read_log
+from licence_service.services.disclosure import read_alerts
+from licence_service.services.read_log import ReadQuery, read_log, search_subject
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 # who watches the readers: auditors, and the region administrator who can disable a person
@@ -115,13 +116,21 @@ def _attachment(filename: str) -> dict[str, str]:
 def reads_endpoint(
     rt: RuntimeDep,
     _: Supervisor,
-    reader: str | None = None,
+    reader: Annotated[str | None, Query(max_length=120)] = None,
+    subject: Annotated[str | None, Query(max_length=200)] = None,
+    purpose: Annotated[str | None, Query(max_length=200)] = None,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
     all: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[dict[str, Any]]:
-    """The read log, newest first: who read which licence's personal data unmasked, when and
-    through which route (`all=true`: masked reads too; `reader`: one person's label)."""
-    return read_log(rt, reader, unmasked_only=not all, limit=limit)
+    """The read log, newest first: who viewed whose personal data (the subject: a licence,
+    or a holder by keyed hash), for what purpose, when and through which route. Filters:
+    `reader` (a person's label), `subject` (a licence identifier, a holder ID or a logged
+    subject), `purpose` (contains), `from`/`to` (dates, inclusive); `all=true`: masked reads
+    too."""
+    q = ReadQuery(reader, search_subject(rt, subject), purpose, start, end, not all, limit)
+    return read_log(rt, q)
 
 
 @router.get("/read-alerts", responses=ERRORS)
