@@ -5,7 +5,7 @@ Measures: ``issued`` (first versions), ``changed`` (amendments: new versions), `
 (revoke, suspend, reinstate, cancel, report lost, …), ``verifications`` (counts only, from
 ``audit.verify_counts``) and ``releases`` (data released to another region). Everything but
 the verifications comes from the operation log, which names the person who did it; a
-licence's agency and type are read from its identifier (``LL.<type>.<agency>.<serial>…``).
+licence's agency and type are read from its identifier (``<prefix>.<type>.<agency>.<serial>…``).
 
 ``by``: ``agency`` and ``type`` as they say; ``person`` is who did it (``user@unit``;
 verifications by the signed-in viewer, ``(anonymous)`` otherwise); ``window`` is where it was
@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from licence_service.domain.errors import InvalidInputError
+from licence_service.domain.identifiers import LICENCE_ID_PREFIX
 from licence_service.region.runtime import Runtime
 from licence_service.store.models import OpLogEntry
 from licence_service.store.reads import VerificationCount
@@ -126,8 +127,12 @@ def _measure(action: str) -> str | None:
 
 
 def _agency_and_type(target: str) -> tuple[str, str]:
-    parts = target.split("/")[0].split(".")
-    return (parts[2], parts[1]) if len(parts) >= 4 else ("", "")
+    """(agency, type) of a licence or attachment identifier; ("", "") for anything else."""
+    head = f"{LICENCE_ID_PREFIX}."
+    if not target.startswith(head):
+        return "", ""
+    parts = target[len(head) :].split("/")[0].split(".")
+    return (parts[1], parts[0]) if len(parts) >= 3 else ("", "")
 
 
 def _events(rt: Runtime) -> Iterator[_Event]:

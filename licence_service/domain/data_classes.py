@@ -7,7 +7,7 @@ holder's name ``holder_name_class``; the holder ID is always sensitive):
 - ``internal``: in full to the staff of the issuing agency (issuers, agency administrators,
   window staff of that agency); masked to everyone else (other agencies, auditors).
 - ``sensitive``: in full to the issuing agency's issuers only, masked to everyone else, and
-  encrypted at rest with the region's field key (``region.field_key``).
+  encrypted at rest with the region's field key (``store.field_key``).
 
 A type's ``masked_fields`` are sensitive (listing one as public or internal is refused). The
 rule of who sees which class is ``services.disclosure``; this module only names the classes.

@@ -30,7 +30,6 @@ from licence_service.domain.errors import NotSetUpError
 from licence_service.domain.states import OutboxState
 from licence_service.federation.certificates import ChainCertificates
 from licence_service.region.at_rest import check_passphrase_source, key_passphrase, secure_home
-from licence_service.region.field_key import FieldKey
 from licence_service.region.indexing import MarkingIndexer
 from licence_service.region.settings import Settings
 from licence_service.region.verifying import (
@@ -39,6 +38,7 @@ from licence_service.region.verifying import (
     freshness_from_env,
 )
 from licence_service.store.engine import make_engine, make_sessions
+from licence_service.store.field_key import FieldKey
 from licence_service.store.models import Agency, OutboxEntry
 from licence_service.store.nonce_lock import nonce_lock
 from licence_service.store.sealing import register_key
@@ -73,7 +73,7 @@ class Runtime:
     # ------------------------------------------------------------------ storage
     @cached_property
     def field_key(self) -> FieldKey:
-        """The key of the sensitive fields, kept outside the database (``region.field_key``)."""
+        """The key of the sensitive fields, kept outside the database (``store.field_key``)."""
         return FieldKey.for_home(self.settings.home, self.settings.production)
 
     @cached_property

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from licence_service.domain.errors import InvalidInputError
+from licence_service.domain.identifiers import LICENCE_ID_PREFIX
 from licence_service.people.identity import PersonInfo
 from licence_service.people.service import aware
 from licence_service.region.runtime import Runtime
@@ -100,7 +101,8 @@ def search_subject(rt: Runtime, text: str | None) -> str | None:
     text = (text or "").strip()
     if not text or text.startswith(("licence:", "holder:")):
         return text or None
-    return subject_of(rt, licence=text) if text.startswith("LL.") else holder_subject(rt, text)
+    is_licence = text.startswith(f"{LICENCE_ID_PREFIX}.")
+    return subject_of(rt, licence=text) if is_licence else holder_subject(rt, text)
 
 
 def read_log(rt: Runtime, q: ReadQuery | None = None) -> list[dict[str, Any]]:

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import Pool
 
 from licence_service.people import models as _people_models  # noqa: F401 - registers tables
-from licence_service.region.field_key import FieldKey
 from licence_service.store import imports as _import_models  # noqa: F401 - registers tables
 from licence_service.store import sealing
+from licence_service.store.field_key import FieldKey
 from licence_service.store.schema import SchemaError, ensure_current
 
 __all__ = ["SchemaError", "make_engine", "make_sessions"]

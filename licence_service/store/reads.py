@@ -18,6 +18,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, DateTime, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from licence_service.domain.identifiers import LICENCE_ID_PREFIX
 from licence_service.store.models import Base, utcnow
 
 
@@ -68,7 +69,9 @@ class VerificationCount(Base):
 
 def licence_subject(licence_id: str) -> str:
     """The read log's subject of a licence (its base id, whichever version was read)."""
-    return "licence:" + ".".join(licence_id.split("/")[0].split(".")[:4])
+    head = f"{LICENCE_ID_PREFIX}."
+    body = licence_id.split("/")[0].removeprefix(head)
+    return "licence:" + head + ".".join(body.split(".")[:3])
 
 
 def add_read(

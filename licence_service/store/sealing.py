@@ -3,7 +3,7 @@
 The ORM does it, so no use case handles ciphertext: before a flush every new or changed
 holder ID (licence, submission, consent) and every sensitive face field of a licence version
 (its type's ``sensitive`` class, ``domain.data_classes``) is sealed with the region's field
-key (``region.field_key``) and the holder ID's keyed hash written beside it
+key (``store.field_key``) and the holder ID's keyed hash written beside it
 (``holder_id_hash``, what lookups by holder ID compare); after the flush, and whenever a row
 is loaded, the objects hold the plaintext again. A session finds its key in its ``info``
 (``make_sessions``) or, for another engine on the same database, by the database URL.
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, attributes
 
 from licence_service.domain.data_classes import sensitive_keys
 from licence_service.domain.licence_types import get_licence_type
-from licence_service.region.field_key import FieldKey, FieldKeyMissingError, is_sealed
+from licence_service.store.field_key import FieldKey, FieldKeyMissingError, is_sealed
 from licence_service.store.models import Consent, Licence, LicenceVersion, Submission
 
 __all__ = ["field_key_of", "holder_lookup", "install", "key_for_url", "register_key", "seal_json"]

@@ -5,7 +5,7 @@ Revises: 0012
 Create Date: 2026-12-07 10:00:00.000000
 
 Holder IDs (licence, submission, consent) and the sensitive face fields of every licence
-version are encrypted in place with the region's field key (``region.field_key``), and each
+version are encrypted in place with the region's field key (``store.field_key``), and each
 holder ID's keyed hash is written to ``holder_id_hash``. A database with rows to seal needs
 the key: in development it is made here when missing (``keys/field.key``); in production it
 must be configured (``LICLEDGER_FIELD_KEY_FILE``), or this migration stops with that error
@@ -19,7 +19,7 @@ from alembic import op
 
 from licence_service.domain.data_classes import sensitive_keys
 from licence_service.domain.licence_types import load_licence_types
-from licence_service.region.field_key import FieldKey, FieldKeyMissingError, is_sealed
+from licence_service.store.field_key import FieldKey, FieldKeyMissingError, is_sealed
 from licence_service.store.sealing import key_for_url, seal_json
 
 revision = "0013"
