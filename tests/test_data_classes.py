@@ -160,8 +160,9 @@ def test_each_role_sees_what_its_class_allows(region: tuple[Runtime, str]) -> No
     rt, lid = region
     cases = {
         "issuer of the issuing agency": (_person(PersonRole.ISSUER, A1), {"all"}),
-        "window staff of the issuing agency": (_person(PersonRole.WINDOW_STAFF, A1),
+        "agency admin of the issuing agency": (_person(PersonRole.AGENCY_ADMIN, A1),
                                                {"public", "internal"}),
+        "window staff of the issuing agency": (_person(PersonRole.WINDOW_STAFF, A1), {"public"}),
         "issuer of another agency": (_person(PersonRole.ISSUER, A2), {"public"}),
         "auditor": (_person(PersonRole.AUDITOR, None), {"public"}),
     }  # fmt: skip

@@ -4,8 +4,8 @@ Every face field of a licence type has a class in ``licence_types.json`` (``"cla
 holder's name ``holder_name_class``; the holder ID is always sensitive):
 
 - ``public``: shown in full to everyone who may read the licence.
-- ``internal``: in full to the staff of the issuing agency (issuers, agency administrators,
-  window staff of that agency); masked to everyone else (other agencies, auditors).
+- ``internal``: in full to the issuing agency's issuers and agency administrators; masked to
+  everyone else (window staff at the counter, other agencies, auditors).
 - ``sensitive``: in full to the issuing agency's issuers only, masked to everyone else, and
   encrypted at rest with the region's field key (``store.field_key``).
 

@@ -5,10 +5,11 @@ desk's licence page and list, PDF and copy downloads — asks this module, never
 
 - **By data class** (``domain.data_classes``): ``public`` values to everyone who may read the
   licence; ``internal`` ones (the holder's name, addresses of a business…) in full to the
-  staff of the issuing agency; ``sensitive`` ones (the holder ID, the type's
-  ``masked_fields``) and the signed PDF, which carries everything, only to issuers of the
-  issuing agency. Everything a viewer does not see in full is masked (``federation.masking``,
-  the same rendering as data released to another region): window staff of other agencies,
+  issuers and administrators of the issuing agency (not to the counter's window staff);
+  ``sensitive`` ones (the holder ID, the type's ``masked_fields``) and the signed PDF, which
+  carries everything, only to issuers of the issuing agency. Everything a viewer does not see
+  in full is masked (``federation.masking``, the same rendering as data released to another
+  region): window staff of any agency,
   auditors, issuers of an agency a joint review waits for get no full PDF either (403).
 - Data leaving the region follows the holder's consent (``federation.masking.release_fields``).
 - A holder presenting a licence (its signed QR code or PDF, at the counter) shows agency staff
@@ -94,8 +95,12 @@ def disclosure_for(person: PersonInfo | None, agency_code: str) -> Disclosure:
     """The one rule of who sees which class of a licence of ``agency_code``."""
     if person is not None and sees_in_full(person, agency_code):
         return Disclosure(DataClass.SENSITIVE)
-    if person is not None and person.agency_code == agency_code:
-        return Disclosure(DataClass.INTERNAL)  # the issuing agency's other staff
+    if (
+        person is not None
+        and person.agency_code == agency_code
+        and PersonRole.AGENCY_ADMIN in person.roles
+    ):
+        return Disclosure(DataClass.INTERNAL)  # the issuing agency's back office
     return Disclosure(DataClass.PUBLIC)
 
 
