@@ -108,6 +108,11 @@ def test_release_needs_consent_and_masks(consortium: Consortium) -> None:
     assert on_chain is not None and on_chain.to_region == 110100
     history = sharing_history(a, doc.licence_id)
     assert [h["to_region"] for h in history] == [110100] and history[0]["anchored"]
+    # the release is a view of personal data: in the read log, by region, subject and purpose
+    from licence_service.services.read_log import ReadQuery, read_log, search_subject
+
+    reads = read_log(a, ReadQuery("region:110100", search_subject(a, doc.licence_id)))
+    assert [r["purpose"] for r in reads] == ["release to region 110100: 办理分支机构登记"]
     # consent covering the ID in full releases it unmasked; withdrawal stops releases
     full = grant_consent(a, HOLDER_USCC, 110100, "开户", until, doc.licence_id, None, ["holder_id"])
     assert release(a, caller, doc.licence_id, "开户")["fields"]["holder_id"] == HOLDER_USCC

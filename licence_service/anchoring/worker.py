@@ -66,8 +66,9 @@ class AnchorWorker:
         pending; returns what it did."""
         with self._lock:
             with self.rt.sessions.begin() as s:
-                oplog.seal(s)
-                oplog.anchor_head(s, every=self.oplog_every)
+                for chained in oplog.CHAINED_LOGS:  # the operation log, the read log
+                    chained.seal(s)
+                    chained.anchor_head(s, every=self.oplog_every)
             lost = reconcile(self.rt)
             batches = leaves = 0
             for batch_id in self._unfinished():

@@ -34,7 +34,6 @@ from licence_service.store.models import (
     Attachment,
     Licence,
     LicenceVersion,
-    OpLogEntry,
     OutboxEntry,
     StatusChange,
     Submission,
@@ -295,40 +294,33 @@ class _Auditor:
             self._anchoring(s, f"submission:{sub.id}", sub.leaf, entry)
         return out
 
-    # ------------------------------------------------------------------ operation log
-    def check_oplog(self, s: Session) -> dict[str, Any]:
-        rows = s.scalars(select(OpLogEntry).order_by(OpLogEntry.seq)).all()
-        stored, breaks = oplog.verify_chain(rows)
+    # ------------------------------------------------------------------ chained logs
+    def check_oplog(self, s: Session, log: oplog.ChainedLog = oplog.OPLOG) -> dict[str, Any]:
+        """Check one hash-chained log (the operation log, or the read log): its chain, and
+        every head anchored on-chain against the rows. Kinds: ``OPLOG_…`` / ``READLOG_…``."""
+        kind, where = ("OPLOG", "oplog") if log is oplog.OPLOG else ("READLOG", "readlog")
+        rows = s.scalars(select(log.model).order_by(log.order())).all()
+        stored, breaks = log.verify_chain(rows)
         for b in breaks:
-            self.flag("OPLOG_BROKEN", f"oplog:{b.seq}", b.problem)
+            self.flag(f"{kind}_BROKEN", f"{where}:{b.seq}", b.problem)
         anchored = 0
-        heads = s.scalars(select(OutboxEntry).where(OutboxEntry.oplog_seq.is_not(None))).all()
-        for entry in heads:
-            assert entry.oplog_seq is not None
+        link = getattr(OutboxEntry, log.outbox_link)
+        for entry in s.scalars(select(OutboxEntry).where(link.is_not(None))).all():
             self.known.add(entry.leaf)
-            seq = entry.oplog_seq
+            seq = int(getattr(entry, log.outbox_link))
             on_chain = self.history.leaves.get(entry.leaf)
             if seq not in stored:
-                self.flag(
-                    "OPLOG_ROW_MISSING",
-                    f"oplog:{seq}",
-                    "an anchored head's row is gone",
-                    on_chain,
-                    entry.leaf,
-                )
+                self.flag(f"{kind}_ROW_MISSING", f"{where}:{seq}",
+                          "an anchored head's row is gone", on_chain, entry.leaf)  # fmt: skip
                 continue
             if on_chain is None:
                 continue  # not anchored yet
             anchored += 1
             code = _anchoring_agency(s, entry, "")
-            if oplog.head_leaf(seq, stored[seq], code).leaf() != entry.leaf:
-                self.flag(
-                    "OPLOG_HEAD_MISMATCH",
-                    f"oplog:{seq}",
-                    "the log up to here differs from the head anchored on-chain",
-                    on_chain,
-                    entry.leaf,
-                )
+            if log.head_leaf(seq, stored[seq], code).leaf() != entry.leaf:
+                self.flag(f"{kind}_HEAD_MISMATCH", f"{where}:{seq}",
+                          "the log up to here differs from the head anchored on-chain",
+                          on_chain, entry.leaf)  # fmt: skip
         unsealed = sum(1 for r in rows if r.hash is None)
         return {
             "rows": len(rows),
@@ -375,6 +367,7 @@ def replay(
     with rt.sessions() as s:
         licences = auditor.licences(s)
         log = auditor.check_oplog(s)
+        log["read_log"] = auditor.check_oplog(s, oplog.READLOG)
         regions = {a.region_code for a in s.scalars(select(Agency))}
     auditor.unknown_leaves(regions if region is None else {region} & regions)
     return ReplayResult(

@@ -137,8 +137,20 @@ def state_cmd(
 @audit_app.command("stats")
 @handled
 def stats_cmd(
-    period: Annotated[str, typer.Option(help="month or day.")] = "month",
+    period: Annotated[
+        str, typer.Option(help="day, month, quarter or year (quarter, year: with --by).")
+    ] = "month",
+    by: Annotated[
+        str | None,
+        typer.Option(
+            help="Workload by agency, type, window or person (from the operation "
+            "log and the verification counts)."
+        ),
+    ] = None,
     csv: Annotated[Path | None, typer.Option("--csv", help="Write the table as CSV.")] = None,
+    xlsx: Annotated[
+        Path | None, typer.Option("--xlsx", help="Write the table as an Excel workbook.")
+    ] = None,
     agency: Annotated[str | None, typer.Option(help="Only this agency's rows.")] = None,
     type_code: Annotated[str | None, typer.Option("--type", help="Only this type.")] = None,
     start: Annotated[str | None, typer.Option("--from", help="First period.")] = None,
@@ -146,23 +158,38 @@ def stats_cmd(
     data_dir: DataDir = None,
     as_json: JsonOut = False,
 ) -> None:
-    """Issued, amended, revoked, copies and shares by region, agency, type and period."""
+    """Without --by: issued, amended, revoked, copies and shares by region, agency, type and
+    period, replayed from the chain. With --by: the workload (issued, changed, status changes,
+    verifications, releases) by agency, type, window or person."""
+    from licence_service.audit import workload as wl
     from licence_service.audit.history import read_history
     from licence_service.audit.stats import COLUMNS, filter_rows, statistics, to_csv
 
-    if period not in ("month", "day"):
-        raise ServiceError("--period must be month or day", field="period")
-    rt = runtime(data_dir)
-    rows = statistics(rt, read_history(rt.registry(), rt.deployment.block_number), period)
-    rows = filter_rows(rows, agency, type_code, start, end)
+    if by is not None:
+        q = wl.Query.of(by, period, agency, type_code, start, end)
+        rows = wl.workload(runtime(data_dir), q)
+        cols: tuple[str, ...] = wl.columns(q.by)
+        text = wl.to_csv(rows, q.by)
+    else:
+        if period not in ("month", "day"):
+            raise ServiceError("--period must be month or day (quarter and year: with --by)",
+                               field="period")  # fmt: skip
+        if xlsx is not None:
+            raise ServiceError("--xlsx needs --by (agency, type, window or person)", "xlsx")
+        rt = runtime(data_dir)
+        rows = statistics(rt, read_history(rt.registry(), rt.deployment.block_number), period)
+        rows, cols = filter_rows(rows, agency, type_code, start, end), COLUMNS
+        text = to_csv(rows)
     if csv is not None:
-        csv.write_text(to_csv(rows), encoding="utf-8")
+        csv.write_text(text, encoding="utf-8")
+    if xlsx is not None and by is not None:
+        xlsx.write_bytes(wl.to_xlsx(rows, by))
     if as_json:
         print_json(rows)
         return
-    out.print("  ".join(COLUMNS), markup=False)
+    out.print("  ".join(cols), markup=False)
     for row in rows:
-        out.print("  ".join(str(row[c]) for c in COLUMNS), markup=False)
+        out.print("  ".join(str(row[c]) for c in cols), markup=False)
 
 
 @audit_app.command("oplog")

@@ -136,10 +136,10 @@ def verify_cmd(
     when = parse_at(at)
     rt = runtime(data_dir)
     if file is not None:
-        result = verify_pdf(rt, read_input(file, "file"), when, direct)
+        result = verify_pdf(rt, read_input(file, "file"), when, direct, channel="cli")
     else:
         assert qr is not None
-        result = verify_qr(rt, qr, when, direct)
+        result = verify_qr(rt, qr, when, direct, channel="cli")
     if as_json:
         print_json(result.to_json())
     else:

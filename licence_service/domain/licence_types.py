@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from licence_service.domain.data_classes import check_classes
 from licence_service.domain.identifiers import validate_licence_type_code
 from licence_service.domain.national_ids import HolderIdType, IdentifierError
 from licence_service.domain.printable import unprintable
@@ -76,6 +77,7 @@ class FieldSpec:
     required: bool = True
     example: str = ""
     kind: str = "text"
+    data_class: str = "internal"  # public, internal or sensitive: see domain.data_classes
 
     def clean(self, value: object) -> str:
         """Return the stripped (and for dates, ISO-formatted) value or raise."""
@@ -129,6 +131,7 @@ class LicenceType:
     description: str = ""
     # Joint review of cancellations: (approvals required, agency codes that may approve).
     cancellation_review: tuple[int, tuple[str, ...]] | None = None
+    holder_name_class: str = "internal"
     _lookup: dict[str, FieldSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -156,6 +159,8 @@ class LicenceType:
                 raise ValueError(f"licence type {self.code}: field {spec.key!r} is listed twice")
             lookup[norm] = spec
         object.__setattr__(self, "_lookup", lookup)
+        check_classes(self.code, [(s.key, s.data_class) for s in self.fields],
+                      self.holder_name_class, self.masked_fields)  # fmt: skip
         for attr in ("shareable_fields", "masked_fields"):
             unknown = [k for k in getattr(self, attr) if _normalise_key(k) not in lookup]
             if unknown:
@@ -242,9 +247,10 @@ _TYPE_KEYS = {
     "fields",
     "shareable_fields",
     "masked_fields",
+    "holder_name_class",
 }
 _REQUIRED_TYPE_KEYS = ("code", "name", "holder_id_type", "validity_years", "fields")
-_FIELD_KEYS = {"key", "label", "required", "example", "kind"}
+_FIELD_KEYS = {"key", "label", "required", "example", "kind", "class"}
 
 
 def _string_list(raw: Any, what: str) -> tuple[str, ...]:
@@ -268,12 +274,13 @@ def _parse_field(raw: Any, index: int) -> FieldSpec:
     label = raw.get("label", key)
     required = raw.get("required", True)
     example = raw.get("example", "")
-    kind = raw.get("kind", "text")
-    if not isinstance(label, str) or not isinstance(example, str) or not isinstance(kind, str):
-        raise ValueError(f"{where} ({key}): label, example and kind must be strings")
+    kind, data_class = raw.get("kind", "text"), raw.get("class", "internal")
+    if not all(isinstance(x, str) for x in (label, example, kind, data_class)):
+        raise ValueError(f"{where} ({key}): label, example, kind and class must be strings")
     if not isinstance(required, bool):
         raise ValueError(f"{where} ({key}): required must be true or false")
-    return FieldSpec(key=key, label=label, required=required, example=example, kind=kind)
+    return FieldSpec(key=key, label=label, required=required, example=example, kind=kind,
+                     data_class=data_class)  # fmt: skip
 
 
 def _parse_type(raw: Any) -> LicenceType:
@@ -302,6 +309,7 @@ def _parse_type(raw: Any) -> LicenceType:
         masked_fields=_string_list(raw.get("masked_fields", []), "masked_fields"),
         description=description,
         cancellation_review=_parse_review(raw.get("cancellation_review")),
+        holder_name_class=str(raw.get("holder_name_class", "internal")),
     )
 
 

@@ -31,6 +31,8 @@ from licence_service.federation.masking import release_fields
 from licence_service.region.runtime import Runtime
 from licence_service.store.models import Consent, Licence, Release
 from licence_service.store.queries import find_licence
+from licence_service.store.reads import add_read, licence_subject
+from licence_service.store.sealing import holder_lookup
 
 
 class SharingRefused(ServiceError):
@@ -149,7 +151,7 @@ def find_consent(s: Any, licence: Licence, region: int, purpose: str) -> Consent
     return s.scalar(
         select(Consent)
         .where(
-            Consent.holder_id == licence.holder_id,
+            Consent.holder_id_hash == holder_lookup(s, licence.holder_id),
             or_(Consent.licence_id == licence.id, Consent.type_code == licence.type_code),
             Consent.grantee_region == region,
             Consent.purpose == purpose,
@@ -220,6 +222,9 @@ def release(rt: Runtime, caller: Caller, licence_id: str, purpose: str) -> dict[
                 tx_hash=tx.tx.tx_hash,
             )
         )
+        add_read(s, f"region:{caller.region}", licence_subject(base_id),
+                 f"release to region {caller.region}: {purpose}", licence=base_id,
+                 route="POST /api/v1/federation/licences/{licence_id}/release")  # fmt: skip
         oplog.record(
             s,
             "share:release",

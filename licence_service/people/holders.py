@@ -47,6 +47,7 @@ from licence_service.people.passwords import hash_password
 from licence_service.people.service import aware, home_region
 from licence_service.region.runtime import Runtime
 from licence_service.store.models import Licence
+from licence_service.store.sealing import holder_lookup as holder_key
 
 ACTIVATION_DAYS = 7
 ACTIVATION_TRIES = 5
@@ -135,7 +136,7 @@ def issue_activation(rt: Runtime, staff: PersonInfo, holder_id: str) -> Activati
         if staff.region_code != home_region(s):
             raise PermissionDeniedError(f"{staff.label} is not of this region", "holder_id")
         held = s.scalar(select(func.count()).select_from(Licence)
-                        .where(Licence.holder_id == holder))  # fmt: skip
+                        .where(Licence.holder_id_hash == holder_key(s, holder)))  # fmt: skip
         if not held:
             raise NotFoundError(
                 f"{holder} holds no licence of this region: a wallet shows a holder's licences,"

@@ -38,8 +38,10 @@ from licence_service.region.verifying import (
     freshness_from_env,
 )
 from licence_service.store.engine import make_engine, make_sessions
+from licence_service.store.field_key import FieldKey
 from licence_service.store.models import Agency, OutboxEntry
 from licence_service.store.nonce_lock import nonce_lock
+from licence_service.store.sealing import register_key
 from signing.credentials import Credentials
 from signing.keystore import load_any_credentials
 from verifier.engine import TrustStore, Verifier, VerifierConfig
@@ -70,8 +72,15 @@ class Runtime:
 
     # ------------------------------------------------------------------ storage
     @cached_property
+    def field_key(self) -> FieldKey:
+        """The key of the sensitive fields, kept outside the database (``store.field_key``)."""
+        return FieldKey.for_home(self.settings.home, self.settings.production)
+
+    @cached_property
     def sessions(self) -> sessionmaker[Session]:
-        return make_sessions(make_engine(self.settings.database_url))
+        url = self.settings.database_url
+        register_key(url, self.field_key)  # before the schema's migrations run: they seal
+        return make_sessions(make_engine(url), self.field_key)
 
     @cached_property
     def _nonce_lock(self) -> NonceLock:

@@ -42,7 +42,6 @@ from ledger_client.registry import RegistryClient
 from ledger_client.transactions import TransactionSender
 from licence_service.region.indexing import MarkingIndexer
 from licence_service.region.settings import ENV_PREFIX, ConfigError
-from licence_service.store.uses import flush_verifications
 from verifier.documents import RememberedDocumentChecks
 from verifier.engine import TrustStore, Verifier, VerifierConfig
 from verifier.verdicts import Verdict, VerificationResult
@@ -201,7 +200,6 @@ class VerifyingState:
             try:
                 self.refresh(time.monotonic())
                 self._beat = time.monotonic()
-                flush_verifications(self.rt.sessions)  # the counts holders see in the wallet
             except Exception as exc:
                 # No beat: the snapshot answers only within ``freshness`` now; past it a
                 # request refreshes itself, and while the chain is down it is told so (503).

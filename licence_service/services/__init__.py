@@ -20,6 +20,7 @@ from licence_service.services.issue import (
     issue,
     issue_licence,
 )
+from licence_service.services.read_log import record_read
 from licence_service.services.status import (
     STATUS_ACTIONS,
     ReasonCode,
@@ -63,6 +64,7 @@ __all__ = [
     "make_copy",
     "pdf_path",
     "record_inspection",
+    "record_read",
     "reviews",
     "status_action",
     "submit_copy",

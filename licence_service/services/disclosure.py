@@ -3,11 +3,14 @@
 Every way a licence leaves the service to a signed-in person — the JSON view and history, the
 desk's licence page and list, PDF and copy downloads — asks this module, never decides itself:
 
-- **In full** (holder name, holder ID and the licence type's ``masked_fields``, and the signed
-  PDF, which carries them): only issuers of the licence's issuing agency.
-- **Masked** (``federation.masking``, the same rendering as data released to another region):
-  everyone else who may read the licence — window staff of any agency of the region,
-  auditors, issuers of an agency a joint review waits for. They get no full PDF (403).
+- **By data class** (``domain.data_classes``): ``public`` values to everyone who may read the
+  licence; ``internal`` ones (the holder's name, addresses of a business…) in full to the
+  issuers and administrators of the issuing agency (not to the counter's window staff);
+  ``sensitive`` ones (the holder ID, the type's ``masked_fields``) and the signed PDF, which
+  carries everything, only to issuers of the issuing agency. Everything a viewer does not see
+  in full is masked (``federation.masking``, the same rendering as data released to another
+  region): window staff of any agency,
+  auditors, issuers of an agency a joint review waits for get no full PDF either (403).
 - Data leaving the region follows the holder's consent (``federation.masking.release_fields``).
 - A holder presenting a licence (its signed QR code or PDF, at the counter) shows agency staff
   of the region its holder's name, never the ID or the masked fields (``sees_presented_name``,
@@ -25,32 +28,36 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
 from licence_service.audit import oplog
+from licence_service.domain.data_classes import DataClass, class_of
 from licence_service.domain.errors import ServiceError
 from licence_service.domain.licence_types import LicenceType
-from licence_service.federation.masking import is_personal, mask_value
+from licence_service.federation.masking import mask_value
 from licence_service.people.identity import PermissionDeniedError, PersonInfo, PersonRole
 from licence_service.people.service import aware
 from licence_service.region.runtime import Runtime
 from licence_service.store.queries import find_licence
-from licence_service.store.reads import LicenceRead, ReadAlert
+from licence_service.store.reads import LicenceRead, ReadAlert, add_read, licence_subject
 from verifier.references import mask_name
 
 __all__ = [
     "PRESENTED_NAME_ROLES",
     "READ_WINDOW",
+    "Disclosure",
     "TooManyReadsError",
     "admit_read",
     "disclose",
+    "disclosure_for",
     "ensure_full_pdf",
     "mask_values",
+    "purpose_of",
     "read_alerts",
-    "read_log",
     "record_presentation",
     "sees_in_full",
     "sees_presented_name",
@@ -74,6 +81,36 @@ def sees_in_full(person: PersonInfo, agency_code: str) -> bool:
     return PersonRole.ISSUER in person.roles and person.agency_code == agency_code
 
 
+@dataclass(frozen=True)
+class Disclosure:
+    """The highest data class a viewer sees in full; true only when that is everything
+    (``sensitive``: the unmasked face and the PDF)."""
+
+    level: DataClass
+
+    def __bool__(self) -> bool:
+        return self.level is DataClass.SENSITIVE
+
+
+def disclosure_for(person: PersonInfo | None, agency_code: str) -> Disclosure:
+    """The one rule of who sees which class of a licence of ``agency_code``."""
+    if person is not None and sees_in_full(person, agency_code):
+        return Disclosure(DataClass.SENSITIVE)
+    if (
+        person is not None
+        and person.agency_code == agency_code
+        and PersonRole.AGENCY_ADMIN in person.roles
+    ):
+        return Disclosure(DataClass.INTERNAL)  # the issuing agency's back office
+    return Disclosure(DataClass.PUBLIC)
+
+
+def _level(full: bool | Disclosure) -> DataClass:
+    if isinstance(full, Disclosure):
+        return full.level
+    return DataClass.SENSITIVE if full else DataClass.PUBLIC
+
+
 PRESENTED_NAME_ROLES = frozenset(
     {PersonRole.WINDOW_STAFF, PersonRole.ISSUER, PersonRole.AGENCY_ADMIN}
 )
@@ -88,22 +125,25 @@ def sees_presented_name(person: PersonInfo | None) -> bool:
 def record_presentation(rt: Runtime, person: PersonInfo, base_id: str, route: str) -> None:
     """Log that ``person`` saw the holder's name of a licence presented to them."""
     with rt.sessions.begin() as s:
-        s.add(LicenceRead(reader=person.label, licence=base_id, route=route[:200], unmasked=True))
+        add_read(s, person.label, licence_subject(base_id), "licence presented at the counter",
+                 licence=base_id, route=route)  # fmt: skip
 
 
-def mask_values(values: Mapping[str, str], ltype: LicenceType, full: bool) -> dict[str, str]:
-    """``values`` (face fields, ``holder_name`` and ``holder_id`` included) as a viewer who
-    does (``full``) or does not see personal data may see them."""
-    if full:
-        return dict(values)
+def mask_values(
+    values: Mapping[str, str], ltype: LicenceType, full: bool | Disclosure
+) -> dict[str, str]:
+    """``values`` (face fields, ``holder_name`` and ``holder_id`` included) as a viewer may see
+    them: each value in full up to the viewer's class (``full``: a :class:`Disclosure`, or
+    True for everything, False for public values only), masked above it."""
+    level = _level(full)
     out = {}
     for key, value in values.items():
-        if key == "holder_name":
-            out[key] = mask_name(value)
-        elif is_personal(key, value, ltype):
-            out[key] = mask_value(key, value)
-        else:
+        if class_of(ltype, key) <= level:
             out[key] = value
+        elif key == "holder_name":
+            out[key] = mask_name(value)
+        else:
+            out[key] = mask_value(key, value)
     return out
 
 
@@ -117,17 +157,29 @@ def _retry_after(s: Any, reader: str, now: datetime) -> int:
     return max(1, math.ceil((frees_at - now).total_seconds()))
 
 
+def purpose_of(route: str) -> str:
+    """The purpose a read through ``route`` is logged with when the caller names none."""
+    for word, purpose in (("pdf", "PDF download by staff"), ("history", "licence history"),
+                          ("check", "field check"), ("sharing", "sharing record"),
+                          ("holders", "holder lookup at the window")):  # fmt: skip
+        if word in route.lower():
+            return purpose
+    return "licence page" if route.startswith("GET /desk") else "licence record"
+
+
 def _count_read(
-    s: Any, person: PersonInfo, item: str, route: str, unmasked: bool, limit: int
-) -> tuple[int, int] | None:
-    """Record one read of ``item`` by ``person`` in ``s``'s transaction, or (beyond ``limit``
-    distinct items this minute) record an alert instead and return (seen, seconds to wait)."""
+    s: Any, person: PersonInfo, item: str, subject: str, purpose: str, route: str,
+    unmasked: bool, limit: int,
+) -> tuple[int, int] | None:  # fmt: skip
+    """Record one read of ``item`` by ``person`` in ``s``'s transaction (subject and purpose
+    in the chained read log), or (beyond ``limit`` distinct items this minute) record an alert
+    instead and return (seen, seconds to wait)."""
     now = datetime.now(UTC)
     recent = LicenceRead.reader == person.label, LicenceRead.at > now - READ_WINDOW
     seen = set(s.scalars(select(LicenceRead.licence).where(*recent).distinct()))
     if item in seen or len(seen) < limit:
-        s.add(LicenceRead(reader=person.label, licence=item, route=route[:200],
-                          unmasked=unmasked, at=now))  # fmt: skip
+        add_read(s, person.label, subject, purpose, licence=item, route=route,
+                 unmasked=unmasked, at=now)  # fmt: skip
         return None
     alerted = s.scalar(
         select(ReadAlert.id).where(
@@ -152,26 +204,32 @@ def _refuse(person: PersonInfo, refused: tuple[int, int], limit: int, field: str
 
 
 def admit_read(
-    rt: Runtime, person: PersonInfo, item: str, route: str, unmasked: bool, field: str
-) -> None:
+    rt: Runtime, person: PersonInfo, item: str, route: str, unmasked: bool, field: str,
+    subject: str = "", purpose: str = "",
+) -> None:  # fmt: skip
     """Count one read of ``item`` (anything a person looks up that is not one licence, e.g. a
     holder at the window) in the read log and against the same per-minute limit as licence
     reads; ``TooManyReadsError`` naming ``field`` beyond it."""
     limit = rt.settings.read_limit_per_minute
     with rt.sessions.begin() as s:
-        refused = _count_read(s, person, item, route, unmasked, limit)
+        refused = _count_read(s, person, item, subject or item, purpose or purpose_of(route),
+                              route, unmasked, limit)  # fmt: skip
     if refused is not None:
         _refuse(person, refused, limit, field)
 
 
-def disclose(rt: Runtime, person: PersonInfo, licence_id: str, route: str) -> bool:
-    """Whether ``person`` sees ``licence_id`` in full; records the read, or refuses it with
-    ``TooManyReadsError`` (and an alert) beyond the distinct-licence limit of the minute."""
+def disclose(
+    rt: Runtime, person: PersonInfo, licence_id: str, route: str, purpose: str = ""
+) -> Disclosure:
+    """What ``person`` sees of ``licence_id`` (true: everything); records the read with its
+    subject and purpose, or refuses it with ``TooManyReadsError`` (and an alert) beyond the
+    distinct-licence limit of the minute."""
     limit = rt.settings.read_limit_per_minute
     with rt.sessions.begin() as s:
         licence = find_licence(s, licence_id.split("/")[0])
-        full = sees_in_full(person, licence.agency.code)
-        refused = _count_read(s, person, licence.base_id, route, full, limit)
+        base, full = licence.base_id, disclosure_for(person, licence.agency.code)
+        refused = _count_read(s, person, base, licence_subject(base),
+                              purpose or purpose_of(route), route, bool(full), limit)  # fmt: skip
     if refused is not None:
         _refuse(person, refused, limit, "licence_id")
     return full
@@ -191,20 +249,6 @@ def ensure_full_pdf(rt: Runtime, person: PersonInfo, licence_id: str, route: str
 def _rows(rt: Runtime, model: Any, limit: int, *where: Any) -> list[Any]:
     with rt.sessions() as s:
         return list(s.scalars(select(model).where(*where).order_by(model.id.desc()).limit(limit)))
-
-
-def read_log(
-    rt: Runtime, reader: str | None = None, unmasked_only: bool = True, limit: int = 200
-) -> list[dict[str, Any]]:
-    """The newest reads (unmasked ones by default), optionally of one reader, newest first."""
-    where = [LicenceRead.reader == reader] if reader else []
-    if unmasked_only:
-        where.append(LicenceRead.unmasked.is_(True))
-    return [
-        {"reader": r.reader, "at": aware(r.at).isoformat(timespec="seconds"),
-         "licence": r.licence, "route": r.route, "unmasked": r.unmasked}
-        for r in _rows(rt, LicenceRead, limit, *where)
-    ]  # fmt: skip
 
 
 def read_alerts(rt: Runtime, limit: int = 200) -> list[dict[str, Any]]:

@@ -55,7 +55,9 @@ from licence_service.federation.peers import peer_regions
 from licence_service.people.identity import PermissionDeniedError, PersonInfo, PersonRole
 from licence_service.region.runtime import Runtime
 from licence_service.services.disclosure import admit_read, mask_values, sees_in_full
+from licence_service.services.read_log import holder_subject
 from licence_service.store.models import Consent, Licence
+from licence_service.store.sealing import holder_lookup as holder_key
 
 __all__ = [
     "HOLDER_CODE_PREFIX",
@@ -174,7 +176,7 @@ def _consent(s: Any, licence: Licence, region: int) -> Consent | None:
     return s.scalar(
         select(Consent)
         .where(
-            Consent.holder_id == licence.holder_id,
+            Consent.holder_id_hash == licence.holder_id_hash,
             or_(Consent.licence_id == licence.id, Consent.type_code == licence.type_code),
             Consent.grantee_region == region,
             Consent.withdrawn_at.is_(None),
@@ -212,7 +214,9 @@ def _answer(
     digest = keccak(holder_id.encode()).hex()
     with rt.sessions.begin() as s:
         rows = s.scalars(
-            select(Licence).where(Licence.holder_id == holder_id).order_by(Licence.id.desc())
+            select(Licence)
+            .where(Licence.holder_id_hash == holder_key(s, holder_id))
+            .order_by(Licence.id.desc())
         ).all()
         shown = [e for e in (_visible(s, r, region, person) for r in rows) if e is not None]
         masked = mask_value("holder_id", holder_id)
@@ -250,8 +254,8 @@ def licences_of_holder(
             f"{person.label} may not look up holders (needs window_staff or issuer)", field=FIELD
         )
     kind, holder_id = read_holder_id(raw_id, id_type)
-    digest = keccak(holder_id.encode()).hex()
-    admit_read(rt, person, f"holder:{digest[:32]}", route, False, FIELD)
+    subject = holder_subject(rt, holder_id)  # a keyed hash: the log never holds the ID
+    admit_read(rt, person, subject, route, False, FIELD, subject, "holder lookup at the window")
     role = sorted(person.roles & LOOKUP_ROLES)[0].value
     with oplog.acting_as(person.label, role):
         found = _answer(rt, person.region_code, person, kind, holder_id)

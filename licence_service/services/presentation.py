@@ -161,8 +161,11 @@ def _unknown(result: VerificationResult, why: str) -> VerificationResult:
     return result
 
 
-def verify_code(rt: Runtime, payload: str, at: datetime | None = None) -> VerificationResult:
-    """What a counter scanned: a holder's presentation code, or a printed licence's QR."""
+def verify_code(
+    rt: Runtime, payload: str, at: datetime | None = None, channel: str = "api", person: str = ""
+) -> VerificationResult:
+    """What a counter scanned: a holder's presentation code, or a printed licence's QR
+    (counted for the statistics with its ``channel`` and ``person``)."""
     if is_presentation(payload):
         return verify_presentation(rt, payload)
-    return verify_qr(rt, payload, at)
+    return verify_qr(rt, payload, at, channel=channel, person=person)

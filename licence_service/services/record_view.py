@@ -19,7 +19,12 @@ from sqlalchemy.orm import Session
 from licence_service.domain.licence_types import LicenceType, get_licence_type
 from licence_service.people.identity import PersonInfo, PersonRole
 from licence_service.region.runtime import Runtime
-from licence_service.services.disclosure import mask_values, sees_in_full
+from licence_service.services.disclosure import (
+    Disclosure,
+    disclosure_for,
+    mask_values,
+    sees_in_full,
+)
 from licence_service.store.models import (
     Agency,
     AnchorBatch,
@@ -75,7 +80,7 @@ def _anchor(s: Session, leaf: bytes) -> Anchor:
 
 
 def _face(
-    values: dict[str, str], labels: dict[str, str], full: bool, ltype: LicenceType
+    values: dict[str, str], labels: dict[str, str], full: bool | Disclosure, ltype: LicenceType
 ) -> list[tuple[str, str, str]]:
     shown = mask_values(values, ltype, full)
     return [(key, labels.get(key, key), v) for key, v in shown.items() if key != "licence_type"]
@@ -112,7 +117,7 @@ def _version(s: Session, v: LicenceVersion, current: int, status: str) -> dict[s
 
 
 def licence_record(
-    rt: Runtime, licence_id: str, viewer: PersonInfo, full: bool | None = None
+    rt: Runtime, licence_id: str, viewer: PersonInfo, full: bool | Disclosure | None = None
 ) -> LicenceRecord:
     """The record of ``licence_id`` (any version's identifier or the base id) for ``viewer``;
     ``full`` is the disclosure rule's answer when the caller has asked it already."""
@@ -121,7 +126,7 @@ def licence_record(
         ltype = get_licence_type(licence.type_code)
         current = licence.versions[-1]
         agency = licence.agency.code
-        full = sees_in_full(viewer, agency) if full is None else full
+        full = disclosure_for(viewer, agency) if full is None else full
         values: dict[str, str] = json.loads(current.fields_json)
         labels = {spec.key: spec.label for spec in ltype.fields}
         record = LicenceRecord(

@@ -14,12 +14,12 @@ from licence_service.domain.licence_types import CORE_FIELDS, get_licence_type
 from licence_service.domain.states import UNKNOWN
 from licence_service.region.runtime import Runtime
 from licence_service.services.attachments import attachments_of
-from licence_service.services.disclosure import mask_values
+from licence_service.services.disclosure import Disclosure, mask_values
 from licence_service.store.models import Attachment, StatusChange
 from licence_service.store.queries import find_licence
 
 
-def licence_view(rt: Runtime, licence_id: str, full: bool = False) -> dict[str, Any]:
+def licence_view(rt: Runtime, licence_id: str, full: bool | Disclosure = False) -> dict[str, Any]:
     """What the API and CLI show about a licence (any version's identifier, or base id).
 
     Includes the GB/T 36903-style metadata of the current version. ``full`` is the
@@ -87,7 +87,9 @@ def licence_view(rt: Runtime, licence_id: str, full: bool = False) -> dict[str, 
         }
 
 
-def licence_history(rt: Runtime, licence_id: str, full: bool = False) -> dict[str, Any]:
+def licence_history(
+    rt: Runtime, licence_id: str, full: bool | Disclosure = False
+) -> dict[str, Any]:
     """``licence_view`` plus a timeline of versions, status changes and attachments."""
     view = licence_view(rt, licence_id, full)
     attachments = attachments_of(rt, licence_id)

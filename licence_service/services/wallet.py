@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 
 from licence_service.audit import oplog
+from licence_service.audit.verify_counts import counter_of, verifications_per_day
 from licence_service.domain.errors import InvalidInputError, NotFoundError
 from licence_service.domain.licence_types import get_licence_type
 from licence_service.federation.sharing import grant_consent, sharing_history, withdraw_consent
@@ -28,8 +29,8 @@ from licence_service.services.attachments import AttachmentResult, make_copy
 from licence_service.services.views import licence_history, licence_view, pdf_path
 from licence_service.store.models import Attachment, Consent, Licence
 from licence_service.store.queries import find_licence
-from licence_service.store.reads import LicenceRead
-from licence_service.store.uses import flush_verifications, verifications_per_day
+from licence_service.store.reads import add_read, licence_subject
+from licence_service.store.sealing import holder_lookup as holder_key
 
 # The purposes a holder may make a use-specific copy for themselves (a desk may name any).
 COPY_PURPOSES = {
@@ -60,14 +61,15 @@ def own_licence(rt: Runtime, holder: HolderInfo, licence_id: str) -> str:
 
 def _log_read(rt: Runtime, holder: HolderInfo, base_id: str, route: str) -> None:
     with rt.sessions.begin() as s:
-        s.add(LicenceRead(reader=holder.label, licence=base_id, route=route[:200], unmasked=True))
+        add_read(s, holder.label, licence_subject(base_id), "the holder's own wallet",
+                 licence=base_id, route=route)  # fmt: skip
 
 
 def my_licences(rt: Runtime, holder: HolderInfo) -> list[dict[str, Any]]:
     """The holder's licences of this region, newest first, as the wallet's list shows them."""
     with rt.sessions() as s:
-        ids = list(s.scalars(select(Licence.base_id).where(Licence.holder_id == holder.holder_id)
-                             .order_by(Licence.id.desc())))  # fmt: skip
+        mine = Licence.holder_id_hash == holder_key(s, holder.holder_id)
+        ids = list(s.scalars(select(Licence.base_id).where(mine).order_by(Licence.id.desc())))
     out = []
     for base_id in ids:
         view = licence_view(rt, base_id, full=True)
@@ -83,7 +85,7 @@ def my_licences(rt: Runtime, holder: HolderInfo) -> list[dict[str, Any]]:
 
 def uses_of(rt: Runtime, base_id: str) -> dict[str, Any]:
     """Every use of a licence: verifications per day (any version or copy) and releases."""
-    flush_verifications(rt.sessions)
+    counter_of(rt, rt.sessions).flush()  # what this process counted, before reading
     with rt.sessions() as s:
         days = verifications_per_day(s, base_id)
     return {
@@ -134,7 +136,7 @@ def my_consents(
 ) -> list[dict[str, Any]]:
     """The holder's consents (of one licence, or all), newest first."""
     with rt.sessions() as s:
-        query = select(Consent).where(Consent.holder_id == holder.holder_id)
+        query = select(Consent).where(Consent.holder_id_hash == holder_key(s, holder.holder_id))
         if base_id is not None:
             query = query.where(Consent.licence_id == find_licence(s, base_id).id)
         rows = s.scalars(query.order_by(Consent.id.desc())).all()

@@ -12,7 +12,8 @@ from licence_service.people import holder_models as _holder_models  # noqa: F401
 from licence_service.people import models as _people_models  # noqa: F401 - registers tables
 from licence_service.store import imports as _import_models  # noqa: F401 - registers tables
 from licence_service.store import messages as _message_models  # noqa: F401 - registers tables
-from licence_service.store import uses as _use_models  # noqa: F401 - registers tables
+from licence_service.store import sealing
+from licence_service.store.field_key import FieldKey
 from licence_service.store.schema import SchemaError, ensure_current
 
 __all__ = ["SchemaError", "make_engine", "make_sessions"]
@@ -42,5 +43,9 @@ def make_engine(url: str, poolclass: type[Pool] | None = None) -> Engine:
     return engine
 
 
-def make_sessions(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_sessions(engine: Engine, field_key: FieldKey | None = None) -> sessionmaker[Session]:
+    """Sessions of ``engine``; ``field_key`` seals and opens the sensitive values
+    (``store.sealing``; without it, the key registered for the database's URL)."""
+    sealing.install()
+    info = {"field_key": field_key} if field_key is not None else {}
+    return sessionmaker(engine, expire_on_commit=False, info=info)

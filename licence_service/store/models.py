@@ -56,11 +56,12 @@ class Licence(Base):
     serial: Mapped[int] = mapped_column(Integer)
     holder_name: Mapped[str] = mapped_column(String(200))
     holder_id_type: Mapped[str] = mapped_column(String(20))
-    holder_id: Mapped[str] = mapped_column(String(18), index=True)
     # How to reach the holder (reminders, sign-in codes): personal data, never on-chain or in
     # the PDF, masked like the name (``services/disclosure.py``).
     holder_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     holder_phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    holder_id: Mapped[str] = mapped_column(String(120))  # sealed: see store.sealing
+    holder_id_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), index=True)
     current_version: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[str] = mapped_column(String(20), default="ACTIVE")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -173,7 +174,8 @@ class Submission(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
     holder_name: Mapped[str] = mapped_column(String(200))
-    holder_id: Mapped[str] = mapped_column(String(18), index=True)
+    holder_id: Mapped[str] = mapped_column(String(120))  # sealed: see store.sealing
+    holder_id_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), index=True)
     grade: Mapped[str] = mapped_column(String(1))
     image: Mapped[bytes] = mapped_column(LargeBinary)
     pdf_path: Mapped[str] = mapped_column(String(500))
@@ -218,7 +220,8 @@ class Consent(Base):
     __tablename__ = "consent"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     consent_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
-    holder_id: Mapped[str] = mapped_column(String(18), index=True)
+    holder_id: Mapped[str] = mapped_column(String(120))  # sealed: see store.sealing
+    holder_id_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), index=True)
     licence_id: Mapped[int | None] = mapped_column(ForeignKey("licence.id"), nullable=True)
     type_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
     grantee_region: Mapped[int] = mapped_column(Integer)
@@ -283,6 +286,7 @@ class OutboxEntry(Base):
         ForeignKey("submission.id"), unique=True, nullable=True
     )
     oplog_seq: Mapped[int | None] = mapped_column(Integer, nullable=True, unique=True)
+    readlog_seq: Mapped[int | None] = mapped_column(Integer, nullable=True, unique=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
     leaf: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     key: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)

@@ -1,6 +1,8 @@
 """The audit room (``/audit``, auditors only): the replay report, the state at a point in
 time, statistics with a chart (inline SVG, no chart library), filterable by agency, licence
-type and period, a CSV export of the same rows, and the operation log by person.
+type and period, a CSV export of the same rows, the workload by agency, type, window or person
+(``audit_workload``: charts, CSV and .xlsx), the operation log by person, and the read log's
+search (``audit_reads``).
 
 Every number comes from the functions ``licledger audit …`` calls (``audit.replay``,
 ``audit.summary``, ``audit.stats``, ``audit.oplog_view``): one service layer, two faces.
@@ -20,6 +22,9 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from licence_service.api.deps import RuntimeDep
+from licence_service.api.pages import audit_workload
+from licence_service.api.pages.audit_reads import ReadsDep, ReadsView, reads_html
+from licence_service.api.pages.audit_workload import WorkloadDep, WorkloadView, workload_html
 from licence_service.api.pages.layout import frame, table
 from licence_service.api.pages.session import page_role
 from licence_service.api.pages.texts import language, texts
@@ -38,6 +43,7 @@ from licence_service.store.models import Agency
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+router.include_router(audit_workload.router)
 AuditorPage = Annotated[PersonInfo, Depends(page_role(PersonRole.AUDITOR))]
 
 
@@ -228,7 +234,10 @@ def _type_chart(rows: list[dict[str, Any]], t: dict[str, str]) -> str:
     return f"<h3>{escape(t['a_by_type'])}</h3>" + "".join(parts) + "</svg>"
 
 
-def _audit_body(rt: Runtime, t: dict[str, str], f: Filters, at: str, actor: str) -> str:
+def _audit_body(
+    rt: Runtime, t: dict[str, str], f: Filters, at: str, actor: str, w: WorkloadView,
+    r: ReadsView,
+) -> str:  # fmt: skip
     result = replay(rt, None, None)
     report = report_json(rt, result)
     rows = filter_rows(
@@ -243,7 +252,10 @@ def _audit_body(rt: Runtime, t: dict[str, str], f: Filters, at: str, actor: str)
         + f"<h2>{escape(t['a_stats'])}</h2><div class='chart' id='chart'>{chart}</div>"
         + f"<div class='chart' id='type-chart'>{_type_chart(rows, t)}</div>"
         + f"<p><a id='csv' href='/audit/stats.csv?{escape(f.query())}' download>"
-        f"{escape(t['a_csv'])}</a></p>{stats}" + _oplog_html(rt, t, actor)
+        f"{escape(t['a_csv'])}</a></p>{stats}"
+        + workload_html(rt, t, w)
+        + _oplog_html(rt, t, actor)
+        + reads_html(rt, t, r)
     )
 
 
@@ -253,10 +265,12 @@ async def audit_page(
     rt: RuntimeDep,
     person: AuditorPage,
     f: FiltersDep,
+    w: WorkloadDep,
+    r: ReadsDep,
     at: Annotated[str, Query(max_length=40)] = "",
     actor: Annotated[str, Query(max_length=120)] = "",
 ) -> HTMLResponse:
     """The audit room: replay, state at ``at``, statistics and the operation log."""
     t = texts(language(request))
-    body = await run_in_threadpool(_audit_body, rt, t, f, at.strip(), actor.strip())
+    body = await run_in_threadpool(_audit_body, rt, t, f, at.strip(), actor.strip(), w, r)
     return frame(request, person, t["a_title"], body)

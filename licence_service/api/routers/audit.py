@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -12,6 +12,7 @@ from licence_service.api.bounds import BlockNumber, RegionCode
 from licence_service.api.deps import Auditor, RuntimeDep, require_role
 from licence_service.api.headers import report_page
 from licence_service.api.routers.licences import ERRORS
+from licence_service.audit import workload as wl
 from licence_service.audit.history import read_history
 from licence_service.audit.replay import replay
 from licence_service.audit.reports import render_html, render_pdf
@@ -19,7 +20,8 @@ from licence_service.audit.stats import statistics, to_csv
 from licence_service.audit.summary import report_json, state_at
 from licence_service.domain.errors import InvalidInputError
 from licence_service.people.identity import PersonInfo, PersonRole
-from licence_service.services.disclosure import read_alerts, read_log
+from licence_service.services.disclosure import read_alerts
+from licence_service.services.read_log import ReadQuery, read_log, search_subject
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 # who watches the readers: auditors, and the region administrator who can disable a person
@@ -75,17 +77,60 @@ def stats_endpoint(
     return rows
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get(
+    "/workload",
+    responses={200: {"content": {"application/json": {}, "text/csv": {}, XLSX: {}}}, **ERRORS},
+)
+def workload_endpoint(
+    rt: RuntimeDep,
+    _: Auditor,
+    by: Annotated[str, Query(pattern="^(agency|type|window|person)$")] = "agency",
+    period: Annotated[str, Query(pattern="^(day|month|quarter|year)$")] = "month",
+    agency: Annotated[str | None, Query(max_length=40)] = None,
+    type_code: Annotated[str | None, Query(alias="type", max_length=32)] = None,
+    start: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+    format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
+) -> Any:
+    """Workload: issued, changed, status changes, verifications (counts only) and releases by
+    agency, licence type, window or person, per day, month, quarter or year (`format=csv` or
+    `xlsx` for spreadsheets)."""
+    rows = wl.workload(rt, wl.Query.of(by, period, agency, type_code, start, end))
+    name = f"licledger-workload-{by}-{period}"
+    if format == "csv":
+        return PlainTextResponse(wl.to_csv(rows, by), media_type="text/csv",
+                                 headers=_attachment(f"{name}.csv"))  # fmt: skip
+    if format == "xlsx":
+        return Response(wl.to_xlsx(rows, by), media_type=XLSX, headers=_attachment(f"{name}.xlsx"))
+    return rows
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
+
+
 @router.get("/reads", responses=ERRORS)
 def reads_endpoint(
     rt: RuntimeDep,
     _: Supervisor,
-    reader: str | None = None,
+    reader: Annotated[str | None, Query(max_length=120)] = None,
+    subject: Annotated[str | None, Query(max_length=200)] = None,
+    purpose: Annotated[str | None, Query(max_length=200)] = None,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
     all: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[dict[str, Any]]:
-    """The read log, newest first: who read which licence's personal data unmasked, when and
-    through which route (`all=true`: masked reads too; `reader`: one person's label)."""
-    return read_log(rt, reader, unmasked_only=not all, limit=limit)
+    """The read log, newest first: who viewed whose personal data (the subject: a licence,
+    or a holder by keyed hash), for what purpose, when and through which route. Filters:
+    `reader` (a person's label), `subject` (a licence identifier, a holder ID or a logged
+    subject), `purpose` (contains), `from`/`to` (dates, inclusive); `all=true`: masked reads
+    too."""
+    q = ReadQuery(reader, search_subject(rt, subject), purpose, start, end, not all, limit)
+    return read_log(rt, q)
 
 
 @router.get("/read-alerts", responses=ERRORS)

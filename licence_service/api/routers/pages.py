@@ -47,6 +47,11 @@ for part in (issue_form, licence_page, licence_actions, import_page, audit_page,
 Viewer = Annotated[PersonInfo | None, Depends(optional_viewer)]
 
 
+def _label(viewer: PersonInfo | None) -> str:
+    """Whom a verification at the counter is counted for: the signed-in person, if any."""
+    return viewer.label if viewer is not None else ""
+
+
 def _verdict_json(
     rt: Runtime, viewer: PersonInfo | None, result: VerificationResult
 ) -> dict[str, Any]:
@@ -68,7 +73,7 @@ def qr_status_page(token: str, request: Request, rt: RuntimeDep, viewer: Viewer)
     """Where a licence's QR code leads: the counter page showing its live verdict."""
     t = texts(language(request))
     try:
-        result = verify_qr(rt, token)
+        result = verify_qr(rt, token, channel="status-page", person=_label(viewer))
     except (VerificationError, ServiceError) as exc:
         return counter_page(request, error_html(str(exc), t), {"error": str(exc)}, 422)
     return _verdict_page(request, rt, viewer, result)
@@ -78,7 +83,9 @@ def qr_status_page(token: str, request: Request, rt: RuntimeDep, viewer: Viewer)
 def verify_qr_json(body: QrIn, rt: RuntimeDep, viewer: Viewer) -> dict[str, Any]:
     """The counter script's QR check: the public API's verdict (from the server's in-memory
     verifier), the holder's name as the signed-in viewer may see it."""
-    return _verdict_json(rt, viewer, verify_code(rt, body.payload, body.at))
+    return _verdict_json(
+        rt, viewer, verify_code(rt, body.payload, body.at, channel="counter", person=_label(viewer))
+    )
 
 
 @router.post("/verify/pdf.json")
@@ -86,7 +93,9 @@ def verify_pdf_json(
     rt: RuntimeDep, viewer: Viewer, file: Annotated[UploadFile, File()]
 ) -> dict[str, Any]:
     """The counter script's PDF check, as :func:`verify_qr_json`."""
-    return _verdict_json(rt, viewer, verify_pdf(rt, read_pdf(file)))
+    return _verdict_json(
+        rt, viewer, verify_pdf(rt, read_pdf(file), channel="counter", person=_label(viewer))
+    )
 
 
 @router.get("/verify", response_class=HTMLResponse)
@@ -109,9 +118,9 @@ def verify_form_post(
     try:
         data = file.file.read() if file is not None else b""
         if data:
-            result = verify_pdf(rt, data, at)
+            result = verify_pdf(rt, data, at, channel="counter", person=_label(viewer))
         elif qr and qr.strip():
-            result = verify_code(rt, qr, at)
+            result = verify_code(rt, qr, at, channel="counter", person=_label(viewer))
         else:
             message = "choose a PDF file or paste a QR payload"
             return counter_page(request, error_html(message, t), {"error": message}, 422)

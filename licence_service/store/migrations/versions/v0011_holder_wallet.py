@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0010"  # after notify's outbox in this tree (brief: "0007"; re-chained at merge)
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
@@ -81,20 +81,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("secret_hash"),
     )
     _index("holder_session", "account_id")
-    op.create_table(
-        "verification_count",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("licence", sa.String(length=64), nullable=False),
-        sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("count", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("licence", "day"),
-    )
-    _index("verification_count", "licence")
 
 
 def downgrade() -> None:
-    for table, column in (("verification_count", "licence"), ("holder_session", "account_id"),
+    for table, column in (("holder_session", "account_id"),
                           ("holder_challenge", "account_id"),
                           ("holder_activation", "holder_id")):  # fmt: skip
         with op.batch_alter_table(table, schema=None) as batch_op:
