@@ -20,6 +20,7 @@ from licence_service.services.issue import (
     issue,
     issue_licence,
 )
+from licence_service.services.reminders import reminders_list, send_reminders
 from licence_service.services.status import (
     STATUS_ACTIONS,
     ReasonCode,
@@ -63,7 +64,9 @@ __all__ = [
     "make_copy",
     "pdf_path",
     "record_inspection",
+    "reminders_list",
     "reviews",
+    "send_reminders",
     "status_action",
     "submit_copy",
     "upgrade_to_b",

@@ -47,6 +47,7 @@ __all__ = [
     "TooManyReadsError",
     "disclose",
     "ensure_full_pdf",
+    "mask_contact",
     "mask_values",
     "read_alerts",
     "read_log",
@@ -104,6 +105,21 @@ def mask_values(values: Mapping[str, str], ltype: LicenceType, full: bool) -> di
         else:
             out[key] = value
     return out
+
+
+def mask_contact(email: str | None, phone: str | None, full: bool) -> dict[str, str | None]:
+    """The holder's contact (kept for reminders, never on the PDF or the chain) as the viewer
+    may see it: in full for whoever sees the name in full, else masked like it."""
+    if full:
+        return {"email": email, "phone": phone}
+    masked_email = None
+    if email:
+        local, _, domain = email.partition("@")
+        masked_email = f"{local[:1]}***@{domain}"
+    masked_phone = None
+    if phone:
+        masked_phone = phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
+    return {"email": masked_email, "phone": masked_phone}
 
 
 def _retry_after(s: Any, reader: str, now: datetime) -> int:
