@@ -64,13 +64,15 @@ class Gateway:
     hold_at: set[int] = field(default_factory=set)
     requests: list[tuple[float, str, dict[str, Any]]] = field(default_factory=list)
     delivered: dict[str, dict[str, Any]] = field(default_factory=dict)
+    paths: list[str] = field(default_factory=list)  # the path of each request, in order
     held: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def answer(self, key: str, body: dict[str, Any]) -> tuple[int, bool]:
+    def answer(self, key: str, body: dict[str, Any], path: str = "") -> tuple[int, bool]:
         with self.lock:
             self.requests.append((time.monotonic(), key, body))
+            self.paths.append(path)
             number = len(self.requests)
             if number <= self.fail_first:
                 return self.status, False
@@ -84,7 +86,8 @@ def _handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             body = json.loads(self.rfile.read(length))
-            status, hold = gateway.answer(self.headers.get("Idempotency-Key", ""), body)
+            key = self.headers.get("Idempotency-Key", "")
+            status, hold = gateway.answer(key, body, self.path)
             if hold:
                 gateway.held.set()
                 gateway.release.wait(30)

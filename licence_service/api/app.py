@@ -27,6 +27,7 @@ from licence_service.api.routers import (
     lifecycle,
     pages,
     people,
+    reminders,
     verify,
     wallet,
 )
@@ -38,6 +39,7 @@ from licence_service.api.shared_limits import (
 )
 from licence_service.domain.errors import ServiceError
 from licence_service.notify import delivery_worker
+from licence_service.notify.reminders import ReminderJob
 from licence_service.region.runtime import Runtime
 from licence_service.store.lease import Lease, holder_name
 from signing.errors import SigningError
@@ -74,6 +76,11 @@ def _notify_loop(rt: Runtime, stop: threading.Event) -> None:
     lease; the message claims keep any two apart anyway)."""
     settings = rt.settings.notify
     delivery_worker(rt.sessions, settings).run(stop, interval=settings.interval)
+
+
+def _reminder_loop(rt: Runtime, stop: threading.Event) -> None:
+    """Enqueue the day's reminders (one process of the region: the ``reminders`` lease)."""
+    ReminderJob(rt.sessions, rt.settings.notify).run(stop)
 
 
 def _quiet_collector() -> None:
@@ -121,6 +128,9 @@ def create_app(
                 ),
                 threading.Thread(target=_index_loop, args=(rt, stop), name="indexer", daemon=True),
                 threading.Thread(target=_notify_loop, args=(rt, stop), name="notify", daemon=True),
+                threading.Thread(
+                    target=_reminder_loop, args=(rt, stop), name="reminders", daemon=True
+                ),
             ]
             for t in threads:
                 t.start()
@@ -168,6 +178,7 @@ def create_app(
     api.include_router(people.router)
     api.include_router(holders.router)
     api.include_router(wallet.router)
+    api.include_router(reminders.router)
 
     @api.get("/health", tags=["health"])
     def health() -> dict[str, object]:

@@ -16,6 +16,12 @@ class IssueIn(BaseModel):
     valid_from: date | None = None
     valid_until: date | None = None
     agency_code: str | None = None
+    holder_email: str | None = Field(
+        None, description="Holder's e-mail for reminders: kept off the PDF and the chain"
+    )
+    holder_phone: str | None = Field(
+        None, description="Holder's mobile number for reminders: kept off the PDF and the chain"
+    )
     wait: bool = Field(True, description="Return only once the licence is anchored")
 
 
@@ -47,6 +53,9 @@ class LicenceOut(BaseModel):
     type_code: str
     holder_name: str
     holder_id_type: str
+    holder_contact: dict[str, str | None] = Field(
+        default_factory=dict, description="e-mail and phone for reminders, masked like the name"
+    )
     status: str
     current_version: int
     issuer: str

@@ -78,6 +78,12 @@ def issue_cmd(
     valid_from: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today).")] = None,
     valid_until: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default by type).")] = None,
     agency: Annotated[str | None, typer.Option(help="Issuing agency code.")] = None,
+    holder_email: Annotated[
+        str | None, typer.Option(help="Holder's e-mail for reminders (not on the PDF).")
+    ] = None,
+    holder_phone: Annotated[
+        str | None, typer.Option(help="Holder's mobile number for reminders (not on the PDF).")
+    ] = None,
     no_wait: Annotated[bool, typer.Option("--no-wait", help="Return before anchoring.")] = False,
     data_dir: DataDir = None,
     as_json: JsonOut = False,
@@ -94,6 +100,8 @@ def issue_cmd(
         valid_from=parse_date(valid_from, "valid_from"),
         valid_until=parse_date(valid_until, "valid_until"),
         agency_code=agency,
+        holder_email=holder_email,
+        holder_phone=holder_phone,
     )
     doc = issue_licence(rt, req, wait=not no_wait)
     info = {

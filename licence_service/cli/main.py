@@ -22,6 +22,7 @@ from licence_service.cli import (  # noqa: F401 - each module registers its comm
     licences,
     lifecycle,
     people,
+    reminders,
     serve,
 )
 from licence_service.cli.common import app

@@ -132,6 +132,8 @@ class LicenceType:
     # Joint review of cancellations: (approvals required, agency codes that may approve).
     cancellation_review: tuple[int, tuple[str, ...]] | None = None
     holder_name_class: str = "internal"
+    # Years between two inspections (年检/审验) from the validity start; None: not inspected.
+    inspection_interval_years: int | None = None
     _lookup: dict[str, FieldSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -144,6 +146,14 @@ class LicenceType:
             raise ValueError(
                 f"licence type {self.code}: validity_years must be a positive integer, "
                 f"got {years!r}"
+            )
+        every = self.inspection_interval_years
+        if every is not None and (
+            isinstance(every, bool) or not isinstance(every, int) or every < 1
+        ):
+            raise ValueError(
+                f"licence type {self.code}: inspection_interval_years must be a positive "
+                f"integer or left out, got {every!r}"
             )
         if not self.fields:
             raise ValueError(f"licence type {self.code}: at least one field is needed")
@@ -248,6 +258,7 @@ _TYPE_KEYS = {
     "shareable_fields",
     "masked_fields",
     "holder_name_class",
+    "inspection_interval_years",
 }
 _REQUIRED_TYPE_KEYS = ("code", "name", "holder_id_type", "validity_years", "fields")
 _FIELD_KEYS = {"key", "label", "required", "example", "kind", "class"}
@@ -310,6 +321,7 @@ def _parse_type(raw: Any) -> LicenceType:
         description=description,
         cancellation_review=_parse_review(raw.get("cancellation_review")),
         holder_name_class=str(raw.get("holder_name_class", "internal")),
+        inspection_interval_years=raw.get("inspection_interval_years"),
     )
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -167,19 +167,33 @@ class DeliveryWorker:
         the region's ``notify`` lease (one delivering process per region; the claims keep
         two of them apart anyway)."""
         lease = lease or Lease(self.sessions, "notify", self.name)
-        try:
-            while not stop.is_set():
-                try:
-                    if lease.acquire():
-                        self.run_once()
-                except Exception:  # the next round retries from the database
-                    log.exception("notification round failed; retrying")
-                stop.wait(interval)
-        finally:
+
+        def step(held: bool) -> None:
+            if held:
+                self.run_once()
+
+        run_leased(stop, lease, interval, step, "notify")
+
+
+def run_leased(
+    stop: threading.Event, lease: Lease, tick: float, step: Callable[[bool], None], what: str
+) -> None:
+    """Call ``step(held)`` every ``tick`` seconds until ``stop`` is set, ``held`` saying
+    whether this process holds ``lease`` (renewed by asking); an error is logged and the
+    next tick tries again; the lease is released at the end, so another process takes over
+    at once."""
+    try:
+        while not stop.is_set():
             try:
-                lease.release()
-            except Exception:
-                log.exception("could not release the notify lease")
+                step(lease.acquire())
+            except Exception:  # the next round retries from the database
+                log.exception("%s round failed; retrying", what)
+            stop.wait(tick)
+    finally:
+        try:
+            lease.release()
+        except Exception:  # the lease then simply expires
+            log.exception("could not release the %s lease", what)
 
 
 def pending_count(sessions: sessionmaker[Session]) -> int:

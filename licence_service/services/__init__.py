@@ -21,6 +21,7 @@ from licence_service.services.issue import (
     issue_licence,
 )
 from licence_service.services.read_log import record_read
+from licence_service.services.reminders import reminders_list, send_reminders
 from licence_service.services.status import (
     STATUS_ACTIONS,
     ReasonCode,
@@ -65,7 +66,9 @@ __all__ = [
     "pdf_path",
     "record_inspection",
     "record_read",
+    "reminders_list",
     "reviews",
+    "send_reminders",
     "status_action",
     "submit_copy",
     "upgrade_to_b",

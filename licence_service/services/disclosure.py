@@ -55,6 +55,7 @@ __all__ = [
     "disclose",
     "disclosure_for",
     "ensure_full_pdf",
+    "mask_contact",
     "mask_values",
     "purpose_of",
     "read_alerts",
@@ -145,6 +146,23 @@ def mask_values(
         else:
             out[key] = mask_value(key, value)
     return out
+
+
+def mask_contact(
+    email: str | None, phone: str | None, full: bool | Disclosure
+) -> dict[str, str | None]:
+    """The holder's contact (kept for reminders, never on the PDF or the chain) as the viewer
+    may see it: in full for whoever sees the name in full, else masked like it."""
+    if full:
+        return {"email": email, "phone": phone}
+    masked_email = None
+    if email:
+        local, _, domain = email.partition("@")
+        masked_email = f"{local[:1]}***@{domain}"
+    masked_phone = None
+    if phone:
+        masked_phone = phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
+    return {"email": masked_email, "phone": masked_phone}
 
 
 def _retry_after(s: Any, reader: str, now: datetime) -> int:

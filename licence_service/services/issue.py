@@ -31,6 +31,7 @@ from licence_service.domain.errors import InvalidInputError
 from licence_service.domain.identifiers import LicenceIdentifier
 from licence_service.domain.licence_types import FieldValidationError, LicenceType, get_licence_type
 from licence_service.domain.national_ids import HolderIdType, IdentifierError, validate_holder_id
+from licence_service.notify import Channel, check_recipient
 from licence_service.region.runtime import Runtime
 from licence_service.region.storage import storage_errors, writing_files
 from licence_service.services.anchor_step import anchor, anchored_by
@@ -50,6 +51,21 @@ class IssueRequest:
     valid_from: date | None = None
     valid_until: date | None = None
     agency_code: str | None = None
+    # How to reach the holder (reminders): personal data kept in the licence row only, never
+    # on the face, in the PDF or on-chain.
+    holder_email: str | None = None
+    holder_phone: str | None = None
+
+
+def holder_contact(req: IssueRequest) -> tuple[str | None, str | None]:
+    """The request's holder e-mail and phone, checked (blank means none), or
+    ``InvalidInputError`` naming ``holder_email`` / ``holder_phone``."""
+    email = (req.holder_email or "").strip() or None
+    phone = (req.holder_phone or "").strip() or None
+    return (
+        check_recipient(Channel.EMAIL, email, "holder_email") if email else None,
+        check_recipient(Channel.SMS, phone, "holder_phone") if phone else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -129,6 +145,7 @@ def issue(rt: Runtime, req: IssueRequest, attempts: int = 5) -> IssuedDocument:
 
 def _issue(rt: Runtime, req: IssueRequest, attempts: int) -> IssuedDocument:
     ltype, holder_name, holder_id, fields = validate_request(req)
+    email, phone = holder_contact(req)
     today = datetime.now(UTC).date()
     start, end = validity(req, ltype, today)
     values = face_values(ltype, holder_name, holder_id, start, end, fields)
@@ -147,7 +164,8 @@ def _issue(rt: Runtime, req: IssueRequest, attempts: int) -> IssuedDocument:
                 licence = Licence(
                     base_id=ident.base, type_code=ltype.code, agency_id=agency.id, serial=serial,
                     holder_name=holder_name, holder_id_type=ltype.holder_id_type,
-                    holder_id=holder_id, current_version=1,
+                    holder_id=holder_id, current_version=1, holder_email=email,
+                    holder_phone=phone,
                 )  # fmt: skip
                 s.add(licence)
                 s.flush()

@@ -14,7 +14,7 @@ from licence_service.domain.licence_types import CORE_FIELDS, get_licence_type
 from licence_service.domain.states import UNKNOWN
 from licence_service.region.runtime import Runtime
 from licence_service.services.attachments import attachments_of
-from licence_service.services.disclosure import Disclosure, mask_values
+from licence_service.services.disclosure import Disclosure, mask_contact, mask_values
 from licence_service.store.models import Attachment, StatusChange
 from licence_service.store.queries import find_licence
 
@@ -77,6 +77,7 @@ def licence_view(rt: Runtime, licence_id: str, full: bool | Disclosure = False) 
             "type_code": licence.type_code,
             "holder_name": values["holder_name"],
             "holder_id_type": licence.holder_id_type,
+            "holder_contact": mask_contact(licence.holder_email, licence.holder_phone, full),
             "status": status,
             "current_version": licence.current_version,
             "issuer": agency.name,

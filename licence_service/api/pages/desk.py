@@ -10,12 +10,13 @@ from __future__ import annotations
 from html import escape
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from licence_service.api.deps import RuntimeDep
 from licence_service.api.pages.layout import page, table
+from licence_service.api.pages.reminders_section import DEFAULT_WITHIN, reminders_section
 from licence_service.api.pages.session import (
     SignedIn,
     end_session,
@@ -25,6 +26,7 @@ from licence_service.api.pages.session import (
 from licence_service.api.pages.texts import language, texts
 from licence_service.api.security import require_csrf
 from licence_service.domain.errors import ServiceError
+from licence_service.notify.reminders import MAX_WITHIN_DAYS
 from licence_service.people.identity import PersonRole
 from licence_service.people.signin import check_sign_in
 from licence_service.services.record_view import licence_list
@@ -85,7 +87,11 @@ def signout(request: Request) -> RedirectResponse:
 
 @router.get("/desk", response_class=HTMLResponse)
 async def desk(
-    request: Request, rt: RuntimeDep, who: Annotated[SignedIn, Depends(signed_in)], q: str = ""
+    request: Request,
+    rt: RuntimeDep,
+    who: Annotated[SignedIn, Depends(signed_in)],
+    q: str = "",
+    within: Annotated[int, Query(ge=0, le=MAX_WITHIN_DAYS)] = DEFAULT_WITHIN,
 ) -> HTMLResponse:
     """The signed-in person's start page: who they are, and the licences they may read
     (searched by identifier, or by holder name among their own agency's)."""
@@ -111,6 +117,7 @@ async def desk(
                 raw=0,
             )
         )  # fmt: skip
+    found += await run_in_threadpool(reminders_section, rt, person, t, within)
     body = (
         f"<p id='who'>{escape(person.display_name or person.username)} · "
         f"<span id='roles'>{escape(roles)}</span> · {escape(person.unit)}</p>"

@@ -56,6 +56,8 @@ async def issue_endpoint(
         valid_from=body.valid_from,
         valid_until=body.valid_until,
         agency_code=agency_code,
+        holder_email=body.holder_email,
+        holder_phone=body.holder_phone,
     )
     doc = await run_in_threadpool(partial(issue_licence, rt, req, wait=body.wait))
     pdf_url = str(request.url_for("download_pdf", licence_id=doc.licence_id))
