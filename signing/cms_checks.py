@@ -15,6 +15,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
+from signing.errors import CertificateError
+from signing.sm2_certificates import is_sm_certificate, verify_sm_certificate_signature
+
 
 def gap_problem(
     pdf_bytes: bytes, emb: EmbeddedPdfSignature, trust_roots: Sequence[x509.Certificate]
@@ -198,6 +201,11 @@ def _certificate_bag_problem(
 
 
 def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    if is_sm_certificate(cert):  # cryptography cannot check an SM2 signature
+        try:
+            return verify_sm_certificate_signature(cert, issuer)
+        except CertificateError:  # the issuer holds no SM2 key
+            return False
     try:
         cert.verify_directly_issued_by(issuer)
     except (ValueError, TypeError, InvalidSignature):

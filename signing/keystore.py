@@ -34,6 +34,8 @@ from signing.sm2_certificates import SmKeyAndCert, sm_public_key
 __all__ = [
     "credential_paths",
     "credentials_exist",
+    "load_any_credentials",
+    "load_any_key_and_cert",
     "load_credentials",
     "load_key_and_cert",
     "load_sm_credentials",
@@ -180,6 +182,16 @@ def load_key_and_cert(
             f"the key in {key_path} is an SM2 key (crypto suite sm); load it with "
             "load_sm_credentials."
         )
+    return _intl_pair(key, cert, chain, key_path, cert_path)
+
+
+def _intl_pair(
+    key: object,
+    cert: x509.Certificate,
+    chain: tuple[x509.Certificate, ...],
+    key_path: Path,
+    cert_path: Path,
+) -> KeyAndCert:
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise KeystoreError(f"the key in {key_path} is not an ECDSA key; expected ECDSA P-256.")
     if cert.public_key() != key.public_key():
@@ -187,11 +199,40 @@ def load_key_and_cert(
     return KeyAndCert(key=key, cert=cert, chain=chain)
 
 
+def load_any_key_and_cert(
+    key_path: Path, cert_path: Path, chain_path: Path | None, passphrase: bytes
+) -> KeyAndCert | SmKeyAndCert:
+    """Credentials of either suite from explicit paths: the key file's own suite decides (a
+    region's code needs no suite of its own to open its keys)."""
+    key, cert, chain = _read_all(key_path, cert_path, chain_path, passphrase)
+    if sm2.is_sm2_key(key):
+        return _sm_pair(key, cert, chain, key_path, cert_path)
+    return _intl_pair(key, cert, chain, key_path, cert_path)
+
+
+def load_any_credentials(
+    directory: Path, name: str, passphrase: bytes
+) -> KeyAndCert | SmKeyAndCert:
+    """Load and decrypt credentials ``name`` of either suite (see load_any_key_and_cert)."""
+    key_path, cert_path, chain_path = credential_paths(directory, name)
+    return load_any_key_and_cert(key_path, cert_path, chain_path, passphrase)
+
+
 def load_sm_key_and_cert(
     key_path: Path, cert_path: Path, chain_path: Path | None, passphrase: bytes
 ) -> SmKeyAndCert:
     """SM2 credentials (crypto suite ``sm``) from explicit paths."""
     key, cert, chain = _read_all(key_path, cert_path, chain_path, passphrase)
+    return _sm_pair(key, cert, chain, key_path, cert_path)
+
+
+def _sm_pair(
+    key: object,
+    cert: x509.Certificate,
+    chain: tuple[x509.Certificate, ...],
+    key_path: Path,
+    cert_path: Path,
+) -> SmKeyAndCert:
     if not isinstance(key, sm2.PrivateKey) or not sm2.is_sm2_key(key):
         raise KeystoreError(
             f"the key in {key_path} is not an SM2 key (crypto suite intl); load it with "

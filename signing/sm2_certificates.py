@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from signing import sm2
 from signing.certificates import (
@@ -35,7 +36,7 @@ from signing.certificates import (
     certificate_fingerprint,
 )
 from signing.errors import CertificateError
-from signing.suites import SM
+from signing.suites import INTL, SM, CryptoSuite, CryptoSuiteError
 
 __all__ = [
     "SmKeyAndCert",
@@ -43,6 +44,7 @@ __all__ = [
     "is_sm_certificate",
     "issue_sm_agency_certificate",
     "sm_public_key",
+    "suite_of_certificate",
     "verify_sm_certificate_signature",
 ]
 
@@ -212,3 +214,32 @@ def issue_sm_agency_certificate(
         ],
     )
     return SmKeyAndCert(key=key, cert=cert, chain=(ca.cert, *ca.chain))
+
+
+@functools.lru_cache(maxsize=4096)
+def suite_of_certificate(cert: x509.Certificate) -> CryptoSuite:
+    """The suite ``cert`` belongs to: ``sm`` for an SM2 key signed SM3-with-SM2, ``intl`` for a
+    P-256 key signed ECDSA-with-SHA256. A certificate mixing the two (an SM2 key under an ECDSA
+    signature, or the reverse) or of any other algorithm belongs to none and is refused, with
+    its fingerprint and subject named. Remembered per certificate (a signer asks it per
+    document)."""
+    algorithm = cert.signature_algorithm_oid.dotted_string
+    if algorithm == SM.signature_oid:
+        try:
+            sm_public_key(cert)
+            return SM
+        except CertificateError:
+            pass
+    elif algorithm == INTL.signature_oid:
+        try:
+            key = cert.public_key()
+        except ValueError:  # a curve cryptography does not know (SM2 among them)
+            key = None
+        if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
+            return INTL
+    raise CryptoSuiteError(
+        f"the certificate {certificate_fingerprint(cert)} ({cert.subject.rfc4514_string()}) "
+        f"is signed with {algorithm} and its key belongs to no crypto suite; use a P-256 "
+        "certificate signed ECDSA-with-SHA256 (intl) or an SM2 certificate signed "
+        "SM3-with-SM2 (sm)."
+    )

@@ -39,6 +39,12 @@ from pyhanko_certvalidator import ValidationContext
 
 from signing.cms_checks import from_asn1, gap_problem, to_asn1
 from signing.pdf_depth import nesting_problem
+from signing.sm_validation import (
+    SignatureOutcome,
+    is_sm_signature,
+    sm_signer,
+    validate_sm_signature,
+)
 
 __all__ = ["SignatureReport", "validate_pdf_signature"]
 
@@ -149,10 +155,10 @@ _OUT_OF_BOUNDS = frozenset(
 )
 
 
-def _trust_detail(status: PdfSignatureStatus, signer: x509.Certificate | None) -> str:
-    indic = status.trust_problem_indic
-    moment = status.validation_time
-    if indic in _OUT_OF_BOUNDS and signer is not None and moment is not None:
+def _trust_detail(
+    indic: AdESSubIndic | None, moment: datetime, signer: x509.Certificate | None
+) -> str:
+    if indic in _OUT_OF_BOUNDS and signer is not None:
         if moment > signer.not_valid_after_utc:
             return _TRUST_PROBLEMS[AdESIndeterminate.EXPIRED]
         if moment < signer.not_valid_before_utc:
@@ -165,6 +171,29 @@ def _trust_detail(status: PdfSignatureStatus, signer: x509.Certificate | None) -
         known
         if known is not None
         else f"the signer's certificate is not trusted ({getattr(indic, 'name', indic)})"
+    )
+
+
+def _pyhanko_outcome(
+    emb: EmbeddedPdfSignature, trust_roots: Sequence[x509.Certificate], moment: datetime
+) -> SignatureOutcome:
+    """pyHanko's validation of an ``intl`` (ECDSA P-256 / SHA-256) signature."""
+    context = ValidationContext(
+        trust_roots=[to_asn1(c) for c in trust_roots],
+        allow_fetching=False,
+        revocation_mode="soft-fail",
+        moment=moment,
+    )
+    status: PdfSignatureStatus = _run_sync(_pyhanko_validate, emb, context)
+    trusted = bool(
+        status.valid and status.trust_problem_indic is None and status.validation_path is not None
+    )
+    return SignatureOutcome(
+        intact=bool(status.intact),
+        valid=bool(status.valid),
+        coverage=status.coverage or SignatureCoverageLevel.UNCLEAR,
+        trusted=trusted,
+        trust_problem=status.trust_problem_indic,
     )
 
 
@@ -219,7 +248,12 @@ def _validate(
         return _unsigned("the PDF carries no signature")
 
     try:
-        signer: x509.Certificate | None = from_asn1(emb.signer_cert)
+        sm_suite = is_sm_signature(emb)
+    except Exception:  # a SignerInfo without readable algorithms: pyHanko reports it
+        sm_suite = False
+    try:
+        # pyHanko finds the signer through its ESS check, which knows no SM3
+        signer: x509.Certificate | None = sm_signer(emb) if sm_suite else from_asn1(emb.signer_cert)
     except Exception:
         signer = None
     try:
@@ -228,52 +262,47 @@ def _validate(
         signing_time = None
     gap = gap_problem(data, emb, trust_roots)
 
+    moment = validation_time or signing_time or datetime.now(UTC)
+    if moment.utcoffset() is None:
+        moment = moment.replace(tzinfo=UTC)
     try:
-        moment = validation_time or signing_time or datetime.now(UTC)
-        if moment.utcoffset() is None:
-            moment = moment.replace(tzinfo=UTC)
-        context = ValidationContext(
-            trust_roots=[to_asn1(c) for c in trust_roots],
-            allow_fetching=False,
-            revocation_mode="soft-fail",
-            moment=moment,
+        outcome = (
+            validate_sm_signature(data, emb, trust_roots, moment)
+            if sm_suite
+            else _pyhanko_outcome(emb, trust_roots, moment)
         )
-        status: PdfSignatureStatus = _run_sync(_pyhanko_validate, emb, context)
     except Exception as exc:
         return _broken(
             f"the signature cannot be validated ({type(exc).__name__}: {exc})", signer=signer
         )
 
-    covers_whole_file = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
-    trusted = bool(
-        status.valid and status.trust_problem_indic is None and status.validation_path is not None
-    )
-    valid = bool(status.valid) and gap is None
-    if not status.intact:
+    covers_whole_file = outcome.coverage == SignatureCoverageLevel.ENTIRE_FILE
+    valid = outcome.valid and gap is None
+    if not outcome.intact:
         detail = "the signed bytes were changed after signing (the document digest does not match)"
     elif gap is not None:
         detail = gap
-    elif not status.valid:
+    elif not outcome.valid:
         detail = "the signature value does not verify against the signer's certificate"
     elif not covers_whole_file:
         detail = (
             "data was added to the file after it was signed (incremental update or appended "
             "bytes); the file is not the one that was signed"
-            if status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
+            if outcome.coverage == SignatureCoverageLevel.ENTIRE_REVISION
             else "the signature does not cover the file in the standard way"
         )
-    elif not trusted:
-        detail = _trust_detail(status, signer)
+    elif not outcome.trusted:
+        detail = _trust_detail(outcome.trust_problem, moment, signer)
     else:
         name = signer.subject.rfc4514_string() if signer is not None else "unknown signer"
         when = f" at {signing_time.isoformat()}" if signing_time is not None else ""
         detail = f"signature valid: signed by {name}{when}, covering the whole file"
     return SignatureReport(
         signed=True,
-        intact=bool(status.intact),
+        intact=outcome.intact,
         valid=valid,
         covers_whole_file=covers_whole_file,
-        trusted=trusted,
+        trusted=outcome.trusted,
         signer=signer,
         signer_fingerprint=_fingerprint(signer),
         signing_time=signing_time,

@@ -25,8 +25,11 @@ BUSINESS_FIELDS = {
 HOLDER_USCC = "91330106MA2B0XKH34"
 
 
-def region_runtime(home: Path, anvil: AnvilNode, **overrides: object) -> Runtime:
-    """A region whose chain is the test session's anvil node (not started or stopped here)."""
+def region_runtime(
+    home: Path, anvil: AnvilNode, crypto: str | None = None, **overrides: object
+) -> Runtime:
+    """A region whose chain is the test session's anvil node (not started or stopped here), of
+    crypto suite ``crypto`` (``intl`` unless named)."""
     settings = load_settings(
         home,
         **{
@@ -39,7 +42,7 @@ def region_runtime(home: Path, anvil: AnvilNode, **overrides: object) -> Runtime
     )
     rt = Runtime(settings)
     chain_up(rt)
-    init_region(rt)
+    init_region(rt, crypto=crypto)
     return rt
 
 

@@ -22,7 +22,7 @@ from signing.errors import MetadataError
 from verifier.decision import decide, validity_check
 from verifier.documents import DocumentChecks
 from verifier.errors import VerificationError
-from verifier.leaves import ZERO, LeafInput, LeafKind, document_digest
+from verifier.leaves import ZERO, LeafInput, LeafKind, document_digest, signer_suite
 from verifier.metadata import METADATA_FILE, LicenceMetadata
 from verifier.qr import QrToken, parse_token
 from verifier.references import DocumentRef, mask_name, split_identifier
@@ -105,7 +105,7 @@ class Verifier:
             key = ref.key(self._token_of(meta).message if "qr_token" in meta else b"")
             leaf = LeafInput(
                 key=key,
-                document_digest=document_digest(data),
+                document_digest=document_digest(data, signer_suite(report.signer)),
                 data_root=bytes.fromhex(doc.data_root),
                 kind=ref.kind,
                 parent=bytes.fromhex(doc.parent_leaf),

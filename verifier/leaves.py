@@ -1,9 +1,10 @@
 """What is anchored for a licence document, computed the same way by issuer and verifier.
 
 A leaf commits to one document: the agency that anchored it, its lookup key (licence
-identifier, version and the QR claims the agency signed), and a body: the SHA-256 of the final
-signed PDF bytes, the data root of its face fields, its kind, and the leaf of the document it
-derives from (the previous version, or the licence a copy was made of). The registry contract
+identifier, version and the QR claims the agency signed), and a body: the digest of the final
+signed PDF bytes (SHA-256; SHA-256 and SM3 together for an ``sm`` region, see
+``document_digest``), the data root of its face fields, its kind, and the leaf of the document
+it derives from (the previous version, or the licence a copy was made of). The registry contract
 computes the leaf itself from the caller's agency, key and body (``merkle.leaf_of``), so a leaf
 found on-chain was anchored by the agency it names and by nobody else; and because the key
 hashes the signed QR claims, a QR code whose claims were changed finds no leaf at all.
@@ -16,13 +17,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from cryptography import x509
 from eth_abi import encode
 from eth_utils import keccak
 
 from ledger_client import merkle
 from ledger_client.merkle import agency_id
+from signing import sm2
+from signing.sm2_certificates import suite_of_certificate
+from signing.suites import INTL, SM, SUITES, CryptoSuite, CryptoSuiteError
 
 ZERO = bytes(32)
+_SM3_TAG = b"licledger.sm3\x00"
 
 
 class LeafKind(IntEnum):
@@ -64,9 +70,31 @@ def lookup_key(
     return whole[: merkle.KEY_BYTES]
 
 
-def document_digest(pdf_bytes: bytes) -> bytes:
-    """SHA-256 of the final signed bytes: the digest that is anchored."""
-    return hashlib.sha256(pdf_bytes).digest()
+def document_digest(pdf_bytes: bytes, suite: CryptoSuite = INTL) -> bytes:
+    """The digest of the final signed bytes that is anchored: SHA-256 for an ``intl``
+    document; for an ``sm`` one the SM3 digest is anchored beside it, as keccak256 of
+    ``"licledger.sm3" || SHA-256 || SM3`` (32 bytes like the other, so the leaf's body, the
+    contract and every stored leaf input keep their layout; a verifier recomputes both digests
+    from the file, so a file must match in both to match at all)."""
+    sha256 = hashlib.sha256(pdf_bytes).digest()
+    if suite is not SM:
+        return sha256
+    return keccak(_SM3_TAG + sha256 + sm2.sm3(pdf_bytes))
+
+
+def is_document_digest(pdf_bytes: bytes, digest: bytes) -> bool:
+    """True when ``digest`` is the anchored digest of ``pdf_bytes`` in one of the suites (an
+    auditor checking a stored file need not know which suite signed it)."""
+    return any(document_digest(pdf_bytes, suite) == digest for suite in SUITES.values())
+
+
+def signer_suite(signer: x509.Certificate | None) -> CryptoSuite:
+    """The suite whose digest a signed document's leaf commits to: its signer's. An
+    unreadable or mixed signer gives ``intl``; its signature check has failed already."""
+    try:
+        return suite_of_certificate(signer) if signer is not None else INTL
+    except CryptoSuiteError:
+        return INTL
 
 
 def field_hash(salt: bytes, name: str, value: str) -> bytes:

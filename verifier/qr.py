@@ -21,6 +21,7 @@ from datetime import date
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from signing import sm2
 from signing.compact import sign_compact
 from verifier.errors import VerificationError
 
@@ -69,7 +70,8 @@ class QrToken:
         return self.claims.message()
 
 
-def encode_token(claims: QrClaims, key: ec.EllipticCurvePrivateKey) -> str:
+def encode_token(claims: QrClaims, key: ec.EllipticCurvePrivateKey | sm2.PrivateKey) -> str:
+    """The signed token (ECDSA P-256, or SM2 for an ``sm`` region's key)."""
     message = claims.message()
     return f"{PREFIX}.{_b64(message)}.{_b64(sign_compact(key, message))}"
 

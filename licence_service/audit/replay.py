@@ -39,7 +39,7 @@ from licence_service.store.models import (
     StatusChange,
     Submission,
 )
-from verifier.leaves import LeafInput, LeafKind, data_root, document_digest, field_hash
+from verifier.leaves import LeafInput, LeafKind, data_root, field_hash, is_document_digest
 
 
 def _iso(ts: int | None) -> str | None:
@@ -174,11 +174,11 @@ class _Auditor:
             )
         if pdf is not None:
             try:
-                digest = document_digest(Path(pdf).read_bytes())
+                data = Path(pdf).read_bytes()
             except OSError:
                 self.flag("PDF_CHANGED", name, f"the PDF {pdf} is missing", life, stored_leaf)
                 return
-            if digest != stored.document_digest:
+            if not is_document_digest(data, stored.document_digest):
                 self.flag(
                     "PDF_CHANGED",
                     name,

@@ -28,6 +28,7 @@ from licence_service.cli.setup import (
     AdminOpt,
     AgencyCodeOpt,
     AgencyNameOpt,
+    CryptoOpt,
     RegionCodeOpt,
     RegionNameOpt,
     run_init,
@@ -51,11 +52,15 @@ def init_cmd(
     ca_key: CaKey = None,
     as_json: JsonOut = False,
     admin: AdminOpt = "admin",
+    crypto: CryptoOpt = None,
 ) -> None:
     """Set up the region authority and an issuing agency and join the consortium (starts the
     chain if needed); the first run also creates the region administrator and prints their
     one-time credentials. `licledger init` and `licledger region init` are the same command."""
-    run_init(data_dir, region_code, region_name, agency_code, agency_name, ca_key, as_json, admin)
+    run_init(
+        data_dir, region_code, region_name, agency_code, agency_name, ca_key, as_json, admin,
+        crypto,
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------- licences

@@ -21,7 +21,7 @@ from licence_service.domain.identifiers import LicenceIdentifier
 from licence_service.domain.licence_types import LicenceType
 from licence_service.domain.national_ids import HolderIdType
 from licence_service.domain.trust_grades import TrustGrade, watermark_text
-from signing.certificates import KeyAndCert
+from signing.credentials import Credentials, credentials_suite
 from signing.pades import SignerConfig, sign_pdf
 from verifier.leaves import (
     ZERO,
@@ -66,7 +66,7 @@ class DocumentSpec:
     """Everything that goes into one signed licence document: a version, or a copy of one."""
 
     agency: IssuingAgency
-    creds: KeyAndCert
+    creds: Credentials
     ltype: LicenceType
     ident: LicenceIdentifier
     values: dict[str, str]  # the face values (core and type fields)
@@ -98,7 +98,7 @@ class CheckedCopySpec:
     """A holder's picture of a licence, checked against the original by window staff."""
 
     agency: IssuingAgency
-    creds: KeyAndCert
+    creds: Credentials
     submission_id: int
     image: bytes
     title: str
@@ -131,7 +131,7 @@ class _Claimed:
 
 
 def _claim(
-    public_url: str, agency: IssuingAgency, creds: KeyAndCert, committed: dict[str, str],
+    public_url: str, agency: IssuingAgency, creds: Credentials, committed: dict[str, str],
     identifier: str, valid_until: date, type_code: str, holder_name: str,
 ) -> _Claimed:  # fmt: skip
     salts = {k: secrets.token_bytes(16) for k in committed}
@@ -150,7 +150,7 @@ def _claim(
 
 
 def _seal(
-    pdf: bytes, meta: LicenceMetadata, claimed: _Claimed, key: bytes, creds: KeyAndCert,
+    pdf: bytes, meta: LicenceMetadata, claimed: _Claimed, key: bytes, creds: Credentials,
     reason: str, location: str | None, agency_code: str,
 ) -> BuiltDocument:  # fmt: skip
     """Embed the metadata, sign (PAdES), and compute the leaf of the signed bytes."""
@@ -160,8 +160,9 @@ def _seal(
         metadata=meta.to_json(),
         metadata_file=METADATA_FILE,
     )
+    digest = document_digest(signed, credentials_suite(creds))
     leaf = LeafInput(
-        key, document_digest(signed), claimed.root, LeafKind(meta.kind),
+        key, digest, claimed.root, LeafKind(meta.kind),
         bytes.fromhex(meta.parent_leaf), agency_code=agency_code,
     )  # fmt: skip
     salts = {k: v.hex() for k, v in claimed.salts.items()}

@@ -21,8 +21,8 @@ from licence_service.region.at_rest import region_ca
 from licence_service.region.bootstrap import member_account
 from licence_service.region.runtime import Runtime, agency_credentials_name
 from licence_service.store.models import Agency
-from signing.certificates import issue_agency_certificate
-from signing.keystore import credentials_exist, load_credentials, save_credentials
+from signing.credentials import issue_agency
+from signing.keystore import credentials_exist, load_any_credentials, save_credentials
 
 REGION_CA = "region-ca"
 
@@ -184,7 +184,7 @@ def rotate_certificate(
     with rt.sessions() as s:
         agency = rt.agency(s, agency_code)
     ca = region_ca(rt.settings, REGION_CA, region, secret, ca_key)
-    fresh = issue_agency_certificate(ca, agency.code, agency.name, str(region))
+    fresh = issue_agency(ca, agency.code, agency.name, str(region))
     save_credentials(keys, _next_name(agency.code), fresh, secret)
     cert = NewCertificate(agency.code, fresh.cert.public_bytes(Encoding.DER))
     pid = directory.propose(Action.ADD_CERTIFICATE, region, certificate=cert)
@@ -206,10 +206,10 @@ def finish_rotation(rt: Runtime) -> list[str]:
             name = _next_name(agency.code)
             if not credentials_exist(keys, name):
                 continue
-            fresh = load_credentials(keys, name, secret)
+            fresh = load_any_credentials(keys, name, secret)
             if directory.certificate(bytes.fromhex(fresh.fingerprint)) is None:
                 continue
-            old = load_credentials(keys, agency_credentials_name(agency.code), secret)
+            old = load_any_credentials(keys, agency_credentials_name(agency.code), secret)
             save_credentials(
                 keys, f"{agency_credentials_name(agency.code)}.{old.fingerprint[:12]}", old, secret
             )

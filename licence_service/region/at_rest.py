@@ -23,8 +23,8 @@ from pathlib import Path
 
 from licence_service.domain.errors import InvalidInputError
 from licence_service.region.settings import ConfigError, Settings
-from signing.certificates import KeyAndCert
-from signing.keystore import credential_paths, load_key_and_cert
+from signing.credentials import Credentials
+from signing.keystore import credential_paths, load_any_key_and_cert
 
 ENV_PASSPHRASE = "LICLEDGER_KEY_PASSPHRASE"
 ENV_PASSPHRASE_FILE = "LICLEDGER_KEY_PASSPHRASE_FILE"
@@ -106,7 +106,7 @@ def region_ca_cert_path(settings: Settings, name: str, region: int) -> Path | No
 
 def region_ca(
     settings: Settings, name: str, region: int, passphrase: bytes, ca_key: Path | None
-) -> KeyAndCert:
+) -> Credentials:
     """The region CA's key and certificate, to issue an agency certificate.
 
     From the data directory when the key is there, else from ``ca_key`` (the key file moved
@@ -120,7 +120,7 @@ def region_ca(
                 f"(the {key_path.name} file)",
                 field="ca_key",
             )
-        return load_key_and_cert(key_path, cert_path, chain_path, passphrase)
+        return load_any_key_and_cert(key_path, cert_path, chain_path, passphrase)
     if not ca_key.is_file():
         raise InvalidInputError(f"--ca-key {ca_key}: no such file", field="ca_key")
     beside = ca_key.with_name(cert_path.name)
@@ -130,4 +130,4 @@ def region_ca(
             f"no certificate of the region CA beside {ca_key} or in {settings.keys_dir}",
             field="ca_key",
         )
-    return load_key_and_cert(ca_key, cert, None, passphrase)
+    return load_any_key_and_cert(ca_key, cert, None, passphrase)

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import select
@@ -26,8 +27,10 @@ from licence_service.domain.national_ids import (
 from licence_service.region.at_rest import region_ca, region_ca_cert_path
 from licence_service.region.runtime import REGION_CA, Runtime, agency_credentials_name
 from licence_service.store.models import Agency
-from signing.certificates import KeyAndCert, create_region_ca, issue_agency_certificate
-from signing.keystore import credentials_exist, load_credentials, save_credentials
+from signing.credentials import Credentials, create_ca, issue_agency
+from signing.keystore import credentials_exist, load_any_credentials, save_credentials
+from signing.sm2_certificates import suite_of_certificate
+from signing.suites import INTL, CryptoSuite, CryptoSuiteError, get_suite
 
 DEFAULT_REGION = ("330100", "杭州市")
 DEFAULT_AGENCY = ("11330100002489458U", "杭州市市场监督管理局")
@@ -67,7 +70,7 @@ def membership_request_path(rt: Runtime) -> Path:
 
 
 def join_directory(
-    rt: Runtime, region: int, region_name: str, agency_code: str, account: str, creds: KeyAndCert
+    rt: Runtime, region: int, region_name: str, agency_code: str, account: str, creds: Credentials
 ) -> str:
     """Put this agency's account and signing certificate in the consortium's directory.
 
@@ -105,6 +108,21 @@ def join_directory(
     return "requested"
 
 
+def region_suite_of(ca_cert: Path) -> CryptoSuite:
+    """A region's crypto suite: its CA certificate's."""
+    return suite_of_certificate(x509.load_pem_x509_certificate(ca_cert.read_bytes()))
+
+
+def _check_suite(region: int, suite: CryptoSuite, wanted: CryptoSuite | None) -> None:
+    if wanted is not None and wanted is not suite:
+        raise InvalidInputError(
+            f"region {region} was set up with crypto suite {suite.name} (its region CA is "
+            f"{suite.signature}); --crypto {wanted.name} cannot change it: a region keeps one "
+            f"suite. Leave --crypto out, or set up the other suite in a new data directory",
+            field="crypto",
+        )
+
+
 def init_region(
     rt: Runtime,
     region_code: str = DEFAULT_REGION[0],
@@ -112,11 +130,18 @@ def init_region(
     agency_code: str = DEFAULT_AGENCY[0],
     agency_name: str = DEFAULT_AGENCY[1],
     ca_key: Path | None = None,
+    crypto: str | None = None,
 ) -> Agency:
     """Create (or complete) the region authority and one agency; returns the agency row.
 
     A new agency's certificate is issued by the region CA: its key from the data directory,
-    or from ``ca_key`` when it is kept offline."""
+    or from ``ca_key`` when it is kept offline. ``crypto`` is the suite of a new region
+    (``intl`` by default, or ``sm``); a region keeps the suite of its CA for ever, so naming
+    another one for an existing region is refused before anything changes."""
+    try:
+        wanted = get_suite(crypto) if crypto is not None else None
+    except CryptoSuiteError as exc:
+        raise InvalidInputError(str(exc), field="crypto") from exc
     try:
         region = int(validate_division_code(region_code, "region_code"))
         agency_code = validate_uscc(agency_code, "agency_code")
@@ -129,9 +154,11 @@ def init_region(
 
     ca_cert = region_ca_cert_path(rt.settings, REGION_CA, region)
     if ca_cert is None:  # a new region: its CA is made here; its key may then go offline
-        save_credentials(keys, REGION_CA, create_region_ca(str(region), region_name), secret)
+        new_ca = create_ca(wanted or INTL, str(region), region_name)
+        save_credentials(keys, REGION_CA, new_ca, secret)
         ca_cert = region_ca_cert_path(rt.settings, REGION_CA, region)
         assert ca_cert is not None
+    _check_suite(region, region_suite_of(ca_cert), wanted)
     trust = keys / "trust"
     trust.mkdir(parents=True, exist_ok=True)
     if ca_cert != trust / f"{region}.pem":
@@ -140,9 +167,9 @@ def init_region(
     name = agency_credentials_name(agency_code)
     if not credentials_exist(keys, name):
         ca = region_ca(rt.settings, REGION_CA, region, secret, ca_key)
-        creds = issue_agency_certificate(ca, agency_code, agency_name, str(region))
+        creds = issue_agency(ca, agency_code, agency_name, str(region))
         save_credentials(keys, name, creds, secret)
-    creds = load_credentials(keys, name, secret)
+    creds = load_any_credentials(keys, name, secret)
 
     chain_path = keys / f"agency-{agency_code}.chain.json"
     if not chain_path.exists():

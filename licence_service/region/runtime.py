@@ -40,8 +40,8 @@ from licence_service.region.verifying import (
 from licence_service.store.engine import make_engine, make_sessions
 from licence_service.store.models import Agency, OutboxEntry
 from licence_service.store.nonce_lock import nonce_lock
-from signing.certificates import KeyAndCert
-from signing.keystore import load_credentials
+from signing.credentials import Credentials
+from signing.keystore import load_any_credentials
 from verifier.engine import TrustStore, Verifier, VerifierConfig
 
 OPERATOR = "operator"
@@ -65,7 +65,7 @@ class Runtime:
         # serial, and all but one render and sign their PDF again (``services.issue``).
         self.issue_lock = threading.Lock()
         self._senders: dict[str, TransactionSender] = {}
-        self._creds: dict[str, KeyAndCert] = {}
+        self._creds: dict[str, Credentials] = {}
         self._accounts: dict[Path, LocalAccount] = {}
 
     # ------------------------------------------------------------------ storage
@@ -198,14 +198,14 @@ class Runtime:
             )
         return agency
 
-    def agency_credentials(self, code: str) -> KeyAndCert:
+    def agency_credentials(self, code: str) -> Credentials:
         """The agency's current signing credentials; reloaded when the database names another
         certificate (after a rotation by another process, e.g. the CLI beside a server)."""
         with self.sessions() as s:
             current = s.scalar(select(Agency.cert_fingerprint).where(Agency.code == code))
         creds = self._creds.get(code)
         if creds is None or (current is not None and creds.fingerprint != current):
-            creds = load_credentials(
+            creds = load_any_credentials(
                 self.settings.keys_dir, agency_credentials_name(code), self.passphrase.encode()
             )
             self._creds[code] = creds

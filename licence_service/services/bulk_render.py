@@ -14,9 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from licence_service.documents.builder import (
     BuiltDocument,
@@ -29,7 +27,7 @@ from licence_service.domain.identifiers import LicenceIdentifier
 from licence_service.domain.licence_types import get_licence_type
 from licence_service.region.runtime import Runtime
 from licence_service.store.models import Agency
-from signing.certificates import KeyAndCert
+from signing.credentials import Credentials, credentials_from_der, private_key_der
 
 _DER = serialization.Encoding.DER
 
@@ -48,10 +46,7 @@ class WorkerSetup:
     fsync: bool = True
 
     @classmethod
-    def of(cls, rt: Runtime, type_code: str, agency: Agency, creds: KeyAndCert) -> WorkerSetup:
-        key = creds.key.private_bytes(
-            _DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+    def of(cls, rt: Runtime, type_code: str, agency: Agency, creds: Credentials) -> WorkerSetup:
         return cls(
             public_url=rt.settings.public_url,
             pdf_dir=str(rt.settings.pdf_dir),
@@ -62,7 +57,7 @@ class WorkerSetup:
                 "region_code": agency.region_code,
                 "region_name": agency.region_name,
             },
-            key_der=key,
+            key_der=private_key_der(creds),
             cert_der=creds.cert.public_bytes(_DER),
             chain_der=tuple(c.public_bytes(_DER) for c in creds.chain),
         )
@@ -97,13 +92,7 @@ _state: dict[str, Any] = {}
 def init_worker(setup: WorkerSetup) -> None:
     """Process initializer: load the credentials once; Ctrl-C is the parent's to handle."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    key = serialization.load_der_private_key(setup.key_der, password=None)
-    assert isinstance(key, ec.EllipticCurvePrivateKey)
-    creds = KeyAndCert(
-        key,
-        x509.load_der_x509_certificate(setup.cert_der),
-        tuple(x509.load_der_x509_certificate(c) for c in setup.chain_der),
-    )
+    creds = credentials_from_der(setup.key_der, setup.cert_der, setup.chain_der)
     _state.update(
         setup=setup,
         creds=creds,
