@@ -9,10 +9,9 @@ least 80 % of ``intl``'s rate. Two layers are measured:
   ``signing.compact.verify_compact``, the verifier's hot path), and one licence page sealed
   (``signing.pades.sign_pdf``, the import's per-licence signing), with credentials of each suite
   made by ``signing/``.
-- **region** (when region set-up knows ``--crypto``): a throw-away region of each suite on its
-  own anvil node; the bulk import end to end (render, seal, store, anchor, confirm) and the
-  service's QR verification of the imported licences (``services.verify.verify_qr``, in
-  process, so HTTP does not dilute the difference).
+- **region**: a throw-away region of each suite on its own anvil node; the bulk import end to
+  end (render, seal, store, anchor, confirm) and QR verification of the imported licences, in
+  process and through ``licledger serve`` (:mod:`bench.suite_regions`).
 
 The suites take turns, round after round, and each keeps its best round: on a shared machine
 load that comes and goes then falls on both alike. ``python -m bench.suites [--quick]
@@ -23,21 +22,19 @@ from __future__ import annotations
 
 import argparse
 import base64
-import inspect
 import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
 from bench.issue_data import row
 from bench.naive import render
-from bench.region import bench_region, machine
-from bench.suite_regions import measure_region, rate
+from bench.region import machine
+from bench.suite_regions import measure_regions, rate
 from licence_service.documents.fonts import cjk_font_name
-from licence_service.region.bootstrap import init_region
 from signing.certificates import KeyAndCert, create_region_ca, issue_agency_certificate
 from signing.compact import sign_compact, verify_compact
 from signing.pades import SignerConfig, sign_pdf
@@ -130,24 +127,10 @@ def signing_figures(plan: Plan) -> dict[str, dict[str, float]]:
     }
 
 
-def region_suites_available() -> bool:
-    """Whether region set-up takes a crypto suite (``init_region(..., crypto=...)``)."""
-    return "crypto" in inspect.signature(init_region).parameters
-
-
-def region_figures(plan: Plan) -> dict[str, dict[str, float]] | None:
-    """Per suite: ``import_licences_per_s`` (end to end) and ``qr_verify_per_s`` (the service's
-    verification of the imported licences' QR codes); None before regions have suites."""
-    if not region_suites_available():
-        return None
-    best: dict[str, dict[str, float]] = {}
-    for _ in range(max(1, plan.rounds // 2)):
-        for name in SUITE_NAMES:
-            with bench_region(crypto=name, batch_size=1024) as rt:
-                got = measure_region(rt, plan.import_rows, plan.qr_seconds)
-            old = best.get(name, {})
-            best[name] = {k: max(v, old.get(k, 0.0)) for k, v in got.items()}
-    return best
+def region_figures(plan: Plan) -> dict[str, dict[str, float]]:
+    """Per suite: ``import_licences_per_s`` (end to end), ``qr_verify_per_s`` (in process) and
+    ``qr_http_per_s`` (through ``licledger serve``), see :mod:`bench.suite_regions`."""
+    return measure_regions(SUITE_NAMES, plan)
 
 
 def _ratios(signing: dict[str, Any], region: dict[str, Any] | None) -> dict[str, Any]:
@@ -158,7 +141,10 @@ def _ratios(signing: dict[str, Any], region: dict[str, Any] | None) -> dict[str,
     }
     if region is not None:
         ri, rs = region["intl"], region["sm"]
-        out["qr_time_sm_over_intl"] = round(ri["qr_verify_per_s"] / rs["qr_verify_per_s"], 2)
+        out["qr_time_sm_over_intl"] = round(ri["qr_http_per_s"] / rs["qr_http_per_s"], 2)
+        out["in_process_qr_time_sm_over_intl"] = round(
+            ri["qr_verify_per_s"] / rs["qr_verify_per_s"], 2
+        )
         out["import_rate_sm_over_intl"] = round(
             rs["import_licences_per_s"] / ri["import_licences_per_s"], 2
         )
@@ -169,13 +155,14 @@ def _ratios(signing: dict[str, Any], region: dict[str, Any] | None) -> dict[str,
     return out
 
 
-def run(quick: bool = False) -> dict[str, Any]:
-    """The figures of both suites, their ratios against the targets, and the conditions."""
-    plan = QUICK if quick else FULL
+def run(quick: bool = False, regions: bool = True, plan: Plan | None = None) -> dict[str, Any]:
+    """The figures of both suites, their ratios against the targets, and the conditions;
+    ``regions=False`` measures the signing layer only (no chain)."""
+    plan = plan or (QUICK if quick else FULL)
     load_before = round(os.getloadavg()[0], 2)
     started = time.perf_counter()
     signing = signing_figures(plan)
-    region = region_figures(plan)
+    region = region_figures(plan) if regions else None
     figures: dict[str, Any] = {"signing": signing}
     if region is not None:
         figures["region"] = region
@@ -187,7 +174,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "rounds": plan.rounds,
         "qr_seconds_per_round": plan.qr_seconds,
         "seals_per_round": plan.seals,
-        "import_rows": plan.import_rows if region is not None else "no region suites yet",
+        "import_rows": plan.import_rows if region is not None else "not measured",
         "targets": f"QR time sm/intl <= {QR_TIME_TARGET}; import rate sm/intl >= "
         f"{IMPORT_RATE_TARGET}",
     }
@@ -214,8 +201,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--signing-only", action="store_true", help="no regions, no chain")
+    parser.add_argument("--rows", type=int, default=None, help="rows each region imports")
     args = parser.parse_args(argv)
-    figures = run(args.quick)
+    plan = QUICK if args.quick else FULL
+    if args.rows:
+        plan = replace(plan, import_rows=args.rows)
+    figures = run(args.quick, regions=not args.signing_only, plan=plan)
     print(json.dumps(figures, ensure_ascii=False, indent=2) if args.json else report(figures))
 
 

@@ -37,3 +37,21 @@ def test_the_report_prints_the_conditions_and_both_suites() -> None:
     text = suites.report(figures)
     assert text.startswith("conditions: cores: 2; load_1min: 1.0")
     assert "intl" in text and "sm/intl" in text and "signing seal_per_s" in text
+
+
+IMPORT_RATE_FLOOR = 0.4  # sm / intl bulk import rate (measured ~1.0 here: rendering dominates)
+HTTP_QR_TIME_CEILING = 4.0  # sm / intl time of a QR verification through `licledger serve`
+
+
+@pytest.mark.e2e
+def test_regions_of_both_suites_keep_their_floor() -> None:
+    """A throw-away region of each suite on its own anvil node: a small bulk import, then QR
+    verification in process and through a real `licledger serve` (every sample VALID first)."""
+    plan = suites.Plan(rounds=2, qr_seconds=0.3, seals=1, import_rows=12)
+    figures = suites.region_figures(plan)
+    for name in ("intl", "sm"):
+        assert set(figures[name]) == {"import_licences_per_s", "qr_verify_per_s", "qr_http_per_s"}
+        assert min(figures[name].values()) > 0, figures
+    ratios = suites._ratios(suites.signing_figures(suites.QUICK), figures)
+    assert ratios["import_rate_sm_over_intl"] >= IMPORT_RATE_FLOOR, ratios
+    assert ratios["qr_time_sm_over_intl"] <= HTTP_QR_TIME_CEILING, ratios
