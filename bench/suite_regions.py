@@ -1,8 +1,9 @@
 """The region layer of ``bench.suites``: a throw-away region of each crypto suite, side by
 side, each on its own anvil node; the same work for either (the region's CA decides the suite).
 
-Both regions are up for the whole run and the suites take turns, round after round, each
-keeping its best round, so load from elsewhere on a shared machine falls on both alike:
+Both regions are up for the whole run and the suites take turns, round after round (the order
+reversed every other round), each keeping its best round, so load from elsewhere on a shared
+machine falls on both alike:
 
 - bulk import: each round imports a fresh slice of rows into each region, end to end (CSV read,
   rendered, sealed, stored, anchored and confirmed);
@@ -119,6 +120,12 @@ def http_rate(server: Server, payloads: list[str], seconds: float) -> float:
     return float(fig.per_s)
 
 
+def turns(suites: tuple[str, ...], round_no: int) -> tuple[str, ...]:
+    """The suites in turn, the order reversed every other round (A B, B A, ...): a drift in
+    the machine's load then favours neither."""
+    return suites if round_no % 2 == 0 else suites[::-1]
+
+
 def measure_regions(suites: tuple[str, ...], plan: Plan) -> dict[str, dict[str, float]]:
     """Per suite, the best round of ``import_licences_per_s``, ``qr_verify_per_s`` (in
     process) and ``qr_http_per_s``."""
@@ -131,21 +138,20 @@ def measure_regions(suites: tuple[str, ...], plan: Plan) -> dict[str, dict[str, 
         regions = {
             name: stack.enter_context(bench_region(name, batch_size=1024)) for name in suites
         }
-        rounds = max(1, plan.rounds // 2)
-        rows = max(1, plan.import_rows // rounds)
-        for r in range(rounds):
-            for name in suites:
+        rows = max(1, plan.import_rows // plan.rounds)
+        for r in range(plan.rounds):
+            for name in turns(suites, r):
                 keep(name, "import_licences_per_s", import_rate(regions[name], rows, r * rows))
         payloads = {name: valid_payloads(rt) for name, rt in regions.items()}
-        for _ in range(plan.rounds):
-            for name in suites:
+        for r in range(plan.rounds):
+            for name in turns(suites, r):
                 rt = regions[name]
                 keep(name, "qr_verify_per_s", in_process_rate(rt, payloads[name], plan.qr_seconds))
         servers = {
             name: stack.enter_context(served(rt, payloads[name])) for name, rt in regions.items()
         }
-        for _ in range(plan.rounds):
-            for name in suites:
+        for r in range(plan.rounds):
+            for name in turns(suites, r):
                 seconds = max(1.0, plan.qr_seconds)
                 keep(name, "qr_http_per_s", http_rate(servers[name], payloads[name], seconds))
     return best

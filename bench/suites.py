@@ -33,7 +33,7 @@ from typing import Any
 from bench.issue_data import row
 from bench.naive import render
 from bench.region import machine
-from bench.suite_regions import measure_regions, rate
+from bench.suite_regions import measure_regions, rate, turns
 from licence_service.documents.fonts import cjk_font_name
 from signing.certificates import KeyAndCert, create_region_ca, issue_agency_certificate
 from signing.compact import sign_compact, verify_compact
@@ -45,7 +45,7 @@ SUITE_NAMES = ("intl", "sm")
 QR_TIME_TARGET = 1.5  # sm / intl time per QR verification, at most
 IMPORT_RATE_TARGET = 0.8  # sm / intl bulk import rate, at least
 REGION = "440300"
-AGENCY = "11440300MB2C12345Y"
+AGENCY = "11440300MB2C123452"
 VALID_UNTIL = date(2031, 12, 31)
 
 
@@ -107,8 +107,8 @@ def signing_figures(plan: Plan) -> dict[str, dict[str, float]]:
     creds = {name: credentials(name) for name in SUITE_NAMES}
     page = render(row(1), cjk_font_name(), "http://127.0.0.1:8600/v/LL1.x.y")
     best: dict[str, dict[str, float]] = {name: {"qr": 0.0, "seal": 0.0} for name in SUITE_NAMES}
-    for _ in range(plan.rounds):
-        for name in SUITE_NAMES:
+    for r in range(plan.rounds):
+        for name in turns(SUITE_NAMES, r):
             qr = rate(_qr_checker(creds[name]), plan.qr_seconds)
             config = SignerConfig(creds[name])
             sign_pdf(page, config)  # the container template is built once per credentials
