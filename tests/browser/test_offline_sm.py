@@ -152,8 +152,9 @@ def test_the_browser_checks_sm2_codes_as_the_signing_layer_does(
 
 def test_many_sm2_keys_and_the_standards_example(launch: Launch, sm_agency: SmKeyAndCert) -> None:
     """24 fresh agencies' keys, each its own code (so leading zero bytes in coordinates and
-    scalars turn up over the runs), and sm-crypto itself on the signature example of
-    GB/T 32918.5 Annex A; a page without sm2.js says the verifier is missing."""
+    scalars turn up over the runs), sm-crypto itself on the signature example of
+    GB/T 32918.5 Annex A, the time of one check (printed), and a page without sm2.js saying the
+    verifier is missing."""
     page = launch().new_page()
     _serve(page, PAGE)
     ca = create_sm_region_ca(str(REGION), "广东省电子证照根证书")
@@ -173,9 +174,19 @@ def test_many_sm2_keys_and_the_standards_example(launch: Launch, sm_agency: SmKe
             { hash: true, userId: "1234567812345678" })"""
     )
     assert standard is True
+    code = _token(CLAIMS, sm_agency.key)
+    ms = page.evaluate(
+        """async ([code, keys]) => {
+            const started = performance.now();
+            for (let i = 0; i < 20; i++) await window.LLOffline.check(code, { keys });
+            return (performance.now() - started) / 20;
+        }""",
+        [code, [_entry(sm_agency.cert)]],
+    )
+    print(f"offline SM2 check in Chromium: {ms:.1f} ms per code")
+    assert ms < 250, f"{ms} ms per SM2 check: too slow for a counter"
     missing = launch().new_page()
     _serve(missing, NO_SM2_PAGE)
-    code = _token(CLAIMS, sm_agency.key)
     assert _outcomes(missing, {"c": code}, [_entry(sm_agency.cert)]) == {
         "c": "THROWS: the SM2 verifier (/static/sm2.js) is not loaded"
     }
