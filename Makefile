@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 ARTIFACT := artifacts/contracts/LicenceRegistry.sol/LicenceRegistry.json
 DECODER := licence_service/static/jsQR.js
+SM2JS := licence_service/static/sm2.js
 
 .PHONY: demo test setup lint bench clean lock lock-upgrade
 
@@ -23,11 +24,15 @@ test: setup
 bench: setup
 	$(BIN)/licledger bench all
 
-setup: $(STAMP) $(ARTIFACT) .fonts-ok $(DECODER)
+setup: $(STAMP) $(ARTIFACT) .fonts-ok $(DECODER) $(SM2JS)
 
 # The counter page's QR decoder, from the locked npm package: served by the app, never a CDN.
 $(DECODER): node_modules/.package-lock.json
 	cp node_modules/jsqr/dist/jsQR.js $@
+
+# The offline counter's SM2 verifier (sm-crypto's browser build), likewise served by the app.
+$(SM2JS): node_modules/.package-lock.json
+	cp node_modules/sm-crypto/dist/sm2.js $@
 
 # System packages: a CJK TrueType font for the PDFs, poppler for the independent signature
 # check in the tests, chromium and ffmpeg for the browser tests. Installed with apt when missing
@@ -73,4 +78,4 @@ lock-upgrade: $(BIN)/uv
 	$(UV_COMPILE) --upgrade
 
 clean:
-	rm -rf $(VENV) node_modules artifacts cache .fonts-ok demo-out $(DECODER) test-artifacts
+	rm -rf $(VENV) node_modules artifacts cache .fonts-ok demo-out $(DECODER) $(SM2JS) test-artifacts

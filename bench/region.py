@@ -35,8 +35,9 @@ def machine() -> dict[str, object]:
 
 
 @contextmanager
-def bench_region(**overrides: object) -> Iterator[Runtime]:
-    """A bootstrapped region (authority, one agency) on a fresh anvil node."""
+def bench_region(crypto: str | None = None, **overrides: object) -> Iterator[Runtime]:
+    """A bootstrapped region (authority, one agency) of crypto suite ``crypto`` (``intl``
+    unless named) on a fresh anvil node."""
     with tempfile.TemporaryDirectory(prefix="licledger-bench-") as tmp:
         home = Path(tmp)
         port = free_port()
@@ -53,7 +54,7 @@ def bench_region(**overrides: object) -> Iterator[Runtime]:
             )
             rt = Runtime(settings)
             chain_up(rt)
-            init_region(rt)
+            init_region(rt, crypto=crypto)
             yield rt
         finally:
             node.stop()

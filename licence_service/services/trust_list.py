@@ -1,10 +1,13 @@
 """The trust list an offline counter caches: every agency key that may sign a QR code.
 
 A counter that loses the network can still check a QR code's agency signature in the browser
-(WebCrypto, ECDSA P-256) if it holds the agencies' public keys. This list gives, for each
-document-signing certificate, the issuer code, region, the public key (JWK and SPKI), the
-certificate's validity, and the directory's registration, retirement and compromise times,
-as of a chain block. It holds public keys only; the holder data never leaves the server.
+if it holds the agencies' public keys. This list gives, for each document-signing certificate,
+its crypto ``suite`` (``intl``: ECDSA P-256, checked with WebCrypto; ``sm``: SM2 with SM3 and
+the default signer ID, checked with the bundled sm-crypto), the issuer code, region, the public
+key (JWK and SPKI; an SM2 key's JWK says ``"crv": "SM2"``), the certificate's validity, and the
+directory's registration, retirement and compromise times, as of a chain block. The page picks
+the algorithm by the entry's suite, never by trying both. It holds public keys only; the holder
+data never leaves the server.
 
 The on-chain directory is the authority (a key reported compromised there is marked so);
 this region's own agencies are listed too, as the server's verifier trusts them.
@@ -25,7 +28,11 @@ from sqlalchemy import select
 from licence_service.domain.licence_types import load_licence_types
 from licence_service.region.runtime import Runtime
 from licence_service.store.models import Agency
+from signing import sm2
 from signing.certificates import certificate_fingerprint, subject_attributes
+from signing.errors import CertificateError
+from signing.sm2_certificates import is_sm_certificate, sm_public_key
+from signing.suites import INTL, SM
 
 __all__ = ["trust_list"]
 
@@ -34,12 +41,19 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _key_entry(cert: x509.Certificate) -> dict[str, Any] | None:
-    """The certificate's P-256 key as JWK and SPKI, with its name and validity; None for a
-    key WebCrypto cannot check a QR signature with (any other curve or algorithm)."""
+def _public_key(cert: x509.Certificate) -> tuple[str, str, int, int, bytes] | None:
+    """(suite, JWK curve, x, y, SPKI DER) of the certificate's QR-signing key; None for a key
+    the counter cannot check a QR signature with (any other curve or algorithm)."""
+    if is_sm_certificate(cert):
+        try:
+            key = sm_public_key(cert)
+        except CertificateError:
+            return None
+        numbers = key.public_numbers()
+        return SM.name, "SM2", numbers.x, numbers.y, sm2.public_key_der(key)
     try:
         key = cert.public_key()
-    except (ValueError, UnsupportedAlgorithm):  # SM2: see signing.sm2_certificates
+    except (ValueError, UnsupportedAlgorithm):  # an SM2 key under another signature algorithm
         return None
     if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
         return None
@@ -47,14 +61,24 @@ def _key_entry(cert: x509.Certificate) -> dict[str, Any] | None:
     spki = key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
+    return INTL.name, "P-256", numbers.x, numbers.y, spki
+
+
+def _key_entry(cert: x509.Certificate) -> dict[str, Any] | None:
+    """The certificate's key with its suite, as JWK and SPKI, with its name and validity."""
+    found = _public_key(cert)
+    if found is None:
+        return None
+    suite, curve, x, y, spki = found
     return {
         "fingerprint": certificate_fingerprint(cert),
+        "suite": suite,
         "agency_name": subject_attributes(cert).get("name", ""),
         "jwk": {
             "kty": "EC",
-            "crv": "P-256",
-            "x": _b64url(numbers.x.to_bytes(32, "big")),
-            "y": _b64url(numbers.y.to_bytes(32, "big")),
+            "crv": curve,
+            "x": _b64url(x.to_bytes(32, "big")),
+            "y": _b64url(y.to_bytes(32, "big")),
         },
         "spki": base64.b64encode(spki).decode("ascii"),
         "not_before": cert.not_valid_before_utc.isoformat(),
@@ -104,7 +128,7 @@ def trust_list(rt: Runtime) -> dict[str, Any]:
                 "compromised_at": _iso(registered.compromised_at),
             }
     return {
-        "format": "licledger-trust-list/1",
+        "format": "licledger-trust-list/2",
         "as_of": {"block": block, "time": datetime.now(UTC).isoformat(timespec="seconds")},
         "keys": sorted(
             keys.values(), key=lambda k: (k["region"], k["issuer_code"], k["fingerprint"])

@@ -1,7 +1,9 @@
 // The offline counter's check of a QR code: with the network down, the browser checks the
-// code's agency signature itself (WebCrypto, ECDSA P-256 / SHA-256 over the raw r||s
-// signature) against the trust list it cached, the agencies' public keys from the on-chain
-// directory with their compromise and retirement times. It can say whether the code is the
+// code's agency signature itself against the trust list it cached, the agencies' public keys
+// from the on-chain directory with their suites and compromise and retirement times. The raw
+// r||s signature is checked by the key's suite: "intl" with WebCrypto (ECDSA P-256 / SHA-256),
+// "sm" with sm-crypto's SM2 (SM3, default signer ID 1234567812345678; /static/sm2.js, the
+// locked npm package copied there by `make setup`), never both. It can say whether the code is the
 // agency's genuine code, never whether the licence is valid now (revocation, supersession and
 // suspension live on the chain): its answer is never VALID.
 // The token rules are those of verifier/qr.py: LL1.<claims>.<signature>, base64url without
@@ -11,6 +13,8 @@
   const PREFIX = "LL1";
   const MAX_TOKEN_LENGTH = 1024;
   const P256_N = BigInt("0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551");
+  const SM2_N = BigInt("0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123");
+  const SM2_SIGNER_ID = "1234567812345678"; // GM/T 0009's default, the only one signing/sm2.py uses
   const B64URL = /^[A-Za-z0-9_-]*$/;
 
   function unb64(text) {
@@ -26,8 +30,11 @@
   function sameBytes(a, b) {
     return a.length === b.length && a.every((v, i) => v === b[i]);
   }
+  function hex(bytes) {
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
   function bigint(bytes) {
-    return BigInt("0x" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(""));
+    return BigInt("0x" + hex(bytes));
   }
   function wellFormed(s) {
     return typeof s === "string" && !/[\ud800-\udbff](?![\udc00-\udfff])|(^|[^\ud800-\udbff])[\udc00-\udfff]/.test(s);
@@ -76,12 +83,11 @@
     return { claims: body, message: raw, signature: signature };
   }
 
-  async function signedBy(entry, message, signature) {
-    if (signature.length !== 64) return false;
-    const r = bigint(signature.slice(0, 32));
-    const s = bigint(signature.slice(32));
+  async function p256SignedBy(entry, message, signature, r, s) {
     // Low-S only: (r, n - s) verifies too; a genuine code has one encoding.
     if (!(r > 0n && r < P256_N && s > 0n && s <= P256_N / 2n)) return false;
+    if (!entry.jwk || entry.jwk.crv !== "P-256") return false;
+    if (!(window.crypto && crypto.subtle)) throw new Error("WebCrypto is not available");
     const key = await crypto.subtle.importKey(
       "jwk",
       entry.jwk,
@@ -92,11 +98,49 @@
     return crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, signature, message);
   }
 
+  function sm2SignedBy(entry, message, signature, r, s) {
+    // As signing/sm2.py: 0 < r, s < n. SM2 has no (r, n - s) twin (the check adds r + s).
+    if (!(r > 0n && r < SM2_N && s > 0n && s < SM2_N)) return false;
+    const jwk = entry.jwk || {};
+    if (jwk.kty !== "EC" || jwk.crv !== "SM2") return false;
+    let x, y;
+    try {
+      x = unb64(String(jwk.x));
+      y = unb64(String(jwk.y));
+    } catch (e) {
+      return false;
+    }
+    if (x.length !== 32 || y.length !== 32) return false;
+    const lib = window.sm2;
+    if (!lib || typeof lib.doVerifySignature !== "function") {
+      throw new Error("the SM2 verifier (/static/sm2.js) is not loaded");
+    }
+    // doVerifySignature checks the point is on the curve, hashes SM3(Z || M) with Z of the
+    // signer ID and the key, and takes the signature as 128 hex digits r || s.
+    return lib.doVerifySignature(Array.from(message), hex(signature), "04" + hex(x) + hex(y), {
+      hash: true,
+      userId: SM2_SIGNER_ID,
+    });
+  }
+
+  // Whether the key of ``entry`` signed ``message``, by the entry's suite; an entry of a suite
+  // this page does not know signs nothing.
+  async function signedBy(entry, message, signature) {
+    if (signature.length !== 64) return false;
+    const r = bigint(signature.slice(0, 32));
+    const s = bigint(signature.slice(32));
+    const suite = entry.suite || "intl"; // a list from before suites held P-256 keys only
+    if (suite === "intl") return p256SignedBy(entry, message, signature, r, s);
+    if (suite === "sm") return sm2SignedBy(entry, message, signature, r, s);
+    return false;
+  }
+
   // The offline outcome for a scanned code: GENUINE (the agency's signature, its key never
   // reported compromised), KEY_COMPROMISED (signed with a key reported lost: anyone may
   // have signed it, and offline nothing dates the signature), NOT_GENUINE (no key of the agency
   // it names signed these claims), UNKNOWN_ISSUER (the cached list has no key of that agency)
-  // or UNREADABLE (not a genuine token's encoding). Throws only when WebCrypto is missing.
+  // or UNREADABLE (not a genuine token's encoding). Throws only when the suite's verifier is
+  // missing (WebCrypto for an intl key, sm2.js for an sm key).
   async function check(text, trust) {
     let token;
     try {
@@ -110,7 +154,6 @@
     );
     const result = { claims: c, key: null, outcome: "UNKNOWN_ISSUER" };
     if (!keys.length) return result;
-    if (!(window.crypto && crypto.subtle)) throw new Error("WebCrypto is not available");
     result.outcome = "NOT_GENUINE";
     for (const entry of keys) {
       if (await signedBy(entry, token.message, token.signature)) {

@@ -1,16 +1,17 @@
-// The offline counter's service worker: keeps the counter page, its script, style, QR decoder
-// and the trust list (the agencies' public keys from the on-chain directory) in a cache, so
+// The offline counter's service worker: keeps the counter page, its script, style, QR decoder,
+// SM2 verifier and the trust list (the agencies' public keys from the on-chain directory) in a cache, so
 // that a counter whose network drops still opens and can check a QR code's signature.
 // Network first, cache as the fallback: online, every answer is the server's current one and
 // refreshes the cache; verification requests (POST) are never cached or answered from here.
 "use strict";
-const CACHE = "licledger-counter-v1";
+const CACHE = "licledger-counter-v2";
 const SHELL = [
   "/verify",
   "/static/counter.js",
   "/static/offline.js",
   "/static/counter.css",
   "/static/jsQR.js",
+  "/static/sm2.js",
   "/static/icon.svg",
   "/manifest.webmanifest",
   "/api/v1/trust-list",

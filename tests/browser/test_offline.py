@@ -69,6 +69,8 @@ def test_trust_list_holds_the_key_that_signs_the_agencys_qr_codes(site: Site) ->
         verify_compact(_public_key(k["jwk"]), parsed.message, parsed.signature) for k in keys
     )
     assert all(k["compromised_at"] is None for k in keys)
+    assert all(k["suite"] == "intl" and k["jwk"]["crv"] == "P-256" for k in keys)
+    assert listing["format"] == "licledger-trust-list/2"
     assert "holder" not in json.dumps(listing)  # public keys only, no personal data
 
 
