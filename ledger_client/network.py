@@ -9,7 +9,7 @@ node is given all the others as bootnodes, discovery off), blocks come every
 
 What that client needs and what it still cannot do, learnt by running it, is in
 deploy/README.md (*A multi-node network run here*): a London genesis (its Clique miner stops
-at Paris), base fee 0, node keys fixed before the first start, three client bugs patched in
+at Paris), base fee 0, node keys fixed before the first start, five client bugs patched in
 memory (scripts/ethereumjs-clique-loader.mjs), stranded nodes restarted (``converge``).
 
 Only this module knows the client; the rest of the code sees JSON-RPC URLs.
@@ -212,7 +212,7 @@ class CliqueNetwork:
             "--port", str(cfg.p2p_port + index),
             "--rpc", "--rpcAddr", cfg.host, "--rpcPort", str(cfg.rpc_port + index),
             "--unlock", str(node_dir / "signer.key"),
-            "--discDns=false", "--discV4=false", "--isSingleNode=false",
+            "--discDns=false", "--discV4=false",
             "--maxPeers", str(max(1, cfg.nodes - 1)),
             "--logFile=false", "--logLevel", cfg.log_level,
         ]  # fmt: skip

@@ -8,6 +8,24 @@ const EDITS = [
     replacement: "timestamp: block.header.timestamp + BIGINT_1, extraData: new Uint8Array(97),",
   },
   {
+    // The miner's block builder runs each transaction in a trial block made from the header
+    // data, which had no extraData either: every transaction was skipped ("Skipping tx …
+    // extraData must be 97 bytes", at debug level) and blocks sealed empty. 97 zero bytes are
+    // what sealing pads to anyway (generateCliqueBlockExtraData), the seal then written over.
+    file: "/@ethereumjs/client/dist/esm/src/miner/miner.js",
+    needle: "                baseFeePerGas,\n                coinbase,\n",
+    replacement:
+      "                baseFeePerGas,\n                coinbase,\n                extraData: new Uint8Array(97),\n",
+  },
+  {
+    // A signer starts "synchronized" only through `isSingleNode ?? mine`, and isSingleNode is
+    // always a boolean (false), so a sealing node of a network refused every transaction
+    // ("client is not aware of the current chain height yet") while it sealed blocks.
+    file: "/@ethereumjs/client/dist/esm/src/config.js",
+    needle: "this.synchronized = this.isSingleNode ?? this.mine;",
+    replacement: "this.synchronized = this.isSingleNode || this.mine;",
+  },
+  {
     // A permissioned network charges no gas (Besu: --min-gas-price=0): a zero-priced
     // transaction that a peer relays is kept, not refused below 0.1 gwei.
     file: "/@ethereumjs/client/dist/esm/src/service/txpool.js",
