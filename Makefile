@@ -24,7 +24,7 @@ test: setup
 bench: setup
 	$(BIN)/licledger bench all
 
-setup: $(STAMP) $(ARTIFACT) .fonts-ok $(DECODER) $(SM2JS)
+setup: $(STAMP) $(ARTIFACT) .fonts-ok $(DECODER) $(SM2JS) chain-client/node_modules/.package-lock.json
 
 # The counter page's QR decoder, from the locked npm package: served by the app, never a CDN.
 $(DECODER): node_modules/.package-lock.json
@@ -46,6 +46,12 @@ $(SM2JS): node_modules/.package-lock.json
 # With the lock file present, `npm install` installs exactly the locked versions.
 node_modules/.package-lock.json: package.json package-lock.json
 	npm install --no-audit --no-fund
+	@touch $@
+
+# The multi-node test network's client (ledger_client/network.py), in a folder of its own: its
+# @ethereumjs packages are newer than hardhat's and clash with them in one node_modules.
+chain-client/node_modules/.package-lock.json: chain-client/package.json chain-client/package-lock.json
+	npm install --no-audit --no-fund --prefix chain-client
 	@touch $@
 
 $(ARTIFACT): node_modules/.package-lock.json hardhat.config.js $(wildcard contracts/*.sol contracts/interfaces/*.sol contracts/test/*.sol)

@@ -28,7 +28,10 @@ module.exports = {
     version: SOLC_VERSION,
     settings: {
       optimizer: { enabled: true, runs: 200 },
-      evmVersion: "cancun",
+      // The EVM the contracts target: one setting. "cancun" for anvil and Besu QBFT (shanghaiTime/
+      // cancunTime 0 in its genesis); "london" for the @ethereumjs/client Clique test network,
+      // whose miner stops at the merge forks (deploy/README.md): LICLEDGER_EVM_VERSION=london.
+      evmVersion: process.env.LICLEDGER_EVM_VERSION || "cancun",
     },
   },
   paths: {

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from eth_typing import URI
 from web3 import Web3
 from web3.providers.rpc import HTTPProvider
 from web3.types import RPCEndpoint, RPCResponse
@@ -17,17 +18,42 @@ DEFAULT_CHAIN_ID = 15600
 MAX_LOGS_RANGE = 5_000
 
 
+def rpc_urls(rpc_url: str) -> list[str]:
+    """The node URLs of a ``LICLEDGER_RPC_URL``: one, or several separated by commas (the
+    region's own node first, then others of the consortium to fail over to)."""
+    urls = [u.strip() for u in rpc_url.split(",") if u.strip()]
+    if not urls:
+        raise ChainUnavailableError("LICLEDGER_RPC_URL names no node; set it to http://host:port")
+    return urls
+
+
 class BoundedLogsProvider(HTTPProvider):
     """An HTTP provider that splits every ``eth_getLogs`` over more than ``max_logs_range``
     blocks into consecutive queries within the limit, so no caller (indexer, auditor,
     certificate cache) can ask a Besu node for a range it refuses, however far the chain has
-    grown. The logs come back as one list, in chain order, as from one query."""
+    grown. The logs come back as one list, in chain order, as from one query.
 
-    def __init__(self, *args: Any, max_logs_range: int = MAX_LOGS_RANGE, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    Given several URLs (comma-separated), a request that finds its node unreachable is sent
+    to the next one, and that node is kept for the requests after it: a region whose own
+    node is down reads and writes through another node of the consortium."""
+
+    def __init__(
+        self, endpoint_uri: str, *args: Any, max_logs_range: int = MAX_LOGS_RANGE, **kwargs: Any
+    ) -> None:
+        self.urls = rpc_urls(str(endpoint_uri))
+        super().__init__(self.urls[0], *args, **kwargs)
         self.max_logs_range = max(1, max_logs_range)
 
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        for _ in range(len(self.urls) - 1):
+            try:
+                return self._attempt(method, params)
+            except ChainUnavailableError:
+                at = self.urls.index(str(self.endpoint_uri))
+                self.endpoint_uri = URI(self.urls[(at + 1) % len(self.urls)])
+        return self._attempt(method, params)
+
+    def _attempt(self, method: RPCEndpoint, params: Any) -> RPCResponse:
         try:
             return self._request(method, params)
         except (OSError, requests.RequestException) as exc:

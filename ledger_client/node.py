@@ -190,13 +190,13 @@ class AnvilNode:
                     os.kill(pid, sig)
             except ProcessLookupError:
                 break
-            if _wait_gone(pid, wait):
+            if wait_gone(pid, wait):
                 break
         self.config.pid_file.unlink(missing_ok=True)
         return True
 
 
-def _wait_gone(pid: int, timeout: float) -> bool:
+def wait_gone(pid: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

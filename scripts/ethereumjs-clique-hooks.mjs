@@ -1,0 +1,60 @@
+// Module hooks for ethereumjs-clique-loader.mjs: source edits of @ethereumjs/client 0.10.5,
+// in memory, each failing loudly when the text it edits is not found (another version).
+const EDITS = [
+  {
+    // eth_estimateGas: the trial header gets Clique's 97 bytes of extraData (vanity + seal).
+    file: "/@ethereumjs/client/dist/esm/src/rpc/modules/eth.js",
+    needle: "timestamp: block.header.timestamp + BIGINT_1,",
+    replacement: "timestamp: block.header.timestamp + BIGINT_1, extraData: new Uint8Array(97),",
+  },
+  {
+    // The miner's block builder runs each transaction in a trial block made from the header
+    // data, which had no extraData either: every transaction was skipped ("Skipping tx …
+    // extraData must be 97 bytes", at debug level) and blocks sealed empty. 97 zero bytes are
+    // what sealing pads to anyway (generateCliqueBlockExtraData), the seal then written over.
+    file: "/@ethereumjs/client/dist/esm/src/miner/miner.js",
+    needle: "                baseFeePerGas,\n                coinbase,\n",
+    replacement:
+      "                baseFeePerGas,\n                coinbase,\n                extraData: new Uint8Array(97),\n",
+  },
+  {
+    // A signer starts "synchronized" only through `isSingleNode ?? mine`, and isSingleNode is
+    // always a boolean (false), so a sealing node of a network refused every transaction
+    // ("client is not aware of the current chain height yet") while it sealed blocks.
+    file: "/@ethereumjs/client/dist/esm/src/config.js",
+    needle: "this.synchronized = this.isSingleNode ?? this.mine;",
+    replacement: "this.synchronized = this.isSingleNode || this.mine;",
+  },
+  {
+    // A permissioned network charges no gas (Besu: --min-gas-price=0): a zero-priced
+    // transaction that a peer relays is kept, not refused below 0.1 gwei.
+    file: "/@ethereumjs/client/dist/esm/src/service/txpool.js",
+    needle: "const MIN_GAS_PRICE = BigInt(100000000);",
+    replacement: "const MIN_GAS_PRICE = BigInt(0);",
+  },
+  {
+    // The client's own VM is made without the EVM's cliqueSigner option, which a Clique chain
+    // needs (COINBASE): every contract call, estimate and block with code failed with "Must
+    // include cliqueSigner function if clique/poa is being used for consensus type".
+    file: "/@ethereumjs/client/dist/esm/src/execution/vmexecution.js",
+    needle: "bls: new MCLBLS(mcl),",
+    replacement: "bls: new MCLBLS(mcl), cliqueSigner: __licledgerCliqueSigner,",
+    prelude: "import { cliqueSigner as __licledgerCliqueSigner } from '@ethereumjs/block';\n",
+  },
+];
+
+export async function load(url, context, nextLoad) {
+  const result = await nextLoad(url, context);
+  const edits = EDITS.filter((edit) => url.endsWith(edit.file));
+  if (edits.length === 0) {
+    return result;
+  }
+  let source = String(result.source);
+  for (const edit of edits) {
+    if (!source.includes(edit.needle)) {
+      throw new Error(`${edit.file}: "${edit.needle}" not found (client version?)`);
+    }
+    source = (edit.prelude ?? "") + source.replaceAll(edit.needle, edit.replacement);
+  }
+  return { ...result, source };
+}
