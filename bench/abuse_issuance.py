@@ -31,6 +31,7 @@ from bench.region import machine
 from bench.verify_server import RATE_ENV, Region, free_port, licledger, serving
 from licence_service.api.idempotency import IN_FLIGHT_WAIT
 from licence_service.domain.national_ids import make_uscc
+from licence_service.store.field_key import FieldKey
 from licence_service.store.models import Licence, LicenceVersion
 
 DROP_EVERY = 4
@@ -101,16 +102,16 @@ def _replay_all(out: Outcome, urls: list[str], headers: dict[str, str]) -> None:
 
 
 def _holders(database_url: str) -> dict[str, int]:
-    """Licences per holder ID, as recorded."""
+    """Licences per holder, as recorded: by the holder ID's keyed hash (the ID is sealed)."""
     engine = create_engine(database_url)
     try:
         with engine.connect() as conn:
             rows = conn.execute(
-                select(Licence.holder_id, func.count()).group_by(Licence.holder_id)
+                select(Licence.holder_id_hash, func.count()).group_by(Licence.holder_id_hash)
             ).all()
     finally:
         engine.dispose()
-    return {str(h): int(k) for h, k in rows}
+    return {bytes(h).hex(): int(k) for h, k in rows if h is not None}
 
 
 def _versions(database_url: str) -> list[str]:
@@ -156,9 +157,11 @@ def run(clients: int = 16, requests: int = 6, workers: int = 2) -> dict[str, Any
                 settled = _anchored(url, ids, 120)
             holders = _holders(url)
             recorded = _versions(url)
+            key = FieldKey.for_home(home)
+            expected = {key.holder_hash(holder_id(n, i)).hex()
+                        for n in range(clients) for i in range(requests)}  # fmt: skip
         finally:
             _run([*licledger(), "chain", "down"], env)
-    expected = {holder_id(n, i) for n in range(clients) for i in range(requests)}
     ms = sorted(x * 1000 for x in out.latencies)
 
     def pick(q: float) -> float | None:

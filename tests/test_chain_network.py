@@ -14,7 +14,7 @@ import pytest
 from ledger_client.network import CliqueNetwork, NetworkConfig
 from tests.chain_fixtures import free_port
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.network]
 
 
 @pytest.fixture

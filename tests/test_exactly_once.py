@@ -39,6 +39,7 @@ from licence_service.services.issue import QUEUED_NOTE, IssueRequest, issue, iss
 from licence_service.store import idempotency as store_idempotency
 from licence_service.store.idempotency import BOUND_NOTE
 from licence_service.store.models import Licence, StatusChange
+from licence_service.store.sealing import holder_lookup as holder_key
 from tests.chain_fixtures import free_port
 from tests.people_fixtures import serving, staff
 from tests.service_fixtures import business_request, region_runtime, serve_env
@@ -71,7 +72,9 @@ def keyed(rt: Runtime) -> Iterator[tuple[httpx.Client, Runtime, dict[str, str]]]
 
 def _holders(rt: Runtime, holder_id: str) -> int:
     with rt.sessions() as s:
-        found = s.scalar(select(func.count()).where(Licence.holder_id == holder_id))
+        found = s.scalar(
+            select(func.count()).where(Licence.holder_id_hash == holder_key(s, holder_id))
+        )
     return int(found or 0)
 
 
@@ -148,7 +151,8 @@ def test_an_amendment_failing_after_its_commit_is_amended_once(
     again = c.post(f"/api/v1/licences/{lid}/amend", json=change, headers=headers)
     assert again.status_code == 201 and again.json()["licence_id"] == first.json()["licence_id"]
     with rt.sessions() as s:
-        base = s.scalar(select(Licence).where(Licence.holder_id == body["holder_id"]))
+        mine = Licence.holder_id_hash == holder_key(s, body["holder_id"])
+        base = s.scalar(select(Licence).where(mine))
         assert base is not None and base.current_version == 2
 
 

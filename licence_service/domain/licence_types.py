@@ -247,19 +247,10 @@ class LicenceType:
         return {s.key: given[s.key] for s in self.fields if s.key in given}, problems
 
 
-_TYPE_KEYS = {
-    "code",
-    "name",
-    "description",
-    "cancellation_review",
-    "holder_id_type",
-    "validity_years",
-    "fields",
-    "shareable_fields",
-    "masked_fields",
-    "holder_name_class",
-    "inspection_interval_years",
-}
+_TYPE_KEYS = frozenset(
+    "code name description cancellation_review holder_id_type validity_years fields"
+    " shareable_fields masked_fields holder_name_class inspection_interval_years".split()
+)
 _REQUIRED_TYPE_KEYS = ("code", "name", "holder_id_type", "validity_years", "fields")
 _FIELD_KEYS = {"key", "label", "required", "example", "kind", "class"}
 
@@ -310,6 +301,9 @@ def _parse_type(raw: Any) -> LicenceType:
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise ValueError("description must be a string")
+    interval = raw.get("inspection_interval_years")
+    if interval is not None and (type(interval) is not int or interval < 1):
+        raise ValueError("inspection_interval_years must be a whole number of years (1 or more)")
     return LicenceType(
         code=raw["code"],
         name=raw["name"],
@@ -321,7 +315,7 @@ def _parse_type(raw: Any) -> LicenceType:
         description=description,
         cancellation_review=_parse_review(raw.get("cancellation_review")),
         holder_name_class=str(raw.get("holder_name_class", "internal")),
-        inspection_interval_years=raw.get("inspection_interval_years"),
+        inspection_interval_years=interval,
     )
 
 

@@ -53,6 +53,7 @@ from licence_service.federation.client import call
 from licence_service.federation.masking import mask_value, release_fields
 from licence_service.federation.peers import peer_regions
 from licence_service.people.identity import PermissionDeniedError, PersonInfo, PersonRole
+from licence_service.people.service import home_region
 from licence_service.region.runtime import Runtime
 from licence_service.services.disclosure import admit_read, mask_values, sees_in_full
 from licence_service.services.read_log import holder_subject
@@ -253,6 +254,14 @@ def licences_of_holder(
         raise PermissionDeniedError(
             f"{person.label} may not look up holders (needs window_staff or issuer)", field=FIELD
         )
+    with rt.sessions() as s:
+        if person.region_code != home_region(s):
+            raise PermissionDeniedError(
+                f"{person.label} is not of this region: its holders are looked up at its own "
+                "region's window (another region asks through POST /api/v1/federation/holders/"
+                "licences, under the holder's consent)",
+                field=FIELD,
+            )
     kind, holder_id = read_holder_id(raw_id, id_type)
     subject = holder_subject(rt, holder_id)  # a keyed hash: the log never holds the ID
     admit_read(rt, person, subject, route, False, FIELD, subject, "holder lookup at the window")

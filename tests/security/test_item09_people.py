@@ -250,6 +250,9 @@ TABLE: dict[tuple[str, str], tuple[frozenset[str], dict[str, object]]] = {
     ("GET", "/desk/import/{job_id}"): (ISSUERS, {}),
     ("GET", "/desk/import/{job_id}/progress"): (ISSUERS, {}),
     ("GET", "/desk/import/{job_id}/result.csv"): (ISSUERS, {}),
+    ("GET", "/desk/import/{job_id}/result.xlsx"): (ISSUERS, {}),
+    ("GET", "/desk/import/templates/{name}"): (ISSUERS, {}),
+    ("POST", "/verify/holder"): (WINDOW | ISSUERS, FORM),
     ("GET", "/desk/licences/{identifier}"): (READ_A1, {}),
     ("GET", "/desk/licences/{identifier}/pdf"): (ISSUER_A1, {}),  # the PDF is in full
     ("GET", "/desk/licences/{identifier}/copies/{serial}/pdf"): (ISSUER_A1, {}),
@@ -261,6 +264,9 @@ TABLE: dict[tuple[str, str], tuple[frozenset[str], dict[str, object]]] = {
     ("GET", "/api/v1/me"): (PEOPLE, {}),
     ("POST", "/api/v1/licences"): (ISSUERS, {"json": {}}),
     ("POST", "/api/v1/imports"): (ISSUERS, {"data": {}}),
+    ("GET", "/api/v1/imports/templates/{name}"): (ISSUERS, {}),
+    ("GET", "/api/v1/holders/{holder_id}/licences"): (WINDOW | ISSUERS, {}),
+    ("GET", "/api/v1/reminders"): (STAFF | {"agency_admin_a1"}, {}),
     ("GET", L): (READ_A1, {}),
     ("GET", L + "/pdf"): (ISSUER_A1, {}),
     ("GET", L + "/history"): (READ_A1, {}),
@@ -288,6 +294,7 @@ TABLE: dict[tuple[str, str], tuple[frozenset[str], dict[str, object]]] = {
     ("GET", "/api/v1/audit/read-alerts"): (AUDITOR | REGION_ADMIN, {}),
     ("POST", "/api/v1/federation/licences/{licence_id}/release"): (NOBODY, {"json": {}}),
     ("GET", "/api/v1/federation/changes"): (NOBODY, {}),
+    ("POST", "/api/v1/federation/holders/licences"): (NOBODY, {"json": {}}),
     ("GET", "/api/v1/regions"): (MEMBERS, {}),
     ("POST", "/api/v1/regions/proposals"): (REGION_ADMIN, {"json": {}}),
     ("POST", "/api/v1/regions/proposals/{proposal_id}/approve"): (REGION_ADMIN, {}),
@@ -353,6 +360,7 @@ def test_every_endpoint_for_every_kind_of_caller(region: Region) -> None:
         "consent_id": "999999", "proposal_id": "999999", "token": "LL1.garbage",
         "prefix": "0000000000", "username": "issuer-a1", "name": "counter.js",
         "identifier": lid, "action": "revoke", "job_id": "no-such-job",
+        "holder_id": "91330106MA1DUP0015",
     }  # fmt: skip
     wrong: list[str] = []
     with region.client() as c:

@@ -102,6 +102,19 @@ async def optional_viewer(request: Request) -> PersonInfo | None:
         return None
 
 
+async def optional_person(request: Request) -> PersonInfo | None:
+    """The cookie session's person, else the bearer token's, else None: for a page form that
+    staff reach from the browser or a script, and that answers nobody with its own message."""
+    viewer = await optional_viewer(request)
+    header = request.headers.get("authorization")
+    if viewer is not None or not header:
+        return viewer
+    try:
+        return await current_person(request, header)
+    except (AuthenticationError, HTTPException):
+        return None
+
+
 def page_role(*roles: PersonRole):  # type: ignore[no-untyped-def]
     """A signed-in person holding one of ``roles``; for a cookie session also the form's CSRF
     token (checked after the role: a wrong role is refused for the role)."""

@@ -25,7 +25,7 @@ from licence_service.api.pages.counter import counter_page
 from licence_service.api.pages.holder import show_holder
 from licence_service.api.pages.holder_search import search_html
 from licence_service.api.pages.results import error_html, result_html
-from licence_service.api.pages.session import optional_viewer
+from licence_service.api.pages.session import optional_person, optional_viewer
 from licence_service.api.pages.texts import language, texts
 from licence_service.api.routers.verify import read_pdf, to_out
 from licence_service.api.schemas import QrIn
@@ -133,7 +133,7 @@ def verify_form_post(
 async def holder_search(
     request: Request,
     rt: RuntimeDep,
-    viewer: Viewer,
+    viewer: Annotated[PersonInfo | None, Depends(optional_person)],
     holder_id: Annotated[str, Form(max_length=200)] = "",
 ) -> HTMLResponse:
     """The counter's search box: the holder's licences for signed-in window staff and
