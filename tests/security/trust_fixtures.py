@@ -51,11 +51,16 @@ class Regions:
 
 
 def build_regions(
-    root: Path, anvil: AnvilNode, threshold: int = 2, crypto_b: str = "intl"
+    root: Path,
+    anvil: AnvilNode,
+    threshold: int = 2,
+    crypto_b: str = "intl",
+    crypto_a: str = "intl",
 ) -> Regions:
     """A bootstraps the directory with two agencies, then admits B (one approval while A is
-    the only member); from then on every change needs both regions (M = 2). A is an ``intl``
-    region, B of suite ``crypto_b`` (a mixed consortium with ``sm``)."""
+    the only member); from then on every change needs both regions (M = 2). A is of suite
+    ``crypto_a``, B of suite ``crypto_b`` (``intl`` unless named; a mixed consortium when they
+    differ)."""
 
     def settings(home: Path):  # type: ignore[no-untyped-def]
         return load_settings(
@@ -69,7 +74,7 @@ def build_regions(
 
     a = Runtime(settings(root / "A"))
     chain_up(a)
-    init_region(a)
+    init_region(a, crypto=crypto_a)
     init_region(a, agency_code=A2, agency_name=HEALTH_AGENCY[1])
     b = Runtime(settings(root / "B"))
     shutil.copy(a.settings.deployment_file, b.settings.deployment_file)
@@ -121,3 +126,9 @@ def now() -> datetime:
 
 BOTH_SUITES = pytest.mark.parametrize("regions", ["intl", "sm"], indirect=True, scope="module")
 """Run a module's attacks with region B on ``intl`` and again on ``sm`` (a mixed consortium)."""
+
+ISSUER_ON_BOTH_SUITES = pytest.mark.parametrize(
+    "regions", [("intl", "intl"), ("sm", "intl")], ids=["intl", "sm"], indirect=True, scope="module"
+)
+"""Run a module whose documents region A issues with A on ``intl``, then with A on ``sm`` (B,
+the other region's counter, stays ``intl``): the suite under test is the issuer's."""
