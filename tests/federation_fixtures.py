@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +32,11 @@ def region_settings(home: Path, rpc_url: str, port: int, **extra: object):
     )
 
 
-def build_consortium(root: Path, rpc_url: str, port: int, **extra: object) -> Consortium:
-    """A deploys and bootstraps; B joins with one approval; C needs A's and B's (M=2)."""
+def build_consortium(
+    root: Path, rpc_url: str, port: int, suites: Mapping[str, str] | None = None, **extra: object
+) -> Consortium:
+    """A deploys and bootstraps; B joins with one approval; C needs A's and B's (M=2).
+    ``suites`` names a region's crypto suite (``{"A": "sm"}``); the others are ``intl``."""
     runtimes = {}
     for name, (code, region_name, agency_code, agency_name) in REGIONS.items():
         home = root / name
@@ -42,7 +46,8 @@ def build_consortium(root: Path, rpc_url: str, port: int, **extra: object) -> Co
             chain_up(rt)
         else:
             shutil.copy(runtimes["A"].settings.deployment_file, rt.settings.deployment_file)
-        init_region(rt, code, region_name, agency_code, agency_name)
+        crypto = (suites or {}).get(name)
+        init_region(rt, code, region_name, agency_code, agency_name, crypto=crypto)
         runtimes[name] = rt
     a, b, c = runtimes["A"], runtimes["B"], runtimes["C"]
     assert propose_region(a, membership_request_path(b)).executed  # N=1: one approval
