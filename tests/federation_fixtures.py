@@ -11,6 +11,7 @@ from licence_service.federation.region import approve_proposal, propose_region
 from licence_service.region.bootstrap import chain_up, init_region, membership_request_path
 from licence_service.region.runtime import Runtime
 from licence_service.region.settings import load_settings
+from signing.credentials import credentials_suite
 
 REGIONS = {
     "A": ("330100", "杭州市", "11330100002489458U", "杭州市市场监督管理局"),
@@ -50,6 +51,9 @@ def build_consortium(
         init_region(rt, code, region_name, agency_code, agency_name, crypto=crypto)
         runtimes[name] = rt
     a, b, c = runtimes["A"], runtimes["B"], runtimes["C"]
+    for name, rt in runtimes.items():  # each region got the suite it asked for
+        seal = rt.agency_credentials(REGIONS[name][2])
+        assert credentials_suite(seal).name == (suites or {}).get(name, "intl")
     assert propose_region(a, membership_request_path(b)).executed  # N=1: one approval
     pending = propose_region(a, membership_request_path(c))
     assert not pending.executed and pending.needed == 2

@@ -28,6 +28,7 @@ from licence_service.region.runtime import Runtime
 from licence_service.region.settings import load_settings
 from licence_service.services import issue_licence
 from licence_service.services.issue import IssuedDocument
+from signing.credentials import credentials_suite
 from signing.pdf_metadata import read_metadata
 from tests.service_fixtures import business_request
 from verifier.metadata import METADATA_FILE
@@ -80,7 +81,14 @@ def build_regions(
     shutil.copy(a.settings.deployment_file, b.settings.deployment_file)
     init_region(b, "440300", "深圳市", B1, "深圳市市场监督管理局", crypto=crypto_b)
     assert propose_region(a, membership_request_path(b)).executed
+    assert (agency_suite(a, A1), agency_suite(b, B1)) == (crypto_a, crypto_b)
     return Regions(a, b)
+
+
+def agency_suite(rt: Runtime, agency_code: str) -> str:
+    """The suite of an agency's seal certificate: a parametrised run checks it got the one it
+    asked for (a fixture that ignored ``crypto`` would test ``intl`` twice)."""
+    return credentials_suite(rt.agency_credentials(agency_code)).name
 
 
 def issue_by(rt: Runtime, agency_code: str | None = None) -> IssuedDocument:
