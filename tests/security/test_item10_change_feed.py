@@ -36,7 +36,7 @@ PURPOSE = "办理分支机构登记"
 def consortium(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode
 ) -> Consortium:
-    """A, whose feed B pulls, on ``intl`` and then on ``sm`` (its leaves carry SM3 digests)."""
+    """A, whose feed B pulls, on ``intl`` and then on ``sm`` (B stays ``intl``)."""
     root = tmp_path_factory.mktemp(f"feed-{request.param}")
     return build_consortium(
         root, anvil.config.rpc_url, anvil.config.port, suites={"A": request.param}
