@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from licence_service.federation.region import approve_proposal, propose_region
 from licence_service.region.bootstrap import chain_up, init_region, membership_request_path
 from licence_service.region.runtime import Runtime
 from licence_service.region.settings import load_settings
+from signing.credentials import credentials_suite
 
 REGIONS = {
     "A": ("330100", "杭州市", "11330100002489458U", "杭州市市场监督管理局"),
@@ -31,8 +33,11 @@ def region_settings(home: Path, rpc_url: str, port: int, **extra: object):
     )
 
 
-def build_consortium(root: Path, rpc_url: str, port: int, **extra: object) -> Consortium:
-    """A deploys and bootstraps; B joins with one approval; C needs A's and B's (M=2)."""
+def build_consortium(
+    root: Path, rpc_url: str, port: int, suites: Mapping[str, str] | None = None, **extra: object
+) -> Consortium:
+    """A deploys and bootstraps; B joins with one approval; C needs A's and B's (M=2).
+    ``suites`` names a region's crypto suite (``{"A": "sm"}``); the others are ``intl``."""
     runtimes = {}
     for name, (code, region_name, agency_code, agency_name) in REGIONS.items():
         home = root / name
@@ -42,9 +47,13 @@ def build_consortium(root: Path, rpc_url: str, port: int, **extra: object) -> Co
             chain_up(rt)
         else:
             shutil.copy(runtimes["A"].settings.deployment_file, rt.settings.deployment_file)
-        init_region(rt, code, region_name, agency_code, agency_name)
+        crypto = (suites or {}).get(name)
+        init_region(rt, code, region_name, agency_code, agency_name, crypto=crypto)
         runtimes[name] = rt
     a, b, c = runtimes["A"], runtimes["B"], runtimes["C"]
+    for name, rt in runtimes.items():  # each region got the suite it asked for
+        seal = rt.agency_credentials(REGIONS[name][2])
+        assert credentials_suite(seal).name == (suites or {}).get(name, "intl")
     assert propose_region(a, membership_request_path(b)).executed  # N=1: one approval
     pending = propose_region(a, membership_request_path(c))
     assert not pending.executed and pending.needed == 2

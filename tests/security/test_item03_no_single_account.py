@@ -26,8 +26,10 @@ from ledger_client.errors import ContractRevertError
 from ledger_client.registry import LeafStatus
 from licence_service.federation.region import approve_proposal, propose_removal
 from licence_service.region.runtime import Runtime
-from tests.security.trust_fixtures import A1, A2, B1, Regions, issue_by, member
+from tests.security.trust_fixtures import A1, A2, B1, BOTH_SUITES, Regions, issue_by, member
 from verifier.verdicts import Verdict
+
+pytestmark = BOTH_SUITES  # region B on intl, then on sm (its issuers go with it)
 
 ROLE_EVENTS = {
     keccak(text=sig)

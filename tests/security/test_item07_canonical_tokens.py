@@ -16,12 +16,23 @@ from fastapi.testclient import TestClient
 
 from licence_service.api.app import create_app
 from signing.compact import verify_compact
-from tests.security.trust_fixtures import A1, Regions, issue_by, qr_token, verify_qr
+from signing.sm2 import SM2_ORDER
+from signing.sm2_certificates import is_sm_certificate
+from tests.security.trust_fixtures import (
+    A1,
+    ISSUER_ON_BOTH_SUITES,
+    Regions,
+    issue_by,
+    qr_token,
+    verify_qr,
+)
 from verifier.errors import VerificationError
 from verifier.qr import parse_token
 from verifier.verdicts import Verdict
 
-N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+pytestmark = ISSUER_ON_BOTH_SUITES  # the token signed by an intl issuer, then by an sm one
 
 
 def _b64(data: bytes) -> str:
@@ -38,9 +49,10 @@ def test_high_s_twin_is_refused(regions: Regions) -> None:
     doc = issue_by(regions.a, A1)
     token = qr_token(doc)
     prefix, claims, sig = _parts(token)
-    r, s = int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big")
-    twin = r.to_bytes(32, "big") + (N - s).to_bytes(32, "big")
     cert = regions.a.agency_credentials(A1).cert
+    n = SM2_ORDER if is_sm_certificate(cert) else P256_ORDER  # SM2 has no (r, n - s) twin
+    r, s = int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big")
+    twin = r.to_bytes(32, "big") + (n - s).to_bytes(32, "big")
     assert verify_compact(cert, claims, sig) and not verify_compact(cert, claims, twin)
     result = verify_qr(regions.b, f"{prefix}.{_b64(claims)}.{_b64(twin)}")
     assert result.verdict is Verdict.TAMPERED, result.checks

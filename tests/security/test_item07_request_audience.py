@@ -21,10 +21,14 @@ from tests.federation_fixtures import Consortium, build_consortium
 from tests.security.http_server import serve
 
 
-@pytest.fixture(scope="module")
-def consortium(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Consortium:
-    root = tmp_path_factory.mktemp("audience")
-    return build_consortium(root, anvil.config.rpc_url, anvil.config.port)
+@pytest.fixture(scope="module", params=["intl", "sm"])
+def consortium(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode
+) -> Consortium:
+    """B and C, the audiences, on ``intl`` and then on ``sm`` (A, the caller, on ``intl``)."""
+    root = tmp_path_factory.mktemp(f"audience-{request.param}")
+    suite = {"B": request.param, "C": request.param}
+    return build_consortium(root, anvil.config.rpc_url, anvil.config.port, suites=suite)
 
 
 @pytest.fixture(scope="module")

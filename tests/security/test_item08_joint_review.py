@@ -13,11 +13,17 @@ from licence_service.people.identity import PersonRole
 from licence_service.store.models import OpLogEntry
 from tests.people_fixtures import bearer, person_token
 from tests.security.fixtures import A1, A2, FP01, REGION_B, Region, secured_region
+from tests.security.trust_fixtures import agency_suite
 
 
-@pytest.fixture(scope="module")
-def region(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Iterator[Region]:
-    with secured_region(tmp_path_factory.mktemp("item08"), anvil) as r:
+@pytest.fixture(scope="module", params=["intl", "sm"])
+def region(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode
+) -> Iterator[Region]:
+    """The region, whose two agencies review and seal together, on ``intl`` then on ``sm``."""
+    home = tmp_path_factory.mktemp(f"item08-{request.param}")
+    with secured_region(home, anvil, crypto=request.param) as r:
+        assert agency_suite(r.rt, A1) == agency_suite(r.rt, A2) == request.param
         yield r
 
 

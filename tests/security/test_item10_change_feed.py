@@ -32,10 +32,15 @@ from tests.service_fixtures import BUSINESS_FIELDS, HOLDER_USCC, business_reques
 PURPOSE = "办理分支机构登记"
 
 
-@pytest.fixture(scope="module")
-def consortium(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Consortium:
-    root = tmp_path_factory.mktemp("feed")
-    return build_consortium(root, anvil.config.rpc_url, anvil.config.port)
+@pytest.fixture(scope="module", params=["intl", "sm"])
+def consortium(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode
+) -> Consortium:
+    """A, whose feed B pulls, on ``intl`` and then on ``sm`` (B stays ``intl``)."""
+    root = tmp_path_factory.mktemp(f"feed-{request.param}")
+    return build_consortium(
+        root, anvil.config.rpc_url, anvil.config.port, suites={"A": request.param}
+    )
 
 
 @pytest.fixture(scope="module")

@@ -38,6 +38,7 @@ from licence_service.store.models import LicenceVersion
 from tests.chain_fixtures import free_port
 from tests.people_fixtures import bearer, person_token, serving
 from tests.security.fixtures import A1, A2, FP01, Region, secured_region
+from tests.security.trust_fixtures import agency_suite
 
 pytestmark = pytest.mark.e2e
 
@@ -82,9 +83,13 @@ NOT_CALLED: dict[tuple[str, str], str] = {
 }
 
 
-@pytest.fixture(scope="module")
-def region(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Iterator[Region]:
-    with secured_region(tmp_path_factory.mktemp("item13"), anvil, read_limit_per_minute=LIMIT) as r:
+@pytest.fixture(scope="module", params=["intl", "sm"])
+def region(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode
+) -> Iterator[Region]:
+    home = tmp_path_factory.mktemp(f"item13-{request.param}")
+    with secured_region(home, anvil, read_limit_per_minute=LIMIT, crypto=request.param) as r:
+        assert agency_suite(r.rt, A1) == request.param  # the planted licence's PDF and QR
         r.headers["window_a2"] = bearer(person_token(r.rt, "window-a2", A2,
                                                      PersonRole.WINDOW_STAFF))  # fmt: skip
         yield r

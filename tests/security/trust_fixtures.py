@@ -28,6 +28,7 @@ from licence_service.region.runtime import Runtime
 from licence_service.region.settings import load_settings
 from licence_service.services import issue_licence
 from licence_service.services.issue import IssuedDocument
+from signing.credentials import credentials_suite
 from signing.pdf_metadata import read_metadata
 from tests.service_fixtures import business_request
 from verifier.metadata import METADATA_FILE
@@ -51,11 +52,16 @@ class Regions:
 
 
 def build_regions(
-    root: Path, anvil: AnvilNode, threshold: int = 2, crypto_b: str = "intl"
+    root: Path,
+    anvil: AnvilNode,
+    threshold: int = 2,
+    crypto_b: str = "intl",
+    crypto_a: str = "intl",
 ) -> Regions:
     """A bootstraps the directory with two agencies, then admits B (one approval while A is
-    the only member); from then on every change needs both regions (M = 2). A is an ``intl``
-    region, B of suite ``crypto_b`` (a mixed consortium with ``sm``)."""
+    the only member); from then on every change needs both regions (M = 2). A is of suite
+    ``crypto_a``, B of suite ``crypto_b`` (``intl`` unless named; a mixed consortium when they
+    differ)."""
 
     def settings(home: Path):  # type: ignore[no-untyped-def]
         return load_settings(
@@ -69,13 +75,20 @@ def build_regions(
 
     a = Runtime(settings(root / "A"))
     chain_up(a)
-    init_region(a)
+    init_region(a, crypto=crypto_a)
     init_region(a, agency_code=A2, agency_name=HEALTH_AGENCY[1])
     b = Runtime(settings(root / "B"))
     shutil.copy(a.settings.deployment_file, b.settings.deployment_file)
     init_region(b, "440300", "深圳市", B1, "深圳市市场监督管理局", crypto=crypto_b)
     assert propose_region(a, membership_request_path(b)).executed
+    assert (agency_suite(a, A1), agency_suite(b, B1)) == (crypto_a, crypto_b)
     return Regions(a, b)
+
+
+def agency_suite(rt: Runtime, agency_code: str) -> str:
+    """The suite of an agency's seal certificate: a parametrised run checks it got the one it
+    asked for (a fixture that ignored ``crypto`` would test ``intl`` twice)."""
+    return credentials_suite(rt.agency_credentials(agency_code)).name
 
 
 def issue_by(rt: Runtime, agency_code: str | None = None) -> IssuedDocument:
@@ -121,3 +134,9 @@ def now() -> datetime:
 
 BOTH_SUITES = pytest.mark.parametrize("regions", ["intl", "sm"], indirect=True, scope="module")
 """Run a module's attacks with region B on ``intl`` and again on ``sm`` (a mixed consortium)."""
+
+ISSUER_ON_BOTH_SUITES = pytest.mark.parametrize(
+    "regions", [("intl", "intl"), ("sm", "intl")], ids=["intl", "sm"], indirect=True, scope="module"
+)
+"""Run a module whose documents region A issues with A on ``intl``, then with A on ``sm`` (B,
+the other region's counter, stays ``intl``): the suite under test is the issuer's."""
