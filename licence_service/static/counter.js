@@ -50,6 +50,11 @@
   function hms(seconds) {
     return new Date(seconds * 1000).toISOString().slice(11, 19) + " UTC";
   }
+  // The server's note in this page's language (it writes the presentation's in English).
+  function noteText(note) {
+    const m = /^presented by the holder at (\d\d:\d\d:\d\d UTC)$/.exec(note);
+    return m ? T.presented_at.replace("{t}", m[1]) : note;
+  }
   function presented(parts, fields) {
     const table = el("table", { class: "facts", id: "presented-fields" });
     for (const [name, pair] of Object.entries(fields || {})) {
@@ -68,7 +73,7 @@
     const parts = [head];
     if (recheck) parts.push(el("p", { id: "rechecked" }, T.rechecked_note));
     if (r.as_of) parts.push(el("p", { id: "as-of" }, T.as_of.replace("{t}", utc(r.as_of))));
-    if (r.document_note) parts.push(el("p", { id: "document-note" }, r.document_note));
+    if (r.document_note) parts.push(el("p", { id: "document-note" }, noteText(r.document_note)));
     parts.push(el("p", { id: "reason" }, r.reason));
     facts(parts, [
       ["f_licence", r.licence_id],

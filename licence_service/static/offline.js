@@ -46,6 +46,18 @@
     return typeof s === "string" && !/[\ud800-\udbff](?![\udc00-\udfff])|(^|[^\ud800-\udbff])[\udc00-\udfff]/.test(s);
   }
 
+  // The claims' bytes, the signature and the claims of a token's parts, or Error("damaged").
+  function decode(parts) {
+    try {
+      const raw = unb64(parts[1]);
+      const signature = unb64(parts[2]);
+      const body = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(raw));
+      return { raw: raw, signature: signature, body: body };
+    } catch (e) {
+      throw new Error("damaged");
+    }
+  }
+
   // The claims as the issuer writes them: every key, sorted, no spaces, non-ASCII unescaped
   // (Python's json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)).
   function canonical(body) {
@@ -65,14 +77,7 @@
     const parts = token.split(".");
     if (parts.length !== 3 || parts[0] !== PREFIX) throw new Error("not_payload");
     if (token.length > MAX_TOKEN_LENGTH) throw new Error("too_long");
-    let raw, signature, body;
-    try {
-      raw = unb64(parts[1]);
-      signature = unb64(parts[2]);
-      body = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(raw));
-    } catch (e) {
-      throw new Error("damaged");
-    }
+    const { raw, signature, body } = decode(parts);
     if (!body || typeof body !== "object" || !/^\d{8}$/.test(String(body.x))) {
       throw new Error("damaged");
     }
@@ -104,14 +109,7 @@
     const parts = token.split(".");
     if (parts.length !== 3 || parts[0] !== LP_PREFIX) throw new Error("not_payload");
     if (token.length > MAX_TOKEN_LENGTH) throw new Error("too_long");
-    let raw, signature, body;
-    try {
-      raw = unb64(parts[1]);
-      signature = unb64(parts[2]);
-      body = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(raw));
-    } catch (e) {
-      throw new Error("damaged");
-    }
+    const { raw, signature, body } = decode(parts);
     const f = body && body.f;
     if (!f || typeof f !== "object" || !Number.isSafeInteger(body.s) || !Number.isSafeInteger(body.r)
         || !Object.values(f).every((v) => Array.isArray(v) && v.length === 2)) {
