@@ -7,6 +7,7 @@ other holder's licence page (404), a staff credential opens no wallet page."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date, timedelta
 
 import httpx
 import pytest
@@ -74,6 +75,15 @@ def test_a_holder_signs_in_and_sees_their_licence_with_a_fresh_code(
     if width == "phone":
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
     screenshot(page, f"wallet-{width}-{lang}-licence")
+    if width == "desktop":  # a use-specific copy made from the form (signed, anchored)
+        page.select_option("#purpose", "办理银行开户")
+        page.fill("#recipient", "中国银行杭州分行")
+        page.fill("#copy_until", str(date.today() + timedelta(days=30)))
+        page.click("#copy-submit")
+        expect(page.locator("#wallet-copies tr:not(.empty) td").first).to_contain_text(
+            wr.citizen + "/", timeout=30_000
+        )
+        screenshot(page, f"wallet-{width}-{lang}-copy-made")
     pdf = page.request.get(wr.url + page.locator("#wallet-pdf").get_attribute("href"))  # type: ignore[operator]
     assert pdf.ok and pdf.body().startswith(b"%PDF")
     page.click("#wallet-signout")

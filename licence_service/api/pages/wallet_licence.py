@@ -60,9 +60,9 @@ def _options(values: list[str], chosen: str = "") -> str:
 
 def _sections(t: dict[str, str], base_id: str, data: dict[str, Any]) -> str:
     versions = table(
-        [t["w_version"], t["w_licence"], t["w_status"], t["w_valid_until"]],
+        [t["w_version"], t["w_licence"], t["w_anchor"], t["w_valid_until"]],
         [
-            (v.get("version"), v.get("identifier"), v.get("status"), v.get("valid_until"))
+            (v.get("version"), v["licence_id"], v["anchor_state"], v["valid_until"])
             for v in data.get("versions", [])
         ],
         id_="wallet-versions",
@@ -134,7 +134,7 @@ def _sections(t: dict[str, str], base_id: str, data: dict[str, Any]) -> str:
 def _present(t: dict[str, str], base_id: str, fields: list[str]) -> str:
     boxes = "".join(
         f"<label class='inline'><input type='checkbox' class='present-field' "
-        f"value='{escape(f)}'{' checked' if i == 0 else ''}> {escape(f)}</label> "
+        f"value='{escape(f)}'{' checked' if i == 0 else ''}> {escape(t.get('pf_' + f, f))}</label> "
         for i, f in enumerate(fields)
     )
     src = f"/wallet/l/{escape(base_id)}/code.svg?fields={escape(fields[0]) if fields else ''}"
