@@ -84,6 +84,16 @@ def test_a_holder_signs_in_and_sees_their_licence_with_a_fresh_code(
             wr.citizen + "/", timeout=30_000
         )
         screenshot(page, f"wallet-{width}-{lang}-copy-made")
+        page.fill("#grantee_region", "440300")  # consent to region B, then withdrawn
+        page.fill("#consent_purpose", "异地办理政务服务")
+        page.fill("#consent_until", str(date.today() + timedelta(days=30)))
+        page.click("#consent-submit")
+        consents = page.locator("#wallet-consents")
+        expect(consents).to_contain_text("异地办理政务服务", timeout=30_000)
+        expect(consents).to_contain_text("active")
+        page.click("#wallet-consents .withdraw")
+        expect(consents).to_contain_text("withdrawn", timeout=30_000)
+        expect(page.locator("#wallet-consents .withdraw")).to_have_count(0)
     pdf = page.request.get(wr.url + page.locator("#wallet-pdf").get_attribute("href"))  # type: ignore[operator]
     assert pdf.ok and pdf.body().startswith(b"%PDF")
     page.click("#wallet-signout")
