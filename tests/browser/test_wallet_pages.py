@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 
 from ledger_client.node import AnvilNode
 from tests.browser.conftest import Launch, screenshot
+from tests.people_fixtures import PASSWORD as STAFF_PASSWORD
 from tests.wallet.fixtures import CITIZEN, HOLDER_USCC, PASSWORD, WalletRegion, wallet_region
 
 pytestmark = pytest.mark.e2e
@@ -102,7 +103,7 @@ def test_a_holder_signs_in_and_sees_their_licence_with_a_fresh_code(
 
 
 def test_no_other_holders_page_and_no_wallet_page_for_staff(
-    wr: WalletRegion,
+    wr: WalletRegion, launch: Launch
 ) -> None:
     client, _ = wr.signed_in(CITIZEN, CONTACTS[CITIZEN])
     try:
@@ -118,3 +119,13 @@ def test_no_other_holders_page_and_no_wallet_page_for_staff(
             r = staff.get(path)
             assert r.status_code == 303 and r.headers["location"] == "/wallet/signin", path
         assert staff.get(f"/wallet/l/{wr.company}/code.svg").status_code == 401
+
+    page = launch().new_page(viewport=DESKTOP)  # type: ignore[arg-type]
+    page.goto(f"{wr.url}/signin")  # a staff cookie session, signed in on the desk's page
+    page.fill("#username", "window-w")
+    page.fill("#password", STAFF_PASSWORD)
+    page.click("#submit")
+    expect(page).to_have_url(f"{wr.url}/desk")
+    page.goto(f"{wr.url}/wallet/l/{wr.company}")
+    expect(page.locator("#wallet-signin")).to_be_visible()
+    assert HOLDER_USCC not in page.content()
