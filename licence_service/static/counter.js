@@ -56,10 +56,12 @@
     return m ? T.presented_at.replace("{t}", m[1]) : note;
   }
   function presented(parts, fields) {
+    if (!fields || !Object.keys(fields).length) return;
     const table = el("table", { class: "facts", id: "presented-fields" });
     for (const [name, pair] of Object.entries(fields || {})) {
       const tr = el("tr", { "data-field": name });
-      tr.append(el("th", {}, T["pf_" + name] || name), el("td", {}, pair[0]));
+      const value = Array.isArray(pair) ? pair[0] : pair; // offline [value, salt]; online value
+      tr.append(el("th", {}, T["pf_" + name] || name), el("td", {}, value));
       table.append(tr);
     }
     parts.push(el("h3", {}, T.presented_fields), table);
@@ -75,6 +77,7 @@
     if (r.as_of) parts.push(el("p", { id: "as-of" }, T.as_of.replace("{t}", utc(r.as_of))));
     if (r.document_note) parts.push(el("p", { id: "document-note" }, noteText(r.document_note)));
     parts.push(el("p", { id: "reason" }, r.reason));
+    if (r.presentation) presented(parts, r.presentation.fields);
     facts(parts, [
       ["f_licence", r.licence_id],
       ["f_type", r.type_name || r.type_code],
