@@ -45,6 +45,28 @@
     parts.push(table);
   }
 
+  // A presentation code's time (unix seconds) as HH:MM:SS UTC, and the fields the holder
+  // chose to show, each with its value.
+  function hms(seconds) {
+    return new Date(seconds * 1000).toISOString().slice(11, 19) + " UTC";
+  }
+  // The server's note in this page's language (it writes the presentation's in English).
+  function noteText(note) {
+    const m = /^presented by the holder at (\d\d:\d\d:\d\d UTC)$/.exec(note);
+    return m ? T.presented_at.replace("{t}", m[1]) : note;
+  }
+  function presented(parts, fields) {
+    if (!fields || !Object.keys(fields).length) return;
+    const table = el("table", { class: "facts", id: "presented-fields" });
+    for (const [name, pair] of Object.entries(fields || {})) {
+      const tr = el("tr", { "data-field": name });
+      const value = Array.isArray(pair) ? pair[0] : pair; // offline [value, salt]; online value
+      tr.append(el("th", {}, T["pf_" + name] || name), el("td", {}, value));
+      table.append(tr);
+    }
+    parts.push(el("h3", {}, T.presented_fields), table);
+  }
+
   function render(r, recheck) {
     const cls = stateOf(r.verdict);
     const head = el("div", { class: "verdict " + cls, id: "verdict", "data-verdict": r.verdict });
@@ -53,8 +75,9 @@
     const parts = [head];
     if (recheck) parts.push(el("p", { id: "rechecked" }, T.rechecked_note));
     if (r.as_of) parts.push(el("p", { id: "as-of" }, T.as_of.replace("{t}", utc(r.as_of))));
-    if (r.document_note) parts.push(el("p", { id: "document-note" }, r.document_note));
+    if (r.document_note) parts.push(el("p", { id: "document-note" }, noteText(r.document_note)));
     parts.push(el("p", { id: "reason" }, r.reason));
+    if (r.presentation) presented(parts, r.presentation.fields);
     facts(parts, [
       ["f_licence", r.licence_id],
       ["f_type", r.type_name || r.type_code],
@@ -222,6 +245,9 @@
     const head = el("div", { class: "verdict " + cls, id: "verdict", "data-verdict": verdict });
     head.append(el("span", { class: "state" }, T["offline_" + o.outcome].replace("{t}", since)));
     const parts = [head, el("p", { id: "reason" }, T["offline_why_" + o.outcome])];
+    if (o.presentation) {
+      parts.push(el("p", { id: "document-note" }, T.presented_at.replace("{t}", hms(c.s))));
+    }
     const key = o.key || {};
     const x = c.x || "";
     const regions = (trustList && trustList.regions) || {};
@@ -232,11 +258,12 @@
       ["f_holder", c.h],
       ["f_issuer", key.agency_name ? key.agency_name + " (" + c.a + ")" : c.a],
       ["f_region", regions[String(c.r)] || c.r],
-      ["f_valid_until", x.slice(0, 4) + "-" + x.slice(4, 6) + "-" + x.slice(6, 8)],
+      ["f_valid_until", x && x.slice(0, 4) + "-" + x.slice(4, 6) + "-" + x.slice(6, 8)],
       ["f_compromised", utc(key.compromised_at)],
       ["f_retired", utc(key.revoked_at)],
       ["f_trust_list", trustList && trustList.as_of.block + " · " + utc(trustList.as_of.time)],
     ]);
+    if (o.presentation) presented(parts, c.f);
     box.replaceChildren(...parts);
     addHistory(cls, T["offline_" + o.outcome].replace("{t}", since), c.i, "offline");
   }

@@ -11,6 +11,12 @@
 "use strict";
 (function () {
   const PREFIX = "LL1";
+  // A holder's presentation code (verifier/presentation.py): LP1.<claims>.<signature>, the
+  // signature over "LP1\0" + claims, counting for 120 s after it was made (30 s of clock skew).
+  const LP_PREFIX = "LP1";
+  const LP_DOMAIN = [0x4c, 0x50, 0x31, 0x00];
+  const LP_MAX_AGE = 120;
+  const LP_SKEW = 30;
   const MAX_TOKEN_LENGTH = 1024;
   const P256_N = BigInt("0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551");
   const SM2_N = BigInt("0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123");
@@ -40,6 +46,18 @@
     return typeof s === "string" && !/[\ud800-\udbff](?![\udc00-\udfff])|(^|[^\ud800-\udbff])[\udc00-\udfff]/.test(s);
   }
 
+  // The claims' bytes, the signature and the claims of a token's parts, or Error("damaged").
+  function decode(parts) {
+    try {
+      const raw = unb64(parts[1]);
+      const signature = unb64(parts[2]);
+      const body = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(raw));
+      return { raw: raw, signature: signature, body: body };
+    } catch (e) {
+      throw new Error("damaged");
+    }
+  }
+
   // The claims as the issuer writes them: every key, sorted, no spaces, non-ASCII unescaped
   // (Python's json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)).
   function canonical(body) {
@@ -55,17 +73,11 @@
   // token's encoding (a genuine code is never re-encoded).
   function parse(text) {
     const token = String(text).trim().split("/").pop();
+    if (token.startsWith(LP_PREFIX + ".")) return parsePresentation(token);
     const parts = token.split(".");
     if (parts.length !== 3 || parts[0] !== PREFIX) throw new Error("not_payload");
     if (token.length > MAX_TOKEN_LENGTH) throw new Error("too_long");
-    let raw, signature, body;
-    try {
-      raw = unb64(parts[1]);
-      signature = unb64(parts[2]);
-      body = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(raw));
-    } catch (e) {
-      throw new Error("damaged");
-    }
+    const { raw, signature, body } = decode(parts);
     if (!body || typeof body !== "object" || !/^\d{8}$/.test(String(body.x))) {
       throw new Error("damaged");
     }
@@ -81,6 +93,36 @@
       throw new Error("not_canonical");
     }
     return { claims: body, message: raw, signature: signature };
+  }
+
+  // Python's json.dumps(sort_keys=True) of a presentation's claims: keys sorted at every level.
+  function sortedJson(v) {
+    if (Array.isArray(v)) return "[" + v.map(sortedJson).join(",") + "]";
+    if (v && typeof v === "object") {
+      return "{" + Object.keys(v).sort().map((k) => JSON.stringify(k) + ":" + sortedJson(v[k])).join(",") + "}";
+    }
+    return JSON.stringify(v);
+  }
+
+  // {claims, message, signature, presentation: true} of an LP1 code, or throws as parse().
+  function parsePresentation(token) {
+    const parts = token.split(".");
+    if (parts.length !== 3 || parts[0] !== LP_PREFIX) throw new Error("not_payload");
+    if (token.length > MAX_TOKEN_LENGTH) throw new Error("too_long");
+    const { raw, signature, body } = decode(parts);
+    const f = body && body.f;
+    if (!f || typeof f !== "object" || !Number.isSafeInteger(body.s) || !Number.isSafeInteger(body.r)
+        || !Object.values(f).every((v) => Array.isArray(v) && v.length === 2)) {
+      throw new Error("damaged");
+    }
+    if (!sameBytes(new TextEncoder().encode(sortedJson(body)), raw) || b64(raw) !== parts[1]
+        || b64(signature) !== parts[2]) {
+      throw new Error("not_canonical");
+    }
+    const message = new Uint8Array(LP_DOMAIN.length + raw.length);
+    message.set(LP_DOMAIN);
+    message.set(raw, LP_DOMAIN.length);
+    return { claims: body, message: message, signature: signature, presentation: true };
   }
 
   async function p256SignedBy(entry, message, signature, r, s) {
@@ -152,13 +194,18 @@
     const keys = ((trust && trust.keys) || []).filter(
       (k) => k.issuer_code === c.a && k.region === c.r,
     );
-    const result = { claims: c, key: null, outcome: "UNKNOWN_ISSUER" };
+    const result = { claims: c, key: null, outcome: "UNKNOWN_ISSUER", presentation: !!token.presentation };
     if (!keys.length) return result;
     result.outcome = "NOT_GENUINE";
     for (const entry of keys) {
       if (await signedBy(entry, token.message, token.signature)) {
         result.key = entry;
         result.outcome = entry.compromised_at ? "KEY_COMPROMISED" : "GENUINE";
+        if (token.presentation && result.outcome === "GENUINE") {
+          // a screenshot replayed later: genuine, but no longer the holder presenting it
+          const age = Date.now() / 1000 - c.s;
+          if (age > LP_MAX_AGE || age < -LP_SKEW) result.outcome = "PRESENTATION_EXPIRED";
+        }
         break;
       }
     }

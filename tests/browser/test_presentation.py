@@ -55,7 +55,9 @@ def test_a_live_presentation_code_is_valid_and_a_replayed_one_is_refused(
     verdict = page.locator("#verdict")
     expect(verdict).to_have_attribute("data-verdict", "VALID", timeout=WAIT_MS)
     at = parse_presentation(made["token"]).claims.issued.strftime("%H:%M:%S")
-    expect(page.locator("#document-note")).to_have_text(f"presented by the holder at {at} UTC")
+    expect(page.locator("#document-note")).to_have_text(f"持证人于 {at} UTC 亮证")  # the zh page
+    shown = page.locator("#presented-fields tr[data-field=holder_name] td")
+    expect(shown).to_have_text(parse_presentation(made["token"]).claims.fields["holder_name"][0])
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     screenshot(page, "counter-phone-presentation-valid")
 

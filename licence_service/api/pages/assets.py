@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse
 STATIC = Path(__file__).resolve().parents[2] / "static"
 DECODER = "jsQR.js"
 SM2_VERIFIER = "sm2.js"
-DESK_FILES = frozenset({"desk.js", "desk.css"})  # the agency desk's pages
+DESK_FILES = frozenset({"desk.js", "desk.css", "wallet.js"})  # the desk's and wallet's pages
 _TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",

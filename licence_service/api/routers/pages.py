@@ -19,6 +19,8 @@ from licence_service.api.pages import (
     issue_form,
     licence_actions,
     licence_page,
+    wallet_licence,
+    wallet_pages,
 )
 from licence_service.api.pages.assets import ROOT_FILES, static_file
 from licence_service.api.pages.counter import counter_page
@@ -40,7 +42,8 @@ from verifier.verdicts import VerificationResult
 
 router = APIRouter(include_in_schema=False)
 router.include_router(desk.router)
-for part in (issue_form, licence_page, licence_actions, import_page, audit_page, admin_page):
+for part in (issue_form, licence_page, licence_actions, import_page, audit_page, admin_page,
+             wallet_pages, wallet_licence):  # fmt: skip
     router.include_router(part.router)
 
 
