@@ -247,10 +247,9 @@ class LicenceType:
         return {s.key: given[s.key] for s in self.fields if s.key in given}, problems
 
 
-_TYPE_KEYS = frozenset(
-    "code name description cancellation_review holder_id_type validity_years fields"
-    " shareable_fields masked_fields holder_name_class inspection_interval_years".split()
-)
+_TYPE_KEYS = frozenset({"code", "name", "description", "cancellation_review", "holder_id_type",
+                        "validity_years", "fields", "shareable_fields", "masked_fields",
+                        "holder_name_class", "inspection_interval_years"})  # fmt: skip
 _REQUIRED_TYPE_KEYS = ("code", "name", "holder_id_type", "validity_years", "fields")
 _FIELD_KEYS = {"key", "label", "required", "example", "kind", "class"}
 
