@@ -305,6 +305,18 @@ TABLE: dict[tuple[str, str], tuple[frozenset[str], dict[str, object]]] = {
     ("GET", "/api/v1/people/{username}/tokens"): (SELF_OR_ADMIN, {}),
     ("POST", "/api/v1/people/{username}/tokens"): (ISSUER_A1, {"json": {"label": "table"}}),
     ("POST", "/api/v1/people/{username}/tokens/{prefix}/revoke"): (SELF_OR_ADMIN, {}),
+    # the wallet's pages: sign-in is public; without a wallet session (staff included) every
+    # other page sends the caller to /wallet/signin (303, nothing shown: test_item13)
+    ("GET", "/wallet/signin"): (PUBLIC, {}),
+    ("POST", "/wallet/signin"): (PUBLIC, FORM),
+    ("POST", "/wallet/signin/code"): (NOBODY, FORM),  # no pending sign-in: 401
+    ("POST", "/wallet/signout"): (PUBLIC, FORM),
+    ("GET", "/wallet"): (PUBLIC, {}),
+    ("GET", "/wallet/l/{base_id}"): (PUBLIC, {}),
+    ("GET", "/wallet/l/{base_id}/code.svg"): (NOBODY, {}),
+    ("POST", "/wallet/l/{base_id}/consents"): (PUBLIC, FORM),
+    ("POST", "/wallet/l/{base_id}/copies"): (PUBLIC, FORM),
+    ("POST", "/wallet/consents/{consent_id}/withdraw"): (PUBLIC, FORM),
     # the wallet: window staff and issuers vouch for holders; only a wallet session opens the rest
     ("POST", "/api/v1/wallet/activations"): (WINDOW | ISSUERS, {"json": {}}),
     ("POST", "/api/v1/wallet/register"): (PUBLIC, {"json": {}}),
@@ -360,7 +372,7 @@ def test_every_endpoint_for_every_kind_of_caller(region: Region) -> None:
         "consent_id": "999999", "proposal_id": "999999", "token": "LL1.garbage",
         "prefix": "0000000000", "username": "issuer-a1", "name": "counter.js",
         "identifier": lid, "action": "revoke", "job_id": "no-such-job",
-        "holder_id": "91330106MA1DUP0015",
+        "holder_id": "91330106MA1DUP0015", "base_id": lid.rsplit(".", 2)[0],
     }  # fmt: skip
     wrong: list[str] = []
     with region.client() as c:

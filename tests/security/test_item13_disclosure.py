@@ -61,7 +61,7 @@ SECRETS = (HOLDER_ID, "莫干山路777号", PERSONAL["出生日期"], "19900307"
 SEES_IN_FULL = frozenset({"issuer_a1"})  # SECURITY.md: issuers of the issuing agency only
 
 # Path parameters the test knows how to fill (licence ones are filled with the planted licence).
-LICENCE_PARAMS = ("licence_id", "identifier")
+LICENCE_PARAMS = ("licence_id", "identifier", "base_id")
 PARAMS = {
     "serial": "1", "review_id": "999999", "submission_id": "999999", "consent_id": "999999",
     "proposal_id": "999999", "prefix": "0000000000",
@@ -194,7 +194,7 @@ def test_no_route_gives_personal_data_to_a_caller_the_rule_does_not_name(
     base = planted.rsplit(".", 2)[0]
     with region.client() as c:
         for (method, path), queries in routes.items():
-            about_licence = "{licence_id}" in path or "{identifier}" in path
+            about_licence = any(f"{{{name}}}" in path for name in LICENCE_PARAMS)
             for lid in (planted, base) if about_licence else (planted,):
                 target = _fill(path, lid, token)
                 for caller, headers in region.headers.items():
