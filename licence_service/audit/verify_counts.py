@@ -63,13 +63,21 @@ def flush_seconds() -> float:
 class VerificationCounter:
     """One process's verification counts for one region, flushed to its database."""
 
-    def __init__(self, sessions: sessionmaker[Session], interval: float | None = None) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        interval: float | None = None,
+        owner: object | None = None,
+    ) -> None:
         self._sessions = sessions
         self.interval = interval if interval is not None else flush_seconds()
         self._counts: Counter[CountKey] = Counter()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        # With an owner (a region runtime) the counter stops and writes its rest when the
+        # owner goes, or at exit if the owner is still there: its thread never outlives it.
+        self._finalizer = weakref.finalize(owner, self.close) if owner is not None else None
 
     def count(self, result: VerificationResult, channel: str, person: str = "") -> None:
         """Add one answered verification (the hot path: no I/O)."""
@@ -90,7 +98,8 @@ class VerificationCounter:
     def _start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="verify-counts", daemon=True)
         self._thread.start()
-        atexit.register(self.close)
+        if self._finalizer is None:
+            atexit.register(self.close)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -123,7 +132,9 @@ class VerificationCounter:
         return sum(counts.values())
 
     def close(self) -> None:
-        """Stop the thread and write what is left (at process exit)."""
+        """Stop the thread and write what is left (at process exit, or when the owner goes)."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         try:
             self.flush()
@@ -142,7 +153,7 @@ def counter_of(owner: object, sessions: sessionmaker[Session]) -> VerificationCo
         with _COUNTERS_LOCK:
             found = _COUNTERS.get(owner)
             if found is None:
-                found = _COUNTERS[owner] = VerificationCounter(sessions)
+                found = _COUNTERS[owner] = VerificationCounter(sessions, owner=owner)
     return found
 
 
