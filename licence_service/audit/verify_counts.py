@@ -18,6 +18,7 @@ the region's database, like the rest of the region's data.
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import os
 import threading
@@ -157,6 +158,7 @@ def counter_of(owner: object, sessions: sessionmaker[Session]) -> VerificationCo
     return found
 
 
+@functools.lru_cache(maxsize=4096)  # the hot path: a counter sees the same codes again and again
 def _base(licence_id: str | None) -> str:
     """The base identifier of any version's or copy's identifier ("" if not one of ours)."""
     if not licence_id:
