@@ -1,0 +1,242 @@
+"""Issue 22 point 5: sharing requests between regions, attacked for real. Region A's service
+runs on a real loopback server; regions B and C call it with signed requests, A's people with
+their tokens; every step is checked on the chain too (the SharingLedger refuses what the
+service refuses, so going round the service does not help).
+
+Attacks: C uses B's approval; B goes past the cap; A's window staff (no reviewer role)
+approves; an approval for licence X releases licence Y; a non-shareable field leaves the
+region; a refused or expired request releases something."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from eth_utils import keccak
+
+from ledger_client.node import AnvilNode
+from ledger_client.sharing import RequestState
+from licence_service.api.app import create_app
+from licence_service.federation.client import RemoteError, call
+from licence_service.federation.masking import shareable_keys
+from licence_service.federation.requests import (
+    REVIEW_DAYS,
+    approve_request,
+    pending_sharing_requests,
+)
+from licence_service.domain.licence_types import get_licence_type
+from licence_service.people.identity import PermissionDeniedError, PersonRole
+from licence_service.people.service import get_person
+from licence_service.region.runtime import Runtime
+from licence_service.services import issue_licence
+from licence_service.services.issue import IssueRequest
+from licence_service.store.models import Release
+from licence_service.store.queries import find_licence
+from licence_service.store.sharing_requests import SharingRequest
+from tests.chain_fixtures import expect_revert, free_port
+from tests.federation_fixtures import Consortium, build_consortium
+from tests.people_fixtures import bearer, person_token, serving
+from tests.service_fixtures import business_request
+
+pytestmark = pytest.mark.e2e
+
+REGION_A, REGION_B, REGION_C = 330100, 440300, 110100
+ASK = "/api/v1/federation/sharing-requests"
+SECRET = {
+    "住址": "浙江省杭州市上城区解放路8号",
+    "出生日期": "1990-03-07",
+    "档案编号": "330100555666",
+}
+DRIVER = IssueRequest(
+    type_code="DL01", holder_name="赵一鸣", holder_id="110101199003074514",
+    fields={"性别": "男", "国籍": "中国", "初次领证日期": "2010-08-30", "准驾车型": "C1", **SECRET},
+)  # fmt: skip
+
+
+@dataclass
+class World:
+    regions: Consortium
+    url: str  # region A's service
+    reviewer: dict[str, str]  # Authorization headers of A's sharing reviewer
+    window: dict[str, str]  # of A's window staff (no reviewer role)
+
+    @property
+    def a(self) -> Runtime:
+        return self.regions.a
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Iterator[World]:
+    regions = build_consortium(
+        tmp_path_factory.mktemp("sharing-requests"), anvil.config.rpc_url, anvil.config.port
+    )
+    a = regions.a
+    with a.sessions() as s:
+        agency = a.agency(s).code
+    reviewer = person_token(a, "reviewer-a", agency, PersonRole.SHARING_REVIEWER)
+    window = person_token(a, "window-a", agency, PersonRole.WINDOW_STAFF)
+    with serving(create_app(a, background=False), free_port()) as url:
+        yield World(regions, url, bearer(reviewer), bearer(window))
+
+
+def _licence(rt: Runtime, req: IssueRequest | None = None) -> str:
+    doc = issue_licence(rt, req or business_request(), wait=False)
+    with rt.sessions() as s:
+        return find_licence(s, doc.licence_id).base_id
+
+
+def ask(rt: Runtime, w: World, licence: str, purpose: str, **extra: Any) -> dict[str, Any]:
+    body = {"licence_id": licence, "purpose": purpose, **extra}
+    answer: dict[str, Any] = call(rt, w.url, "POST", ASK, body, to_region=REGION_A)
+    return answer
+
+
+def fetch(rt: Runtime, w: World, licence: str, purpose: str, request_id: int) -> dict[str, Any]:
+    path = f"/api/v1/federation/licences/{licence}/release"
+    body = {"purpose": purpose, "request_id": request_id}
+    answer: dict[str, Any] = call(rt, w.url, "POST", path, body, to_region=REGION_A)
+    return answer
+
+
+def status_of(rt: Runtime, w: World, request_id: int) -> dict[str, Any]:
+    answer: dict[str, Any] = call(rt, w.url, "GET", f"{ASK}/{request_id}", to_region=REGION_A)
+    return answer
+
+
+def refused(fn: Any, *args: Any, status: int = 403, **kwargs: Any) -> str:
+    with pytest.raises(RemoteError) as caught:
+        fn(*args, **kwargs)
+    assert caught.value.status_code == status, caught.value
+    return str(caught.value)
+
+
+def decide(w: World, headers: dict[str, str], rid: int, verb: str, **body: Any) -> httpx.Response:
+    return httpx.post(f"{w.url}/api/v1/sharing-requests/{rid}/{verb}", json=body,
+                      headers=headers, timeout=60)  # fmt: skip
+
+
+def on_chain(w: World, row: dict[str, Any]) -> Any:
+    return w.a.sharing().sharing_request(bytes.fromhex(row["request_hash"]))
+
+
+def test_request_review_approval_and_metered_release(world: World) -> None:
+    w, b, c = world, world.regions.b, world.regions.c
+    x, y = _licence(w.a), _licence(w.a)
+    purpose = "异地设立分支机构"
+    asked = ask(b, w, x, purpose, requested_by="clerk-b")
+    assert asked["state"] == "PENDING" and asked["from_region"] == REGION_B
+    chain = on_chain(w, asked)
+    assert chain.state is RequestState.PENDING and chain.requester_region == REGION_B
+    with w.a.sessions() as s:  # the deadline cards' source
+        (pending,) = [p for p in pending_sharing_requests(s) if p.id == asked["id"]]
+    assert pending.due_at - pending.created_at == timedelta(days=REVIEW_DAYS)
+    assert "pending" in refused(fetch, b, w, x, purpose, asked["id"])  # not yet reviewed
+
+    # A's window staff is a person of A, but not a reviewer: refused by the API and the service
+    answer = decide(w, w.window, asked["id"], "approve", use_cap=2)
+    assert answer.status_code == 403 and "sharing_reviewer" in answer.text
+    with pytest.raises(PermissionDeniedError, match="sharing_reviewer"):
+        approve_request(w.a, get_person(w.a, "window-a"), asked["id"], use_cap=2)
+    assert on_chain(w, asked).state is RequestState.PENDING
+
+    listed = httpx.get(f"{w.url}/api/v1/sharing-requests", headers=w.reviewer, timeout=30)
+    assert asked["id"] in [r["id"] for r in listed.json()]
+    approved = decide(w, w.reviewer, asked["id"], "approve", use_cap=2)
+    assert approved.status_code == 200, approved.text
+    assert (
+        approved.json()["reviewer"]
+        == "reviewer-a@agency:" + get_person(w.a, "reviewer-a").agency_code
+    )  # type: ignore[operator]
+    chain = on_chain(w, asked)
+    assert (chain.state, chain.cap, chain.uses) == (RequestState.APPROVED, 2, 0)
+    assert decide(w, w.reviewer, asked["id"], "refuse", reason="x").status_code == 409  # final
+
+    # C holds B's request number, signs its own request: nothing
+    assert "region 110100 has no sharing request" in refused(fetch, c, w, x, purpose, asked["id"])
+    refused(status_of, c, w, asked["id"], status=404)  # nor learns anything of it
+    # an approval for X does not release Y, nor X for another purpose
+    assert f"approved for licence {x}, not for {y}" in refused(fetch, b, w, y, purpose, asked["id"])
+    assert "approved for the purpose" in refused(fetch, b, w, x, "别的用途", asked["id"])
+
+    receipts = [fetch(b, w, x, purpose, asked["id"])["receipt"] for _ in range(2)]
+    for receipt in receipts:  # each release receipted on-chain under the request
+        release = w.a.sharing().release(bytes.fromhex(receipt["hash"]))
+        assert release is not None and release.consent_hash.hex() == asked["request_hash"]
+    assert "all were made" in refused(fetch, b, w, x, purpose, asked["id"])  # the cap
+    assert on_chain(w, asked).uses == 2
+    status = status_of(b, w, asked["id"])
+    assert (status["state"], status["uses"], status["use_cap"]) == ("APPROVED", 2, 2)
+
+    # going round A's service does not help: the chain itself refuses each of these
+    with w.a.sessions() as s:
+        agency, leaf_y = w.a.agency(s).code, find_licence(s, y).versions[-1].leaf
+    sharing = w.a.sharing(w.a.agency_account(agency))
+    rhash, phash = bytes.fromhex(asked["request_hash"]), keccak(purpose.encode())
+    expect_revert("CapReached", sharing.record_approved_release,
+                  keccak(b"r1"), chain.leaf, REGION_B, phash, rhash)  # fmt: skip
+    expect_revert("WrongLeaf", sharing.record_approved_release,
+                  keccak(b"r2"), leaf_y, REGION_B, phash, rhash)  # fmt: skip
+    expect_revert("WrongGrantee", sharing.record_approved_release,
+                  keccak(b"r3"), chain.leaf, REGION_C, phash, rhash)  # fmt: skip
+    b_sharing = w.regions.b.sharing(w.regions.b.agency_account(_agency(w.regions.b)))
+    expect_revert("NotHolderRegion", b_sharing.record_approved_release,
+                  keccak(b"r4"), chain.leaf, REGION_B, phash, rhash)  # fmt: skip
+
+
+def _agency(rt: Runtime) -> str:
+    with rt.sessions() as s:
+        return rt.agency(s).code
+
+
+def test_non_shareable_fields_never_leave_the_region(world: World) -> None:
+    w, b = world, world.regions.b
+    driver = _licence(w.a, DRIVER)
+    purpose = "异地换领驾驶证"
+    text = refused(ask, b, w, driver, purpose, status=422, fields=["准驾车型", "住址"])
+    assert "'住址' is not shareable" in text
+    asked = ask(b, w, driver, purpose)
+    answer = decide(w, w.reviewer, asked["id"], "approve", fields_in_full=["档案编号"])
+    assert answer.status_code == 422 and "'档案编号' is not shareable" in answer.text
+    assert decide(w, w.reviewer, asked["id"], "approve", use_cap=1).status_code == 200
+    data = fetch(b, w, driver, purpose, asked["id"])
+    allowed = shareable_keys(get_licence_type("DL01"))
+    assert set(data["fields"]) <= allowed and data["fields"]["准驾车型"] == "C1"
+    assert set(SECRET) <= set(data["withheld"])
+    dumped = json.dumps(data, ensure_ascii=False)
+    assert not [v for v in SECRET.values() if v in dumped]  # nor any value of theirs
+    assert not set(SECRET) & set(data["receipt"]["fields"])
+    assert DRIVER.holder_id not in dumped  # the ID leaves masked unless approved in full
+
+
+def test_refused_or_expired_requests_release_nothing(world: World) -> None:
+    w, b = world, world.regions.b
+    x = _licence(w.a)
+    asked = ask(b, w, x, "贷款审查")
+    assert decide(w, w.reviewer, asked["id"], "refuse", reason=" ").status_code == 422
+    answer = decide(w, w.reviewer, asked["id"], "refuse", reason="用途与证照无关")
+    assert answer.status_code == 200 and answer.json()["state"] == "REFUSED"
+    assert on_chain(w, asked).state is RequestState.REFUSED
+    status = status_of(b, w, asked["id"])
+    assert (status["state"], status["reason"]) == ("REFUSED", "用途与证照无关")
+    assert "it is refused" in refused(fetch, b, w, x, "贷款审查", asked["id"])
+    sharing = w.a.sharing(w.a.agency_account(_agency(w.a)))
+    expect_revert("RequestNotApproved", sharing.record_approved_release, keccak(b"r5"),
+                  on_chain(w, asked).leaf, REGION_B, keccak("贷款审查".encode()),
+                  bytes.fromhex(asked["request_hash"]))  # fmt: skip
+
+    late = ask(b, w, x, "招投标资格审查")
+    assert decide(w, w.reviewer, late["id"], "approve").status_code == 200
+    with w.a.sessions.begin() as s:  # stands in for the days passing (wall clock, not chain)
+        row = s.get(SharingRequest, late["id"])
+        assert row is not None
+        row.valid_until = datetime.now(UTC) - timedelta(minutes=1)
+    assert "ran out" in refused(fetch, b, w, x, "招投标资格审查", late["id"])
+    with w.a.sessions() as s:
+        for rid in (asked["id"], late["id"]):
+            assert not s.query(Release).filter(Release.request_id == rid).count()
+            assert s.get(SharingRequest, rid).uses == 0  # type: ignore[union-attr]
