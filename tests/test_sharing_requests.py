@@ -22,6 +22,7 @@ from eth_utils import keccak
 from ledger_client.node import AnvilNode
 from ledger_client.sharing import RequestState
 from licence_service.api.app import create_app
+from licence_service.domain.licence_types import get_licence_type
 from licence_service.federation.client import RemoteError, call
 from licence_service.federation.masking import shareable_keys
 from licence_service.federation.requests import (
@@ -29,7 +30,6 @@ from licence_service.federation.requests import (
     approve_request,
     pending_sharing_requests,
 )
-from licence_service.domain.licence_types import get_licence_type
 from licence_service.people.identity import PermissionDeniedError, PersonRole
 from licence_service.people.service import get_person
 from licence_service.region.runtime import Runtime
