@@ -22,7 +22,9 @@ from eth_utils import keccak
 from ledger_client.node import AnvilNode
 from ledger_client.sharing import RequestState
 from licence_service.api.app import create_app
+from licence_service.domain.errors import InvalidInputError
 from licence_service.domain.licence_types import get_licence_type
+from licence_service.federation.auth import Caller
 from licence_service.federation.client import RemoteError, call
 from licence_service.federation.masking import shareable_keys
 from licence_service.federation.requests import (
@@ -30,6 +32,7 @@ from licence_service.federation.requests import (
     approve_request,
     pending_sharing_requests,
 )
+from licence_service.federation.sharing import CapReached, grant_consent, release
 from licence_service.people.identity import PermissionDeniedError, PersonRole
 from licence_service.people.service import get_person
 from licence_service.region.runtime import Runtime
@@ -41,7 +44,7 @@ from licence_service.store.sharing_requests import SharingRequest
 from tests.chain_fixtures import expect_revert, free_port
 from tests.federation_fixtures import Consortium, build_consortium
 from tests.people_fixtures import bearer, person_token, serving
-from tests.service_fixtures import business_request
+from tests.service_fixtures import HOLDER_USCC, business_request
 
 pytestmark = pytest.mark.e2e
 
@@ -240,3 +243,69 @@ def test_refused_or_expired_requests_release_nothing(world: World) -> None:
         for rid in (asked["id"], late["id"]):
             assert not s.query(Release).filter(Release.request_id == rid).count()
             assert s.get(SharingRequest, rid).uses == 0  # type: ignore[union-attr]
+
+
+def test_a_consent_is_metered_too(world: World) -> None:
+    """The holder's consent path counts its releases the same way, up to its cap."""
+    w, b = world, world.regions.b
+    x = _licence(w.a)
+    until = datetime.now(UTC).date() + timedelta(days=5)
+    with pytest.raises(InvalidInputError, match="use_cap"):
+        grant_consent(w.a, HOLDER_USCC, REGION_B, "开户", until, x, use_cap=0)
+    consent = grant_consent(w.a, HOLDER_USCC, REGION_B, "开户", until, x, use_cap=1)
+    caller = Caller(REGION_B, b.agency_account(_agency(b)).address)
+    assert release(w.a, caller, x, "开户")["receipt"]["consent"] == consent.consent_hash
+    with pytest.raises(CapReached, match="allowed 1 release"):
+        release(w.a, caller, x, "开户")
+    with w.a.sessions() as s:
+        assert s.query(Release).filter(Release.consent_id == consent.consent_id).count() == 1
+
+
+def test_the_cli_asks_reviews_and_fetches(world: World) -> None:
+    """`licledger federation request|status|fetch` at B; `requests|approve|refuse` at A."""
+    from typer.testing import CliRunner
+
+    from licence_service.cli.main import app
+
+    w = world
+    x = _licence(w.a)
+    env = {"LICLEDGER_RPC_URL": w.a.settings.rpc_url,
+           "LICLEDGER_CHAIN_PORT": str(w.a.settings.chain_port),
+           "LICLEDGER_DIRECTORY_THRESHOLD": "2"}  # fmt: skip
+    runner = CliRunner()
+
+    def run(rt: Runtime, *args: str, code: int = 0) -> Any:
+        res = runner.invoke(app, [*args, "--data-dir", str(rt.settings.home), "--json"], env=env)
+        assert res.exit_code == code, res.output
+        assert "Traceback" not in res.output
+        return json.loads(res.output) if code == 0 else res.output
+
+    at_a = ["--from", w.url, "--region", str(REGION_A)]
+    asked = run(w.regions.b, "federation", "request", x, *at_a, "--purpose", "异地年检",
+                "--field", "注册资本", "--requested-by", "clerk-b")  # fmt: skip
+    assert (asked["state"], asked["fields"]) == ("PENDING", ["注册资本"])
+    reviewer = w.reviewer["Authorization"].removeprefix("Bearer ")
+    window = w.window["Authorization"].removeprefix("Bearer ")
+    pending = run(w.a, "federation", "requests", "--token", reviewer)
+    assert asked["id"] in [r["id"] for r in pending]
+    denied = run(w.a, "federation", "approve", str(asked["id"]), "--token", window, code=2)
+    assert "needs the sharing_reviewer role" in denied
+    bad = run(w.a, "federation", "approve", str(asked["id"]), "--token", reviewer,
+              "--cap", "0", code=2)  # fmt: skip
+    assert "use_cap must be a number of releases" in bad
+    approved = run(w.a, "federation", "approve", str(asked["id"]), "--token", reviewer,
+                   "--cap", "1")  # fmt: skip
+    assert (approved["state"], approved["use_cap"]) == ("APPROVED", 1)
+    data = run(w.regions.b, "federation", "fetch", str(asked["id"]), *at_a)
+    assert set(data["fields"]) == {"注册资本"}  # only what was asked for (least privilege)
+    again = run(w.regions.b, "federation", "fetch", str(asked["id"]), *at_a, code=1)
+    assert "refused:" in again and "all were made" in again
+    status = run(w.regions.b, "federation", "status", str(asked["id"]), *at_a)
+    assert status["uses"] == 1
+
+    other = run(w.regions.b, "federation", "request", x, *at_a, "--purpose", "其他")
+    refused_row = run(w.a, "federation", "refuse", str(other["id"]), "--token", reviewer,
+                      "--reason", "无合法依据")  # fmt: skip
+    assert refused_row["state"] == "REFUSED"
+    nothing = run(w.regions.b, "federation", "fetch", str(other["id"]), *at_a, code=1)
+    assert "it is refused" in nothing
