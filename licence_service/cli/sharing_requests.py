@@ -22,6 +22,7 @@ from licence_service.cli.common import (
     print_json,
     runtime,
 )
+from licence_service.cli.federation import print_release
 from licence_service.people.identity import PersonInfo
 from licence_service.region.runtime import Runtime
 
@@ -135,15 +136,7 @@ def fetch_cmd(
     path = f"/api/v1/federation/licences/{status['licence']}/release"
     data = _signed(rt, from_url, region, "POST", path,
                    {"purpose": status["purpose"], "request_id": request_id})  # fmt: skip
-    if as_json:
-        print_json(data)
-        return
-    for key, value in data["fields"].items():
-        mark = " (masked)" if key in data["masked"] else ""
-        out.print(f"{key}: {value}{mark}", markup=False)
-    out.print(
-        f"receipt {data['receipt']['hash']} anchored in {data['receipt']['tx_hash']}", markup=False
-    )
+    print_release(data, as_json)
 
 
 @federation_app.command("requests")
