@@ -309,3 +309,24 @@ def test_the_cli_asks_reviews_and_fetches(world: World) -> None:
     assert refused_row["state"] == "REFUSED"
     nothing = run(w.regions.b, "federation", "fetch", str(other["id"]), *at_a, code=1)
     assert "it is refused" in nothing
+
+
+def test_the_desk_shows_a_reviewer_the_requests_to_decide(world: World) -> None:
+    w, b = world, world.regions.b
+    x = _licence(w.a)
+    asked = ask(b, w, x, "异地核验经营资格", requested_by="clerk-b")
+    with httpx.Client(base_url=w.url, timeout=60) as c:
+        zh = c.get("/desk", headers=w.reviewer).text
+        assert "其他地区的数据共享申请" in zh and f"approve-{asked['id']}" in zh
+        assert "异地核验经营资格" in zh and "clerk-b" in zh
+        en = c.get("/desk?lang=en", headers=w.reviewer).text
+        assert "Sharing requests from other regions" in en
+        assert "sharing-requests" not in c.get("/desk", headers=w.window).text  # not a reviewer
+        path = f"/desk/sharing-requests/{asked['id']}/approve"
+        bad = c.post(path, data={"use_cap": "two"}, headers=w.reviewer)
+        assert bad.status_code == 422 and "use_cap must be a whole number" in bad.text
+        assert c.post(path, data={"use_cap": "1"}, headers=w.window).status_code == 403
+        done = c.post(path, data={"use_cap": "1"}, headers=w.reviewer, follow_redirects=False)
+        assert done.status_code == 303
+        assert f"approve-{asked['id']}" not in c.get("/desk", headers=w.reviewer).text
+    assert status_of(b, w, asked["id"])["use_cap"] == 1
