@@ -330,3 +330,20 @@ def test_the_desk_shows_a_reviewer_the_requests_to_decide(world: World) -> None:
         assert done.status_code == 303
         assert f"approve-{asked['id']}" not in c.get("/desk", headers=w.reviewer).text
     assert status_of(b, w, asked["id"])["use_cap"] == 1
+
+
+def test_the_audit_replay_traces_every_step(world: World) -> None:
+    """Request, decision and each release are on the chain: the replay lists them all."""
+    from licence_service.audit.replay import replay
+    from licence_service.audit.summary import report_json
+
+    w, b = world, world.regions.b
+    x = _licence(w.a)
+    asked = ask(b, w, x, "审计追溯申请")
+    assert decide(w, w.reviewer, asked["id"], "approve").status_code == 200
+    receipt = fetch(b, w, x, "审计追溯申请", asked["id"])["receipt"]["hash"]
+    rows = report_json(w.a, replay(w.a))["sharing"]
+    steps = [r["event"] for r in rows if r.get("request") == asked["request_hash"]]
+    assert steps == ["request requested", "request approved"]
+    (release,) = [r for r in rows if r.get("receipt") == receipt]
+    assert release["consent"] == asked["request_hash"] and release["to_region"] == REGION_B
