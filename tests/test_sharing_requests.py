@@ -25,6 +25,7 @@ from licence_service.api.app import create_app
 from licence_service.domain.errors import InvalidInputError
 from licence_service.domain.licence_types import get_licence_type
 from licence_service.federation.auth import Caller
+from licence_service.federation.change_feed import changes_since
 from licence_service.federation.client import RemoteError, call
 from licence_service.federation.masking import shareable_keys
 from licence_service.federation.requests import (
@@ -257,6 +258,11 @@ def test_a_consent_is_metered_too(world: World) -> None:
     assert release(w.a, caller, x, "开户")["receipt"]["consent"] == consent.consent_hash
     with pytest.raises(CapReached, match="allowed 1 release"):
         release(w.a, caller, x, "开户")
+    # the change feed lists the licence, but a used-up consent releases nothing through it
+    since = datetime.now(UTC) - timedelta(minutes=5)
+    (entry,) = [e for e in changes_since(w.a, caller, "BL01", since, "开户")
+                if e["licence_id"].startswith(x)]  # fmt: skip
+    assert "data" not in entry
     with w.a.sessions() as s:
         assert s.query(Release).filter(Release.consent_id == consent.consent_id).count() == 1
 

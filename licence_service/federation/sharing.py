@@ -156,8 +156,13 @@ def withdraw_consent(rt: Runtime, consent_id: int) -> ConsentResult:
         return ConsentResult(row.id, consent_hash.hex(), tx.tx.tx_hash, row.valid_until)
 
 
-def find_consent(s: Any, licence: Licence, region: int, purpose: str) -> Consent | None:
+def find_consent(
+    s: Any, licence: Licence, region: int, purpose: str, *, used_up: bool = False
+) -> Consent | None:
+    """The newest live consent covering ``licence`` for ``region`` and ``purpose`` with a use
+    left (``used_up``: the newest whose cap is reached instead, to say why nothing goes)."""
     today = datetime.now(UTC).date()
+    left = or_(Consent.use_cap.is_(None), Consent.uses < Consent.use_cap)
     return s.scalar(
         select(Consent)
         .where(
@@ -167,6 +172,7 @@ def find_consent(s: Any, licence: Licence, region: int, purpose: str) -> Consent
             Consent.purpose == purpose,
             Consent.withdrawn_at.is_(None),
             Consent.valid_until >= today,
+            ~left if used_up else left,
         )
         .order_by(Consent.id.desc())
     )
@@ -268,6 +274,13 @@ def refuse(rt: Runtime, caller: Caller, base_id: str, purpose: str, reason: str,
     raise (error or SharingRefused)(message)
 
 
+def _used_up(rt: Runtime, caller: Caller, base_id: str, purpose: str, consent_id: int,
+             cap: int | None) -> NoReturn:  # fmt: skip
+    refuse(rt, caller, base_id, purpose, "cap reached",
+           f"consent #{consent_id} allowed {cap} release(s) and all were made; the holder can "
+           "grant a new consent", CapReached)  # fmt: skip
+
+
 def release(rt: Runtime, caller: Caller, licence_id: str, purpose: str) -> dict[str, Any]:
     """Release a licence's data to the calling region, if consent and the type allow it;
     each release counts against the consent's cap, when it has one."""
@@ -280,6 +293,9 @@ def release(rt: Runtime, caller: Caller, licence_id: str, purpose: str) -> dict[
         if not ltype.shareable_fields:
             raise SharingRefused(f"{ltype.name} ({ltype.code}) is not on the shareable list")
         consent = find_consent(s, licence, caller.region, purpose)
+        if consent is None and (spent := find_consent(s, licence, caller.region, purpose,
+                                                      used_up=True)):  # fmt: skip
+            _used_up(rt, caller, licence.base_id, purpose, spent.id, spent.use_cap)
         if consent is None:
             refuse(rt, caller, licence.base_id, purpose, "no consent",
                    f"no valid consent of the holder covers region {caller.region} for the "
@@ -287,10 +303,8 @@ def release(rt: Runtime, caller: Caller, licence_id: str, purpose: str) -> dict[
                    "region")  # fmt: skip
         out = outgoing(licence, json.loads(consent.fields_json))
         consent_hash, consent_id, cap = consent.consent_hash, consent.id, consent.use_cap
-    if not reserve_use(rt, Consent, consent_id):
-        refuse(rt, caller, out.base_id, purpose, "cap reached",
-               f"consent #{consent_id} allowed {cap} release(s) and all were made; "
-               "the holder can grant a new consent", CapReached)  # fmt: skip
+    if not reserve_use(rt, Consent, consent_id):  # the last use went to a concurrent release
+        _used_up(rt, caller, out.base_id, purpose, consent_id, cap)
     receipt = receipt_for(caller, out, purpose, consent_hash)
     try:
         tx = rt.sharing(rt.agency_account(out.agency_code)).record_release(
