@@ -31,10 +31,12 @@ from licence_service.federation.masking import shareable_keys
 from licence_service.federation.requests import (
     REVIEW_DAYS,
     approve_request,
+    list_requests,
     pending_sharing_requests,
+    refuse_request,
 )
 from licence_service.federation.sharing import CapReached, grant_consent, release
-from licence_service.people.identity import PermissionDeniedError, PersonRole
+from licence_service.people.identity import PermissionDeniedError, PersonInfo, PersonRole, UnitKind
 from licence_service.people.service import get_person
 from licence_service.region.runtime import Runtime
 from licence_service.services import issue_licence
@@ -353,3 +355,45 @@ def test_the_audit_replay_traces_every_step(world: World) -> None:
     assert steps == ["request requested", "request approved"]
     (release,) = [r for r in rows if r.get("receipt") == receipt]
     assert release["consent"] == asked["request_hash"] and release["to_region"] == REGION_B
+
+
+def test_concurrent_releases_do_not_pass_the_cap(world: World) -> None:
+    """Four fetches at once under a cap of two: two releases, two refusals, two on the chain."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    w, b = world, world.regions.b
+    x = _licence(w.a)
+    asked = ask(b, w, x, "并发核验")
+    assert decide(w, w.reviewer, asked["id"], "approve", use_cap=2).status_code == 200
+
+    def one(_: int) -> int:
+        try:
+            fetch(b, w, x, "并发核验", asked["id"])
+            return 200
+        except RemoteError as exc:
+            return exc.status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        codes = sorted(pool.map(one, range(4)))
+    assert codes == [200, 200, 403, 403]
+    assert on_chain(w, asked).uses == 2
+    with w.a.sessions() as s:
+        assert s.query(Release).filter(Release.request_id == asked["id"]).count() == 2
+
+
+def test_only_reviewers_in_scope_decide(world: World) -> None:
+    """An agency's reviewer decides for its own licences only; the region authority's for
+    all; a reviewer of another region for none."""
+    w, b = world, world.regions.b
+    asked = ask(b, w, _licence(w.a), "范围核验")
+    roles = frozenset({PersonRole.SHARING_REVIEWER})
+    other_agency = PersonInfo("r2", "", UnitKind.AGENCY, "11330100002489466N", REGION_A, roles)
+    elsewhere = PersonInfo("rb", "", UnitKind.REGION, None, REGION_B, roles)
+    authority = PersonInfo("ra", "", UnitKind.REGION, None, REGION_A, roles)
+    with pytest.raises(PermissionDeniedError, match="reviews requests for agency"):
+        approve_request(w.a, other_agency, asked["id"])
+    assert asked["id"] not in [r["id"] for r in list_requests(w.a, other_agency)]
+    with pytest.raises(PermissionDeniedError, match="belongs to region 440300"):
+        list_requests(w.a, elsewhere)
+    assert asked["id"] in [r["id"] for r in list_requests(w.a, authority)]
+    assert refuse_request(w.a, authority, asked["id"], "超出范围")["reviewer"] == "ra@region:330100"
