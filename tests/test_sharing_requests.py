@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
@@ -21,12 +19,11 @@ from eth_utils import keccak
 
 from ledger_client.node import AnvilNode
 from ledger_client.sharing import RequestState
-from licence_service.api.app import create_app
 from licence_service.domain.errors import InvalidInputError
 from licence_service.domain.licence_types import get_licence_type
 from licence_service.federation.auth import Caller
 from licence_service.federation.change_feed import changes_since
-from licence_service.federation.client import RemoteError, call
+from licence_service.federation.client import RemoteError
 from licence_service.federation.masking import shareable_keys
 from licence_service.federation.requests import (
     REVIEW_DAYS,
@@ -38,101 +35,40 @@ from licence_service.federation.requests import (
 from licence_service.federation.sharing import CapReached, grant_consent, release
 from licence_service.people.identity import PermissionDeniedError, PersonInfo, PersonRole, UnitKind
 from licence_service.people.service import get_person
-from licence_service.region.runtime import Runtime
-from licence_service.services import issue_licence
-from licence_service.services.issue import IssueRequest
 from licence_service.store.models import Release
 from licence_service.store.queries import find_licence
 from licence_service.store.sharing_requests import SharingRequest
-from tests.chain_fixtures import expect_revert, free_port
-from tests.federation_fixtures import Consortium, build_consortium
-from tests.people_fixtures import bearer, person_token, serving
-from tests.service_fixtures import HOLDER_USCC, business_request
+from tests.chain_fixtures import expect_revert
+from tests.service_fixtures import HOLDER_USCC
+from tests.sharing_fixtures import (
+    DRIVER,
+    REGION_A,
+    REGION_B,
+    REGION_C,
+    SECRET,
+    World,
+    agency_of,
+    ask,
+    decide,
+    fetch,
+    licence_of,
+    on_chain,
+    refused,
+    serve_world,
+    status_of,
+)
 
 pytestmark = pytest.mark.e2e
-
-REGION_A, REGION_B, REGION_C = 330100, 440300, 110100
-ASK = "/api/v1/federation/sharing-requests"
-SECRET = {
-    "住址": "浙江省杭州市上城区解放路8号",
-    "出生日期": "1990-03-07",
-    "档案编号": "330100555666",
-}
-DRIVER = IssueRequest(
-    type_code="DL01", holder_name="赵一鸣", holder_id="110101199003074514",
-    fields={"性别": "男", "国籍": "中国", "初次领证日期": "2010-08-30", "准驾车型": "C1", **SECRET},
-)  # fmt: skip
-
-
-@dataclass
-class World:
-    regions: Consortium
-    url: str  # region A's service
-    reviewer: dict[str, str]  # Authorization headers of A's sharing reviewer
-    window: dict[str, str]  # of A's window staff (no reviewer role)
-
-    @property
-    def a(self) -> Runtime:
-        return self.regions.a
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Iterator[World]:
-    regions = build_consortium(
-        tmp_path_factory.mktemp("sharing-requests"), anvil.config.rpc_url, anvil.config.port
-    )
-    a = regions.a
-    with a.sessions() as s:
-        agency = a.agency(s).code
-    reviewer = person_token(a, "reviewer-a", agency, PersonRole.SHARING_REVIEWER)
-    window = person_token(a, "window-a", agency, PersonRole.WINDOW_STAFF)
-    with serving(create_app(a, background=False), free_port()) as url:
-        yield World(regions, url, bearer(reviewer), bearer(window))
-
-
-def _licence(rt: Runtime, req: IssueRequest | None = None) -> str:
-    doc = issue_licence(rt, req or business_request(), wait=False)
-    with rt.sessions() as s:
-        return find_licence(s, doc.licence_id).base_id
-
-
-def ask(rt: Runtime, w: World, licence: str, purpose: str, **extra: Any) -> dict[str, Any]:
-    body = {"licence_id": licence, "purpose": purpose, **extra}
-    answer: dict[str, Any] = call(rt, w.url, "POST", ASK, body, to_region=REGION_A)
-    return answer
-
-
-def fetch(rt: Runtime, w: World, licence: str, purpose: str, request_id: int) -> dict[str, Any]:
-    path = f"/api/v1/federation/licences/{licence}/release"
-    body = {"purpose": purpose, "request_id": request_id}
-    answer: dict[str, Any] = call(rt, w.url, "POST", path, body, to_region=REGION_A)
-    return answer
-
-
-def status_of(rt: Runtime, w: World, request_id: int) -> dict[str, Any]:
-    answer: dict[str, Any] = call(rt, w.url, "GET", f"{ASK}/{request_id}", to_region=REGION_A)
-    return answer
-
-
-def refused(fn: Any, *args: Any, status: int = 403, **kwargs: Any) -> str:
-    with pytest.raises(RemoteError) as caught:
-        fn(*args, **kwargs)
-    assert caught.value.status_code == status, caught.value
-    return str(caught.value)
-
-
-def decide(w: World, headers: dict[str, str], rid: int, verb: str, **body: Any) -> httpx.Response:
-    return httpx.post(f"{w.url}/api/v1/sharing-requests/{rid}/{verb}", json=body,
-                      headers=headers, timeout=60)  # fmt: skip
-
-
-def on_chain(w: World, row: dict[str, Any]) -> Any:
-    return w.a.sharing().sharing_request(bytes.fromhex(row["request_hash"]))
+    yield from serve_world(tmp_path_factory, anvil)
 
 
 def test_request_review_approval_and_metered_release(world: World) -> None:
     w, b, c = world, world.regions.b, world.regions.c
-    x, y = _licence(w.a), _licence(w.a)
+    x, y = licence_of(w.a), licence_of(w.a)
     purpose = "异地设立分支机构"
     asked = ask(b, w, x, purpose, requested_by="clerk-b")
     assert asked["state"] == "PENDING" and asked["from_region"] == REGION_B
@@ -189,19 +125,14 @@ def test_request_review_approval_and_metered_release(world: World) -> None:
                   keccak(b"r2"), leaf_y, REGION_B, phash, rhash)  # fmt: skip
     expect_revert("WrongGrantee", sharing.record_approved_release,
                   keccak(b"r3"), chain.leaf, REGION_C, phash, rhash)  # fmt: skip
-    b_sharing = w.regions.b.sharing(w.regions.b.agency_account(_agency(w.regions.b)))
+    b_sharing = w.regions.b.sharing(w.regions.b.agency_account(agency_of(w.regions.b)))
     expect_revert("NotHolderRegion", b_sharing.record_approved_release,
                   keccak(b"r4"), chain.leaf, REGION_B, phash, rhash)  # fmt: skip
 
 
-def _agency(rt: Runtime) -> str:
-    with rt.sessions() as s:
-        return rt.agency(s).code
-
-
 def test_non_shareable_fields_never_leave_the_region(world: World) -> None:
     w, b = world, world.regions.b
-    driver = _licence(w.a, DRIVER)
+    driver = licence_of(w.a, DRIVER)
     purpose = "异地换领驾驶证"
     text = refused(ask, b, w, driver, purpose, status=422, fields=["准驾车型", "住址"])
     assert "'住址' is not shareable" in text
@@ -221,7 +152,7 @@ def test_non_shareable_fields_never_leave_the_region(world: World) -> None:
 
 def test_refused_or_expired_requests_release_nothing(world: World) -> None:
     w, b = world, world.regions.b
-    x = _licence(w.a)
+    x = licence_of(w.a)
     asked = ask(b, w, x, "贷款审查")
     assert decide(w, w.reviewer, asked["id"], "refuse", reason=" ").status_code == 422
     answer = decide(w, w.reviewer, asked["id"], "refuse", reason="用途与证照无关")
@@ -230,7 +161,7 @@ def test_refused_or_expired_requests_release_nothing(world: World) -> None:
     status = status_of(b, w, asked["id"])
     assert (status["state"], status["reason"]) == ("REFUSED", "用途与证照无关")
     assert "it is refused" in refused(fetch, b, w, x, "贷款审查", asked["id"])
-    sharing = w.a.sharing(w.a.agency_account(_agency(w.a)))
+    sharing = w.a.sharing(w.a.agency_account(agency_of(w.a)))
     expect_revert("RequestNotApproved", sharing.record_approved_release, keccak(b"r5"),
                   on_chain(w, asked).leaf, REGION_B, keccak("贷款审查".encode()),
                   bytes.fromhex(asked["request_hash"]))  # fmt: skip
@@ -251,12 +182,12 @@ def test_refused_or_expired_requests_release_nothing(world: World) -> None:
 def test_a_consent_is_metered_too(world: World) -> None:
     """The holder's consent path counts its releases the same way, up to its cap."""
     w, b = world, world.regions.b
-    x = _licence(w.a)
+    x = licence_of(w.a)
     until = datetime.now(UTC).date() + timedelta(days=5)
     with pytest.raises(InvalidInputError, match="use_cap"):
         grant_consent(w.a, HOLDER_USCC, REGION_B, "开户", until, x, use_cap=0)
     consent = grant_consent(w.a, HOLDER_USCC, REGION_B, "开户", until, x, use_cap=1)
-    caller = Caller(REGION_B, b.agency_account(_agency(b)).address)
+    caller = Caller(REGION_B, b.agency_account(agency_of(b)).address)
     assert release(w.a, caller, x, "开户")["receipt"]["consent"] == consent.consent_hash
     with pytest.raises(CapReached, match="allowed 1 release"):
         release(w.a, caller, x, "开户")
@@ -269,100 +200,12 @@ def test_a_consent_is_metered_too(world: World) -> None:
         assert s.query(Release).filter(Release.consent_id == consent.consent_id).count() == 1
 
 
-def test_the_cli_asks_reviews_and_fetches(world: World) -> None:
-    """`licledger federation request|status|fetch` at B; `requests|approve|refuse` at A."""
-    from typer.testing import CliRunner
-
-    from licence_service.cli.main import app
-
-    w = world
-    x = _licence(w.a)
-    env = {"LICLEDGER_RPC_URL": w.a.settings.rpc_url,
-           "LICLEDGER_CHAIN_PORT": str(w.a.settings.chain_port),
-           "LICLEDGER_DIRECTORY_THRESHOLD": "2"}  # fmt: skip
-    runner = CliRunner()
-
-    def run(rt: Runtime, *args: str, code: int = 0) -> Any:
-        res = runner.invoke(app, [*args, "--data-dir", str(rt.settings.home), "--json"], env=env)
-        assert res.exit_code == code, res.output
-        assert "Traceback" not in res.output
-        return json.loads(res.output) if code == 0 else res.output
-
-    at_a = ["--from", w.url, "--region", str(REGION_A)]
-    asked = run(w.regions.b, "federation", "request", x, *at_a, "--purpose", "异地年检",
-                "--field", "注册资本", "--requested-by", "clerk-b")  # fmt: skip
-    assert (asked["state"], asked["fields"]) == ("PENDING", ["注册资本"])
-    reviewer = w.reviewer["Authorization"].removeprefix("Bearer ")
-    window = w.window["Authorization"].removeprefix("Bearer ")
-    pending = run(w.a, "federation", "requests", "--token", reviewer)
-    assert asked["id"] in [r["id"] for r in pending]
-    denied = run(w.a, "federation", "approve", str(asked["id"]), "--token", window, code=2)
-    assert "needs the sharing_reviewer role" in denied
-    bad = run(w.a, "federation", "approve", str(asked["id"]), "--token", reviewer,
-              "--cap", "0", code=2)  # fmt: skip
-    assert "use_cap must be a number of releases" in bad
-    approved = run(w.a, "federation", "approve", str(asked["id"]), "--token", reviewer,
-                   "--cap", "1")  # fmt: skip
-    assert (approved["state"], approved["use_cap"]) == ("APPROVED", 1)
-    data = run(w.regions.b, "federation", "fetch", str(asked["id"]), *at_a)
-    assert set(data["fields"]) == {"注册资本"}  # only what was asked for (least privilege)
-    again = run(w.regions.b, "federation", "fetch", str(asked["id"]), *at_a, code=1)
-    assert "refused:" in again and "all were made" in again
-    status = run(w.regions.b, "federation", "status", str(asked["id"]), *at_a)
-    assert status["uses"] == 1
-
-    other = run(w.regions.b, "federation", "request", x, *at_a, "--purpose", "其他")
-    refused_row = run(w.a, "federation", "refuse", str(other["id"]), "--token", reviewer,
-                      "--reason", "无合法依据")  # fmt: skip
-    assert refused_row["state"] == "REFUSED"
-    nothing = run(w.regions.b, "federation", "fetch", str(other["id"]), *at_a, code=1)
-    assert "it is refused" in nothing
-
-
-def test_the_desk_shows_a_reviewer_the_requests_to_decide(world: World) -> None:
-    w, b = world, world.regions.b
-    x = _licence(w.a)
-    asked = ask(b, w, x, "异地核验经营资格", requested_by="clerk-b")
-    with httpx.Client(base_url=w.url, timeout=60) as c:
-        zh = c.get("/desk", headers=w.reviewer).text
-        assert "其他地区的数据共享申请" in zh and f"approve-{asked['id']}" in zh
-        assert "异地核验经营资格" in zh and "clerk-b" in zh
-        en = c.get("/desk?lang=en", headers=w.reviewer).text
-        assert "Sharing requests from other regions" in en
-        assert "sharing-requests" not in c.get("/desk", headers=w.window).text  # not a reviewer
-        path = f"/desk/sharing-requests/{asked['id']}/approve"
-        bad = c.post(path, data={"use_cap": "two"}, headers=w.reviewer)
-        assert bad.status_code == 422 and "use_cap must be a whole number" in bad.text
-        assert c.post(path, data={"use_cap": "1"}, headers=w.window).status_code == 403
-        done = c.post(path, data={"use_cap": "1"}, headers=w.reviewer, follow_redirects=False)
-        assert done.status_code == 303
-        assert f"approve-{asked['id']}" not in c.get("/desk", headers=w.reviewer).text
-    assert status_of(b, w, asked["id"])["use_cap"] == 1
-
-
-def test_the_audit_replay_traces_every_step(world: World) -> None:
-    """Request, decision and each release are on the chain: the replay lists them all."""
-    from licence_service.audit.replay import replay
-    from licence_service.audit.summary import report_json
-
-    w, b = world, world.regions.b
-    x = _licence(w.a)
-    asked = ask(b, w, x, "审计追溯申请")
-    assert decide(w, w.reviewer, asked["id"], "approve").status_code == 200
-    receipt = fetch(b, w, x, "审计追溯申请", asked["id"])["receipt"]["hash"]
-    rows = report_json(w.a, replay(w.a))["sharing"]
-    steps = [r["event"] for r in rows if r.get("request") == asked["request_hash"]]
-    assert steps == ["request requested", "request approved"]
-    (release,) = [r for r in rows if r.get("receipt") == receipt]
-    assert release["consent"] == asked["request_hash"] and release["to_region"] == REGION_B
-
-
 def test_concurrent_releases_do_not_pass_the_cap(world: World) -> None:
     """Four fetches at once under a cap of two: two releases, two refusals, two on the chain."""
     from concurrent.futures import ThreadPoolExecutor
 
     w, b = world, world.regions.b
-    x = _licence(w.a)
+    x = licence_of(w.a)
     asked = ask(b, w, x, "并发核验")
     assert decide(w, w.reviewer, asked["id"], "approve", use_cap=2).status_code == 200
 
@@ -385,7 +228,7 @@ def test_only_reviewers_in_scope_decide(world: World) -> None:
     """An agency's reviewer decides for its own licences only; the region authority's for
     all; a reviewer of another region for none."""
     w, b = world, world.regions.b
-    asked = ask(b, w, _licence(w.a), "范围核验")
+    asked = ask(b, w, licence_of(w.a), "范围核验")
     roles = frozenset({PersonRole.SHARING_REVIEWER})
     other_agency = PersonInfo("r2", "", UnitKind.AGENCY, "11330100002489466N", REGION_A, roles)
     elsewhere = PersonInfo("rb", "", UnitKind.REGION, None, REGION_B, roles)
