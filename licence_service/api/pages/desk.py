@@ -23,6 +23,7 @@ from licence_service.api.pages.session import (
     signed_in,
     start_session,
 )
+from licence_service.api.pages.sharing_section import sharing_section
 from licence_service.api.pages.texts import language, texts
 from licence_service.api.security import require_csrf
 from licence_service.domain.errors import ServiceError
@@ -118,6 +119,7 @@ async def desk(
             )
         )  # fmt: skip
     found += await run_in_threadpool(reminders_section, rt, person, t, within)
+    found += await run_in_threadpool(sharing_section, rt, person, t)
     body = (
         f"<p id='who'>{escape(person.display_name or person.username)} · "
         f"<span id='roles'>{escape(roles)}</span> · {escape(person.unit)}</p>"
