@@ -29,6 +29,7 @@ from licence_service.api.routers import (
     pages,
     people,
     reminders,
+    sharing_requests,
     verify,
     wallet,
 )
@@ -185,6 +186,7 @@ def create_app(
     api.include_router(lifecycle.router)
     api.include_router(audit.router)
     api.include_router(federation.router)
+    api.include_router(sharing_requests.router)
     api.include_router(people.router)
     api.include_router(holders.router)
     api.include_router(wallet.router)

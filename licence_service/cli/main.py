@@ -25,6 +25,7 @@ from licence_service.cli import (  # noqa: F401 - each module registers its comm
     people,
     reminders,
     serve,
+    sharing_requests,
 )
 from licence_service.cli.common import app
 
