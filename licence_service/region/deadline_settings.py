@@ -17,7 +17,6 @@ from licence_service.domain.errors import InvalidInputError
 
 DEFAULT_LIMITS: dict[CardKind, timedelta] = {
     CardKind.REVIEW: timedelta(days=5),  # a joint review: five days to gather approvals
-    CardKind.SHARING: timedelta(days=5),  # another region's request: five days to decide
     CardKind.CONSENT: timedelta(days=30),  # a consent: on the board 30 days before it ends
     CardKind.EXPIRY: timedelta(days=90),  # a licence: on the board 90 days before it expires
     CardKind.INSPECTION: timedelta(days=90),  # an inspection: 90 days before its due date
@@ -47,7 +46,7 @@ class DeadlineSettings:
     interval: float = 300.0
 
     def limit(self, kind: CardKind) -> timedelta:
-        return self.limits.get(kind, DEFAULT_LIMITS[kind])
+        return self.limits.get(kind) or DEFAULT_LIMITS[kind]
 
     def contact_for(self, agency_code: str) -> str | None:
         return self.contacts.get(agency_code) or self.contacts.get("*")
@@ -85,11 +84,10 @@ def load_deadline_settings() -> DeadlineSettings:
     limits = dict(DEFAULT_LIMITS)
     name = f"{_ENV}DEADLINE_LIMITS"
     for key, value in _pairs(env(name, ""), name):
-        try:
-            kind = CardKind(key.lower())
-        except ValueError:
-            known = ", ".join(k.value for k in CardKind)
-            raise DeadlineConfigError(f"{name}: unknown kind {key!r} (one of {known})") from None
+        kind = next((k for k in DEFAULT_LIMITS if k.value == key.lower()), None)
+        if kind is None:  # a sharing request carries its own limit (federation.requests)
+            known = ", ".join(k.value for k in DEFAULT_LIMITS)
+            raise DeadlineConfigError(f"{name}: unknown kind {key!r} (one of {known})")
         limits[kind] = parse_span(value, f"{name} ({key})")
     contacts: dict[str, str] = {}
     cname = f"{_ENV}DEADLINE_CONTACTS"

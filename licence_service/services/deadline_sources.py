@@ -5,7 +5,8 @@ returns a card for every item of its kind that has started (green, yellow or red
 ``context.now``. Add one with :func:`register_source` (e.g. the sharing requests of another
 module); ``services.deadlines`` runs them all, then applies the viewer's scope. Sources reuse
 the queries that already exist — the reminders' ``due_items`` for expiries and inspections,
-the joint review's table — rather than repeating them.
+the joint review's table, the sharing requests' ``pending_sharing_requests`` — rather than
+repeating them.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from sqlalchemy.orm import Session
 
 from licence_service.domain.deadlines import Card, CardKind
 from licence_service.domain.states import ReviewState
+from licence_service.federation.requests import pending_sharing_requests
 from licence_service.notify.reminders import EXPIRY, due_items
 from licence_service.people.service import aware
 from licence_service.region.deadline_settings import DeadlineSettings
 from licence_service.store.models import Agency, Consent, Licence, ReviewRequest
+from licence_service.store.sharing_requests import SharingRequest
 
 __all__ = ["SOURCES", "CardSource", "SourceContext", "day_end", "register_source"]
 
@@ -127,8 +130,38 @@ def expiries_and_inspections(s: Session, ctx: SourceContext) -> Iterable[Card]:
             yield card
 
 
-SOURCES: list[CardSource] = [joint_reviews, consents_running_out, expiries_and_inspections]
-"""Every source, run in order. Sharing requests register theirs (see ``register_source``)."""
+def sharing_requests(s: Session, ctx: SourceContext) -> Iterable[Card]:
+    """Other regions' sharing requests waiting for review (``federation.requests``'s own
+    query of them); each carries its time limit (``due_at``, set when it arrived), which the
+    card keeps. The licence's agency is responsible, with the region's sharing reviewers."""
+    pending = pending_sharing_requests(s)
+    ids = [p.id for p in pending]
+    about = {
+        rid: (base_id, code, region, asker)
+        for rid, base_id, code, region, asker in s.execute(
+            select(SharingRequest.id, Licence.base_id, Agency.code, Agency.region_code,
+                   SharingRequest.from_region)
+            .join(Licence, Licence.id == SharingRequest.licence_id)
+            .join(Agency, Agency.id == Licence.agency_id)
+            .where(SharingRequest.id.in_(ids))
+        )
+    } if ids else {}  # fmt: skip
+    for p in pending:
+        if p.id not in about:
+            continue
+        base_id, code, region, asker = about[p.id]
+        yield Card(
+            kind=CardKind.SHARING, key=str(p.id),
+            title=f"sharing request #{p.id} from region {asker}", agency_code=code,
+            region_code=region, start=p.created_at, limit=p.due_at - p.created_at,
+            licence=base_id, detail=f"from region {asker}",
+        )  # fmt: skip
+
+
+SOURCES: list[CardSource] = [
+    joint_reviews, sharing_requests, consents_running_out, expiries_and_inspections,
+]  # fmt: skip
+"""Every source, run in order; another module adds its own with ``register_source``."""
 
 
 def register_source(source: CardSource) -> CardSource:

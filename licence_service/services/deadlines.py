@@ -4,9 +4,11 @@ tells the responsible agency or the supervisor, through the notifier's outbox, o
 turning red.
 
 **Scope.** An auditor sees every card of their own region, and may narrow it to one agency;
-agency staff (window staff, issuers, agency administrators) see the cards their own agency
-must act on (a joint review: the licence's agency and the agencies still to approve), and
-asking for another agency's is refused; no one sees another region's cards. The CLI on the
+agency staff (window staff, issuers, agency administrators, an agency's sharing reviewers)
+see the cards their own agency must act on (a joint review: the licence's agency and the
+agencies still to approve), and asking for another agency's is refused; the region
+authority's sharing reviewers see the region's sharing requests; no one sees another
+region's cards. The CLI on the
 server (no person) sees everything.
 
 **Clock.** Every function takes the time as an input (``now``, or a ``clock`` for the job):
@@ -30,11 +32,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from licence_service.domain.deadlines import Card, CardState
+from licence_service.domain.deadlines import Card, CardKind, CardState
 from licence_service.domain.errors import InvalidInputError
 from licence_service.notify.outbox import enqueue
 from licence_service.notify.worker import run_periodic
-from licence_service.people.identity import PermissionDeniedError, PersonInfo, PersonRole
+from licence_service.people.identity import (
+    PermissionDeniedError,
+    PersonInfo,
+    PersonRole,
+    UnitKind,
+)
 from licence_service.region.deadline_settings import DeadlineSettings
 from licence_service.region.runtime import Runtime
 from licence_service.services.deadline_sources import SOURCES, SourceContext
@@ -43,6 +50,7 @@ from licence_service.store.models import Agency
 
 __all__ = [
     "AGENCY_VIEWERS",
+    "CARD_VIEWERS",
     "REGION_VIEWERS",
     "AlertRound",
     "DeadlineAlertJob",
@@ -54,8 +62,14 @@ __all__ = [
 
 REGION_VIEWERS = frozenset({PersonRole.AUDITOR})
 """Who sees the whole region's cards (the supervisors)."""
-AGENCY_VIEWERS = frozenset({PersonRole.WINDOW_STAFF, PersonRole.ISSUER, PersonRole.AGENCY_ADMIN})
-"""Who sees their own agency's cards."""
+AGENCY_VIEWERS = frozenset(
+    {PersonRole.WINDOW_STAFF, PersonRole.ISSUER, PersonRole.AGENCY_ADMIN,
+     PersonRole.SHARING_REVIEWER}
+)  # fmt: skip
+"""Who sees their own agency's cards (a sharing reviewer of an agency: that agency's)."""
+CARD_VIEWERS = REGION_VIEWERS | AGENCY_VIEWERS
+"""Everyone who sees some cards; a sharing reviewer of the region authority sees the
+region's sharing requests only."""
 Clock = Callable[[], datetime]
 
 
@@ -82,6 +96,10 @@ def _scope(person: PersonInfo | None, agency: str | None) -> Callable[[Card], bo
     if person.roles & REGION_VIEWERS:
         region = person.region_code
         return lambda c: c.region_code == region and (code is None or code in c.agencies())
+    if PersonRole.SHARING_REVIEWER in person.roles and person.unit_kind is UnitKind.REGION:
+        region = person.region_code
+        return lambda c: (c.kind is CardKind.SHARING and c.region_code == region
+                          and (code is None or code in c.agencies()))  # fmt: skip
     if person.roles & AGENCY_VIEWERS and person.agency_code:
         own, region = person.agency_code, person.region_code
         if code is not None and code != own:

@@ -11,7 +11,7 @@ from typing import Any
 
 from licence_service.people.identity import PersonInfo
 from licence_service.region.runtime import Runtime
-from licence_service.services.deadlines import AGENCY_VIEWERS, REGION_VIEWERS, deadline_cards
+from licence_service.services.deadlines import CARD_VIEWERS, REGION_VIEWERS, deadline_cards
 
 __all__ = ["deadlines_section"]
 
@@ -57,7 +57,7 @@ def deadlines_section(
     now: datetime | None = None,
 ) -> str:  # fmt: skip
     """The section's HTML, or nothing for a person who may see no cards."""
-    if not person.roles & (REGION_VIEWERS | AGENCY_VIEWERS):
+    if not person.roles & CARD_VIEWERS:
         return ""
     if not person.roles & REGION_VIEWERS:
         agency = None  # agency staff: their own agency's, whatever the page's filter says

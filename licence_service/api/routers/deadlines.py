@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Query
 from licence_service.api.deps import RuntimeDep, require_role
 from licence_service.api.routers.licences import ERRORS
 from licence_service.people.identity import PersonInfo
-from licence_service.services.deadlines import AGENCY_VIEWERS, REGION_VIEWERS, deadline_cards
+from licence_service.services.deadlines import CARD_VIEWERS, deadline_cards
 
 router = APIRouter(prefix="/deadlines", tags=["deadlines"])
-Viewer = Annotated[PersonInfo, Depends(require_role(*sorted(REGION_VIEWERS | AGENCY_VIEWERS)))]
+Viewer = Annotated[PersonInfo, Depends(require_role(*sorted(CARD_VIEWERS)))]
 
 
 @router.get("", responses=ERRORS)
