@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from licence_service.cli.audit import audit_app
 from licence_service.cli.common import DataDir, JsonOut, handled, out, parse_at, print_json, runtime
+from licence_service.domain.errors import ServiceError
 
 _COLOURS = {"green": "green", "yellow": "yellow", "red": "red"}
 
@@ -34,6 +35,8 @@ def deadlines_cmd(
 
     rt = runtime(data_dir)
     now = parse_at(at)
+    if alert and now is not None:
+        raise ServiceError("--alert queues the alerts of cards red now: leave out --at", "at")
     found = deadline_cards(rt, None, agency, state, now)
     done = send_deadline_alerts(rt, now) if alert else None
     if done is not None:
