@@ -71,8 +71,9 @@ class Card:
     start: datetime
     limit: timedelta
     licence: str = ""  # the licence's base identifier, when the item is about one
-    detail: str = ""
+    detail: str = ""  # a line for the CLI and the API (English)
     also_agencies: tuple[str, ...] = ()
+    counterpart: str = ""  # the other party: a region, the agencies awaited, a licence type
 
     @property
     def deadline(self) -> datetime:
@@ -94,7 +95,8 @@ class Card:
             "kind": self.kind.value, "key": self.key, "title": self.title,
             "state": self.state(now).value, "agency": self.agency_code,
             "also_agencies": list(self.also_agencies), "licence": self.licence,
-            "detail": self.detail, "start": self.start.isoformat(),
+            "detail": self.detail, "counterpart": self.counterpart,
+            "start": self.start.isoformat(),
             "limit_seconds": int(self.limit.total_seconds()),
             "yellow_from": self.yellow_from.isoformat(), "deadline": self.deadline.isoformat(),
             "seconds_left": int((self.deadline - now).total_seconds()),

@@ -79,7 +79,7 @@ def joint_reviews(s: Session, ctx: SourceContext) -> Iterable[Card]:
             agency_code=agency.code, region_code=agency.region_code,
             start=aware(r.created_at), limit=limit, licence=r.licence.base_id,
             detail=f"{len(approved)}/{r.required} approvals; waiting for {', '.join(waiting)}",
-            also_agencies=waiting,
+            also_agencies=waiting, counterpart=", ".join(waiting),
         )  # fmt: skip
 
 
@@ -106,6 +106,7 @@ def consents_running_out(s: Session, ctx: SourceContext) -> Iterable[Card]:
             title=f"consent #{consent.id} to region {consent.grantee_region} ends",
             agency_code=agency_code or "", region_code=region_code or ctx.home_region,
             licence=base_id or "", detail=f"{what}; until {consent.valid_until.isoformat()}",
+            counterpart=str(consent.grantee_region),
         )  # fmt: skip
         if card is not None:
             yield card
@@ -124,7 +125,7 @@ def expiries_and_inspections(s: Session, ctx: SourceContext) -> Iterable[Card]:
             title=f"{item.type_name} {item.licence_id} {verb} {item.due.isoformat()}",
             agency_code=item.agency_code,
             region_code=ctx.regions.get(item.agency_code, ctx.home_region),
-            licence=item.base_id, detail=item.type_code,
+            licence=item.base_id, detail=item.type_code, counterpart=item.type_code,
         )  # fmt: skip
         if card is not None:
             yield card
@@ -154,7 +155,7 @@ def sharing_requests(s: Session, ctx: SourceContext) -> Iterable[Card]:
             kind=CardKind.SHARING, key=str(p.id),
             title=f"sharing request #{p.id} from region {asker}", agency_code=code,
             region_code=region, start=p.created_at, limit=p.due_at - p.created_at,
-            licence=base_id, detail=f"from region {asker}",
+            licence=base_id, detail=f"from region {asker}", counterpart=str(asker),
         )  # fmt: skip
 
 

@@ -15,6 +15,10 @@ from licence_service.services.deadlines import CARD_VIEWERS, REGION_VIEWERS, dea
 
 __all__ = ["deadlines_section"]
 
+_OTHER = {"review": "dl_waiting", "sharing": "dl_from_region", "consent": "dl_to_region",
+          "expiry": "f_type", "inspection": "f_type"}  # fmt: skip
+"""The label of each kind's counterpart (the agencies awaited, the other region, the type)."""
+
 
 def _span(seconds: int, t: dict[str, str]) -> str:
     """A duration as days, hours or minutes, in the page's language."""
@@ -37,15 +41,15 @@ def _card(c: dict[str, Any], t: dict[str, str]) -> str:
     licence = escape(str(c["licence"]))
     if licence:
         licence = f"<a href='/desk/licences/{licence}'>{licence}</a>"
-    agencies = ", ".join([str(c["agency"]), *map(str, c["also_agencies"])]).strip(", ")
     return (
         f"<li class='dl-card {state}' data-kind='{escape(str(c['kind']))}' data-state='{state}' "
         f"data-key='{escape(str(c['key']))}'>"
         f"<b class='dl-state'>{escape(t['dl_' + state])}</b> "
         f"<span class='dl-kind'>{escape(t['dl_' + str(c['kind'])])}</span>"
         f"<span class='dl-licence'>{licence}</span>"
-        f"<span class='dl-detail'>{escape(str(c['detail']))}</span>"
-        f"<span>{escape(t['dl_agency'])}: {escape(agencies or '-')}</span>"
+        f"<span class='dl-detail'>{escape(t[_OTHER[str(c['kind'])]])}: "
+        f"{escape(str(c['counterpart']) or '-')}</span>"
+        f"<span>{escape(t['dl_agency'])}: {escape(str(c['agency']) or '-')}</span>"
         f"<span>{escape(t['dl_start'])}: {_when(str(c['start']))}</span>"
         f"<span>{escape(t['dl_deadline'])}: {_when(str(c['deadline']))} · "
         f"<b class='dl-left'>{escape(remaining)}</b></span></li>"
