@@ -20,6 +20,7 @@ from licence_service.api.headers import SecurityHeaders, docs_page, internal_err
 from licence_service.api.idempotency import Idempotency
 from licence_service.api.routers import (
     audit,
+    deadlines,
     federation,
     holders,
     imports,
@@ -42,6 +43,7 @@ from licence_service.domain.errors import ServiceError
 from licence_service.notify import delivery_worker
 from licence_service.notify.reminders import ReminderJob
 from licence_service.region.runtime import Runtime
+from licence_service.services.deadlines import DeadlineAlertJob
 from licence_service.store.lease import Lease, holder_name
 from signing.errors import SigningError
 from verifier.errors import VerificationError
@@ -82,6 +84,11 @@ def _notify_loop(rt: Runtime, stop: threading.Event) -> None:
 def _reminder_loop(rt: Runtime, stop: threading.Event) -> None:
     """Enqueue the day's reminders (one process of the region: the ``reminders`` lease)."""
     ReminderJob(rt.sessions, rt.settings.notify).run(stop)
+
+
+def _deadline_loop(rt: Runtime, stop: threading.Event) -> None:
+    """Alert red deadline cards (one process of the region: the ``deadlines`` lease)."""
+    DeadlineAlertJob(rt.sessions, rt.settings.deadlines).run(stop)
 
 
 def _quiet_collector() -> None:
@@ -132,6 +139,9 @@ def create_app(
                 threading.Thread(
                     target=_reminder_loop, args=(rt, stop), name="reminders", daemon=True
                 ),
+                threading.Thread(
+                    target=_deadline_loop, args=(rt, stop), name="deadlines", daemon=True
+                ),
             ]
             for t in threads:
                 t.start()
@@ -181,6 +191,7 @@ def create_app(
     api.include_router(holders.router)
     api.include_router(wallet.router)
     api.include_router(reminders.router)
+    api.include_router(deadlines.router)
 
     @api.get("/health", tags=["health"])
     def health() -> dict[str, object]:

@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from licence_service.api.deps import RuntimeDep
+from licence_service.api.pages.deadlines_section import deadlines_section
 from licence_service.api.pages.layout import page, table
 from licence_service.api.pages.reminders_section import DEFAULT_WITHIN, reminders_section
 from licence_service.api.pages.session import (
@@ -118,6 +119,7 @@ async def desk(
                 raw=0,
             )
         )  # fmt: skip
+    found += await run_in_threadpool(deadlines_section, rt, person, t)
     found += await run_in_threadpool(reminders_section, rt, person, t, within)
     found += await run_in_threadpool(sharing_section, rt, person, t)
     body = (
