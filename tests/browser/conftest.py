@@ -187,6 +187,21 @@ def launch(playwright: Playwright, csp: CspWatch) -> Iterator[Launch]:
         pytest.fail("Content-Security-Policy violated:\n" + "\n".join(csp.violations))
 
 
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 360, "height": 740}
+
+
+def both_widths(page: Page, name: str) -> None:
+    """Screenshots at desktop and 360 px phone width; at 360 px the page never scrolls
+    sideways."""
+    screenshot(page, f"{name}-desktop")
+    page.set_viewport_size(PHONE)  # type: ignore[arg-type]
+    wide = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+    assert not wide, f"{name} scrolls horizontally at 360 px"
+    screenshot(page, f"{name}-phone")
+    page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
+
+
 def screenshot(page: object, name: str) -> Path:
     """Save a full-page screenshot under :data:`SCREENSHOTS` and return its path."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
