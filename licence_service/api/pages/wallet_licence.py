@@ -28,6 +28,7 @@ from licence_service.documents.qr_encode import qr_matrix
 from licence_service.domain.errors import ServiceError
 from licence_service.people.holders import HolderInfo
 from licence_service.services import wallet
+from licence_service.services.attachments import PURPOSE_CHARS, RECIPIENT_CHARS
 from licence_service.services.presentation import make_presentation
 
 router = APIRouter(include_in_schema=False)
@@ -48,13 +49,6 @@ def code_svg(token: str, scale: int = 4) -> str:
         f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {size} {size}' "
         f"width='{size * scale}' height='{size * scale}' shape-rendering='crispEdges'>"
         f"<rect width='{size}' height='{size}' fill='#fff'/><path d='{dark}' fill='#000'/></svg>"
-    )
-
-
-def _options(values: list[str], chosen: str = "") -> str:
-    return "".join(
-        f"<option value='{escape(v)}'{' selected' if v == chosen else ''}>{escape(v)}</option>"
-        for v in values
     )
 
 
@@ -106,9 +100,11 @@ def _sections(t: dict[str, str], base_id: str, data: dict[str, Any]) -> str:
     copy_form = (
         f"<form method='post' action='{action}/copies' id='copy-form'>{CSRF}"
         f"<label for='purpose'>{escape(t['w_purpose'])}</label>"
-        f"<select id='purpose' name='purpose'>{_options(list(wallet.COPY_PURPOSES))}</select>"
+        f"<input type='text' id='purpose' name='purpose' required minlength='{PURPOSE_CHARS[0]}' "
+        f"maxlength='{PURPOSE_CHARS[1]}' placeholder='{escape(t['w_purpose_hint'])}'>"
         f"<label for='recipient'>{escape(t['w_recipient'])}</label>"
-        "<input type='text' id='recipient' name='recipient' required>"
+        f"<input type='text' id='recipient' name='recipient' required "
+        f"maxlength='{RECIPIENT_CHARS[1]}'>"
         f"<label for='copy_until'>{escape(t['w_valid_until'])}</label>"
         "<input type='date' id='copy_until' name='valid_until' required>"
         f"<p><button type='submit' id='copy-submit'>{escape(t['w_make_copy'])}</button></p></form>"
