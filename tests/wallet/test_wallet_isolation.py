@@ -86,6 +86,25 @@ def test_a_holder_sees_nothing_of_another_holder(region: WalletRegion) -> None:
         assert r.status_code == 403, r.text
 
 
+def test_a_wallet_page_not_found_is_a_page_in_the_holders_language(region: WalletRegion) -> None:
+    citizen, _ = region.signed_in(CITIZEN, "wang@example.cn")
+    unknown = region.company[:-6] + "999999"  # shaped like a licence id, held by nobody
+    with closing(citizen):
+        for lang, tag, words in (("zh", "zh-CN", "您的证照夹中没有证照"),
+                                 ("en", "en", "There is no licence")):  # fmt: skip
+            bodies = []
+            for base in (region.company, unknown):  # another holder's, and nobody's
+                r = citizen.get(f"/wallet/l/{base}", params={"lang": lang})
+                assert r.status_code == 404, (base, r.status_code, r.text)
+                assert r.headers["content-type"].startswith("text/html"), r.headers
+                assert words in r.text and f"<html lang='{tag}'>" in r.text, r.text[:300]
+                assert HOLDER_USCC not in r.text and "青禾" not in r.text, r.text
+                bodies.append(r.text.replace(base, "<id>"))
+            assert bodies[0] == bodies[1]  # no oracle of who holds what
+        r = citizen.get(f"/api/v1/wallet/licences/{region.company}")  # the API keeps JSON
+        assert r.status_code == 404 and r.json()["field"] == "licence_id", r.text
+
+
 def test_staff_credentials_open_no_wallet_and_a_wallet_opens_no_staff_route(
     region: WalletRegion,
 ) -> None:

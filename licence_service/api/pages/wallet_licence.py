@@ -25,7 +25,7 @@ from licence_service.api.pages.wallet_pages import SIGN_IN, wallet_frame
 from licence_service.api.security import require_csrf
 from licence_service.api.wallet_auth import optional_holder
 from licence_service.documents.qr_encode import qr_matrix
-from licence_service.domain.errors import ServiceError
+from licence_service.domain.errors import NotFoundError, ServiceError
 from licence_service.people.holders import HolderInfo
 from licence_service.services import wallet
 from licence_service.services.attachments import PURPOSE_CHARS, RECIPIENT_CHARS
@@ -142,6 +142,18 @@ def _present(t: dict[str, str], base_id: str, fields: list[str]) -> str:
     )
 
 
+def _not_found(request: Request, holder: HolderInfo, base_id: str) -> HTMLResponse:
+    """A page, not the API's JSON: a licence that is not in this holder's wallet (whether it
+    does not exist or is somebody else's: the wallet is no oracle of who holds what)."""
+    t = texts(language(request))
+    body = (
+        f"<p id='error' class='verdict invalid' role='alert'>"
+        f"{escape(t['w_not_found'].replace('{id}', base_id))}</p>"
+        f"<p><a href='/wallet' id='wallet-back'>{escape(t['w_list'])}</a></p>"
+    )
+    return wallet_frame(request, t["w_not_found_title"], body, holder, 404)
+
+
 async def _licence_page(
     request: Request, rt: RuntimeDep, base_id: str, error: str = "", status: int = 200
 ) -> HTMLResponse | RedirectResponse:
@@ -149,7 +161,10 @@ async def _licence_page(
     if holder is None:
         return RedirectResponse(SIGN_IN, status_code=303)
     t = texts(language(request))
-    data = await run_in_threadpool(wallet.wallet_licence, rt, holder, base_id)
+    try:
+        data = await run_in_threadpool(wallet.wallet_licence, rt, holder, base_id)
+    except NotFoundError:  # unknown, or another holder's: the same page, in the holder's language
+        return _not_found(request, holder, base_id)
     meta = data["metadata"]
     shown = (
         f"<p id='error' class='verdict invalid' role='alert'>{escape(error)}</p>" if error else ""
