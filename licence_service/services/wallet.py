@@ -6,7 +6,8 @@ holder's licence answers exactly as one that does not exist (404), so the wallet
 of who holds what. The work itself is done by the use cases the desk and the CLI use
 (``views``, ``attachments.make_copy``, ``federation.sharing``), acting as the holder in the
 operation log. The holder sees their own licence in full (it is their data); each read is in
-the read log under ``holder:<ID>``.
+the read log under the holder's keyed subject (``HolderInfo.label``: ``holder:<keyed hash>``,
+never the ID).
 """
 
 from __future__ import annotations
