@@ -134,3 +134,35 @@ def test_the_import_pages_encoding_selector_in_both_languages(
     expect(page.locator("label[for='encoding']")).to_have_text("Encoding of a CSV file")
     expect(page.locator("#encoding option").first).to_have_text("Detect (UTF-8 or GB18030)")
     both_widths(page, "desk-import-encoding-en")
+
+
+def test_the_issue_form_takes_the_holders_contact(
+    site: Site, people: dict[str, str], launch: Launch
+) -> None:
+    """The optional e-mail and phone on the desk's issue form: a bad one is refused beside its
+    field (422, nothing issued), a good one is kept on the licence (for the reminders)."""
+    page = launch().new_page(viewport=DESKTOP)  # type: ignore[arg-type]
+    sign_in_page(page, site.url, people["issuer"])
+    for lang, label in (("en", "Holder's e-mail"), ("zh", "持证人电子邮箱")):
+        page.goto(f"{site.url}/desk/issue?type_code=BL01&lang={lang}")
+        expect(page.locator("label[for='holder_email']")).to_contain_text(label)
+    page.fill("#holder_name", "杭州联系测试有限公司")
+    page.fill("#holder_id", holder_id(9900))
+    for key, value in BUSINESS_FIELDS.items():
+        page.fill(f"[name='field:{key}']", value)
+    page.fill("#holder_email", "not-an-address")
+    page.fill("#holder_phone", "12ab")
+    with page.expect_response(lambda r: r.url.endswith("/desk/issue")) as answer:
+        page.click("#issue-submit")
+    assert answer.value.status == 422
+    expect(page.locator("#holder_email-error")).to_contain_text("holder_email")
+    expect(page.locator("#holder_phone-error")).to_contain_text("phone number")
+    both_widths(page, "desk-issue-contact-errors-zh")
+    page.fill("#holder_email", "lianxi@example.cn")
+    page.fill("#holder_phone", "13700137000")
+    page.click("#issue-submit")
+    expect(page.locator("#done")).to_be_visible(timeout=30_000)
+    with site.rt.sessions() as s:
+        kept = [(lic.holder_email, lic.holder_phone) for lic in s.scalars(select(Licence))
+                if lic.holder_name == "杭州联系测试有限公司"]  # fmt: skip
+    assert kept == [("lianxi@example.cn", "13700137000")]
