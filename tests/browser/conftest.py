@@ -188,18 +188,7 @@ def launch(playwright: Playwright, csp: CspWatch) -> Iterator[Launch]:
 
 
 DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 360, "height": 740}
-
-
-def both_widths(page: Page, name: str) -> None:
-    """Screenshots at desktop and 360 px phone width; at 360 px the page never scrolls
-    sideways."""
-    screenshot(page, f"{name}-desktop")
-    page.set_viewport_size(PHONE)  # type: ignore[arg-type]
-    wide = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
-    assert not wide, f"{name} scrolls horizontally at 360 px"
-    screenshot(page, f"{name}-phone")
-    page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
+PHONE = {"width": 360, "height": 740}  # the narrowest phone the pages are made for
 
 
 def screenshot(page: object, name: str) -> Path:
@@ -208,6 +197,17 @@ def screenshot(page: object, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
     return path
+
+
+def both_widths(page: Any, name: str) -> None:
+    """Screenshots at desktop and phone width; at 360 px the page never scrolls sideways.
+    The page is left at desktop width."""
+    screenshot(page, f"{name}-desktop")
+    page.set_viewport_size(PHONE)
+    wide = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+    assert not wide, f"{name} scrolls horizontally at 360 px"
+    screenshot(page, f"{name}-phone")
+    page.set_viewport_size(DESKTOP)
 
 
 @pytest.fixture(scope="session")
