@@ -19,6 +19,7 @@ from licence_service.domain.licence_types import LicenceType, get_licence_type, 
 from licence_service.services.bulk_csv import CsvRow
 from licence_service.services.bulk_files import example_row, template, template_columns
 from licence_service.services.bulk_sheet import count_rows, detect_encoding, open_rows
+from licence_service.services.issue import holder_contact
 
 pytestmark = pytest.mark.unit
 
@@ -106,7 +107,8 @@ def test_another_encoding_is_refused_naming_row_and_column(tmp_path: Path) -> No
     gb = tmp_path / "gb.csv"
     gb.write_bytes(_csv_text(_rows()).encode("gb18030"))
     error = _error(gb, "utf-8")  # the wrong encoding named: refused, not misread
-    assert str(error).startswith("row 1 (the header), column 5:")  # 类型, in GB18030 bytes
+    first_chinese = COLUMNS.index(BL01.field_keys[0]) + 1  # 类型, in GB18030 bytes
+    assert str(error).startswith(f"row 1 (the header), column {first_chinese}:"), error
     assert "the encoding named" in str(error) and error.field == "header"
 
     utf16 = tmp_path / "unicode.txt"
@@ -156,6 +158,16 @@ def test_a_merged_header_is_refused_before_any_row(tmp_path: Path) -> None:
     assert _error(path).field == "header"
 
 
+def test_the_templates_offer_the_holder_contact_columns() -> None:
+    assert {"holder_email", "holder_phone"} <= set(COLUMNS)
+    example = example_row(BL01)
+    assert "@" in example["holder_email"] and example["holder_phone"].isdigit()
+    book = openpyxl.load_workbook(io.BytesIO(template(BL01, "xlsx")))
+    sheet = book.worksheets[0]
+    phone = sheet.cell(row=2, column=COLUMNS.index("holder_phone") + 1)
+    assert phone.number_format == "@" and phone.value == example["holder_phone"]  # as text
+
+
 @pytest.mark.parametrize("code", sorted(load_licence_types()))
 @pytest.mark.parametrize("fmt", ["xlsx", "csv"])
 def test_each_types_template_imports_as_it_is(tmp_path: Path, code: str, fmt: str) -> None:
@@ -165,6 +177,7 @@ def test_each_types_template_imports_as_it_is(tmp_path: Path, code: str, fmt: st
     with open_rows(path, lt, AGENCY) as rows:
         (row,) = list(rows)
     assert row.error is None and row.request is not None, row.error
+    assert holder_contact(row.request) == (example_row(lt)["holder_email"], "13800138000")
     if fmt == "xlsx":
         sheet = openpyxl.load_workbook(path).worksheets[0]
         assert [c.value for c in sheet[1]] == template_columns(lt)

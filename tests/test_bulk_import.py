@@ -13,13 +13,17 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
-from bench.issue_data import write_csv
+from bench.issue_data import HEADER, holder_id, row, write_csv
 from ledger_client.node import AnvilNode
 from licence_service.domain.errors import InvalidInputError
 from licence_service.domain.licence_types import get_licence_type
+from licence_service.region.runtime import Runtime
+from licence_service.region.settings import load_settings
 from licence_service.services.bulk_csv import check_header
 from licence_service.services.bulk_import import STALL_ENV
+from licence_service.store.models import Licence
 from signing.pdf_metadata import read_metadata
 from tests.service_fixtures import region_runtime
 from tests.test_cli import EXE, Cli
@@ -181,3 +185,30 @@ def test_a_row_repeated_in_a_later_chunk_is_a_row_error_not_a_crash(
     assert _licences(cli) == before + 6
     (repeat,) = [r for r in _results(results) if r["status"] == "error"]
     assert repeat["row"] == "8" and "same content as row 2" in repeat["error"]
+
+
+def test_holder_contact_columns_are_checked_per_row_and_kept(cli: Cli, tmp_path: Path) -> None:
+    """The optional holder_email / holder_phone columns (where the expiry reminders go): a bad
+    one is that row's error naming the column (the row not issued); a good one is kept."""
+    ltype = get_licence_type("BL01")
+    contacts = [("qinghe@example.cn", "13800138000"), ("not-an-address", ""),
+                ("", "12ab"), ("", "")]  # fmt: skip
+    source = tmp_path / "contacts.csv"
+    with open(source, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, [*HEADER, "holder_email", "holder_phone", *ltype.field_keys])
+        writer.writeheader()
+        for i, (email, phone) in enumerate(contacts):
+            writer.writerow(row(700 + i) | {"holder_email": email, "holder_phone": phone})
+    results = tmp_path / "contacts-results.csv"
+    done = cli.json("import", str(source), "--type", "BL01", "--results", str(results))
+    assert (done["rows"], done["issued"], done["failed"]) == (4, 2, 2), done
+    errors = {r["row"]: r for r in _results(results) if r["status"] == "error"}
+    assert errors["3"]["field"] == "holder_email" and "holder_email" in errors["3"]["error"]
+    assert errors["4"]["field"] == "holder_phone" and "phone number" in errors["4"]["error"]
+    rt = Runtime(load_settings(cli.home))
+    with rt.sessions() as s:
+        kept = {lic.holder_id: (lic.holder_email, lic.holder_phone)
+                for lic in s.scalars(select(Licence))}  # fmt: skip
+    assert kept[holder_id(700)] == ("qinghe@example.cn", "13800138000")
+    assert kept[holder_id(703)] == (None, None)
+    assert holder_id(701) not in kept and holder_id(702) not in kept

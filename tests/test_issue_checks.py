@@ -63,3 +63,12 @@ def test_a_blank_optional_field_is_absent_at_a_form_and_an_error_elsewhere() -> 
     cleaned, problems = ltype.check_fields(values, blank_is_absent=True)
     assert problems == {} and optional.key not in cleaned
     assert set(ltype.check_fields(values)[1]) == {optional.key}
+
+
+def test_a_bad_holder_contact_is_named_both_at_once() -> None:
+    req = business_request(holder_email="wang.example.cn", holder_phone="12ab")
+    errors = field_errors(req)
+    assert set(errors) == {"holder_email", "holder_phone"}, errors
+    assert "e-mail address" in errors["holder_email"] and "phone number" in errors["holder_phone"]
+    good = business_request(holder_email=" wang@example.cn ", holder_phone="138 0013 8000")
+    assert field_errors(good) == {}

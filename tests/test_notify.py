@@ -26,20 +26,28 @@ from licence_service.notify import (
     idempotency_key,
 )
 from licence_service.store.engine import make_engine, make_sessions
+from licence_service.store.field_key import FieldKey
 from tests.notify_fixtures import Gateway, MailBox, gateway, smtp_server  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.e2e  # real servers on loopback (PostgreSQL: a server process)
 
 
+def _key(tmp_path: Path) -> FieldKey:
+    """The field key a region's sessions carry: the outbox seals each recipient with it."""
+    key = FieldKey(tmp_path / "field.key")
+    key.create()
+    return key
+
+
 @pytest.fixture
-def sessions(database_url: str) -> sessionmaker[Session]:
-    return make_sessions(make_engine(database_url))
+def sessions(database_url: str, tmp_path: Path) -> sessionmaker[Session]:
+    return make_sessions(make_engine(database_url), _key(tmp_path))
 
 
 @pytest.fixture
 def sqlite_sessions(tmp_path: Path) -> sessionmaker[Session]:
-    return make_sessions(make_engine(f"sqlite:///{tmp_path / 'notify.db'}"))
+    return make_sessions(make_engine(f"sqlite:///{tmp_path / 'notify.db'}"), _key(tmp_path))
 
 
 def _sms(sessions: sessionmaker[Session], n: int, prefix: str = "m") -> list[str]:
@@ -204,9 +212,9 @@ def test_two_workers_never_claim_one_message(sessions: sessionmaker[Session]) ->
     assert b.claim() == [] and a.claim() == []  # every claim is still held
 
 
-def _worker_process(db_url: str, url: str, claim: float) -> subprocess.Popen[str]:
+def _worker_process(db_url: str, url: str, claim: float, key: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.notify_worker_process", db_url, url, str(claim)],
+        [sys.executable, "-m", "tests.notify_worker_process", db_url, url, str(claim), key],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
 
@@ -224,7 +232,7 @@ def test_kill_9_mid_delivery_loses_nothing_and_delivers_nothing_twice(
     gw.hold_at = {5}
     keys = _sms(sqlite_sessions, 12)
     db_url = f"sqlite:///{tmp_path / 'notify.db'}"
-    first = _worker_process(db_url, url, claim=1.5)
+    first = _worker_process(db_url, url, 1.5, str(tmp_path / "field.key"))
     try:
         assert gw.held.wait(30), "the worker never reached the 5th message"
         first.kill()
@@ -235,7 +243,7 @@ def test_kill_9_mid_delivery_loses_nothing_and_delivers_nothing_twice(
     states = _states(sqlite_sessions)
     assert [states[k] for k in keys[:4]] == ["sent"] * 4
     assert {states[k] for k in keys[4:]} == {"sending"}  # claimed by the dead worker
-    second = _worker_process(db_url, url, claim=1.5)
+    second = _worker_process(db_url, url, 1.5, str(tmp_path / "field.key"))
     try:
         deadline = time.monotonic() + 30
         while set(_states(sqlite_sessions).values()) != {"sent"}:

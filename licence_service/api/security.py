@@ -34,9 +34,6 @@ from licence_service.domain.errors import ServiceError
 from licence_service.region.settings import Settings
 
 PUBLIC_VERIFY_PREFIXES = ("/api/v1/verify/", "/verify", "/v/")
-# Under the counter's prefix but not public: the window's holder search, limited per person by
-# the read limit (services.disclosure), not by the public verification bucket of the address.
-STAFF_PATHS_UNDER_VERIFY = ("/verify/holder",)
 CSRF_COOKIE = "ll_csrf"
 CSRF_FIELD = "csrf_token"
 
@@ -160,11 +157,7 @@ class RateLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = str(scope.get("path", ""))
-        if (
-            scope["type"] == "http"
-            and path.startswith(PUBLIC_VERIFY_PREFIXES)
-            and path not in STAFF_PATHS_UNDER_VERIFY
-        ):
+        if scope["type"] == "http" and path.startswith(PUBLIC_VERIFY_PREFIXES):
             client = scope.get("client") or ("?", 0)
             wait = self.buckets.take(str(client[0]))
             if wait > 0:

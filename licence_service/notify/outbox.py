@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from licence_service.domain.errors import InvalidInputError
 from licence_service.store.messages import Channel, Message, MessageState
 from licence_service.store.models import utcnow
+from licence_service.store.sealing import seal_value
 
 _EMAIL_RE = re.compile(r"[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+")
 _PHONE_RE = re.compile(r"\+?[0-9]{6,15}")
@@ -92,7 +93,8 @@ def enqueue(
             f"a message body has at most {MAX_BODY} characters, a subject 300", field="body"
         )
     values = {
-        "dedupe_key": dedupe_key, "channel": kind.value, "recipient": to, "subject": subject,
+        "dedupe_key": dedupe_key, "channel": kind.value, "subject": subject,
+        "recipient": seal_value(session, Message, "recipient", to),  # personal data: sealed
         "body": body, "state": MessageState.PENDING.value, "attempts": 0,
         "next_attempt_at": not_before or utcnow(), "created_at": utcnow(),
     }  # fmt: skip

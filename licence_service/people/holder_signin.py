@@ -7,7 +7,8 @@ call these two methods and then open a wallet session (:func:`open_holder_sessio
 
 :class:`LocalHolderIdentity` is this service's own implementation: the ID number and password
 (argon2id, the sign-in throttle of staff accounts, ``people.signin.check_password_of``, under
-the key ``holder:<ID>``), then a six-digit one-time code sent through a :class:`CodeSender`
+the key ``holder:<keyed hash of the ID>``: the throttle's rows hold no ID), then a six-digit
+one-time code sent through a :class:`CodeSender`
 to the contact given at activation, valid :data:`CODE_SECONDS` seconds, :data:`CODE_TRIES`
 tries. The national unified identity platform (国家政务服务平台统一身份认证) would be a second
 implementation: ``start`` returns a challenge whose ``redirect`` is the platform's
@@ -31,13 +32,15 @@ from sqlalchemy.orm import Session
 
 from licence_service.audit import oplog
 from licence_service.notify import Channel, enqueue
-from licence_service.people.holder_models import HolderAccount, HolderChallenge, HolderSession
+from licence_service.people.holder_models import HolderChallenge, HolderSession
 from licence_service.people.holders import (
     HolderInfo,
+    account_of,
     holder_account,
     holder_info,
     mask_contact,
     parse_holder_id,
+    throttle_name,
 )
 from licence_service.people.identity import AuthenticationError
 from licence_service.people.service import aware
@@ -132,18 +135,20 @@ class LocalHolderIdentity:
 
     def start(self, holder_id: str, secret: str, client: str) -> Challenge:
         holder, _ = parse_holder_id(holder_id)
-        who = check_password_of(self.rt, f"holder:{holder}".lower(), secret, client,
+        with self.rt.sessions() as s:
+            username = throttle_name(s, holder)
+        who = check_password_of(self.rt, username, secret, client,
                                 holder_account, "or ask at the window for a new activation "
                                 "code, which resets the password")  # fmt: skip
         challenge_id, code = f"llc_{secrets.token_urlsafe(24)}", f"{secrets.randbelow(10**6):06d}"
         expires = datetime.now(UTC) + timedelta(seconds=CODE_SECONDS)
         with oplog.acting_as(who.label, "holder"), self.rt.sessions.begin() as s:
-            row = s.scalar(select(HolderAccount).where(HolderAccount.holder_id == holder))
+            row = account_of(s, holder)
             assert row is not None  # the password was just checked
             s.add(HolderChallenge(account_id=row.id, challenge_hash=_sha(challenge_id),
                                   code_hash=_sha(code), expires_at=expires,
                                   failures=0))  # fmt: skip
-            oplog.record(s, "holder:code-sent", holder, to=mask_contact(row.contact))
+            oplog.record(s, "holder:code-sent", who.label, to=mask_contact(row.contact))
             self.sender.send_code(
                 s, f"wallet-code:{_sha(challenge_id).hex()}", who.contact,
                 "电子证照钱包登录验证码 / Wallet sign-in code",
@@ -161,13 +166,14 @@ class LocalHolderIdentity:
                            .where(HolderChallenge.challenge_hash == _sha(challenge_id.strip()))
                            .with_for_update())  # fmt: skip
             if row is not None and _live(row, now):
-                with oplog.acting_as(f"holder:{row.account.holder_id}", "holder"):
+                who = holder_info(row.account)
+                with oplog.acting_as(who.label, "holder"):
                     if secrets.compare_digest(row.code_hash, _sha(response.strip())):
-                        row.used_at, found = now, holder_info(row.account)
-                        oplog.record(s, "holder:sign-in", row.account.holder_id, client=client)
+                        row.used_at, found = now, who
+                        oplog.record(s, "holder:sign-in", who.label, client=client)
                     else:
                         row.failures += 1
-                        oplog.record(s, "holder:code-refused", row.account.holder_id,
+                        oplog.record(s, "holder:code-refused", who.label,
                                      client=client, failures=row.failures)  # fmt: skip
         if found is None:
             raise AuthenticationError(refused, field="code")
@@ -177,9 +183,9 @@ class LocalHolderIdentity:
 def open_holder_session(rt: Runtime, holder: HolderInfo) -> str:
     """A wallet session for a holder the identity provider just verified (id shown once)."""
     with rt.sessions.begin() as s:
-        row = s.scalar(select(HolderAccount).where(HolderAccount.holder_id == holder.holder_id))
+        row = account_of(s, holder.holder_id)
         if row is None or row.disabled_at is not None:
-            raise AuthenticationError(f"no wallet account for {holder.holder_id}", "holder_id")
+            raise AuthenticationError(f"no wallet account for {holder.label}", "holder_id")
         return open_session(s, HolderSession, HOLDER_SCHEME, account_id=row.id)
 
 
@@ -190,4 +196,4 @@ def resolve_holder_session(rt: Runtime, session_id: str, idle_seconds: float) ->
 
 
 def end_holder_session(rt: Runtime, session_id: str) -> None:
-    end_session(rt, session_id, HolderSession, lambda row: f"holder:{row.account.holder_id}")
+    end_session(rt, session_id, HolderSession, lambda row: holder_info(row.account).label)

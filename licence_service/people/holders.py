@@ -59,16 +59,31 @@ _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
 @dataclass(frozen=True)
 class HolderInfo:
-    """A signed-in holder as the wallet sees them."""
+    """A signed-in holder as the wallet sees them; ``subject`` is how the operation and read
+    logs name them (:func:`holder_label`: the ID's keyed hash, never the ID)."""
 
     holder_id: str
     holder_id_type: HolderIdType
     contact: str
+    subject: str = ""
 
     @property
     def label(self) -> str:
-        """How the operation log names the holder."""
-        return f"holder:{self.holder_id}"
+        """How the operation log names the holder (without a subject: the ID masked)."""
+        return self.subject or f"holder:{self.holder_id[:4]}{'*' * 10}{self.holder_id[-4:]}"
+
+
+def holder_label(s: Session, holder_id: str) -> str:
+    """``holder:<keyed hash>`` of ``holder_id``, as ``read_log.holder_subject`` names it: the
+    logs say which holder acted without holding the ID (an unkeyed hash of an ID with a
+    check digit is reversed by trying every birth date and serial)."""
+    return "holder:" + holder_key(s, holder_id).hex()[:32]
+
+
+def throttle_name(s: Session, holder_id: str) -> str:
+    """The sign-in throttle's username of a holder: the full keyed hash, so the throttle's
+    rows hold no ID and :func:`holder_account` finds the account from it."""
+    return "holder:" + holder_key(s, holder_id).hex()
 
 
 @dataclass(frozen=True)
@@ -95,7 +110,15 @@ def parse_holder_id(value: str, field: str = "holder_id") -> tuple[str, HolderId
 
 
 def holder_info(row: HolderAccount) -> HolderInfo:
-    return HolderInfo(row.holder_id, parse_holder_id(row.holder_id)[1], row.contact)
+    subject = "holder:" + (row.holder_id_hash or b"").hex()[:32]
+    return HolderInfo(row.holder_id, parse_holder_id(row.holder_id)[1], row.contact, subject)
+
+
+def account_of(s: Session, holder_id: str) -> HolderAccount | None:
+    """The account of ``holder_id`` (found by the ID's keyed hash: the ID itself is sealed)."""
+    return s.scalar(
+        select(HolderAccount).where(HolderAccount.holder_id_hash == holder_key(s, holder_id))
+    )
 
 
 def check_contact(contact: str) -> str:
@@ -145,13 +168,15 @@ def issue_activation(rt: Runtime, staff: PersonInfo, holder_id: str) -> Activati
             )
         s.add(HolderActivation(holder_id=holder, code_hash=code_hash(code),
                                issued_by=staff.label, expires_at=expires, failures=0))  # fmt: skip
-        oplog.record(s, "holder:activation-issued", holder, expires=expires.isoformat())
+        oplog.record(s, "holder:activation-issued", holder_label(s, holder),
+                     expires=expires.isoformat())  # fmt: skip
     return ActivationCode(holder, f"{code[:4]}-{code[4:8]}-{code[8:]}", expires)
 
 
 def _use_activation(s: Session, holder: str, code: str, now: datetime) -> HolderActivation | None:
     live = list(s.scalars(select(HolderActivation).where(
-        HolderActivation.holder_id == holder, HolderActivation.used_at.is_(None),
+        HolderActivation.holder_id_hash == holder_key(s, holder),
+        HolderActivation.used_at.is_(None),
         HolderActivation.failures < ACTIVATION_TRIES,
     ).with_for_update()))  # fmt: skip
     live = [a for a in live if aware(a.expires_at) > now]
@@ -174,12 +199,12 @@ def register_holder(
     where = check_contact(contact)
     password_hash = hash_password(password, (holder, where, where.split("@")[0]))
     now = datetime.now(UTC)
-    with oplog.acting_as(f"holder:{holder}", "holder"), rt.sessions.begin() as s:
+    with rt.sessions.begin() as s, oplog.acting_as(label := holder_label(s, holder), "holder"):
         activation = _use_activation(s, holder, activation_code, now)
         if activation is None:
-            oplog.record(s, "holder:activation-refused", holder)
+            oplog.record(s, "holder:activation-refused", label)
         else:
-            row = s.scalar(select(HolderAccount).where(HolderAccount.holder_id == holder))
+            row = account_of(s, holder)
             if row is None:
                 row = HolderAccount(holder_id=holder, contact=where, created_at=now,
                                     password_hash=password_hash,
@@ -188,7 +213,7 @@ def register_holder(
             else:
                 row.contact, row.password_hash = where, password_hash
                 row.activated_by, row.disabled_at = activation.issued_by, None
-            oplog.record(s, "holder:registered", holder, vouched_by=activation.issued_by)
+            oplog.record(s, "holder:registered", label, vouched_by=activation.issued_by)
     if activation is None:  # raised after the commit, which keeps the failure count
         raise AuthenticationError(
             "the activation code is wrong, used or expired for this ID number: a wallet is "
@@ -196,13 +221,17 @@ def register_holder(
             f"({ACTIVATION_TRIES} wrong codes void it; ask at the window for a new one)",
             field="activation_code",
         )
-    return HolderInfo(holder, kind, where)
+    return HolderInfo(holder, kind, where, label)
 
 
 def holder_account(s: Session, username: str) -> tuple[str | None, HolderInfo | None]:
-    """The sign-in throttle's view of ``holder:<id>``: stored hash and the enabled account."""
-    holder = username.removeprefix("holder:").upper()
-    row = s.scalar(select(HolderAccount).where(HolderAccount.holder_id == holder))
+    """The sign-in throttle's view of ``holder:<keyed hash>`` (:func:`throttle_name`): stored
+    password hash and the enabled account."""
+    try:
+        digest = bytes.fromhex(username.removeprefix("holder:"))
+    except ValueError:
+        return None, None
+    row = s.scalar(select(HolderAccount).where(HolderAccount.holder_id_hash == digest))
     if row is None:
         return None, None
     return row.password_hash, None if row.disabled_at is not None else holder_info(row)

@@ -167,7 +167,8 @@ def check_password_of(rt: Runtime, username: str, password: str, client: str,
                       limits: SignInLimits | None = None) -> T:  # fmt: skip
     """:func:`check_sign_in` for any kind of account (staff, a holder's wallet): the same
     three counters and delays, keyed by ``username`` (unique across kinds: a holder's is
-    ``holder:<ID>``); ``account`` reads the stored hash and the account, ``unlock`` says
+    ``holder:<keyed hash of the ID>``, ``people.holders.throttle_name``); ``account`` reads
+    the stored hash and the account, ``unlock`` says
     who can lift a delay."""
     limits = limits or SignInLimits()
     username, source = username.strip().lower()[:100], source_of(client)

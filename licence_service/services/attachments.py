@@ -1,7 +1,8 @@
 """Documents derived from a licence version, each anchored as its own child leaf.
 
 - use-specific copies (加注件): a signed copy stamped with purpose, maker, time and expiry;
-  the recipient is committed as a hash; revocable on its own; at most 90 days;
+  the recipient is committed as a hash; revocable on its own; at most 90 days; the purpose
+  free text of :data:`PURPOSE_CHARS` characters;
 - annual inspections (年检): a result attached to a version, not a new version;
 - joint-review approvals: one agency's approval of a high-risk operation.
 """
@@ -23,6 +24,7 @@ from licence_service.documents.builder import DocumentSpec, build_document, writ
 from licence_service.domain.errors import ConflictError, InvalidInputError
 from licence_service.domain.identifiers import LicenceIdentifier
 from licence_service.domain.licence_types import CORE_FIELDS, get_licence_type
+from licence_service.domain.printable import unprintable
 from licence_service.domain.states import UNKNOWN
 from licence_service.region.runtime import Runtime
 from licence_service.region.storage import writing_files
@@ -39,6 +41,29 @@ from verifier.leaves import (
 )
 
 MAX_COPY_DAYS = 90
+# The sources name what a copy carries (purpose, maker, time, expiry of at most 90 days), not a
+# list of purposes: the purpose is free text stamped on the copy's face, so it is bounded like a
+# face value (a short phrase, nothing invisible) rather than chosen from a list we would invent.
+PURPOSE_CHARS = (2, 60)
+RECIPIENT_CHARS = (2, 100)
+
+
+def check_copy_text(field: str, value: str, bounds: tuple[int, int]) -> str:
+    """``value`` stripped, if it is a printable phrase of ``bounds`` characters; otherwise an
+    ``InvalidInputError`` naming ``field``."""
+    text = " ".join(value.split())
+    low, high = bounds
+    what = "what the copy is for" if field == "purpose" else "who receives the copy"
+    if not low <= len(text) <= high:
+        raise InvalidInputError(
+            f"{field} has {len(text)} characters: say {what} in {low} to {high} characters "
+            "(it is stamped on the copy)",
+            field=field,
+        )
+    problem = unprintable(field, text)
+    if problem:
+        raise InvalidInputError(problem, field=field)
+    return text
 
 
 def copy_cap() -> int:
@@ -111,11 +136,8 @@ def make_copy(
     actor: str = "",
 ) -> AttachmentResult:
     """A watermarked, signed copy of the current version for one purpose and recipient."""
-    purpose, recipient = purpose.strip(), recipient.strip()
-    if not purpose:
-        raise InvalidInputError("purpose is empty: say what the copy is for", field="purpose")
-    if not recipient:
-        raise InvalidInputError("recipient is empty: say who receives the copy", "recipient")
+    purpose = check_copy_text("purpose", purpose, PURPOSE_CHARS)
+    recipient = check_copy_text("recipient", recipient, RECIPIENT_CHARS)
     now = datetime.now(UTC)
     today = now.date()
     if valid_until <= today:

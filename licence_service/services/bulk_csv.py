@@ -22,7 +22,11 @@ from licence_service.domain.licence_types import LicenceType
 from licence_service.services.issue import IssueRequest
 
 CORE_COLUMNS = ("holder_name", "holder_id")
-OPTIONAL_COLUMNS = ("valid_from", "valid_until")
+DATE_COLUMNS = ("valid_from", "valid_until")
+# How the reminders reach the holder (``IssueRequest.holder_email``/``holder_phone``): optional,
+# checked per row (an error names the column), kept in the licence row only, sealed at rest.
+CONTACT_COLUMNS = ("holder_email", "holder_phone")
+OPTIONAL_COLUMNS = DATE_COLUMNS + CONTACT_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,8 @@ def _request(values: dict[str, str], ltype: LicenceType, agency_code: str) -> Is
         valid_from=_date(values, "valid_from"),
         valid_until=_date(values, "valid_until"),
         agency_code=agency_code,
+        holder_email=values.get("holder_email") or None,
+        holder_phone=values.get("holder_phone") or None,
     )
 
 

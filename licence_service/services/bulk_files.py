@@ -28,25 +28,30 @@ _EXAMPLE_COMPANY = ("杭州青禾科技有限公司", "91330106MA2B0XKH34")
 
 
 def template_columns(ltype: LicenceType) -> list[str]:
-    """The import's columns for ``ltype``: holder, the optional validity, the type's fields."""
+    """The import's columns for ``ltype``: holder, the optional validity and holder contact
+    (e-mail, phone: where the expiry reminders go), the type's fields."""
     return [*CORE_COLUMNS, *OPTIONAL_COLUMNS, *ltype.field_keys]
 
 
 def example_row(ltype: LicenceType) -> dict[str, str]:
-    """One row that imports as it is (validity left to the type's default)."""
+    """One row that imports as it is (validity left to the type's default; an example
+    contact, which the desk replaces or clears)."""
     row = {f.key: f.example for f in ltype.fields}
     name, holder_id = _EXAMPLE_COMPANY
     if ltype.holder_id_type is HolderIdType.CITIZEN_ID:  # born when the example says, if it does
         born = date.fromisoformat(row.get("出生日期") or "1990-03-07")
         name, holder_id = "王小明", make_citizen_id("330106", born, 451)
-    return {"holder_name": name, "holder_id": holder_id, "valid_from": "", "valid_until": ""} | row
+    contact = {"holder_email": "contact@example.cn", "holder_phone": "13800138000"}
+    return {"holder_name": name, "holder_id": holder_id, "valid_from": "", "valid_until": ""} | (
+        contact | row
+    )
 
 
 def table_xlsx(
     columns: Sequence[str], rows: Iterable[Sequence[object]], dates: Iterable[str] = ()
 ) -> bytes:
     """A one-sheet workbook: bold header, ``dates`` columns as date cells (ISO text in them
-    becomes a date), ``holder_id`` as text, widths fitted."""
+    becomes a date), ``holder_id`` and ``holder_phone`` as text, widths fitted."""
     import openpyxl
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -72,7 +77,7 @@ def table_xlsx(
         for cell in sheet[letter][1:]:
             if column in date_set:
                 cell.number_format = "yyyy-mm-dd"
-            elif column == "holder_id":
+            elif column in ("holder_id", "holder_phone"):
                 cell.number_format = "@"
     sheet.freeze_panes = "A2"
     out = io.BytesIO()

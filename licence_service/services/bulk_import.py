@@ -41,7 +41,7 @@ from licence_service.services.bulk_csv import CsvRow
 from licence_service.services.bulk_render import Rendered, RowJob, WorkerSetup, init_worker
 from licence_service.services.bulk_render import render_rows as _render_rows
 from licence_service.services.bulk_sheet import open_rows
-from licence_service.services.issue import face_values, validate_request, validity
+from licence_service.services.issue import face_values, holder_contact, validate_request, validity
 from licence_service.store.models import Agency
 
 STALL_ENV = "LICLEDGER_IMPORT_STALL_AFTER"
@@ -226,8 +226,9 @@ def _job(row: CsvRow, ltype: LicenceType, today: date, serials: _Serials) -> Row
     assert row.request is not None
     _ltype, holder_name, holder_id, fields = validate_request(row.request)
     start, end = validity(row.request, ltype, today)
+    email, phone = holder_contact(row.request)
     values = face_values(ltype, holder_name, holder_id, start, end, fields)
-    return RowJob(serials.take(), values, fields, today, start, end)
+    return RowJob(serials.take(), values, fields, today, start, end, email, phone)
 
 
 def _dispatch(

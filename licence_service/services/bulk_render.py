@@ -73,6 +73,8 @@ class RowJob:
     issue_date: date
     start: date
     end: date
+    holder_email: str | None = None  # checked; the licence row's, never on the face
+    holder_phone: str | None = None
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from typing import Any
 from licence_service.domain.errors import InvalidInputError
 from licence_service.domain.licence_types import LicenceType
 from licence_service.services.bulk_csv import (
-    OPTIONAL_COLUMNS,
+    DATE_COLUMNS,
     CsvRow,
     Numbered,
     check_header,
@@ -135,7 +135,7 @@ def detect_encoding(path: Path, named: str | None = None) -> str:
 
 def date_columns(ltype: LicenceType) -> frozenset[str]:
     """Columns that hold dates: the validity period and the type's date fields."""
-    return frozenset(OPTIONAL_COLUMNS) | {f.key for f in ltype.fields if f.kind == "date"}
+    return frozenset(DATE_COLUMNS) | {f.key for f in ltype.fields if f.kind == "date"}
 
 
 def _text(value: Any) -> str:

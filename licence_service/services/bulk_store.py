@@ -70,7 +70,7 @@ def commit_chunk(
                 base_id=_ident(ltype, agency, job.serial).base, type_code=ltype.code,
                 agency_id=agency.id, serial=job.serial, holder_name=job.values["holder_name"],
                 holder_id_type=ltype.holder_id_type, holder_id=job.values["holder_id"],
-                current_version=1,
+                current_version=1, holder_email=job.holder_email, holder_phone=job.holder_phone,
             )  # fmt: skip
             licences.append(licence)
         s.add_all(licences)

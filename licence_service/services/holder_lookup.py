@@ -25,8 +25,10 @@ Window staff also get, after this region's, what each peer region listed in
 ``LICLEDGER_PEER_REGIONS`` answers so (a peer that fails is named, never an error). Each
 lookup is one entry of the read log counted against the per-person read limit (so walking ID
 numbers is throttled even when they hold nothing) and one operation-log row (who, whose —
-the masked ID and its keccak digest, as consent records hash it — and when, with the licences
-shown). The full ID is never echoed back to a viewer who does not see it in full.
+the masked ID and ``read_log.holder_subject``, the ID's hash keyed with the region's field key
+(an unkeyed hash of an 18-character ID with a check digit is reversed by trying every birth
+date and serial) — and when, with the licences shown). The full ID is never echoed back to
+a viewer who does not see it in full.
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from eth_utils import keccak
 from sqlalchemy import or_, select
 
 from licence_service.audit import oplog
@@ -212,7 +213,6 @@ def _visible(
 def _answer(
     rt: Runtime, region: int, person: PersonInfo | None, kind: HolderIdType, holder_id: str
 ) -> HolderLookup:
-    digest = keccak(holder_id.encode()).hex()
     with rt.sessions.begin() as s:
         rows = s.scalars(
             select(Licence)
@@ -221,7 +221,8 @@ def _answer(
         ).all()
         shown = [e for e in (_visible(s, r, region, person) for r in rows) if e is not None]
         masked = mask_value("holder_id", holder_id)
-        oplog.record(s, "holder:lookup", f"holder:{masked}", holder_digest=digest,
+        oplog.record(s, "holder:lookup", f"holder:{masked}",
+                     holder_subject=holder_subject(rt, holder_id),
                      id_type=kind.value, region=region,
                      licences=[e.base_id for e in shown])  # fmt: skip
     full = bool(shown) and all(e.in_full for e in shown)

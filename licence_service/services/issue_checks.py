@@ -5,13 +5,14 @@ type's field specs and the national ID check characters), so the two never disag
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from licence_service.domain.errors import InvalidInputError
 from licence_service.domain.licence_types import FieldValidationError, get_licence_type
 from licence_service.domain.national_ids import HolderIdType, IdentifierError, validate_holder_id
 from licence_service.services.face_checks import face_layout_error, face_text_errors
-from licence_service.services.issue import IssueRequest, validity
+from licence_service.services.issue import IssueRequest, holder_contact, validity
 
 __all__ = ["field_errors"]
 
@@ -39,6 +40,11 @@ def field_errors(req: IssueRequest) -> dict[str, str]:
         layout = face_layout_error(holder_name, label, holder_id, fields)
         if layout is not None:
             errors[layout.field or "holder_name"] = str(layout)
+    for alone in (replace(req, holder_phone=None), replace(req, holder_email=None)):
+        try:  # each contact on its own, so both errors are shown at once
+            holder_contact(alone)
+        except InvalidInputError as exc:
+            errors[exc.field or "holder_email"] = str(exc)
     try:
         validity(req, ltype, datetime.now(UTC).date())
     except InvalidInputError as exc:

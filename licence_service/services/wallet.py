@@ -6,7 +6,8 @@ holder's licence answers exactly as one that does not exist (404), so the wallet
 of who holds what. The work itself is done by the use cases the desk and the CLI use
 (``views``, ``attachments.make_copy``, ``federation.sharing``), acting as the holder in the
 operation log. The holder sees their own licence in full (it is their data); each read is in
-the read log under ``holder:<ID>``.
+the read log under the holder's keyed subject (``HolderInfo.label``: ``holder:<keyed hash>``,
+never the ID).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy import select
 
 from licence_service.audit import oplog
 from licence_service.audit.verify_counts import counter_of, verifications_per_day
-from licence_service.domain.errors import InvalidInputError, NotFoundError
+from licence_service.domain.errors import NotFoundError
 from licence_service.domain.licence_types import get_licence_type
 from licence_service.federation.sharing import grant_consent, sharing_history, withdraw_consent
 from licence_service.people.holders import HolderInfo
@@ -31,15 +32,6 @@ from licence_service.store.models import Attachment, Consent, Licence
 from licence_service.store.queries import find_licence
 from licence_service.store.reads import add_read, licence_subject
 from licence_service.store.sealing import holder_lookup as holder_key
-
-# The purposes a holder may make a use-specific copy for themselves (a desk may name any).
-COPY_PURPOSES = {
-    "办理银行开户": "opening a bank account",
-    "参加招投标": "taking part in a tender",
-    "办理政务服务": "a government service",
-    "签订合同": "signing a contract",
-    "租赁备案": "registering a lease",
-}
 
 
 def own_licence(rt: Runtime, holder: HolderInfo, licence_id: str) -> str:
@@ -114,14 +106,9 @@ def wallet_pdf(rt: Runtime, holder: HolderInfo, licence_id: str) -> Path:
 
 def wallet_copy(rt: Runtime, holder: HolderInfo, licence_id: str, purpose: str,
                 recipient: str, valid_until: date) -> AttachmentResult:  # fmt: skip
-    """A use-specific copy made by the holder, for one of :data:`COPY_PURPOSES`."""
+    """A use-specific copy made by the holder: the purpose is free text, bounded as every
+    copy's is (``attachments.PURPOSE_CHARS``: the sources name no list of purposes)."""
     base_id = own_licence(rt, holder, licence_id)
-    if purpose.strip() not in COPY_PURPOSES:
-        raise InvalidInputError(
-            f"purpose {purpose!r} is not one a holder may make a copy for; choose one of "
-            + ", ".join(COPY_PURPOSES) + " (other purposes: at the window)",
-            field="purpose",
-        )  # fmt: skip
     with oplog.acting_as(holder.label, "holder"):
         return make_copy(rt, base_id, purpose, recipient, valid_until, actor="持证人本人")
 

@@ -58,8 +58,8 @@ class Licence(Base):
     holder_id_type: Mapped[str] = mapped_column(String(20))
     # How to reach the holder (reminders, sign-in codes): personal data, never on-chain or in
     # the PDF, masked like the name (``services/disclosure.py``).
-    holder_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
-    holder_phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    holder_email: Mapped[str | None] = mapped_column(Text, nullable=True)  # sealed
+    holder_phone: Mapped[str | None] = mapped_column(String(120), nullable=True)  # sealed
     holder_id: Mapped[str] = mapped_column(String(120))  # sealed: see store.sealing
     holder_id_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), index=True)
     current_version: Mapped[int] = mapped_column(Integer, default=1)

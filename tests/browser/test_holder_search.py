@@ -29,6 +29,8 @@ def _search(page: Page, text: str) -> None:
     """Type ``text`` key by key and press Enter, as an ID-card reader or scanner does."""
     page.locator("#holder-id").press_sequentially(text)
     page.keyboard.press("Enter")
+    # staff only, so off the public /verify prefix (and its per-address bucket)
+    page.wait_for_url("**/desk/holders")
     page.wait_for_load_state()
 
 

@@ -75,7 +75,7 @@ def test_a_holder_signs_in_and_sees_their_licence_with_a_fresh_code(
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
     screenshot(page, f"wallet-{width}-{lang}-licence")
     if width == "desktop":  # a use-specific copy made from the form (signed, anchored)
-        page.select_option("#purpose", "办理银行开户")
+        page.fill("#purpose", "办理银行开户")
         page.fill("#recipient", "中国银行杭州分行")
         page.fill("#copy_until", str(date.today() + timedelta(days=30)))
         page.click("#copy-submit")

@@ -253,7 +253,8 @@ TABLE: dict[tuple[str, str], tuple[frozenset[str], dict[str, object]]] = {
     ("GET", "/desk/import/{job_id}/result.csv"): (ISSUERS, {}),
     ("GET", "/desk/import/{job_id}/result.xlsx"): (ISSUERS, {}),
     ("GET", "/desk/import/templates/{name}"): (ISSUERS, {}),
-    ("POST", "/verify/holder"): (WINDOW | ISSUERS, FORM),
+    ("POST", "/desk/holders"): (WINDOW | ISSUERS, FORM),
+    ("POST", "/verify/holder"): (PUBLIC, FORM),  # 307 to /desk/holders (a cached counter page)
     ("GET", "/desk/licences/{identifier}"): (READ_A1, {}),
     ("GET", "/desk/licences/{identifier}/pdf"): (ISSUER_A1, {}),  # the PDF is in full
     ("GET", "/desk/licences/{identifier}/copies/{serial}/pdf"): (ISSUER_A1, {}),

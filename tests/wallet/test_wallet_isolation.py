@@ -86,6 +86,25 @@ def test_a_holder_sees_nothing_of_another_holder(region: WalletRegion) -> None:
         assert r.status_code == 403, r.text
 
 
+def test_a_wallet_page_not_found_is_a_page_in_the_holders_language(region: WalletRegion) -> None:
+    citizen, _ = region.signed_in(CITIZEN, "wang@example.cn")
+    unknown = region.company[:-6] + "999999"  # shaped like a licence id, held by nobody
+    with closing(citizen):
+        for lang, tag, words in (("zh", "zh-CN", "您的证照夹中没有证照"),
+                                 ("en", "en", "There is no licence")):  # fmt: skip
+            bodies = []
+            for base in (region.company, unknown):  # another holder's, and nobody's
+                r = citizen.get(f"/wallet/l/{base}", params={"lang": lang})
+                assert r.status_code == 404, (base, r.status_code, r.text)
+                assert r.headers["content-type"].startswith("text/html"), r.headers
+                assert words in r.text and f"<html lang='{tag}'>" in r.text, r.text[:300]
+                assert HOLDER_USCC not in r.text and "青禾" not in r.text, r.text
+                bodies.append(r.text.replace(base, "<id>"))
+            assert bodies[0] == bodies[1]  # no oracle of who holds what
+        r = citizen.get(f"/api/v1/wallet/licences/{region.company}")  # the API keeps JSON
+        assert r.status_code == 404 and r.json()["field"] == "licence_id", r.text
+
+
 def test_staff_credentials_open_no_wallet_and_a_wallet_opens_no_staff_route(
     region: WalletRegion,
 ) -> None:
@@ -126,11 +145,15 @@ def test_the_holder_uses_their_wallet(region: WalletRegion) -> None:
         assert {"day": today, "count": 2} in view["uses"]["verifications"], view["uses"]
         pdf = citizen.get(f"{base}/pdf")
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF"), pdf.status_code
-        r = citizen.post(f"{base}/copies", json={**BODIES["copies"], "purpose": "随便用用"},
-                         headers=csrf)  # fmt: skip
-        assert r.status_code == 422 and "purpose" in r.text, r.text
+        for bad in ("办", "用" * 61, "办理\u202e开户"):  # too short, too long, invisible
+            r = citizen.post(f"{base}/copies", json={**BODIES["copies"], "purpose": bad},
+                             headers=csrf)  # fmt: skip
+            assert r.status_code == 422 and r.json()["field"] == "purpose", r.text
         r = citizen.post(f"{base}/copies", json=BODIES["copies"], headers=csrf)
         assert r.status_code == 201, r.text
+        r = citizen.post(f"{base}/copies", json={**BODIES["copies"], "purpose": "办理出国签证"},
+                         headers=csrf)  # fmt: skip
+        assert r.status_code == 201, r.text  # free text: the sources name no list of purposes
         copy_pdf = citizen.get(f"{base}/pdf", params={"document": r.json()["identifier"]})
         assert copy_pdf.status_code == 200 and copy_pdf.content != pdf.content
         r = citizen.post(f"{base}/consents", json=BODIES["consents"], headers=csrf)

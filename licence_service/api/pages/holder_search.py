@@ -18,9 +18,10 @@ from licence_service.people.identity import PersonInfo
 from licence_service.region.runtime import Runtime
 from licence_service.services.holder_lookup import HolderLookup, licences_of_holder
 
-__all__ = ["ROUTE", "holder_box", "results_html", "search_html"]
+__all__ = ["ROUTE", "SEARCH_PATH", "holder_box", "results_html", "search_html"]
 
-ROUTE = "POST /verify/holder"
+SEARCH_PATH = "/desk/holders"  # staff only: off the public /verify prefix and its rate bucket
+ROUTE = f"POST {SEARCH_PATH}"
 
 
 def holder_box(t: dict[str, str], csrf: str, result_html: str = "") -> str:
@@ -28,7 +29,7 @@ def holder_box(t: dict[str, str], csrf: str, result_html: str = "") -> str:
     search) and, below it, the last answer."""
     return (
         f"<h2>{escape(t['hl_title'])}</h2>"
-        f"<form id='holder-form' method='post' action='/verify/holder' role='search'>{csrf}"
+        f"<form id='holder-form' method='post' action='{SEARCH_PATH}' role='search'>{csrf}"
         f"<label for='holder-id'>{escape(t['hl_label'])}</label>"
         "<input type='text' id='holder-id' name='holder_id' autocomplete='off' "
         "autocapitalize='characters' spellcheck='false' maxlength='64' "

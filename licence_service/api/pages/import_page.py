@@ -35,6 +35,7 @@ from licence_service.api.routers.imports import stored_upload, template_response
 from licence_service.domain.errors import ServiceError
 from licence_service.domain.licence_types import get_licence_type, load_licence_types
 from licence_service.people.identity import PersonInfo
+from licence_service.services.bulk_csv import CORE_COLUMNS, OPTIONAL_COLUMNS
 from licence_service.services.bulk_files import TEMPLATE_FORMATS
 
 __all__ = ["router"]
@@ -56,8 +57,8 @@ def _form(
     request: Request, errors: dict[str, str], type_code: str = "BL01", status: int = 200
 ) -> HTMLResponse:
     t = texts(language(request))
-    columns = ", ".join(("holder_name", "holder_id", "[valid_from]", "[valid_until]",
-                         *get_licence_type(type_code).field_keys))  # fmt: skip
+    optional = [f"[{c}]" for c in OPTIONAL_COLUMNS]  # validity, and the holder's contact
+    columns = ", ".join((*CORE_COLUMNS, *optional, *get_licence_type(type_code).field_keys))
     body = (
         f"<p>{escape(t['imp_intro'])}</p><p><code id='columns'>{escape(columns)}</code></p>"
         f"<p id='templates'>{escape(t['imp_template'])} {_template_links()}</p>"

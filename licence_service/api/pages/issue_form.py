@@ -1,6 +1,7 @@
 """The issue form (``/desk/issue``), generated from the chosen licence type's field definitions
-(licence types are data): a type chooser, then the holder, the type's own fields and the
-validity dates. ``static/desk.js`` shows per-field errors while the person types (required
+(licence types are data): a type chooser, then the holder (with an optional e-mail address and
+phone number, where the expiry reminders go), the type's own fields and the validity dates.
+``static/desk.js`` shows per-field errors while the person types (required
 fields, dates, ID-number check characters); the server is the authority: ``POST /desk/issue``
 checks every field again (:func:`services.issue_checks.field_errors`) and re-renders the form
 with the errors beside their inputs (422, nothing issued), else issues through the same use
@@ -33,7 +34,7 @@ __all__ = ["Issuer", "router", "type_chooser"]
 
 router = APIRouter(include_in_schema=False)
 Issuer = Annotated[PersonInfo, Depends(page_role(PersonRole.ISSUER))]
-CORE = ("holder_name", "holder_id", "valid_from", "valid_until")
+CORE = ("holder_name", "holder_id", "holder_email", "holder_phone", "valid_from", "valid_until")
 
 
 def type_chooser(t: dict[str, str], chosen: str, dom_id: str = "type_code") -> str:
@@ -61,6 +62,9 @@ def _form(
         field_input("holder_id", "holder_id", ltype.holder_id_type.label,
                     values.get("holder_id", ""), errors, required=True, check=check),
     ]  # fmt: skip
+    for key in ("holder_email", "holder_phone"):  # optional: where the expiry reminders go
+        inputs.append(field_input(key, key, t[f"desk_{key}"], values.get(key, ""), errors,
+                                  hint=t["desk_contact_hint"]))  # fmt: skip
     for i, spec in enumerate(ltype.fields):
         inputs.append(
             field_input(f"f{i}", FIELD_PREFIX + spec.key, spec.label, values.get(spec.key, ""),
@@ -136,6 +140,8 @@ async def desk_issue(
         valid_from=start,
         valid_until=end,
         agency_code=person.agency_code,
+        holder_email=text.get("holder_email") or None,
+        holder_phone=text.get("holder_phone") or None,
     )
     errors = field_errors(req) | errors
     ltype = get_licence_type("BL01" if "type_code" in errors else req.type_code)

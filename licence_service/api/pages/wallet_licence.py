@@ -25,9 +25,10 @@ from licence_service.api.pages.wallet_pages import SIGN_IN, wallet_frame
 from licence_service.api.security import require_csrf
 from licence_service.api.wallet_auth import optional_holder
 from licence_service.documents.qr_encode import qr_matrix
-from licence_service.domain.errors import ServiceError
+from licence_service.domain.errors import NotFoundError, ServiceError
 from licence_service.people.holders import HolderInfo
 from licence_service.services import wallet
+from licence_service.services.attachments import PURPOSE_CHARS, RECIPIENT_CHARS
 from licence_service.services.presentation import make_presentation
 
 router = APIRouter(include_in_schema=False)
@@ -48,13 +49,6 @@ def code_svg(token: str, scale: int = 4) -> str:
         f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {size} {size}' "
         f"width='{size * scale}' height='{size * scale}' shape-rendering='crispEdges'>"
         f"<rect width='{size}' height='{size}' fill='#fff'/><path d='{dark}' fill='#000'/></svg>"
-    )
-
-
-def _options(values: list[str], chosen: str = "") -> str:
-    return "".join(
-        f"<option value='{escape(v)}'{' selected' if v == chosen else ''}>{escape(v)}</option>"
-        for v in values
     )
 
 
@@ -106,9 +100,11 @@ def _sections(t: dict[str, str], base_id: str, data: dict[str, Any]) -> str:
     copy_form = (
         f"<form method='post' action='{action}/copies' id='copy-form'>{CSRF}"
         f"<label for='purpose'>{escape(t['w_purpose'])}</label>"
-        f"<select id='purpose' name='purpose'>{_options(list(wallet.COPY_PURPOSES))}</select>"
+        f"<input type='text' id='purpose' name='purpose' required minlength='{PURPOSE_CHARS[0]}' "
+        f"maxlength='{PURPOSE_CHARS[1]}' placeholder='{escape(t['w_purpose_hint'])}'>"
         f"<label for='recipient'>{escape(t['w_recipient'])}</label>"
-        "<input type='text' id='recipient' name='recipient' required>"
+        f"<input type='text' id='recipient' name='recipient' required "
+        f"maxlength='{RECIPIENT_CHARS[1]}'>"
         f"<label for='copy_until'>{escape(t['w_valid_until'])}</label>"
         "<input type='date' id='copy_until' name='valid_until' required>"
         f"<p><button type='submit' id='copy-submit'>{escape(t['w_make_copy'])}</button></p></form>"
@@ -146,6 +142,18 @@ def _present(t: dict[str, str], base_id: str, fields: list[str]) -> str:
     )
 
 
+def _not_found(request: Request, holder: HolderInfo, base_id: str) -> HTMLResponse:
+    """A page, not the API's JSON: a licence that is not in this holder's wallet (whether it
+    does not exist or is somebody else's: the wallet is no oracle of who holds what)."""
+    t = texts(language(request))
+    body = (
+        f"<p id='error' class='verdict invalid' role='alert'>"
+        f"{escape(t['w_not_found'].replace('{id}', base_id))}</p>"
+        f"<p><a href='/wallet' id='wallet-back'>{escape(t['w_list'])}</a></p>"
+    )
+    return wallet_frame(request, t["w_not_found_title"], body, holder, 404)
+
+
 async def _licence_page(
     request: Request, rt: RuntimeDep, base_id: str, error: str = "", status: int = 200
 ) -> HTMLResponse | RedirectResponse:
@@ -153,7 +161,10 @@ async def _licence_page(
     if holder is None:
         return RedirectResponse(SIGN_IN, status_code=303)
     t = texts(language(request))
-    data = await run_in_threadpool(wallet.wallet_licence, rt, holder, base_id)
+    try:
+        data = await run_in_threadpool(wallet.wallet_licence, rt, holder, base_id)
+    except NotFoundError:  # unknown, or another holder's: the same page, in the holder's language
+        return _not_found(request, holder, base_id)
     meta = data["metadata"]
     shown = (
         f"<p id='error' class='verdict invalid' role='alert'>{escape(error)}</p>" if error else ""

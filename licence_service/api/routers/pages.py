@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from licence_service.api.deps import RuntimeDep
 from licence_service.api.pages import (
@@ -26,7 +26,7 @@ from licence_service.api.pages import (
 from licence_service.api.pages.assets import ROOT_FILES, static_file
 from licence_service.api.pages.counter import counter_page
 from licence_service.api.pages.holder import show_holder
-from licence_service.api.pages.holder_search import search_html
+from licence_service.api.pages.holder_search import SEARCH_PATH, search_html
 from licence_service.api.pages.results import error_html, result_html
 from licence_service.api.pages.session import optional_person, optional_viewer
 from licence_service.api.pages.texts import language, texts
@@ -133,7 +133,14 @@ def verify_form_post(
     return _verdict_page(request, rt, viewer, result)
 
 
-@router.post("/verify/holder", response_class=HTMLResponse, dependencies=[Depends(require_csrf)])
+@router.post("/verify/holder", include_in_schema=False)
+def holder_search_moved() -> RedirectResponse:
+    """The search box's old address (a counter page cached offline may still post there): a
+    307, so the browser re-posts the form to ``/desk/holders``."""
+    return RedirectResponse(SEARCH_PATH, status_code=307)
+
+
+@router.post(SEARCH_PATH, response_class=HTMLResponse, dependencies=[Depends(require_csrf)])
 async def holder_search(
     request: Request,
     rt: RuntimeDep,
@@ -141,7 +148,9 @@ async def holder_search(
     holder_id: Annotated[str, Form(max_length=200)] = "",
 ) -> HTMLResponse:
     """The counter's search box: the holder's licences for signed-in window staff and
-    issuers (``pages.holder_search``; works without JavaScript)."""
+    issuers (``pages.holder_search``; works without JavaScript). Under ``/desk``, not the
+    public ``/verify``: it is limited per person by the read limit, not per address by the
+    public verification bucket."""
     t = texts(language(request))
     html, status, headers = await run_in_threadpool(search_html, rt, viewer, t, holder_id)
     response = counter_page(request, status=status, holder_html=html)
