@@ -269,6 +269,7 @@ TABLE: dict[tuple[str, str], tuple[frozenset[str], dict[str, object]]] = {
     ("GET", "/api/v1/imports/templates/{name}"): (ISSUERS, {}),
     ("GET", "/api/v1/holders/{holder_id}/licences"): (WINDOW | ISSUERS, {}),
     ("GET", "/api/v1/reminders"): (STAFF | {"agency_admin_a1"}, {}),
+    ("GET", "/api/v1/deadlines"): (STAFF | {"agency_admin_a1", "reviewer_a1"}, {}),
     ("GET", L): (READ_A1, {}),
     ("GET", L + "/pdf"): (ISSUER_A1, {}),
     ("GET", L + "/history"): (READ_A1, {}),

@@ -1,7 +1,7 @@
 """holder contacts and wallet accounts' IDs sealed with the field key (issue 20)
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-07 12:40:00.000000
 
 What 0013 did for the licences' holder IDs, for the personal data added since: a licence's
@@ -25,7 +25,7 @@ from licence_service.store.field_key import is_sealed
 from licence_service.store.sealing import migration_key
 
 revision = "0017"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
