@@ -20,6 +20,7 @@ from licence_service.api.headers import SecurityHeaders, docs_page, internal_err
 from licence_service.api.idempotency import Idempotency
 from licence_service.api.routers import (
     audit,
+    exchange,
     federation,
     holders,
     imports,
@@ -175,6 +176,7 @@ def create_app(
     api.include_router(lifecycle.router)
     api.include_router(audit.router)
     api.include_router(federation.router)
+    api.include_router(exchange.router)
     api.include_router(people.router)
     api.include_router(holders.router)
     api.include_router(wallet.router)
