@@ -145,7 +145,7 @@ def _page_rows(
             .where(FeedChange.seq > after, FeedChange.seq <= top, Licence.type_code == ltype.code)
             .order_by(FeedChange.seq)
             .limit(limit + 1)
-        ).tuples()
+        )
     ]
 
 

@@ -162,9 +162,11 @@ class PushWorker:
 
     rt: Runtime
     delivery: DeliveryWorker
+    batch: int = PUSH_BATCH
 
     def run_once(self) -> tuple[int, RoundResult]:
-        return dispatch(self.rt), self.delivery.run_once()
+        """Enqueue what is new, deliver what is due: (deliveries enqueued, delivery round)."""
+        return dispatch(self.rt, self.batch), self.delivery.run_once()
 
     def run(self, stop: threading.Event, interval: float = 1.0, lease: Lease | None = None) -> None:
         """Every ``interval`` seconds until ``stop``, while this process holds ``push``."""
@@ -178,7 +180,11 @@ class PushWorker:
 
 
 def push_worker(
-    rt: Runtime, name: str | None = None, claim_seconds: float | None = None
+    rt: Runtime,
+    name: str | None = None,
+    claim_seconds: float | None = None,
+    policy: RetryPolicy | None = None,
+    batch: int = PUSH_BATCH,
 ) -> PushWorker:
     """The region's push worker, signing with its first agency's credentials and retrying
     as the notifier's settings say."""
@@ -188,7 +194,7 @@ def push_worker(
     settings = rt.settings.notify
     signer = PushSigner(region, rt.agency_credentials(code))
     adapter = PushAdapter(signer, settings.timeout)
-    policy = RetryPolicy(settings.max_attempts, settings.retry_base, settings.retry_cap)
+    policy = policy or RetryPolicy(settings.max_attempts, settings.retry_base, settings.retry_cap)
     worker = DeliveryWorker(rt.sessions, {Channel.PUSH: adapter}, policy,
                             name=name or holder_name(), claim_seconds=claim_seconds)  # fmt: skip
-    return PushWorker(rt, worker)
+    return PushWorker(rt, worker, batch)
