@@ -79,6 +79,19 @@ def _notify_loop(rt: Runtime, stop: threading.Event) -> None:
     delivery_worker(rt.sessions, settings).run(stop, interval=settings.interval)
 
 
+def _push_loop(rt: Runtime, stop: threading.Event) -> None:
+    """Push changes to other regions' subscriptions (one process: the ``push`` lease)."""
+    from licence_service.federation.subscriptions import push_worker
+
+    while not stop.is_set():
+        try:
+            push_worker(rt).run(stop, interval=rt.settings.notify.interval)
+            return
+        except Exception:  # e.g. no agency set up yet: retry until there is one
+            log.exception("push worker could not start; retrying")
+        stop.wait(5.0)
+
+
 def _reminder_loop(rt: Runtime, stop: threading.Event) -> None:
     """Enqueue the day's reminders (one process of the region: the ``reminders`` lease)."""
     ReminderJob(rt.sessions, rt.settings.notify).run(stop)
@@ -129,6 +142,7 @@ def create_app(
                 ),
                 threading.Thread(target=_index_loop, args=(rt, stop), name="indexer", daemon=True),
                 threading.Thread(target=_notify_loop, args=(rt, stop), name="notify", daemon=True),
+                threading.Thread(target=_push_loop, args=(rt, stop), name="push", daemon=True),
                 threading.Thread(
                     target=_reminder_loop, args=(rt, stop), name="reminders", daemon=True
                 ),

@@ -18,6 +18,7 @@ from licence_service.cli import (  # noqa: F401 - each module registers its comm
     bulk,
     chain,
     database,
+    exchange,
     federation,
     licences,
     lifecycle,

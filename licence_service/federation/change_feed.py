@@ -22,7 +22,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from licence_service.domain.errors import InvalidInputError
-from licence_service.domain.licence_types import LicenceType, get_licence_type
+from licence_service.domain.licence_types import (
+    FieldValidationError,
+    LicenceType,
+    get_licence_type,
+)
 from licence_service.federation.auth import Caller
 from licence_service.federation.sharing import find_consent, release
 from licence_service.region.runtime import Runtime
@@ -43,7 +47,7 @@ def changes_since(
     ``purpose``, an entry whose holder consented to the caller's region for it also carries
     ``data``: the released (masked) fields and the on-chain receipt of that release.
     """
-    ltype = get_licence_type(type_code)
+    ltype = feed_type(type_code)
     rows: list[tuple[dict[str, Any], Licence]] = []
     with rt.sessions() as s:
         changed = set(
@@ -83,6 +87,14 @@ def parse_cursor(cursor: str | None, field: str = "cursor") -> int:
             field=field,
         )
     return int(cursor)
+
+
+def feed_type(type_code: str) -> LicenceType:
+    """The licence type a feed, snapshot or subscription names; a 422 naming ``type``."""
+    try:
+        return get_licence_type(type_code)
+    except FieldValidationError as exc:
+        raise InvalidInputError(str(exc), field="type") from None
 
 
 def check_limit(limit: int) -> int:
@@ -163,7 +175,7 @@ def feed_page(
     has everything up to now and asks again later with that cursor. The highest number is
     read before the page, and the page bounded by it, so a change numbered meanwhile is left
     for the next page rather than jumped over."""
-    ltype = get_licence_type(type_code)
+    ltype = feed_type(type_code)
     after, limit = parse_cursor(cursor), check_limit(limit)
     sequence(rt.sessions)
     with rt.sessions() as s:

@@ -14,9 +14,13 @@ from typing import Any
 from sqlalchemy import func, select
 
 from licence_service.domain.errors import InvalidInputError
-from licence_service.domain.licence_types import get_licence_type
 from licence_service.federation.auth import Caller
-from licence_service.federation.change_feed import change_entry, check_limit, with_released_data
+from licence_service.federation.change_feed import (
+    change_entry,
+    check_limit,
+    feed_type,
+    with_released_data,
+)
 from licence_service.region.runtime import Runtime
 from licence_service.store.exchange import FeedChange
 from licence_service.store.feed_log import sequence
@@ -47,7 +51,7 @@ def snapshot_page(
 ) -> dict[str, Any]:
     """One page of the snapshot: ``{"items", "cursor", "feed_cursor", "more"}``; ``cursor``
     is None on the last page. Personal data only as the feed gives it (consent, masked)."""
-    ltype = get_licence_type(type_code)
+    ltype = feed_type(type_code)
     at, after = _parse(cursor)
     limit = check_limit(limit)
     if at is None:

@@ -25,9 +25,8 @@ from sqlalchemy.orm import Session
 
 from licence_service.audit import oplog
 from licence_service.domain.errors import NotFoundError
-from licence_service.domain.licence_types import get_licence_type
 from licence_service.federation.auth import Caller
-from licence_service.federation.change_feed import feed_page, parse_cursor
+from licence_service.federation.change_feed import feed_page, feed_type, parse_cursor
 from licence_service.federation.push import PushAdapter, PushSigner
 from licence_service.notify.outbox import check_recipient, enqueue, idempotency_key
 from licence_service.notify.worker import DeliveryWorker, RetryPolicy, RoundResult, run_leased
@@ -61,7 +60,7 @@ def subscribe(
     """Record ``caller``'s region's subscription; deliveries start after ``cursor`` (the
     snapshot's ``feed_cursor``), or after the latest change when none is given."""
     target = check_recipient(Channel.PUSH, url, field="url")
-    ltype = get_licence_type(type_code)
+    ltype = feed_type(type_code)
     start = parse_cursor(cursor) if cursor else sequence(rt.sessions)
     with rt.sessions.begin() as s:
         sub = Subscription(region=caller.region, account=caller.account, url=target,
