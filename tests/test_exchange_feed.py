@@ -10,10 +10,14 @@ current state with each change once.
 
 from __future__ import annotations
 
+import threading
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from alembic import command
+from sqlalchemy import create_engine, select, text
 
 from ledger_client.registry import LeafStatus
 from licence_service.domain.errors import InvalidInputError
@@ -23,11 +27,13 @@ from licence_service.federation.snapshot import snapshot_page
 from licence_service.region.runtime import Runtime
 from licence_service.services import issue_licence
 from licence_service.services.status import change_status
+from licence_service.store.engine import make_engine, make_sessions
 from licence_service.store.exchange import FeedChange
+from licence_service.store.feed_log import sequence
+from licence_service.store.field_key import FieldKey
 from licence_service.store.models import Licence, LicenceVersion, StatusChange
+from licence_service.store.schema import alembic_config, upgrade
 from tests.service_fixtures import business_request
-
-pytestmark = pytest.mark.contract
 
 PEER = Caller(440300, "0x" + "11" * 20)
 
@@ -69,6 +75,7 @@ def _drain(rt: Runtime, cursor: str | None, limit: int = 3) -> tuple[list[dict[s
     raise AssertionError("the feed never ended")
 
 
+@pytest.mark.contract
 def test_paging_while_the_region_writes_skips_and_repeats_nothing(rt: Runtime) -> None:
     anchored = issue_licence(rt, business_request()).licence_id
     seen: list[dict[str, Any]] = []
@@ -96,6 +103,7 @@ def test_paging_while_the_region_writes_skips_and_repeats_nothing(rt: Runtime) -
                for e in seen)  # fmt: skip
 
 
+@pytest.mark.contract
 def test_a_change_committed_late_is_not_jumped_over(rt: Runtime) -> None:
     """Row ids and clocks are taken at write, visibility comes at commit: the change written
     first but committed last must still come after the cursor the client holds."""
@@ -122,6 +130,7 @@ def test_a_change_committed_late_is_not_jumped_over(rt: Runtime) -> None:
     assert [(e["licence_id"], e["kind"]) for e in page] == [(first_id, "status")]
 
 
+@pytest.mark.contract
 def test_snapshot_then_feed_is_every_change_exactly_once(rt: Runtime) -> None:
     _issue(rt)
     victim = issue_licence(rt, business_request()).licence_id
@@ -160,6 +169,7 @@ def test_snapshot_then_feed_is_every_change_exactly_once(rt: Runtime) -> None:
     assert [e["status"] for e in snap if base_of[e["licence_id"]] == victim_row] == ["ACTIVE"]
 
 
+@pytest.mark.contract
 def test_bad_cursors_and_limits_are_refused_naming_the_field(rt: Runtime) -> None:
     for bad in ("abc", "-1", "1:2"):
         with pytest.raises(InvalidInputError) as caught:
@@ -171,3 +181,61 @@ def test_bad_cursors_and_limits_are_refused_naming_the_field(rt: Runtime) -> Non
     with pytest.raises(InvalidInputError) as caught:
         feed_page(rt, PEER, "BL01", None, 0)
     assert caught.value.field == "limit"
+
+
+@pytest.mark.contract
+def test_paging_beside_a_concurrent_writer_sees_each_change_once(rt: Runtime) -> None:
+    """A thread issues while the client pages as fast as it can: the same guarantee."""
+    _, cursor = _drain(rt, None)
+    issued: list[str] = []
+    writer = threading.Thread(target=lambda: issued.extend(_issue(rt) for _ in range(6)))
+    writer.start()
+    seen: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 120
+    while writer.is_alive() and time.monotonic() < deadline:
+        page = feed_page(rt, PEER, "BL01", cursor, 1)
+        seen += page["items"]
+        cursor = page["cursor"]
+    writer.join(60)
+    rest, _ = _drain(rt, cursor)
+    seen += rest
+    assert [e["licence_id"] for e in seen] == issued  # each once, in the order committed
+    assert [e["seq"] for e in seen] == sorted({e["seq"] for e in seen})
+
+
+@pytest.mark.unit
+def test_the_migration_numbers_the_changes_made_before_it(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    with engine.begin() as conn:  # a database at 0013: a licence, amended, then suspended
+        command.upgrade(alembic_config(conn), "0013")
+        conn.execute(text(
+            "INSERT INTO agency (id, code, name, region_code, region_name, chain_address, "
+            "cert_pem, cert_fingerprint, created_at) VALUES (1, 'A', 'x', 330100, 'x', '0x1', "
+            "'-', 'ab', '2026-01-01')"))  # fmt: skip
+        conn.execute(text(
+            "INSERT INTO licence (id, base_id, type_code, agency_id, serial, holder_name, "
+            "holder_id_type, holder_id, current_version, status, created_at) VALUES (1, 'L', "
+            "'BL01', 1, 1, 'x', 'uscc', 'x', 2, 'SUSPENDED', '2026-01-01')"))  # fmt: skip
+        for vid, day in ((1, "2026-01-01"), (2, "2026-02-01")):
+            conn.execute(text(
+                "INSERT INTO licence_version (id, licence_id, version, identifier, fields_json, "
+                "salts_json, data_root, issue_date, valid_from, valid_until, document_digest, "
+                "pdf_path, kind, key, leaf, parent_leaf, qr_payload, link_state, created_at) "
+                "VALUES (:v, 1, :v, :i, '{}', '{}', x'00', :d, :d, '2030-01-01', x'00', 'p', 0, "
+                ":k, :k, x'00', 'q', 'none', :d)"),
+                {"v": vid, "i": f"L.{vid}", "d": day, "k": bytes([vid])})  # fmt: skip
+        conn.execute(text(
+            "INSERT INTO status_change (id, version_id, status, reason_code, reason_text, actor, "
+            "tx_hash, block_number, block_time, created_at) VALUES (1, 2, 'SUSPENDED', 1, '', "
+            "'', '0x', 1, '2026-03-01', '2026-03-01')"))  # fmt: skip
+    upgrade(engine)
+    sessions = make_sessions(make_engine(url), FieldKey(tmp_path / "field.key"))
+    with sessions() as s:
+        rows = [(c.seq, c.version_id, c.kind, c.status)
+                for c in s.scalars(select(FeedChange).order_by(FeedChange.seq))]  # fmt: skip
+    assert rows == [(1, 1, "issued", "ACTIVE"), (2, 2, "amended", "ACTIVE"),
+                    (3, 2, "status", "SUSPENDED")]  # fmt: skip
+    with sessions.begin() as s:  # the next change is numbered after them
+        s.add(FeedChange(licence_id=1, version_id=2, kind="status", status="ACTIVE"))
+    assert sequence(sessions) == 4

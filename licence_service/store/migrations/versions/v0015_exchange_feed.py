@@ -81,7 +81,7 @@ def _backfill() -> None:
         sa.column("version_id", sa.Integer()),
         sa.column("kind", sa.String()),
         sa.column("status", sa.String()),
-        sa.column("created_at", sa.DateTime(timezone=True)),
+        sa.column("created_at"),  # as read: the source rows' own format
     )
     ordered = sorted(rows, key=lambda r: (str(r[0]), r[3] < 0, r[2]))
     values = [
