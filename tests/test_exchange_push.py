@@ -21,6 +21,7 @@ from sqlalchemy import select
 from ledger_client.node import AnvilNode
 from licence_service.federation.auth import Caller
 from licence_service.federation.push import PushRefused, PushSigner, push_headers, verify_push
+from licence_service.federation.region import report_compromised
 from licence_service.federation.sharing import grant_consent
 from licence_service.federation.subscriptions import (
     list_subscriptions,
@@ -33,6 +34,7 @@ from licence_service.region.runtime import Runtime
 from licence_service.services import issue_licence
 from tests.federation_fixtures import REGIONS, Consortium, build_consortium
 from tests.push_fixtures import Receiver, receiving
+from tests.security.http_server import serve
 from tests.service_fixtures import BUSINESS_FIELDS, HOLDER_USCC, business_request
 
 pytestmark = pytest.mark.e2e  # real webhook servers and a worker process
@@ -218,3 +220,31 @@ def test_kill_9_of_the_pushing_worker_loses_nothing(
         assert len(repeated) == 1 and receiver.duplicates == list(repeated)
         assert receiver.refused == []
     _end_all(a)
+
+
+def test_the_server_pushes_by_itself(consortium: Consortium) -> None:
+    """``licledger serve``'s app runs the push worker: a subscription is served without a
+    worker started by hand."""
+    a, b = consortium.a, consortium.b
+    with receiving(b, B) as (receiver, url), serve(a, background=True):
+        subscribe(a, Caller(B, account(b, "B")), url, "BL01")
+        issued = issue_licence(a, business_request(), wait=False).licence_id
+        deadline = time.monotonic() + 60
+        while issued not in {e["licence_id"] for e in _items(receiver)}:
+            assert time.monotonic() < deadline, "the server never pushed"
+            time.sleep(0.2)
+    _end_all(a)
+
+
+def test_a_push_signed_with_a_key_reported_lost_is_refused(consortium: Consortium) -> None:
+    """Last in the module: C's seal key is reported compromised, and B refuses what it signs."""
+    b, c = consortium.b, consortium.c
+    creds = c.agency_credentials(REGIONS["C"][2])
+    body = json.dumps({"delivery": "d-lost", "from_region": C, "to_region": B, "items": []})
+    headers = push_headers(PushSigner(C, creds), "d-lost", B, body.encode())
+    b.certificates.refresh()
+    assert verify_push(b.certificates, headers, body.encode(), audience=B).region == C
+    report_compromised(c, creds.fingerprint, datetime.now(UTC) - timedelta(seconds=30))
+    b.certificates.refresh()
+    with pytest.raises(PushRefused, match="compromised"):
+        verify_push(b.certificates, headers, body.encode(), audience=B)
