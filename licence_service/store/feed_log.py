@@ -62,22 +62,30 @@ def install() -> None:
 
 
 def sequence(sessions: sessionmaker[Session]) -> int:
-    """Number every committed change that has no number yet; the last number given.
+    """Number every committed change that has no number yet; the highest number given.
 
     The first statement updates the sequence row: in PostgreSQL that row lock makes a second
     sequencer wait until this one commits (and then see its numbers); in SQLite it takes the
-    database's write lock before anything is read."""
+    database's write lock before anything is read. One set-based update numbers the waiting
+    rows by id from ``last + 1`` on (numbers may leave gaps: a cursor needs them rising and
+    unique, not consecutive); a row committed meanwhile with an id below the range waits for
+    the next call, so it still gets a number above every one given here."""
     with sessions.begin() as s:
         s.execute(update(FeedSequence).where(FeedSequence.id == 1).values(last=FeedSequence.last))
         last = int(s.scalar(select(FeedSequence.last).where(FeedSequence.id == 1)) or 0)
-        waiting = list(
-            s.scalars(select(FeedChange.id).where(FeedChange.seq.is_(None)).order_by(FeedChange.id))
+        low, high = s.execute(
+            select(func.min(FeedChange.id), func.max(FeedChange.id)).where(FeedChange.seq.is_(None))
+        ).one()
+        if low is None:
+            return last
+        base = last + 1 - int(low)
+        s.execute(
+            update(FeedChange)
+            .where(FeedChange.seq.is_(None), FeedChange.id.between(low, high))
+            .values(seq=FeedChange.id + base)
         )
-        for n, change_id in enumerate(waiting, last + 1):
-            s.execute(update(FeedChange).where(FeedChange.id == change_id).values(seq=n))
-        if waiting:
-            last += len(waiting)
-            s.execute(update(FeedSequence).where(FeedSequence.id == 1).values(last=last))
+        last = int(s.scalar(select(func.max(FeedChange.seq))) or last)
+        s.execute(update(FeedSequence).where(FeedSequence.id == 1).values(last=last))
     return last
 
 
