@@ -176,6 +176,7 @@ def test_a_failing_webhook_is_retried_with_the_same_delivery_id(consortium: Cons
         times = [t for t, _, _ in receiver.gateway.requests]
         assert times[2] - times[1] >= times[1] - times[0] - 0.02  # the wait grows
         assert [e["licence_id"] for e in _items(receiver)] == [issued]
+        assert [sub["deliveries"] for sub in list_subscriptions(a)] == [{"sent": 1}]
     _end_all(a)
 
 

@@ -34,9 +34,10 @@ Purpose = Annotated[
 
 def _line(sub: dict[str, Any]) -> str:
     purpose = f" for {sub['purpose']!r}" if sub["purpose"] else ""
+    counts = "".join(f", {state} {n}" for state, n in sorted(sub.get("deliveries", {}).items()))
     return (
         f"#{sub['id']} region {sub['region']} {sub['type']}{purpose} -> {sub['url']} "
-        f"(cursor {sub['cursor']})"
+        f"(cursor {sub['cursor']}{counts})"
     )
 
 

@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from licence_service.audit import oplog
@@ -73,13 +73,24 @@ def subscribe(
         return _view(sub)
 
 
+def _deliveries(s: Session, subscription_id: int) -> dict[str, int]:
+    """The subscription's pushes in the outbox by state (sent, pending, sending, failed)."""
+    rows = s.execute(
+        select(Message.state, func.count())
+        .where(Message.dedupe_key.like(f"push:{subscription_id}:%"))
+        .group_by(Message.state)
+    ).all()
+    return {str(state): int(n) for state, n in rows}
+
+
 def list_subscriptions(rt: Runtime, region: int | None = None) -> list[dict[str, Any]]:
-    """Active subscriptions, of one region or (``None``, this region's staff) all."""
+    """Active subscriptions, of one region or (``None``, this region's staff) all, each with
+    its deliveries by state (a ``failed`` one is fetched again from the feed)."""
     with rt.sessions() as s:
         query = select(Subscription).where(Subscription.active).order_by(Subscription.id)
         if region is not None:
             query = query.where(Subscription.region == region)
-        return [_view(sub) for sub in s.scalars(query)]
+        return [_view(sub) | {"deliveries": _deliveries(s, sub.id)} for sub in s.scalars(query)]
 
 
 def unsubscribe(rt: Runtime, subscription_id: int, region: int | None = None) -> dict[str, Any]:
