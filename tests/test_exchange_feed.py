@@ -29,10 +29,10 @@ from licence_service.services import issue_licence
 from licence_service.services.status import change_status
 from licence_service.store.engine import make_engine, make_sessions
 from licence_service.store.exchange import FeedChange
-from licence_service.store.feed_log import sequence
 from licence_service.store.field_key import FieldKey
 from licence_service.store.models import Licence, LicenceVersion, StatusChange
 from licence_service.store.schema import alembic_config, upgrade
+from licence_service.store.sequencing import sequence
 from tests.service_fixtures import business_request
 
 PEER = Caller(440300, "0x" + "11" * 20)

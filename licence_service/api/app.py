@@ -20,7 +20,6 @@ from licence_service.api.headers import SecurityHeaders, docs_page, internal_err
 from licence_service.api.idempotency import Idempotency
 from licence_service.api.routers import (
     audit,
-    exchange,
     federation,
     holders,
     imports,
@@ -32,6 +31,7 @@ from licence_service.api.routers import (
     verify,
     wallet,
 )
+from licence_service.api.routers.exchange import router as exchange_router
 from licence_service.api.shared_limits import (
     Leadership,
     SharedTokenBuckets,
@@ -190,9 +190,9 @@ def create_app(
     api.include_router(lifecycle.router)
     api.include_router(audit.router)
     api.include_router(federation.router)
-    api.include_router(exchange.router)
     api.include_router(people.router)
     api.include_router(holders.router)
+    api.include_router(exchange_router)
     api.include_router(wallet.router)
     api.include_router(reminders.router)
 

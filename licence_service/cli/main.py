@@ -18,7 +18,6 @@ from licence_service.cli import (  # noqa: F401 - each module registers its comm
     bulk,
     chain,
     database,
-    exchange,
     federation,
     licences,
     lifecycle,
@@ -27,6 +26,7 @@ from licence_service.cli import (  # noqa: F401 - each module registers its comm
     serve,
 )
 from licence_service.cli.common import app
+from licence_service.cli.exchange import exchange_app  # noqa: F401 - registers its commands
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """The incremental exchange feed another region pulls, page by page with a cursor.
 
 Every licence version and status change is numbered in the region's change log
-(``store.feed_log``): a page is the changes of a type after the caller's cursor, in number
+(``store.sequencing``): a page is the changes of a type after the caller's cursor, in number
 order, and its answer's ``cursor`` is where the next page starts. Numbers are given in the
 order changes become visible, so paging while the region writes never skips or repeats one.
 (``changes_since``, by time, is the older form, kept for callers that still use it.)
@@ -31,8 +31,8 @@ from licence_service.federation.auth import Caller
 from licence_service.federation.sharing import find_consent, release
 from licence_service.region.runtime import Runtime
 from licence_service.store.exchange import FeedChange
-from licence_service.store.feed_log import sequence
 from licence_service.store.models import Licence, LicenceVersion, StatusChange
+from licence_service.store.sequencing import sequence
 
 MAX_LIMIT = 1000
 RELEASED = ("fields", "masked", "withheld", "receipt")  # what an entry's ``data`` carries

@@ -23,8 +23,8 @@ from licence_service.federation.change_feed import (
 )
 from licence_service.region.runtime import Runtime
 from licence_service.store.exchange import FeedChange
-from licence_service.store.feed_log import sequence
 from licence_service.store.models import Licence, LicenceVersion
+from licence_service.store.sequencing import sequence
 
 
 def _parse(cursor: str | None) -> tuple[int | None, int]:

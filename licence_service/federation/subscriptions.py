@@ -32,10 +32,10 @@ from licence_service.notify.outbox import check_recipient, enqueue, idempotency_
 from licence_service.notify.worker import DeliveryWorker, RetryPolicy, RoundResult, run_leased
 from licence_service.region.runtime import Runtime
 from licence_service.store.exchange import Subscription
-from licence_service.store.feed_log import sequence
 from licence_service.store.lease import Lease, holder_name
 from licence_service.store.messages import Channel, Message, MessageState
 from licence_service.store.models import utcnow
+from licence_service.store.sequencing import sequence
 
 PUSH_BATCH = 100  # changes in one delivery
 MAX_PAGES = 20  # pages one subscription is given per round (the others get their turn)

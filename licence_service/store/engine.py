@@ -10,12 +10,12 @@ from sqlalchemy.pool import Pool
 
 from licence_service.people import holder_models as _holder_models  # noqa: F401 - registers tables
 from licence_service.people import models as _people_models  # noqa: F401 - registers tables
-from licence_service.store import exchange as _exchange_models  # noqa: F401 - registers tables
-from licence_service.store import feed_log, sealing
 from licence_service.store import imports as _import_models  # noqa: F401 - registers tables
 from licence_service.store import messages as _message_models  # noqa: F401 - registers tables
+from licence_service.store import sealing
 from licence_service.store.field_key import FieldKey
 from licence_service.store.schema import SchemaError, ensure_current
+from licence_service.store.sequencing import install as install_sequencing
 
 __all__ = ["SchemaError", "make_engine", "make_sessions"]
 
@@ -48,6 +48,6 @@ def make_sessions(engine: Engine, field_key: FieldKey | None = None) -> sessionm
     """Sessions of ``engine``; ``field_key`` seals and opens the sensitive values
     (``store.sealing``; without it, the key registered for the database's URL)."""
     sealing.install()
-    feed_log.install()
+    install_sequencing()  # and registers the exchange's tables (store.exchange)
     info = {"field_key": field_key} if field_key is not None else {}
     return sessionmaker(engine, expire_on_commit=False, info=info)

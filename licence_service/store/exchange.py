@@ -3,7 +3,7 @@ feed, the snapshot and the push deliveries are read from, its sequencer, and the
 subscriptions other regions hold.
 
 A change is written in the transaction of the licence version or status change it records
-(``federation.feed_log``), without a number; the sequencer numbers committed changes later,
+(``store.sequencing``), without a number; the sequencer numbers committed changes later,
 one sequencer at a time (``FeedSequence``'s row is its lock), so numbers rise in the order
 they become visible and a reader holding a cursor never misses one committed after it read.
 """

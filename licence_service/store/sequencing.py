@@ -1,4 +1,4 @@
-"""The change log under the feed: recorded with each change, numbered after commit.
+"""Sequencing the change log under the feed: recorded with each change, numbered after commit.
 
 Why not timestamps or row ids: two transactions can commit in the other order than they took
 their ids or clocks, so a client that read up to id 6 while id 5 was still uncommitted would
