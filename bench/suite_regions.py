@@ -17,6 +17,7 @@ machine falls on both alike:
 from __future__ import annotations
 
 import os
+import statistics
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -126,13 +127,31 @@ def turns(suites: tuple[str, ...], round_no: int) -> tuple[str, ...]:
     return suites if round_no % 2 == 0 else suites[::-1]
 
 
+def _paired(rounds: dict[str, dict[str, list[float]]]) -> dict[str, float]:
+    """Median over rounds of the sm / intl ratio within each round (both suites measured
+    back to back): a load swing between rounds falls on both sides of one ratio alike."""
+    intl, sm = rounds["intl"], rounds["sm"]
+
+    def median(key: str, sm_over_intl: bool) -> float:
+        pairs = zip(intl[key], sm[key], strict=True)
+        return round(statistics.median(s / i if sm_over_intl else i / s for i, s in pairs), 3)
+
+    return {
+        "qr_time_sm_over_intl": median("qr_http_per_s", sm_over_intl=False),
+        "in_process_qr_time_sm_over_intl": median("qr_verify_per_s", sm_over_intl=False),
+        "import_rate_sm_over_intl": median("import_licences_per_s", sm_over_intl=True),
+    }
+
+
 def measure_regions(suites: tuple[str, ...], plan: Plan) -> dict[str, dict[str, float]]:
     """Per suite, the best round of ``import_licences_per_s``, ``qr_verify_per_s`` (in
-    process) and ``qr_http_per_s``."""
+    process) and ``qr_http_per_s``; under ``paired``, the median per-round ratios."""
     best: dict[str, dict[str, float]] = {name: {} for name in suites}
+    rounds: dict[str, dict[str, list[float]]] = {name: {} for name in suites}
 
     def keep(name: str, key: str, value: float) -> None:
         best[name][key] = round(max(value, best[name].get(key, 0.0)), 1)
+        rounds[name].setdefault(key, []).append(value)
 
     with ExitStack() as stack:
         regions = {
@@ -154,4 +173,6 @@ def measure_regions(suites: tuple[str, ...], plan: Plan) -> dict[str, dict[str, 
             for name in turns(suites, r):
                 seconds = max(1.0, plan.qr_seconds)
                 keep(name, "qr_http_per_s", http_rate(servers[name], payloads[name], seconds))
+    if set(suites) == {"intl", "sm"}:
+        best["paired"] = _paired(rounds)
     return best

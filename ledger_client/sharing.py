@@ -1,4 +1,5 @@
-"""Typed access to the ``SharingLedger`` contract: consents and cross-region data releases.
+"""Typed access to the ``SharingLedger`` contract: consents, sharing requests with their
+review and metering, and cross-region data releases.
 
 Only hashes reach the chain. The caller computes them off-chain (a consent hash over the
 signed consent record, a receipt hash over the release receipt both regions keep, a purpose
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Any
 
 from ledger_client.artifacts import SHARING, load_artifact
@@ -47,6 +49,68 @@ class ReleaseInfo:
     purpose_hash: bytes
     consent_hash: bytes
     recorded_at: int
+
+
+class RequestState(IntEnum):
+    """``ISharingLedger.RequestState``."""
+
+    NONE = 0
+    PENDING = 1
+    APPROVED = 2
+    REFUSED = 3
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """A sharing request as the chain keeps it: review outcome and metered use."""
+
+    request_hash: bytes
+    leaf: bytes
+    purpose_hash: bytes
+    holder_region: int
+    requester_region: int
+    requested_at: int
+    decided_at: int
+    valid_until: int
+    cap: int  # 0: no cap
+    uses: int
+    state: RequestState
+
+
+@dataclass(frozen=True)
+class RequestStep:
+    """One on-chain step of a sharing request: ``requested``, ``approved``, ``refused`` or
+    ``used`` (a release under the approval). Fields a step does not carry stay zero."""
+
+    step: str
+    request_hash: bytes
+    timestamp: int
+    tx: TxInfo
+    log_index: int
+    holder_region: int = 0
+    requester_region: int = 0
+    leaf: bytes = bytes(32)
+    purpose_hash: bytes = bytes(32)
+    reviewer_hash: bytes = bytes(32)
+    reason_hash: bytes = bytes(32)
+    valid_until: int = 0
+    cap: int = 0
+    uses: int = 0
+    recorder: str = ""
+
+
+_STEPS = {
+    "SharingRequested": ("requested", {"holderRegion": "holder_region", "leaf": "leaf",
+                                       "requesterRegion": "requester_region",
+                                       "purposeHash": "purpose_hash", "recorder": "recorder"}),
+    "SharingApproved": ("approved", {"holderRegion": "holder_region",
+                                     "reviewerHash": "reviewer_hash", "validUntil": "valid_until",
+                                     "cap": "cap", "recorder": "recorder"}),
+    "SharingRefused": ("refused", {"holderRegion": "holder_region",
+                                   "reviewerHash": "reviewer_hash", "reasonHash": "reason_hash",
+                                   "recorder": "recorder"}),
+    "ApprovalUsed": ("used", {"uses": "uses", "cap": "cap"}),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -93,6 +157,7 @@ class SharingEvents:
     consents: list[ConsentRecorded] = field(default_factory=list)
     withdrawals: list[ConsentWithdrawn] = field(default_factory=list)
     releases: list[DataReleased] = field(default_factory=list)
+    requests: list[RequestStep] = field(default_factory=list)
 
 
 def decode_sharing_logs(
@@ -127,6 +192,14 @@ def decode_sharing_logs(
                     consent_hash=a["consentHash"], grantor_region=a["grantorRegion"], **where
                 )
             )
+        elif name in _STEPS:
+            step, names = _STEPS[name]
+            out.requests.append(
+                RequestStep(
+                    step, a["requestHash"], ts, where["tx"], where["log_index"],
+                    **{py: a[sol] for sol, py in names.items()},
+                )
+            )  # fmt: skip
         elif name == "DataReleased":
             out.releases.append(
                 DataReleased(
@@ -173,6 +246,45 @@ class SharingClient(ContractClient[SharingEvents]):
         )
         return self._transact(fn).releases[0]
 
+    def record_request(
+        self, request_hash: bytes, leaf: bytes, requester_region: int, purpose_hash: bytes
+    ) -> RequestStep:
+        """Record another region's request for ``leaf``'s data (the caller holds the data)."""
+        fn = self.contract.functions.recordRequest(
+            request_hash, leaf, requester_region, purpose_hash
+        )
+        return self._transact(fn).requests[0]
+
+    def approve_request(
+        self, request_hash: bytes, reviewer_hash: bytes, valid_until: int, cap: int = 0
+    ) -> RequestStep:
+        """Record a reviewer's approval until ``valid_until`` for at most ``cap`` releases
+        (0: no cap)."""
+        fn = self.contract.functions.approveRequest(request_hash, reviewer_hash, valid_until, cap)
+        return self._transact(fn).requests[0]
+
+    def refuse_request(
+        self, request_hash: bytes, reviewer_hash: bytes, reason_hash: bytes
+    ) -> RequestStep:
+        fn = self.contract.functions.refuseRequest(request_hash, reviewer_hash, reason_hash)
+        return self._transact(fn).requests[0]
+
+    def record_approved_release(
+        self,
+        receipt_hash: bytes,
+        leaf: bytes,
+        to_region: int,
+        purpose_hash: bytes,
+        request_hash: bytes,
+    ) -> tuple[DataReleased, RequestStep]:
+        """Record a release under an approved request; the chain refuses it past the cap or
+        the end, or for another region, leaf or purpose. Returns the release and its count."""
+        fn = self.contract.functions.recordApprovedRelease(
+            receipt_hash, leaf, to_region, purpose_hash, request_hash
+        )
+        events = self._transact(fn)
+        return events.releases[0], events.requests[0]
+
     # ------------------------------------------------------------------ events
 
     def _decode(self, logs: Iterable[Mapping[str, Any]]) -> SharingEvents:
@@ -209,3 +321,15 @@ class SharingClient(ContractClient[SharingEvents]):
 
     def is_consent_valid(self, consent_hash: bytes, time: int) -> bool:
         return bool(self._call(self.contract.functions.isConsentValid(consent_hash, time)))
+
+    def sharing_request(self, request_hash: bytes) -> RequestInfo | None:
+        """The recorded request with its review and use, or None for an unknown hash."""
+        leaf, purpose, holder, requester, at, decided, until, cap, uses, state = self._call(
+            self.contract.functions.sharingRequest(request_hash)
+        )
+        if not state:
+            return None
+        return RequestInfo(
+            bytes(request_hash), bytes(leaf), bytes(purpose), int(holder), int(requester),
+            int(at), int(decided), int(until), int(cap), int(uses), RequestState(state),
+        )  # fmt: skip

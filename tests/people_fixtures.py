@@ -15,6 +15,7 @@ from ledger_client.node import AnvilNode
 from licence_service.api.app import create_app
 from licence_service.people.identity import PersonRole
 from licence_service.people.service import add_person, issue_token
+from licence_service.region.bootstrap import DEFAULT_AGENCY
 from licence_service.region.runtime import Runtime
 from tests.chain_fixtures import free_port
 from tests.service_fixtures import region_runtime
@@ -79,3 +80,13 @@ def served_region(
     rt = region_runtime(home, anvil, public_url=f"http://127.0.0.1:{port}", **overrides)
     with serving(create_app(rt), port) as url:
         yield url, rt
+
+
+@contextmanager
+def served_issuer(
+    home: Path, anvil: AnvilNode, username: str
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """A served region (:func:`served_region`) and the bearer headers of an issuer of its
+    default agency called ``username``."""
+    with served_region(home, anvil) as (url, rt):
+        yield url, bearer(person_token(rt, username, DEFAULT_AGENCY[0], PersonRole.ISSUER))

@@ -12,12 +12,8 @@ import pytest
 
 from bench.issue_data import write_csv
 from ledger_client.node import AnvilNode
-from licence_service.api.app import create_app
-from licence_service.people.identity import PersonRole
-from licence_service.region.bootstrap import DEFAULT_AGENCY, HEALTH_AGENCY
-from tests.chain_fixtures import free_port
-from tests.people_fixtures import bearer, person_token, serving
-from tests.service_fixtures import region_runtime
+from licence_service.region.bootstrap import HEALTH_AGENCY
+from tests.people_fixtures import served_issuer
 
 pytestmark = pytest.mark.e2e
 URL = "/api/v1/imports"
@@ -27,13 +23,8 @@ URL = "/api/v1/imports"
 def server(
     tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode
 ) -> Iterator[tuple[str, dict[str, str]]]:
-    port = free_port()
-    rt = region_runtime(
-        tmp_path_factory.mktemp("bulk-api"), anvil, public_url=f"http://127.0.0.1:{port}"
-    )
-    headers = bearer(person_token(rt, "bulk-issuer", DEFAULT_AGENCY[0], PersonRole.ISSUER))
-    with serving(create_app(rt), port) as url:
-        yield url, headers
+    with served_issuer(tmp_path_factory.mktemp("bulk-api"), anvil, "bulk-issuer") as served:
+        yield served
 
 
 def _post(url: str, headers: dict[str, str], path: Path, **form: str) -> httpx.Response:

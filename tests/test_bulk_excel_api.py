@@ -18,15 +18,10 @@ import pytest
 from typer.testing import CliRunner
 
 from ledger_client.node import AnvilNode
-from licence_service.api.app import create_app
 from licence_service.cli.main import app as cli_app
 from licence_service.domain.licence_types import get_licence_type
-from licence_service.people.identity import PersonRole
-from licence_service.region.bootstrap import DEFAULT_AGENCY
 from licence_service.services.bulk_files import example_row, template_columns
-from tests.chain_fixtures import free_port
-from tests.people_fixtures import bearer, person_token, serving
-from tests.service_fixtures import region_runtime
+from tests.people_fixtures import served_issuer
 
 pytestmark = pytest.mark.e2e
 BL01 = get_licence_type("BL01")
@@ -38,13 +33,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def server(
     tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode
 ) -> Iterator[tuple[str, dict[str, str]]]:
-    port = free_port()
-    rt = region_runtime(
-        tmp_path_factory.mktemp("excel-api"), anvil, public_url=f"http://127.0.0.1:{port}"
-    )
-    headers = bearer(person_token(rt, "excel-issuer", DEFAULT_AGENCY[0], PersonRole.ISSUER))
-    with serving(create_app(rt), port) as url:
-        yield url, headers
+    with served_issuer(tmp_path_factory.mktemp("excel-api"), anvil, "excel-issuer") as served:
+        yield served
 
 
 def _rows() -> list[dict[str, str]]:

@@ -1,5 +1,6 @@
-"""SharingLedger on a real anvil node: consents and releases between member regions, as
-hashes only; every refusal (no consent, withdrawn, expired, wrong region or leaf, duplicate,
+"""SharingLedger on a real anvil node: consents, sharing requests (review, metered use) and
+releases between member regions, as hashes only; every refusal (no consent or approval,
+withdrawn, refused, expired, past the cap, wrong region, leaf or purpose, duplicate,
 non-member)."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from ledger_client.artifacts import load_artifact
 from ledger_client.connection import ChainConfig
 from ledger_client.deployment import SHARING, Deployment
 from ledger_client.directory import Action, DirectoryClient
-from ledger_client.sharing import ANY_LEAF, SharingClient
+from ledger_client.sharing import ANY_LEAF, RequestState, SharingClient
 from ledger_client.transactions import TransactionSender
 from tests.chain_fixtures import REGION_A, REGION_B, expect_revert, fresh_consortium, sender_for
 
@@ -205,3 +206,90 @@ def test_constructor_refuses_zero_directory(members: Members, chain_config: Chai
     zero = "0x0000000000000000000000000000000000000000"
     expect_revert("ZeroAddress", sender.prepare_deploy, art.abi, art.bytecode, zero)
     assert members.a.directory() == members.deployment.directory
+
+
+# ------------------------------------------------------------------ sharing requests
+
+
+def _requested(m: Members) -> tuple[bytes, bytes, bytes]:
+    """A request of B for a leaf of A, recorded by A: (request, leaf, purpose) hashes."""
+    request, leaf, purpose = h(), h(), h()
+    step = m.a.record_request(request, leaf, REGION_B, purpose)
+    assert (step.step, step.holder_region, step.requester_region) == (
+        "requested", REGION_A, REGION_B,
+    )  # fmt: skip
+    return request, leaf, purpose
+
+
+def test_request_approval_and_metered_releases(members: Members) -> None:
+    m = members
+    request, leaf, purpose = _requested(m)
+    info = m.b.sharing_request(request)  # any region reads it
+    assert info is not None and info.state is RequestState.PENDING and info.uses == 0
+    assert m.a.sharing_request(h()) is None
+    expect_revert("RequestNotApproved", m.a.record_approved_release,
+                  h(), leaf, REGION_B, purpose, request)  # fmt: skip
+    reviewer, until = h(), m.now() + HOUR
+    step = m.a.approve_request(request, reviewer, until, 2)
+    assert (step.step, step.reviewer_hash, step.valid_until, step.cap) == (
+        "approved", reviewer, until, 2,
+    )  # fmt: skip
+    expect_revert("RequestNotPending", m.a.approve_request, request, reviewer, until, 0)
+    expect_revert("RequestNotPending", m.a.refuse_request, request, reviewer, h())
+    for n in (1, 2):
+        receipt = h()
+        release, used = m.a.record_approved_release(receipt, leaf, REGION_B, purpose, request)
+        assert (release.consent_hash, used.step, used.uses, used.cap) == (request, "used", n, 2)
+        assert m.a.release(receipt) is not None
+    err = expect_revert("CapReached", m.a.record_approved_release,
+                        h(), leaf, REGION_B, purpose, request)  # fmt: skip
+    assert err.args_by_name["cap"] == 2
+    info = m.a.sharing_request(request)
+    assert info is not None and (info.state, info.uses) == (RequestState.APPROVED, 2)
+    events = m.a.events_in_range(m.deployment.block_number, m.w3.eth.block_number)
+    steps = [e.step for e in events.requests if e.request_hash == request]
+    assert steps == ["requested", "approved", "used", "used"]
+
+
+def test_request_refusals(members: Members) -> None:
+    m = members
+    request, leaf, purpose = _requested(m)
+    expect_revert("RequestAlreadyRecorded", m.a.record_request, request, h(), REGION_B, h())
+    expect_revert("SameRegion", m.a.record_request, h(), h(), REGION_A, h())
+    expect_revert("RegionNotActive", m.a.record_request, h(), h(), 999999, h())
+    expect_revert("ZeroHash", m.a.record_request, h(), bytes(32), REGION_B, h())
+    expect_revert("NotAMember", m.stranger.record_request, h(), h(), REGION_B, h())
+    # only the holding region reviews, not the requester nor a third region
+    for other in (m.b, m.c):
+        err = expect_revert("NotHolderRegion", other.approve_request, request, h(), m.now() + HOUR)
+        assert err.args_by_name["holderRegion"] == REGION_A
+    expect_revert("UnknownRequest", m.a.approve_request, h(), h(), m.now() + HOUR)
+    expect_revert("ZeroHash", m.a.approve_request, request, bytes(32), m.now() + HOUR)
+    expect_revert("InvalidValidity", m.a.approve_request, request, h(), m.now() - 1)
+    expect_revert("ZeroHash", m.a.refuse_request, request, h(), bytes(32))
+    step = m.a.refuse_request(request, h(), h())
+    assert step.step == "refused"
+    err = expect_revert("RequestNotApproved", m.a.record_approved_release,
+                        h(), leaf, REGION_B, purpose, request)  # fmt: skip
+    assert err.args_by_name["state"] == RequestState.REFUSED
+
+
+def test_approved_release_refusals(members: Members) -> None:
+    m = members
+    request, leaf, purpose = _requested(m)
+    until = m.now() + 20  # room for a few transactions on a loaded machine
+    m.a.approve_request(request, h(), until, 0)  # no cap
+    release = m.a.record_approved_release
+    expect_revert("WrongGrantee", release, h(), leaf, REGION_C, purpose, request)
+    expect_revert("WrongLeaf", release, h(), h(), REGION_B, purpose, request)
+    expect_revert("WrongPurpose", release, h(), leaf, REGION_B, h(), request)
+    expect_revert("NotHolderRegion", m.b.record_approved_release,
+                  h(), leaf, REGION_B, purpose, request)  # fmt: skip
+    receipt = h()
+    release(receipt, leaf, REGION_B, purpose, request)
+    expect_revert("ReleaseAlreadyRecorded", release, receipt, leaf, REGION_B, purpose, request)
+    # test fixture only (anvil-specific): chain time passes the approval's end
+    m.w3.provider.make_request("evm_increaseTime", [21])  # type: ignore[arg-type]
+    m.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    err = expect_revert("ApprovalExpired", release, h(), leaf, REGION_B, purpose, request)
+    assert err.args_by_name["validUntil"] == until

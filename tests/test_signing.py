@@ -7,9 +7,11 @@ import hashlib
 import shutil
 import stat
 import subprocess
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from asn1crypto import x509 as asn1_x509
@@ -51,22 +53,37 @@ METADATA = {"identifier": "1.2.156.3005.2.X", "持证主体": "上海示例科�
 # ---------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(scope="module")
-def ca() -> KeyAndCert:
-    return create_region_ca("310000", "上海市电子证照根证书")
+def credential_fixtures(
+    create_ca: Callable[[str, str], Any],
+    issue_agency: Callable[[Any, str, str, str], Any],
+    region: tuple[str, str],
+    agency: tuple[str, str],
+) -> tuple[Any, Any, Any]:
+    """The ``ca``, ``agency`` and ``foreign_agency`` fixtures of one crypto suite, made by
+    its own functions: these tests run again on SM2 credentials (tests/test_sm_validation.py)."""
+
+    @pytest.fixture(scope="module", name="ca")
+    def ca_fixture() -> Any:
+        return create_ca(*region)
+
+    @pytest.fixture(scope="module", name="agency")
+    def agency_fixture(ca: Any) -> Any:
+        return issue_agency(ca, agency[0], agency[1], region[0])
+
+    @pytest.fixture(scope="module", name="foreign_agency")
+    def foreign_fixture() -> Any:
+        other = create_ca("440000", "广东省电子证照根证书")
+        return issue_agency(other, "11440000MB2C99999Y", "广东省市场监督管理局", "440000")
+
+    return ca_fixture, agency_fixture, foreign_fixture
 
 
-@pytest.fixture(scope="module")
-def agency(ca: KeyAndCert) -> KeyAndCert:
-    return issue_agency_certificate(ca, AGENCY_CODE, "上海市浦东新区市场监督管理局", "310000")
-
-
-@pytest.fixture(scope="module")
-def foreign_agency() -> KeyAndCert:
-    other_ca = create_region_ca("440000", "广东省电子证照根证书")
-    return issue_agency_certificate(
-        other_ca, "11440000MB2C99999Y", "广东省市场监督管理局", "440000"
-    )
+ca, agency, foreign_agency = credential_fixtures(
+    create_region_ca,
+    issue_agency_certificate,
+    ("310000", "上海市电子证照根证书"),
+    (AGENCY_CODE, "上海市浦东新区市场监督管理局"),
+)
 
 
 @pytest.fixture(scope="module")

@@ -37,6 +37,7 @@ from signing.suites import INTL, SM, CryptoSuiteError
 from signing.validation import validate_pdf_signature
 from tests.test_signing import (  # the intl tests, collected here again with sm fixtures
     METADATA,
+    credential_fixtures,
     plain_pdf,
     test_any_changed_byte_is_detected,
     test_any_changed_hex_digit_in_the_signature_is_detected,
@@ -81,22 +82,12 @@ __all__ = [
 AGENCY_CODE = "11440300MB2F12345X"
 
 
-@pytest.fixture(scope="module")
-def ca() -> SmKeyAndCert:
-    return create_sm_region_ca("440300", "深圳市电子证照根证书")
-
-
-@pytest.fixture(scope="module")
-def agency(ca: SmKeyAndCert) -> SmKeyAndCert:
-    return issue_sm_agency_certificate(ca, AGENCY_CODE, "深圳市市场监督管理局", "440300")
-
-
-@pytest.fixture(scope="module")
-def foreign_agency() -> SmKeyAndCert:
-    other = create_sm_region_ca("440000", "广东省电子证照根证书")
-    return issue_sm_agency_certificate(
-        other, "11440000MB2C99999Y", "广东省市场监督管理局", "440000"
-    )
+ca, agency, foreign_agency = credential_fixtures(
+    create_sm_region_ca,
+    issue_sm_agency_certificate,
+    ("440300", "深圳市电子证照根证书"),
+    (AGENCY_CODE, "深圳市市场监督管理局"),
+)
 
 
 @pytest.fixture(scope="module")

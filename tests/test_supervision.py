@@ -6,6 +6,7 @@ personal data, searched by auditors, hash-chained, anchored and checked by the r
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import time
 from collections.abc import Iterator
@@ -165,6 +166,32 @@ def test_counts_wait_in_memory_and_survive_a_restart(region: Region) -> None:
     assert restarted.pending() == 0
     with rt.sessions() as s:
         assert s.scalar(select(func.sum(VerificationCount.count))) == before + 1000
+
+
+def test_a_counter_stops_and_writes_its_rest_when_its_runtime_goes(region: Region) -> None:
+    """The flush thread belongs to its runtime: dropping the owner stops the thread and writes
+    what was counted (no thread left flushing into a database that is gone)."""
+    rt = region.rt
+
+    class Owner:  # stands for a region runtime: only its lifetime matters here
+        pass
+
+    owner = Owner()
+    with rt.sessions() as s:
+        qr = s.scalar(select(LicenceVersion.qr_payload).limit(1))
+        before = s.scalar(select(func.sum(VerificationCount.count))) or 0
+    assert qr is not None
+    counter = counter_of(owner, rt.sessions)
+    counter.count(rt.verifying.verify_qr(qr), "cli")
+    thread = counter._thread
+    assert thread is not None and thread.is_alive()
+    del owner
+    gc.collect()
+    thread.join(5)
+    assert not thread.is_alive(), "the flush thread outlived its runtime"
+    assert counter.pending() == 0
+    with rt.sessions() as s:
+        assert s.scalar(select(func.sum(VerificationCount.count))) == before + 1
 
 
 def _reads(region: Region, caller: str = "auditor", **params: str) -> list[dict[str, object]]:

@@ -3,8 +3,9 @@ pragma solidity ^0.8.24;
 
 /**
  * @title ISharingLedger
- * @notice Provenance of cross-region data flows (holders' consents and the releases made under
- * them, as hashes only): its records, events and errors. The errors it shares with the other
+ * @notice Provenance of cross-region data flows (holders' consents, other regions' sharing
+ * requests with their review, and the releases made under either, as hashes only): its
+ * records, events and errors. The errors it shares with the other
  * contracts (`ZeroAddress`, `NotAMember`, `RegionNotActive`) are declared once, in `Errors.sol`.
  */
 interface ISharingLedger {
@@ -28,6 +29,29 @@ interface ISharingLedger {
         uint64 recordedAt;
     }
 
+    /// @notice Where a sharing request stands. `None`: never recorded.
+    enum RequestState {
+        None,
+        Pending,
+        Approved,
+        Refused
+    }
+
+    /// @notice Another region's request for one licence's data, recorded by the region holding
+    /// the data, with the review's outcome and the metering of its use.
+    struct SharingRequest {
+        bytes32 leaf;
+        bytes32 purposeHash;
+        uint32 holderRegion;
+        uint32 requesterRegion;
+        uint64 requestedAt;
+        uint64 decidedAt;
+        uint64 validUntil;
+        uint32 cap;
+        uint32 uses;
+        RequestState state;
+    }
+
     /// @notice Consent, receipt, leaf of a release and purpose hashes cannot be zero.
     error ZeroHash();
     /// @notice A region does not need a consent to use its own data.
@@ -44,12 +68,28 @@ interface ISharingLedger {
     error ConsentAlreadyWithdrawn(bytes32 consentHash, uint64 withdrawnAt);
     /// @notice The consent expired at `validUntil`.
     error ConsentExpired(bytes32 consentHash, uint64 validUntil);
-    /// @notice The consent is for `granteeRegion`, not for `toRegion`.
+    /// @notice The consent (or approved request) is for `granteeRegion`, not for `toRegion`.
     error WrongGrantee(bytes32 consentHash, uint32 granteeRegion, uint32 toRegion);
-    /// @notice The consent is for licence `consentLeaf`, not for `leaf`.
+    /// @notice The consent (or approved request) is for licence `consentLeaf`, not for `leaf`.
     error WrongLeaf(bytes32 consentHash, bytes32 consentLeaf, bytes32 leaf);
     /// @notice A release with this receipt hash was recorded before.
     error ReleaseAlreadyRecorded(bytes32 receiptHash);
+    /// @notice A sharing request with this hash was recorded before.
+    error RequestAlreadyRecorded(bytes32 requestHash);
+    /// @notice No sharing request with this hash is recorded.
+    error UnknownRequest(bytes32 requestHash);
+    /// @notice Only the region holding the data (`holderRegion`) reviews or releases under it.
+    error NotHolderRegion(bytes32 requestHash, uint32 callerRegion, uint32 holderRegion);
+    /// @notice The request was decided before (`state`); a decision is final.
+    error RequestNotPending(bytes32 requestHash, RequestState state);
+    /// @notice Nothing is released under a request that is not approved (`state`).
+    error RequestNotApproved(bytes32 requestHash, RequestState state);
+    /// @notice The approval ran out at `validUntil`.
+    error ApprovalExpired(bytes32 requestHash, uint64 validUntil);
+    /// @notice The approval's `cap` of releases is used up.
+    error CapReached(bytes32 requestHash, uint32 cap);
+    /// @notice A release under a request is for the purpose the request stated, no other.
+    error WrongPurpose(bytes32 requestHash, bytes32 requestPurpose, bytes32 purposeHash);
 
     /// @notice The holder consented to share `leaf` (zero: every licence of the kind the consent
     /// names off-chain) from `grantorRegion` with `granteeRegion` until `validUntil`.
@@ -70,7 +110,8 @@ interface ISharingLedger {
         uint64 timestamp
     );
     /// @notice Data about `leaf` went from `fromRegion` to `toRegion` for the purpose
-    /// `purposeHash` under consent `consentHash`; `receiptHash` identifies the release.
+    /// `purposeHash` under consent `consentHash` (or the approved sharing request of that hash);
+    /// `receiptHash` identifies the release.
     event DataReleased(
         bytes32 indexed receiptHash,
         bytes32 indexed leaf,
@@ -81,4 +122,38 @@ interface ISharingLedger {
         address recorder,
         uint64 timestamp
     );
+    /// @notice `requesterRegion` asked `holderRegion` for the data of `leaf` for the purpose
+    /// `purposeHash`; the request waits for review by a named person of `holderRegion`.
+    event SharingRequested(
+        bytes32 indexed requestHash,
+        bytes32 indexed leaf,
+        uint32 indexed holderRegion,
+        uint32 requesterRegion,
+        bytes32 purposeHash,
+        address recorder,
+        uint64 timestamp
+    );
+    /// @notice The reviewer `reviewerHash` approved the request until `validUntil`, for at most
+    /// `cap` releases (zero: no cap).
+    event SharingApproved(
+        bytes32 indexed requestHash,
+        uint32 indexed holderRegion,
+        bytes32 reviewerHash,
+        uint64 validUntil,
+        uint32 cap,
+        address recorder,
+        uint64 timestamp
+    );
+    /// @notice The reviewer `reviewerHash` refused the request for the reason `reasonHash`.
+    event SharingRefused(
+        bytes32 indexed requestHash,
+        uint32 indexed holderRegion,
+        bytes32 reviewerHash,
+        bytes32 reasonHash,
+        address recorder,
+        uint64 timestamp
+    );
+    /// @notice A release was made under the approved request: its `uses`-th of `cap` (zero: no
+    /// cap). Emitted beside the release's `DataReleased`.
+    event ApprovalUsed(bytes32 indexed requestHash, uint32 uses, uint32 cap, uint64 timestamp);
 }

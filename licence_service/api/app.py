@@ -20,6 +20,7 @@ from licence_service.api.headers import SecurityHeaders, docs_page, internal_err
 from licence_service.api.idempotency import Idempotency
 from licence_service.api.routers import (
     audit,
+    deadlines,
     federation,
     holders,
     imports,
@@ -28,6 +29,7 @@ from licence_service.api.routers import (
     pages,
     people,
     reminders,
+    sharing_requests,
     verify,
     wallet,
 )
@@ -42,6 +44,7 @@ from licence_service.domain.errors import ServiceError
 from licence_service.notify import delivery_worker
 from licence_service.notify.reminders import ReminderJob
 from licence_service.region.runtime import Runtime
+from licence_service.services.deadlines import DeadlineAlertJob
 from licence_service.store.lease import Lease, holder_name
 from signing.errors import SigningError
 from verifier.errors import VerificationError
@@ -97,6 +100,11 @@ def _reminder_loop(rt: Runtime, stop: threading.Event) -> None:
     ReminderJob(rt.sessions, rt.settings.notify).run(stop)
 
 
+def _deadline_loop(rt: Runtime, stop: threading.Event) -> None:
+    """Alert red deadline cards (one process of the region: the ``deadlines`` lease)."""
+    DeadlineAlertJob(rt.sessions, rt.settings.deadlines).run(stop)
+
+
 def _quiet_collector() -> None:
     """Keep the garbage collector's pauses out of the answers' tail latency: everything alive
     once the app is up (modules, the app, the runtime) is frozen out of every later
@@ -146,6 +154,9 @@ def create_app(
                 threading.Thread(
                     target=_reminder_loop, args=(rt, stop), name="reminders", daemon=True
                 ),
+                threading.Thread(
+                    target=_deadline_loop, args=(rt, stop), name="deadlines", daemon=True
+                ),
             ]
             for t in threads:
                 t.start()
@@ -190,11 +201,13 @@ def create_app(
     api.include_router(lifecycle.router)
     api.include_router(audit.router)
     api.include_router(federation.router)
+    api.include_router(sharing_requests.router)
     api.include_router(people.router)
     api.include_router(holders.router)
     api.include_router(exchange_router)
     api.include_router(wallet.router)
     api.include_router(reminders.router)
+    api.include_router(deadlines.router)
 
     @api.get("/health", tags=["health"])
     def health() -> dict[str, object]:

@@ -203,6 +203,19 @@ class ChainHistory:
             }
             self.sharing.append(row)
             self.shares_by_leaf.setdefault(r.leaf, []).append(row)
+        for q in events.requests:  # a release's use count rides on the release above
+            if q.step == "used" or (region is not None and q.holder_region != region):
+                continue
+            step = {
+                "event": f"request {q.step}",
+                "request": q.request_hash.hex(),
+                "from_region": q.holder_region,
+                "time": q.timestamp,
+                "tx": q.tx.tx_hash,
+            }
+            if q.step == "requested":
+                step |= {"leaf": q.leaf.hex(), "to_region": q.requester_region}
+            self.sharing.append(step)  # fmt: skip
 
     def add(self, events: ChainEvents, region: int | None = None) -> None:
         self.events += events.licence_events

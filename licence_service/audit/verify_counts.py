@@ -18,6 +18,7 @@ the region's database, like the rest of the region's data.
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import os
 import threading
@@ -63,13 +64,21 @@ def flush_seconds() -> float:
 class VerificationCounter:
     """One process's verification counts for one region, flushed to its database."""
 
-    def __init__(self, sessions: sessionmaker[Session], interval: float | None = None) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        interval: float | None = None,
+        owner: object | None = None,
+    ) -> None:
         self._sessions = sessions
         self.interval = interval if interval is not None else flush_seconds()
         self._counts: Counter[CountKey] = Counter()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        # With an owner (a region runtime) the counter stops and writes its rest when the
+        # owner goes, or at exit if the owner is still there: its thread never outlives it.
+        self._finalizer = weakref.finalize(owner, self.close) if owner is not None else None
 
     def count(self, result: VerificationResult, channel: str, person: str = "") -> None:
         """Add one answered verification (the hot path: no I/O)."""
@@ -90,7 +99,8 @@ class VerificationCounter:
     def _start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="verify-counts", daemon=True)
         self._thread.start()
-        atexit.register(self.close)
+        if self._finalizer is None:
+            atexit.register(self.close)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -123,7 +133,9 @@ class VerificationCounter:
         return sum(counts.values())
 
     def close(self) -> None:
-        """Stop the thread and write what is left (at process exit)."""
+        """Stop the thread and write what is left (at process exit, or when the owner goes)."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         try:
             self.flush()
@@ -142,10 +154,11 @@ def counter_of(owner: object, sessions: sessionmaker[Session]) -> VerificationCo
         with _COUNTERS_LOCK:
             found = _COUNTERS.get(owner)
             if found is None:
-                found = _COUNTERS[owner] = VerificationCounter(sessions)
+                found = _COUNTERS[owner] = VerificationCounter(sessions, owner=owner)
     return found
 
 
+@functools.lru_cache(maxsize=4096)  # the hot path: a counter sees the same codes again and again
 def _base(licence_id: str | None) -> str:
     """The base identifier of any version's or copy's identifier ("" if not one of ours)."""
     if not licence_id:

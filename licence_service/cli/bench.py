@@ -25,7 +25,7 @@ from licence_service.domain.errors import ServiceError
 bench_app = typer.Typer(help="Benchmarks of issue 12 (figures and conditions).")
 app.add_typer(bench_app, name="bench")
 
-NAMES = ("verify", "issue", "gas", "replay", "memory", "suites")
+NAMES = ("verify", "issue", "gas", "replay", "memory", "suites", "counting")
 Quick = Annotated[bool, typer.Option("--quick", help="A short run (as in the test suite).")]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -217,6 +217,11 @@ def sharing_request(
             out.print(f"refused: {exc}", markup=False)
             raise ExitWith(1) from None
         raise
+    print_release(data, as_json)
+
+
+def print_release(data: dict[str, Any], as_json: bool) -> None:
+    """Released fields (masked ones marked) and the on-chain receipt."""
     if as_json:
         print_json(data)
         return

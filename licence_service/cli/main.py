@@ -18,12 +18,14 @@ from licence_service.cli import (  # noqa: F401 - each module registers its comm
     bulk,
     chain,
     database,
+    deadlines,
     federation,
     licences,
     lifecycle,
     people,
     reminders,
     serve,
+    sharing_requests,
 )
 from licence_service.cli.common import app
 from licence_service.cli.exchange import exchange_app  # noqa: F401 - registers its commands

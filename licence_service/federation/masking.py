@@ -44,18 +44,29 @@ class Released:
     withheld: list[str]
 
 
+CORE_SHAREABLE = frozenset(
+    {"holder_name", "holder_id", "valid_from", "valid_until", "licence_type"}
+)
+
+
+def shareable_keys(ltype: LicenceType) -> frozenset[str]:
+    """The values of a licence of ``ltype`` that may ever leave the region: the type's
+    shareable fields and the core values. Everything else never does, whatever is approved."""
+    return frozenset(ltype.shareable_fields) | CORE_SHAREABLE
+
+
 def release_fields(
-    ltype: LicenceType, values: Mapping[str, str], in_full: Iterable[str]
+    ltype: LicenceType,
+    values: Mapping[str, str],
+    in_full: Iterable[str],
+    only: Iterable[str] | None = None,
 ) -> Released:
-    """What may leave the region: shareable fields, personal ones masked unless consented."""
+    """What may leave the region: shareable fields (of ``only``, when the request named the
+    fields it needs), personal ones masked unless consented or approved in full."""
     full = set(in_full)
-    shareable = set(ltype.shareable_fields) | {
-        "holder_name",
-        "holder_id",
-        "valid_from",
-        "valid_until",
-        "licence_type",
-    }
+    shareable = set(shareable_keys(ltype))
+    if only is not None and (wanted := set(only)):
+        shareable &= wanted
     out: dict[str, str] = {}
     masked: list[str] = []
     withheld: list[str] = []

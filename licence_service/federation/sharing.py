@@ -13,7 +13,7 @@ import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, NoReturn
 
 from eth_utils import keccak
 from sqlalchemy import or_, select
@@ -25,9 +25,10 @@ from licence_service.domain.errors import (
     NotFoundError,
     ServiceError,
 )
-from licence_service.domain.licence_types import get_licence_type
+from licence_service.domain.licence_types import LicenceType, get_licence_type
 from licence_service.federation.auth import Caller
-from licence_service.federation.masking import release_fields
+from licence_service.federation.masking import Released, release_fields
+from licence_service.federation.metering import check_cap, reserve_use, return_use
 from licence_service.region.runtime import Runtime
 from licence_service.store.models import Consent, Licence, Release
 from licence_service.store.queries import find_licence
@@ -41,6 +42,10 @@ class SharingRefused(ServiceError):
     status_code = 403
 
 
+class CapReached(SharingRefused):
+    """Every release a consent or approval allowed (its cap) was made; nothing more goes."""
+
+
 @dataclass(frozen=True)
 class ConsentResult:
     consent_id: int
@@ -49,7 +54,7 @@ class ConsentResult:
     valid_until: date
 
 
-def _canonical(obj: dict[str, Any]) -> bytes:
+def canonical(obj: dict[str, Any]) -> bytes:
     return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
@@ -67,8 +72,11 @@ def grant_consent(
     type_code: str | None = None,
     fields_in_full: list[str] | None = None,
     confirmed_by: str = "window",
+    use_cap: int | None = None,
 ) -> ConsentResult:
-    """Record a holder's consent for one licence, or for all their licences of a type."""
+    """Record a holder's consent for one licence, or for all their licences of a type; with
+    ``use_cap``, at most that many releases are made under it."""
+    check_cap(use_cap)
     if (licence_id is None) == (type_code is None):
         raise InvalidInputError("give either a licence or a licence type", field="licence_id")
     if not purpose.strip():
@@ -97,9 +105,10 @@ def grant_consent(
             "purpose": purpose.strip(),
             "valid_until": valid_until.isoformat(),
             "fields": sorted(fields_in_full or []),
+            "use_cap": use_cap,
             "salt": os.urandom(16).hex(),
         }
-    consent_hash = keccak(_canonical(record))
+    consent_hash = keccak(canonical(record))
     sharing = rt.sharing(rt.agency_account(code))
     tx = sharing.record_consent(consent_hash, leaf, grantee_region, _end_of(valid_until))
     with rt.sessions.begin() as s:
@@ -114,6 +123,7 @@ def grant_consent(
             valid_until=valid_until,
             confirmed_by=confirmed_by,
             tx_hash=tx.tx.tx_hash,
+            use_cap=use_cap,
         )
         s.add(row)
         s.flush()
@@ -146,8 +156,13 @@ def withdraw_consent(rt: Runtime, consent_id: int) -> ConsentResult:
         return ConsentResult(row.id, consent_hash.hex(), tx.tx.tx_hash, row.valid_until)
 
 
-def find_consent(s: Any, licence: Licence, region: int, purpose: str) -> Consent | None:
+def find_consent(
+    s: Any, licence: Licence, region: int, purpose: str, *, used_up: bool = False
+) -> Consent | None:
+    """The newest live consent covering ``licence`` for ``region`` and ``purpose`` with a use
+    left (``used_up``: the newest whose cap is reached instead, to say why nothing goes)."""
     today = datetime.now(UTC).date()
+    left = or_(Consent.use_cap.is_(None), Consent.uses < Consent.use_cap)
     return s.scalar(
         select(Consent)
         .where(
@@ -157,13 +172,118 @@ def find_consent(s: Any, licence: Licence, region: int, purpose: str) -> Consent
             Consent.purpose == purpose,
             Consent.withdrawn_at.is_(None),
             Consent.valid_until >= today,
+            ~left if used_up else left,
         )
         .order_by(Consent.id.desc())
     )
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """What one release sends, read in the session that checked it was allowed."""
+
+    ltype: LicenceType
+    released: Released
+    agency_code: str
+    base_id: str
+    leaf: bytes
+    identifier: str
+    status: str
+    licence_row: int
+
+
+def outgoing(licence: Licence, in_full: list[str], only: list[str] | None = None) -> Outgoing:
+    """The current version's shareable values, masked unless named in ``in_full``."""
+    ltype = get_licence_type(licence.type_code)
+    version = licence.versions[-1]
+    released = release_fields(ltype, json.loads(version.fields_json), in_full, only)
+    return Outgoing(ltype, released, licence.agency.code, licence.base_id, version.leaf,
+                    version.identifier, licence.status, licence.id)  # fmt: skip
+
+
+def receipt_for(caller: Caller, out: Outgoing, purpose: str, basis: bytes) -> dict[str, Any]:
+    """The release receipt both regions keep; its hash is what the chain records."""
+    return {
+        "licence_leaf": out.leaf.hex(),
+        "to_region": caller.region,
+        "to_account": caller.account,
+        "purpose": purpose,
+        "consent": basis.hex(),  # the consent or the approved request relied on
+        "fields": sorted(out.released.fields),
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "nonce": os.urandom(8).hex(),
+    }
+
+
+def receipt_hash_of(receipt: dict[str, Any]) -> bytes:
+    return keccak(canonical(receipt))
+
+
+def record_release(
+    rt: Runtime,
+    caller: Caller,
+    out: Outgoing,
+    purpose: str,
+    receipt: dict[str, Any],
+    tx_hash: str,
+    *,
+    consent_id: int | None = None,
+    request_id: int | None = None,
+) -> dict[str, Any]:
+    """Keep the anchored release (row, read log, operation log) and answer with the data."""
+    receipt_hash = receipt_hash_of(receipt)
+    with rt.sessions.begin() as s:
+        s.add(
+            Release(
+                receipt_hash=receipt_hash,
+                licence_id=out.licence_row,
+                leaf=out.leaf,
+                to_region=caller.region,
+                to_account=caller.account,
+                purpose=purpose,
+                consent_id=consent_id,
+                request_id=request_id,
+                fields_json=json.dumps(sorted(out.released.fields)),
+                tx_hash=tx_hash,
+            )
+        )
+        add_read(s, f"region:{caller.region}", licence_subject(out.base_id),
+                 f"release to region {caller.region}: {purpose}", licence=out.base_id,
+                 route="POST /api/v1/federation/licences/{licence_id}/release")  # fmt: skip
+        basis = {"request": request_id} if request_id is not None else {}
+        oplog.record(s, "share:release", out.base_id, to_region=caller.region,
+                     purpose=purpose, receipt=receipt_hash.hex(), **basis)  # fmt: skip
+    return {
+        "licence_id": out.identifier,
+        "type_code": out.ltype.code,
+        "type_name": out.ltype.name,
+        "status": out.status,
+        "fields": out.released.fields,
+        "masked": out.released.masked,
+        "withheld": out.released.withheld,
+        "receipt": {**receipt, "hash": receipt_hash.hex(), "tx_hash": tx_hash},
+    }
+
+
+def refuse(rt: Runtime, caller: Caller, base_id: str, purpose: str, reason: str,
+           message: str, error: type[SharingRefused] | None = None) -> NoReturn:  # fmt: skip
+    """Log a refused release in the operation log, then refuse it."""
+    with rt.sessions.begin() as w:
+        oplog.record(w, "share:refused", base_id, to_region=caller.region, purpose=purpose,
+                     reason=reason)  # fmt: skip
+    raise (error or SharingRefused)(message)
+
+
+def _used_up(rt: Runtime, caller: Caller, base_id: str, purpose: str, consent_id: int,
+             cap: int | None) -> NoReturn:  # fmt: skip
+    refuse(rt, caller, base_id, purpose, "cap reached",
+           f"consent #{consent_id} allowed {cap} release(s) and all were made; the holder can "
+           "grant a new consent", CapReached)  # fmt: skip
+
+
 def release(rt: Runtime, caller: Caller, licence_id: str, purpose: str) -> dict[str, Any]:
-    """Release a licence's data to the calling region, if consent and the type allow it."""
+    """Release a licence's data to the calling region, if consent and the type allow it;
+    each release counts against the consent's cap, when it has one."""
     purpose = purpose.strip()
     if not purpose:
         raise InvalidInputError("purpose is empty", field="purpose")
@@ -173,76 +293,28 @@ def release(rt: Runtime, caller: Caller, licence_id: str, purpose: str) -> dict[
         if not ltype.shareable_fields:
             raise SharingRefused(f"{ltype.name} ({ltype.code}) is not on the shareable list")
         consent = find_consent(s, licence, caller.region, purpose)
+        if consent is None and (spent := find_consent(s, licence, caller.region, purpose,
+                                                      used_up=True)):  # fmt: skip
+            _used_up(rt, caller, licence.base_id, purpose, spent.id, spent.use_cap)
         if consent is None:
-            with rt.sessions.begin() as w:
-                oplog.record(
-                    w,
-                    "share:refused",
-                    licence.base_id,
-                    to_region=caller.region,
-                    purpose=purpose,
-                    reason="no consent",
-                )
-            raise SharingRefused(
-                f"no valid consent of the holder covers region {caller.region} for the purpose "
-                f"{purpose!r}; the holder can grant it at the issuing region"
-            )
-        version = licence.versions[-1]
-        values = json.loads(version.fields_json)
-        released = release_fields(ltype, values, json.loads(consent.fields_json))
-        consent_hash, consent_id = consent.consent_hash, consent.id
-        agency_code, base_id, leaf = licence.agency.code, licence.base_id, version.leaf
-        identifier, status, licence_row = version.identifier, licence.status, licence.id
-    now = datetime.now(UTC)
-    receipt = {
-        "licence_leaf": leaf.hex(),
-        "to_region": caller.region,
-        "to_account": caller.account,
-        "purpose": purpose,
-        "consent": consent_hash.hex(),
-        "fields": sorted(released.fields),
-        "at": now.isoformat(timespec="seconds"),
-        "nonce": os.urandom(8).hex(),
-    }
-    receipt_hash = keccak(_canonical(receipt))
-    tx = rt.sharing(rt.agency_account(agency_code)).record_release(
-        receipt_hash, leaf, caller.region, keccak(purpose.encode()), consent_hash
-    )
-    with rt.sessions.begin() as s:
-        s.add(
-            Release(
-                receipt_hash=receipt_hash,
-                licence_id=licence_row,
-                leaf=leaf,
-                to_region=caller.region,
-                to_account=caller.account,
-                purpose=purpose,
-                consent_id=consent_id,
-                fields_json=json.dumps(sorted(released.fields)),
-                tx_hash=tx.tx.tx_hash,
-            )
-        )
-        add_read(s, f"region:{caller.region}", licence_subject(base_id),
-                 f"release to region {caller.region}: {purpose}", licence=base_id,
-                 route="POST /api/v1/federation/licences/{licence_id}/release")  # fmt: skip
-        oplog.record(
-            s,
-            "share:release",
-            base_id,
-            to_region=caller.region,
-            purpose=purpose,
-            receipt=receipt_hash.hex(),
-        )
-    return {
-        "licence_id": identifier,
-        "type_code": ltype.code,
-        "type_name": ltype.name,
-        "status": status,
-        "fields": released.fields,
-        "masked": released.masked,
-        "withheld": released.withheld,
-        "receipt": {**receipt, "hash": receipt_hash.hex(), "tx_hash": tx.tx.tx_hash},
-    }
+            refuse(rt, caller, licence.base_id, purpose, "no consent",
+                   f"no valid consent of the holder covers region {caller.region} for the "
+                   f"purpose {purpose!r}; the holder can grant it at the issuing "
+                   "region")  # fmt: skip
+        out = outgoing(licence, json.loads(consent.fields_json))
+        consent_hash, consent_id, cap = consent.consent_hash, consent.id, consent.use_cap
+    if not reserve_use(rt, Consent, consent_id):  # the last use went to a concurrent release
+        _used_up(rt, caller, out.base_id, purpose, consent_id, cap)
+    receipt = receipt_for(caller, out, purpose, consent_hash)
+    try:
+        tx = rt.sharing(rt.agency_account(out.agency_code)).record_release(
+            receipt_hash_of(receipt), out.leaf, caller.region, keccak(purpose.encode()),
+            consent_hash,
+        )  # fmt: skip
+    except BaseException:
+        return_use(rt, Consent, consent_id)
+        raise
+    return record_release(rt, caller, out, purpose, receipt, tx.tx.tx_hash, consent_id=consent_id)
 
 
 def sharing_history(rt: Runtime, licence_id: str) -> list[dict[str, Any]]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -30,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from licence_service.domain.licence_types import LicenceType, load_licence_types
 from licence_service.notify.outbox import enqueue
 from licence_service.notify.setup import holder_channels
-from licence_service.notify.worker import run_leased
+from licence_service.notify.worker import run_periodic
 from licence_service.region.settings import NotifySettings
 from licence_service.store.lease import Lease, holder_name
 from licence_service.store.models import Agency, Attachment, Licence, LicenceVersion
@@ -86,10 +85,11 @@ def _last_inspections(s: Session, licence_ids: Sequence[int]) -> dict[int, int]:
 
 
 def due_items(
-    s: Session, today: date, within_days: int, agency_code: str | None = None
+    s: Session, today: date, within_days: int, agency_code: str | None = None, past_days: int = 0
 ) -> list[DueItem]:
     """Every ACTIVE licence (of ``agency_code``, or all) expiring within ``within_days`` of
-    ``today``, and every inspection due by then (overdue ones included); soonest first."""
+    ``today`` (or expired at most ``past_days`` ago: the deadline cards keep a lapsed licence
+    red a while), and every inspection due by then (overdue ones included); soonest first."""
     types = load_licence_types()
     query = (
         select(Licence, LicenceVersion, Agency)
@@ -112,7 +112,7 @@ def due_items(
     last = _last_inspections(s, [lic.id for lic, _, _ in to_inspect])
     items: list[DueItem] = []
     for lic, version, agency in expiring:
-        if version.valid_until >= today:
+        if version.valid_until >= today - timedelta(days=past_days):
             items.append(_item(EXPIRY, version.valid_until, today, lic, version, agency, types))
     for lic, version, agency in to_inspect:
         every = types[lic.type_code].inspection_interval_years or 1
@@ -201,17 +201,4 @@ class ReminderJob:
         """A round every ``reminder_interval`` seconds while this process holds the lease,
         renewed meanwhile so that no other process takes it between two rounds."""
         lease = lease or Lease(self.sessions, "reminders", self.name)
-        tick = max(min(self.settings.reminder_interval, lease.ttl.total_seconds() / 3), 0.05)
-        every = self.settings.reminder_interval
-        next_round = 0.0
-
-        def step(held: bool) -> None:
-            nonlocal next_round
-            if not held:
-                next_round = 0.0  # should the lease come to us: a round at once
-            elif time.monotonic() >= next_round:
-                next_round = time.monotonic() + min(every, 60.0)  # a failed round: retried
-                self.run_once()
-                next_round = time.monotonic() + every
-
-        run_leased(stop, lease, tick, step, "reminders")
+        run_periodic(stop, lease, self.settings.reminder_interval, self.run_once, "reminders")

@@ -196,6 +196,27 @@ def run_leased(
             log.exception("could not release the %s lease", what)
 
 
+def run_periodic(
+    stop: threading.Event, lease: Lease, every: float, round_: Callable[[], object], what: str
+) -> None:
+    """``round_()`` every ``every`` seconds while this process holds ``lease``, renewed
+    meanwhile (ticks of a third of its time to live at most) so that no other process takes
+    it between two rounds; a failed round is retried within a minute."""
+    tick = max(min(every, lease.ttl.total_seconds() / 3), 0.05)
+    next_round = 0.0
+
+    def step(held: bool) -> None:
+        nonlocal next_round
+        if not held:
+            next_round = 0.0  # should the lease come to us: a round at once
+        elif time.monotonic() >= next_round:
+            next_round = time.monotonic() + min(every, 60.0)  # a failed round: retried
+            round_()
+            next_round = time.monotonic() + every
+
+    run_leased(stop, lease, tick, step, what)
+
+
 def pending_count(sessions: sessionmaker[Session]) -> int:
     """Messages not yet sent or given up (for status output and tests)."""
     with sessions() as s:

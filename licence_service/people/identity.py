@@ -14,6 +14,7 @@ class PersonRole(StrEnum):
     AGENCY_ADMIN = "agency_admin"
     AUDITOR = "auditor"
     REGION_ADMIN = "region_admin"
+    SHARING_REVIEWER = "sharing_reviewer"  # reviews other regions' sharing requests
 
 
 class UnitKind(StrEnum):
@@ -23,12 +24,18 @@ class UnitKind(StrEnum):
 
 
 # Which roles a person of each kind of unit may hold: agency work stays in agencies,
-# governance with the region authority, audit with audit offices.
+# governance with the region authority, audit with audit offices. A sharing reviewer sits in
+# an agency (its own licences) or with the region authority (every licence of the region).
 UNIT_ROLES: dict[UnitKind, frozenset[PersonRole]] = {
     UnitKind.AGENCY: frozenset(
-        {PersonRole.WINDOW_STAFF, PersonRole.ISSUER, PersonRole.AGENCY_ADMIN}
+        {
+            PersonRole.WINDOW_STAFF,
+            PersonRole.ISSUER,
+            PersonRole.AGENCY_ADMIN,
+            PersonRole.SHARING_REVIEWER,
+        }
     ),
-    UnitKind.REGION: frozenset({PersonRole.REGION_ADMIN}),
+    UnitKind.REGION: frozenset({PersonRole.REGION_ADMIN, PersonRole.SHARING_REVIEWER}),
     UnitKind.AUDIT: frozenset({PersonRole.AUDITOR}),
 }
 

@@ -12,6 +12,11 @@ from pathlib import Path
 
 from ledger_client.connection import DEFAULT_CHAIN_ID, ChainConfig
 from ledger_client.node import NodeConfig
+from licence_service.region.deadline_settings import (
+    DeadlineConfigError,
+    DeadlineSettings,
+    load_deadline_settings,
+)
 
 ENV_PREFIX = "LICLEDGER_"
 
@@ -38,6 +43,13 @@ def _float(name: str, default: float) -> float:
         return float(raw)
     except ValueError as exc:
         raise ConfigError(f"{ENV_PREFIX}{name}={raw!r} is not a number") from exc
+
+
+def _deadline_settings() -> DeadlineSettings:
+    try:
+        return load_deadline_settings()
+    except DeadlineConfigError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _production() -> bool:
@@ -151,6 +163,7 @@ class Settings:
     production: bool = False  # LICLEDGER_ENV=production: key passphrase kept off the data dir
     key_passphrase_file: Path | None = None  # LICLEDGER_KEY_PASSPHRASE_FILE
     notify: NotifySettings = field(default_factory=NotifySettings)  # LICLEDGER_NOTIFY_*
+    deadlines: DeadlineSettings = field(default_factory=DeadlineSettings)  # LICLEDGER_DEADLINE_*
 
     # ------------------------------------------------------------------ layout
     @property
@@ -248,6 +261,7 @@ def load_settings(home: Path | str | None = None, **overrides: object) -> Settin
         production=_production(),
         key_passphrase_file=_optional_path("KEY_PASSPHRASE_FILE"),
         notify=_notify_settings(),
+        deadlines=_deadline_settings(),
     )
     if settings.batch_size < 1 or settings.batch_size > 1024:
         raise ConfigError(f"{ENV_PREFIX}BATCH_SIZE must be between 1 and 1024")

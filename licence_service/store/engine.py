@@ -13,6 +13,7 @@ from licence_service.people import models as _people_models  # noqa: F401 - regi
 from licence_service.store import imports as _import_models  # noqa: F401 - registers tables
 from licence_service.store import messages as _message_models  # noqa: F401 - registers tables
 from licence_service.store import sealing
+from licence_service.store import sharing_requests as _sharing_models  # noqa: F401 - registers tables
 from licence_service.store.field_key import FieldKey
 from licence_service.store.schema import SchemaError, ensure_current
 from licence_service.store.sequencing import install as install_sequencing

@@ -232,6 +232,8 @@ class Consent(Base):
     tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    use_cap: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: no cap
+    uses: Mapped[int] = mapped_column(Integer, default=0)  # releases made under it
 
 
 class Release(Base):
@@ -246,6 +248,9 @@ class Release(Base):
     to_account: Mapped[str] = mapped_column(String(42))
     purpose: Mapped[str] = mapped_column(Text)
     consent_id: Mapped[int | None] = mapped_column(ForeignKey("consent.id"), nullable=True)
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sharing_request.id"), nullable=True
+    )  # or the approved sharing request it relied on
     fields_json: Mapped[str] = mapped_column(Text)
     tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -187,12 +187,27 @@ def launch(playwright: Playwright, csp: CspWatch) -> Iterator[Launch]:
         pytest.fail("Content-Security-Policy violated:\n" + "\n".join(csp.violations))
 
 
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 360, "height": 740}  # the narrowest phone the pages are made for
+
+
 def screenshot(page: object, name: str) -> Path:
     """Save a full-page screenshot under :data:`SCREENSHOTS` and return its path."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
     return path
+
+
+def both_widths(page: Any, name: str) -> None:
+    """Screenshots at desktop and phone width; at 360 px the page never scrolls sideways.
+    The page is left at desktop width."""
+    screenshot(page, f"{name}-desktop")
+    page.set_viewport_size(PHONE)
+    wide = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+    assert not wide, f"{name} scrolls horizontally at 360 px"
+    screenshot(page, f"{name}-phone")
+    page.set_viewport_size(DESKTOP)
 
 
 @pytest.fixture(scope="session")

@@ -23,8 +23,16 @@ from playwright.sync_api import Page, expect
 
 from licence_service.people.identity import PersonRole
 from licence_service.people.service import add_person, list_tokens
-from tests.browser.conftest import Launch, Site, form_token, screenshot, sign_in_http, sign_in_page
-from tests.browser.test_counter import DESKTOP, PHONE
+from tests.browser.conftest import (
+    DESKTOP,
+    PHONE,
+    Launch,
+    Site,
+    form_token,
+    screenshot,
+    sign_in_http,
+    sign_in_page,
+)
 from tests.people_fixtures import PASSWORD
 from tests.service_fixtures import business_request
 from verifier.qr import encode_token, parse_token

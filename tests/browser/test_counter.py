@@ -14,12 +14,10 @@ from playwright.sync_api import Page, expect
 
 from licence_service.demo.licences import tamper
 from licence_service.services.issue import IssuedDocument
-from tests.browser.conftest import Launch, Site, screenshot
+from tests.browser.conftest import DESKTOP, PHONE, Launch, Site, screenshot
 from tests.browser.media import camera_video, page_image
 
 pytestmark = pytest.mark.e2e
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 360, "height": 740}
 VERDICT_WAIT_MS = 30_000  # generous: the machine running the suite may be shared
 
 

@@ -10,10 +10,9 @@ import pytest
 from playwright.sync_api import expect
 
 from licence_service.api.headers import CSP
-from tests.browser.conftest import CspWatch, Launch, Site
+from tests.browser.conftest import DESKTOP, CspWatch, Launch, Site
 
 pytestmark = pytest.mark.e2e
-DESKTOP = {"width": 1280, "height": 900}
 
 
 def test_the_guard_catches_an_inline_script(site: Site, launch: Launch, csp: CspWatch) -> None:

@@ -18,24 +18,19 @@ from sqlalchemy import func, select
 
 from bench.issue_data import write_csv
 from licence_service.store.models import Licence, LicenceVersion
-from tests.browser.conftest import Launch, Site, screenshot, sign_in_http, sign_in_page
+from tests.browser.conftest import (
+    DESKTOP,
+    Launch,
+    Site,
+    both_widths,
+    sign_in_http,
+    sign_in_page,
+)
 from tests.service_fixtures import BUSINESS_FIELDS, HOLDER_USCC
 
 pytestmark = pytest.mark.e2e
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 360, "height": 740}
 WAIT_MS = 30_000  # generous: the machine running the suite may be shared
 BAD_USCC = HOLDER_USCC[:-1] + ("0" if HOLDER_USCC[-1] != "0" else "1")
-
-
-def _both_widths(page: Page, name: str) -> None:
-    """Screenshots at desktop and phone width; at 360 px the page never scrolls sideways."""
-    screenshot(page, f"{name}-desktop")
-    page.set_viewport_size(PHONE)  # type: ignore[arg-type]
-    wide = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
-    assert not wide, f"{name} scrolls horizontally at 360 px"
-    screenshot(page, f"{name}-phone")
-    page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
 
 
 def _issuer_page(launch: Launch, site: Site, people: dict[str, str]) -> Page:
@@ -53,13 +48,13 @@ def test_issue_through_the_form_then_amend(
     site: Site, people: dict[str, str], launch: Launch
 ) -> None:
     page = _issuer_page(launch, site, people)
-    _both_widths(page, "desk-list")
+    both_widths(page, "desk-list")
     page.goto(site.url + "/desk/issue?type_code=BL01")
     page.fill("#holder_name", "杭州青禾科技有限公司")
     page.fill("#holder_id", HOLDER_USCC)
     for key, value in BUSINESS_FIELDS.items():
         page.fill(f"[name='field:{key}']", value)
-    _both_widths(page, "desk-issue-form")
+    both_widths(page, "desk-issue-form")
     page.click("#issue-submit")
     expect(page.locator("#done")).to_be_visible(timeout=WAIT_MS)
     expect(page.locator("#versions tr")).to_have_count(2)  # header and version 001
@@ -71,7 +66,7 @@ def test_issue_through_the_form_then_amend(
     page.click("#amend-submit")
     expect(page.locator("#confirm-question")).to_be_visible()
     assert "500万元" in page.locator("#confirm-summary").inner_text()
-    _both_widths(page, "desk-confirm")
+    both_widths(page, "desk-confirm")
     page.click("#confirm")
     expect(page.locator("#done")).to_be_visible(timeout=WAIT_MS)
     rows = page.locator("#versions tr")
@@ -82,7 +77,7 @@ def test_issue_through_the_form_then_amend(
     assert rows.nth(2).locator("td").nth(2).inner_text() == "ACTIVE"
     assert rows.nth(2).locator("td").nth(7).inner_text().startswith("0x")  # its transaction
     assert "500万元" in page.locator("#face").inner_text()
-    _both_widths(page, "desk-licence")
+    both_widths(page, "desk-licence")
 
 
 def test_bad_id_number_is_named_while_typing_and_refused_by_the_server(
@@ -93,7 +88,7 @@ def test_bad_id_number_is_named_while_typing_and_refused_by_the_server(
     page.locator("#holder_id").press_sequentially(BAD_USCC)
     expect(page.locator("#holder_id-error")).to_contain_text("校验码")
     expect(page.locator("#holder_id")).to_have_attribute("aria-invalid", "true")
-    _both_widths(page, "desk-issue-errors")
+    both_widths(page, "desk-issue-errors")
     before = _count(site, Licence)
     # past the page's script: the form as a hostile or script-less browser would send it
     with page.expect_response(lambda r: r.url.endswith("/desk/issue")) as answer:
@@ -113,7 +108,7 @@ def test_csv_of_50_rows_with_2_bad_issues_48(
     source = write_csv(tmp_path / "batch.csv", 50, start=9100, bad={7: "holder_id", 31: "成立日期"})
     page = _issuer_page(launch, site, people)
     page.goto(site.url + "/desk/import")
-    _both_widths(page, "desk-import-form")
+    both_widths(page, "desk-import-form")
     page.select_option("#import-type", "BL01")
     page.set_input_files("#csv", str(source))
     page.click("#import-submit")
@@ -126,7 +121,7 @@ def test_csv_of_50_rows_with_2_bad_issues_48(
     assert errors.nth(1).locator("td").nth(0).inner_text() == "9"  # line 9: the 8th data row
     assert errors.nth(1).locator("td").nth(1).inner_text() == "holder_id"
     assert errors.nth(2).locator("td").nth(1).inner_text() == "成立日期"
-    _both_widths(page, "desk-import-done")
+    both_widths(page, "desk-import-done")
     with page.expect_download() as download:
         page.click("#result-file")
     with open(download.value.path(), encoding="utf-8") as fh:
@@ -180,4 +175,4 @@ def test_window_staff_sees_no_actions_and_cannot_post_them(
     page.goto(f"{site.url}/desk/licences/{target}")
     expect(page.locator("#face")).to_contain_text("*")  # the holder masked for window staff
     assert page.locator("#actions").count() == 0
-    _both_widths(page, "desk-licence-window-staff")
+    both_widths(page, "desk-licence-window-staff")

@@ -10,12 +10,18 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Launch, Site, screenshot, sign_in_page
+from tests.browser.conftest import (
+    DESKTOP,
+    PHONE,
+    Launch,
+    Site,
+    both_widths,
+    screenshot,
+    sign_in_page,
+)
 from tests.service_fixtures import HOLDER_USCC
 
 pytestmark = pytest.mark.e2e
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 360, "height": 740}
 BAD_USCC = HOLDER_USCC[:-1] + ("0" if HOLDER_USCC[-1] != "0" else "1")
 
 
@@ -24,15 +30,6 @@ def _search(page: Page, text: str) -> None:
     page.locator("#holder-id").press_sequentially(text)
     page.keyboard.press("Enter")
     page.wait_for_load_state()
-
-
-def _phone(page: Page, name: str) -> None:
-    screenshot(page, f"{name}-desktop")
-    page.set_viewport_size(PHONE)  # type: ignore[arg-type]
-    wide = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
-    assert not wide, f"{name} scrolls horizontally at 360 px"
-    screenshot(page, f"{name}-phone")
-    page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
 
 
 def test_window_staff_find_a_holders_licences(
@@ -51,20 +48,20 @@ def test_window_staff_find_a_holders_licences(
     assert "有效" in body and "已撤销" in body  # status, in Chinese by default
     assert HOLDER_USCC not in body and "杭州青禾科技有限公司" not in body  # window staff: masked
     assert page.locator("#holder-id").input_value() == ""  # the ID is not put back
-    _phone(page, "counter-holder-search")
+    both_widths(page, "counter-holder-search")
 
     page.goto(site.url + "/verify?lang=en")
     _search(page, f"LLH1:{HOLDER_USCC}")  # a scanned holder code
     expect(page.locator("#holder-heading")).to_contain_text("Licences of")
     expect(page.locator("#holder-licences")).to_contain_text(site.valid.licence_id)
     assert "revoked" in page.locator("#holder-results").inner_text()
-    _phone(page, "counter-holder-search-en")
+    both_widths(page, "counter-holder-search-en")
 
     _search(page, BAD_USCC)
     error = page.locator("#holder-error")
     expect(error).to_contain_text("holder_id")
     expect(error).to_contain_text("check character")
-    _phone(page, "counter-holder-search-error")
+    both_widths(page, "counter-holder-search-error")
 
 
 def test_nobody_signed_in_is_told_to_sign_in(site: Site, launch: Launch) -> None:

@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from playwright.sync_api import BrowserContext, Page, expect
 
 from signing.compact import verify_compact
-from tests.browser.conftest import Launch, Site, screenshot
-from tests.browser.test_counter import DESKTOP, PHONE, VERDICT_WAIT_MS
+from tests.browser.conftest import DESKTOP, PHONE, Launch, Site, screenshot
+from tests.browser.test_counter import VERDICT_WAIT_MS
 from tests.hostile.corpus import _b64, _forged, _high_s, _with_claims
 from verifier.errors import VerificationError
 from verifier.qr import encode_token, parse_token

@@ -25,9 +25,9 @@ from licence_service.services import issue_licence
 from licence_service.services.issue import IssuedDocument
 from signing import sm2
 from signing.compact import sign_compact, verify_compact
-from tests.browser.conftest import Launch, screenshot
+from tests.browser.conftest import DESKTOP, Launch, screenshot
 from tests.browser.media import camera_video, page_image
-from tests.browser.test_counter import DESKTOP, VERDICT_WAIT_MS
+from tests.browser.test_counter import VERDICT_WAIT_MS
 from tests.chain_fixtures import free_port
 from tests.people_fixtures import serving
 from tests.service_fixtures import business_request, qr_of, region_runtime

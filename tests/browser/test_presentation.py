@@ -18,13 +18,12 @@ from licence_service.domain.national_ids import HolderIdType
 from licence_service.people.holders import HolderInfo
 from licence_service.services.presentation import make_presentation
 from signing.compact import sign_compact
-from tests.browser.conftest import Launch, Site, screenshot
+from tests.browser.conftest import PHONE, Launch, Site, screenshot
 from tests.browser.media import camera_video
 from tests.service_fixtures import HOLDER_USCC
 from verifier.presentation import encode_presentation, parse_presentation
 
 pytestmark = pytest.mark.e2e
-PHONE = {"width": 360, "height": 740}
 WAIT_MS = 30_000
 HOLDER = HolderInfo(HOLDER_USCC, HolderIdType.USCC, "holder@example.cn")
 

@@ -14,13 +14,11 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from ledger_client.node import AnvilNode
-from tests.browser.conftest import Launch, screenshot
+from tests.browser.conftest import DESKTOP, PHONE, Launch, screenshot
 from tests.people_fixtures import PASSWORD as STAFF_PASSWORD
 from tests.wallet.fixtures import CITIZEN, HOLDER_USCC, PASSWORD, WalletRegion, wallet_region
 
 pytestmark = pytest.mark.e2e
-PHONE = {"width": 360, "height": 740}
-DESKTOP = {"width": 1280, "height": 900}
 CONTACTS = {CITIZEN: "wang@example.cn", HOLDER_USCC: "13800138000"}
 
 

@@ -35,6 +35,7 @@ PEOPLE = {
     "auditor": ("audit", PersonRole.AUDITOR),
     "region_admin": ("region", PersonRole.REGION_ADMIN),
     "issuer_b": (REGION_B[2], PersonRole.ISSUER),
+    "reviewer_a1": (A1, PersonRole.SHARING_REVIEWER),  # other regions' sharing requests
 }
 CALLERS = ("anonymous", *PEOPLE)
 FP01 = {

@@ -208,6 +208,7 @@ AUDITOR = frozenset({"auditor"})
 REGION_ADMIN = frozenset({"region_admin"})
 PEOPLE_ADMINS = frozenset({"region_admin", "agency_admin_a1"})
 SELF_OR_ADMIN = frozenset({"issuer_a1", "agency_admin_a1", "region_admin"})
+REVIEWER = frozenset({"reviewer_a1"})  # decides other regions' sharing requests
 NOBODY: frozenset[str] = frozenset()  # other regions' signed requests only
 
 L = "/api/v1/licences/{licence_id}"
@@ -300,6 +301,12 @@ TABLE: dict[tuple[str, str], tuple[frozenset[str], dict[str, object]]] = {
     ("DELETE", "/api/v1/federation/subscriptions/{subscription_id}"): (NOBODY, {}),
     ("GET", "/api/v1/exchange/subscriptions"): (REGION_ADMIN, {}),
     ("POST", "/api/v1/federation/holders/licences"): (NOBODY, {"json": {}}),
+    ("POST", "/api/v1/federation/sharing-requests"): (NOBODY, {"json": {}}),
+    ("GET", "/api/v1/federation/sharing-requests/{request_id}"): (NOBODY, {}),
+    ("GET", "/api/v1/sharing-requests"): (REVIEWER, {}),
+    ("POST", "/api/v1/sharing-requests/{request_id}/approve"): (REVIEWER, {"json": {}}),
+    ("POST", "/api/v1/sharing-requests/{request_id}/refuse"): (REVIEWER, {"json": {}}),
+    ("POST", "/desk/sharing-requests/{request_id}/{decision}"): (REVIEWER, FORM),
     ("GET", "/api/v1/regions"): (MEMBERS, {}),
     ("POST", "/api/v1/regions/proposals"): (REGION_ADMIN, {"json": {}}),
     ("POST", "/api/v1/regions/proposals/{proposal_id}/approve"): (REGION_ADMIN, {}),
@@ -379,6 +386,7 @@ def test_every_endpoint_for_every_kind_of_caller(region: Region) -> None:
         "prefix": "0000000000", "username": "issuer-a1", "name": "counter.js",
         "identifier": lid, "action": "revoke", "job_id": "no-such-job",
         "holder_id": "91330106MA1DUP0015", "base_id": lid.rsplit(".", 2)[0],
+        "request_id": "999999", "decision": "approve",
     }  # fmt: skip
     wrong: list[str] = []
     with region.client() as c:

@@ -66,7 +66,7 @@ PARAMS = {
     "serial": "1", "review_id": "999999", "submission_id": "999999", "consent_id": "999999",
     "proposal_id": "999999", "prefix": "0000000000",
     "username": "issuer-a1", "name": "counter.js", "action": "revoke", "job_id": "no-such-job",
-    "holder_id": HOLDER_ID,
+    "holder_id": HOLDER_ID, "request_id": "999999",
 }  # fmt: skip
 REQUIRED_QUERY = {"at": datetime.now(UTC).isoformat()}
 # Query variants of page routes (outside the OpenAPI document): the desk's search.

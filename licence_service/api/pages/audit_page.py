@@ -25,6 +25,7 @@ from licence_service.api.deps import RuntimeDep
 from licence_service.api.pages import audit_workload
 from licence_service.api.pages.audit_reads import ReadsDep, ReadsView, reads_html
 from licence_service.api.pages.audit_workload import WorkloadDep, WorkloadView, workload_html
+from licence_service.api.pages.deadlines_section import deadlines_section
 from licence_service.api.pages.layout import frame, table
 from licence_service.api.pages.session import page_role
 from licence_service.api.pages.texts import language, texts
@@ -273,4 +274,5 @@ async def audit_page(
     """The audit room: replay, state at ``at``, statistics and the operation log."""
     t = texts(language(request))
     body = await run_in_threadpool(_audit_body, rt, t, f, at.strip(), actor.strip(), w, r)
-    return frame(request, person, t["a_title"], body)
+    cards = await run_in_threadpool(deadlines_section, rt, person, t, f.agency or None)
+    return frame(request, person, t["a_title"], cards + body)

@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from licence_service.api.deps import RuntimeDep
+from licence_service.api.pages.deadlines_section import deadlines_section
 from licence_service.api.pages.layout import page, table
 from licence_service.api.pages.reminders_section import DEFAULT_WITHIN, reminders_section
 from licence_service.api.pages.session import (
@@ -23,6 +24,7 @@ from licence_service.api.pages.session import (
     signed_in,
     start_session,
 )
+from licence_service.api.pages.sharing_section import sharing_section
 from licence_service.api.pages.texts import language, texts
 from licence_service.api.security import require_csrf
 from licence_service.domain.errors import ServiceError
@@ -117,7 +119,9 @@ async def desk(
                 raw=0,
             )
         )  # fmt: skip
+    found += await run_in_threadpool(deadlines_section, rt, person, t)
     found += await run_in_threadpool(reminders_section, rt, person, t, within)
+    found += await run_in_threadpool(sharing_section, rt, person, t)
     body = (
         f"<p id='who'>{escape(person.display_name or person.username)} · "
         f"<span id='roles'>{escape(roles)}</span> · {escape(person.unit)}</p>"

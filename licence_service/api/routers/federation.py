@@ -63,6 +63,9 @@ RegionCaller = Annotated[Caller, Depends(region_caller)]
 
 class ReleaseIn(BaseModel):
     purpose: str = Field(min_length=1)
+    request_id: RowId | None = Field(
+        None, description="Release under this approved sharing request instead of a consent"
+    )
 
 
 class ConsentIn(BaseModel):
@@ -79,7 +82,12 @@ class ConsentIn(BaseModel):
 def release_endpoint(
     licence_id: str, body: ReleaseIn, rt: RuntimeDep, caller: RegionCaller
 ) -> dict[str, Any]:
-    """Another region asks for a licence's data for a purpose; consent decides."""
+    """Another region asks for a licence's data for a purpose; the holder's consent decides,
+    or, with ``request_id``, the approval of that region's sharing request (metered)."""
+    if body.request_id is not None:
+        from licence_service.federation.requests import release_under_request
+
+        return release_under_request(rt, caller, licence_id, body.purpose, body.request_id)
     return release(rt, caller, licence_id, body.purpose)
 
 

@@ -19,6 +19,7 @@ from licence_service.api.pages import (
     issue_form,
     licence_actions,
     licence_page,
+    sharing_section,
     wallet_licence,
     wallet_pages,
 )
@@ -43,7 +44,7 @@ from verifier.verdicts import VerificationResult
 router = APIRouter(include_in_schema=False)
 router.include_router(desk.router)
 for part in (issue_form, licence_page, licence_actions, import_page, audit_page, admin_page,
-             wallet_pages, wallet_licence):  # fmt: skip
+             wallet_pages, wallet_licence, sharing_section):  # fmt: skip
     router.include_router(part.router)
 
 

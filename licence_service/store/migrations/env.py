@@ -10,6 +10,7 @@ from licence_service.people import holder_models as _holder_models  # noqa: F401
 from licence_service.people import models as _people_models  # noqa: F401 - registers tables
 from licence_service.store import imports as _import_models  # noqa: F401 - registers tables
 from licence_service.store import reads as _read_models  # noqa: F401 - registers tables
+from licence_service.store import sharing_requests as _sharing_models  # noqa: F401 - registers tables
 from licence_service.store.models import Base
 
 target_metadata = [Base.metadata, IndexBase.metadata]
