@@ -21,7 +21,12 @@ from sqlalchemy import select
 from ledger_client.node import AnvilNode
 from licence_service.federation.auth import Caller
 from licence_service.federation.push import PushRefused, PushSigner, push_headers, verify_push
-from licence_service.federation.region import report_compromised
+from licence_service.federation.region import (
+    approve_proposal,
+    finish_rotation,
+    report_compromised,
+    rotate_certificate,
+)
 from licence_service.federation.sharing import grant_consent
 from licence_service.federation.subscriptions import (
     list_subscriptions,
@@ -234,6 +239,25 @@ def test_the_server_pushes_by_itself(consortium: Consortium) -> None:
         while issued not in {e["licence_id"] for e in _items(receiver)}:
             assert time.monotonic() < deadline, "the server never pushed"
             time.sleep(0.2)
+    _end_all(a)
+
+
+def test_a_worker_signs_with_the_key_after_a_rotation(consortium: Consortium) -> None:
+    """A's seal certificate is rotated (M-of-N) while its push worker runs: the next push
+    is signed with the new key, which B finds in the directory."""
+    a, b = consortium.a, consortium.b
+    worker = push_worker(a, policy=FAST)
+    old = a.agency_credentials(REGIONS["A"][2]).fingerprint
+    with receiving(b, B) as (receiver, url):
+        subscribe(a, Caller(B, account(b, "B")), url, "BL01")
+        proposal = rotate_certificate(a)
+        assert approve_proposal(b, proposal.proposal_id).executed
+        assert finish_rotation(a) == [REGIONS["A"][2]]
+        issued = issue_licence(a, business_request(), wait=False).licence_id
+        worker.run_once()
+        assert [e["licence_id"] for e in _items(receiver)] == [issued]
+        ((headers, _),) = receiver.raw
+        assert headers["x-ll-certificate"] not in (old, "") and receiver.refused == []
     _end_all(a)
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -86,15 +86,16 @@ def push_headers(signer: PushSigner, delivery: str, to_region: int, body: bytes)
 @dataclass(frozen=True)
 class PushAdapter:
     """The outbox adapter of the ``push`` channel: ``recipient`` is the webhook URL, ``body``
-    the delivery's JSON (its ``to_region`` is the audience signed)."""
+    the delivery's JSON (its ``to_region`` is the audience signed). ``signer`` is asked at
+    every attempt, so a push after a certificate rotation is signed with the new key."""
 
-    signer: PushSigner
+    signer: Callable[[], PushSigner]
     timeout: float = 10.0
 
     def send(self, message: Outgoing) -> None:
         body = message.body.encode("utf-8")
         to_region = int(json.loads(body)["to_region"])
-        headers = push_headers(self.signer, message.key, to_region, body)
+        headers = push_headers(self.signer(), message.key, to_region, body)
         post(message.recipient, body, headers, self.timeout, "the subscriber's webhook")
 
 

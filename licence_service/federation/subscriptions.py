@@ -16,6 +16,7 @@ A subscriber sees exactly what its region's feed shows it: the page is built by
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,8 @@ from licence_service.store.lease import Lease, holder_name
 from licence_service.store.messages import Channel, Message, MessageState
 from licence_service.store.models import utcnow
 from licence_service.store.sequencing import sequence
+
+log = logging.getLogger(__name__)
 
 PUSH_BATCH = 100  # changes in one delivery
 MAX_PAGES = 20  # pages one subscription is given per round (the others get their turn)
@@ -150,19 +153,27 @@ def dispatch(rt: Runtime, batch: int = PUSH_BATCH) -> int:
     with rt.sessions() as s:
         subs = list(s.scalars(select(Subscription).where(Subscription.active)))
     for sub in subs:
-        after = sub.cursor
-        for _ in range(MAX_PAGES):
-            caller = Caller(sub.region, sub.account)
-            page = feed_page(rt, caller, sub.type_code, str(after), batch, sub.purpose or None)
-            if int(page["cursor"]) == after:
+        try:
+            made += _dispatch_one(rt, sub, batch, me)
+        except Exception:  # one subscription's failure (a release's chain call) stops no other
+            log.exception("push subscription %s: dispatch failed; retried next round", sub.id)
+    return made
+
+
+def _dispatch_one(rt: Runtime, sub: Subscription, batch: int, me: int) -> int:
+    after, made = sub.cursor, 0
+    caller = Caller(sub.region, sub.account)
+    for _ in range(MAX_PAGES):
+        page = feed_page(rt, caller, sub.type_code, str(after), batch, sub.purpose or None)
+        if int(page["cursor"]) == after:
+            break
+        with rt.sessions.begin() as s:
+            if not _enqueue_page(s, sub, after, page, me):
                 break
-            with rt.sessions.begin() as s:
-                if not _enqueue_page(s, sub, after, page, me):
-                    break
-            made += bool(page["items"])
-            after = int(page["cursor"])
-            if not page["more"]:
-                break
+        made += bool(page["items"])
+        after = int(page["cursor"])
+        if not page["more"]:
+            break
     return made
 
 
@@ -202,7 +213,10 @@ def push_worker(
         agency = rt.agency(s)
         region, code = agency.region_code, agency.code
     settings = rt.settings.notify
-    signer = PushSigner(region, rt.agency_credentials(code))
+
+    def signer() -> PushSigner:  # the agency's current credentials (reloaded after a rotation)
+        return PushSigner(region, rt.agency_credentials(code))
+
     adapter = PushAdapter(signer, settings.timeout)
     policy = policy or RetryPolicy(settings.max_attempts, settings.retry_base, settings.retry_cap)
     worker = DeliveryWorker(rt.sessions, {Channel.PUSH: adapter}, policy,
