@@ -169,6 +169,20 @@ def test_a_subscriber_gets_only_what_its_region_may_see(consortium: Consortium) 
     _end_all(a)
 
 
+def test_nothing_is_pushed_for_an_account_the_directory_does_not_list(
+    consortium: Consortium,
+) -> None:
+    """A subscription whose account is no longer one of its region (removed, or never) gets
+    nothing, as a signed request of that account would be refused."""
+    a, b = consortium.a, consortium.b
+    with receiving(b, B) as (receiver, url):
+        subscribe(a, Caller(B, "0x" + "22" * 20), url, "BL01")
+        issue_licence(a, business_request(), wait=False)
+        _deliver(a)
+        assert receiver.gateway.requests == [] and list_subscriptions(a)[0]["deliveries"] == {}
+    _end_all(a)
+
+
 def test_a_failing_webhook_is_retried_with_the_same_delivery_id(consortium: Consortium) -> None:
     a, b = consortium.a, consortium.b
     with receiving(b, B) as (receiver, url):

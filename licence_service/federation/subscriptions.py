@@ -152,8 +152,15 @@ def dispatch(rt: Runtime, batch: int = PUSH_BATCH) -> int:
     me, made = _own_region(rt), 0
     with rt.sessions() as s:
         subs = list(s.scalars(select(Subscription).where(Subscription.active)))
+    directory = rt.directory()
     for sub in subs:
         try:
+            if directory.account_region(sub.account) != sub.region:
+                # the account (or its region) left the consortium: nothing goes out, as a
+                # signed request of it would be refused; the cursor waits
+                log.warning("push subscription %s: %s is no account of region %s any more",
+                            sub.id, sub.account, sub.region)  # fmt: skip
+                continue
             made += _dispatch_one(rt, sub, batch, me)
         except Exception:  # one subscription's failure (a release's chain call) stops no other
             log.exception("push subscription %s: dispatch failed; retried next round", sub.id)
