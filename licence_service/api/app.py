@@ -33,6 +33,7 @@ from licence_service.api.routers import (
     verify,
     wallet,
 )
+from licence_service.api.routers.exchange import router as exchange_router
 from licence_service.api.shared_limits import (
     Leadership,
     SharedTokenBuckets,
@@ -79,6 +80,19 @@ def _notify_loop(rt: Runtime, stop: threading.Event) -> None:
     lease; the message claims keep any two apart anyway)."""
     settings = rt.settings.notify
     delivery_worker(rt.sessions, settings).run(stop, interval=settings.interval)
+
+
+def _push_loop(rt: Runtime, stop: threading.Event) -> None:
+    """Push changes to other regions' subscriptions (one process: the ``push`` lease)."""
+    from licence_service.federation.subscriptions import push_worker
+
+    while not stop.is_set():
+        try:
+            push_worker(rt).run(stop, interval=rt.settings.notify.interval)
+            return
+        except Exception:  # e.g. no agency set up yet: retry until there is one
+            log.exception("push worker could not start; retrying")
+        stop.wait(5.0)
 
 
 def _reminder_loop(rt: Runtime, stop: threading.Event) -> None:
@@ -136,6 +150,7 @@ def create_app(
                 ),
                 threading.Thread(target=_index_loop, args=(rt, stop), name="indexer", daemon=True),
                 threading.Thread(target=_notify_loop, args=(rt, stop), name="notify", daemon=True),
+                threading.Thread(target=_push_loop, args=(rt, stop), name="push", daemon=True),
                 threading.Thread(
                     target=_reminder_loop, args=(rt, stop), name="reminders", daemon=True
                 ),
@@ -189,6 +204,7 @@ def create_app(
     api.include_router(sharing_requests.router)
     api.include_router(people.router)
     api.include_router(holders.router)
+    api.include_router(exchange_router)
     api.include_router(wallet.router)
     api.include_router(reminders.router)
     api.include_router(deadlines.router)

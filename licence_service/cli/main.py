@@ -28,6 +28,7 @@ from licence_service.cli import (  # noqa: F401 - each module registers its comm
     sharing_requests,
 )
 from licence_service.cli.common import app
+from licence_service.cli.exchange import exchange_app  # noqa: F401 - registers its commands
 
 
 def main() -> None:

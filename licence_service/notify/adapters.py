@@ -103,14 +103,18 @@ class WebhookAdapter:
         headers = {"Content-Type": "application/json", "Idempotency-Key": message.key}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        request = urllib.request.Request(
-            self.url, data=json.dumps(payload).encode(), headers=headers, method="POST"
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as answer:
-                answer.read(4096)
-        except urllib.error.HTTPError as exc:
-            retry = exc.code in (408, 425, 429) or exc.code >= 500
-            raise DeliveryError(f"the gateway answered {exc.code} {exc.reason}", not retry) from exc
-        except (TimeoutError, urllib.error.URLError, OSError) as exc:
-            raise DeliveryError(f"the gateway at {self.url} is unreachable: {exc}") from exc
+        post(self.url, json.dumps(payload).encode(), headers, self.timeout, "the gateway")
+
+
+def post(url: str, data: bytes, headers: dict[str, str], timeout: float, who: str) -> None:
+    """POST ``data`` to ``url``: 2xx is delivered; 408, 425, 429, 5xx and an unreachable
+    receiver are retried (``DeliveryError``); any other 4xx is a permanent refusal."""
+    request = urllib.request.Request(url, data=data, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            answer.read(4096)
+    except urllib.error.HTTPError as exc:
+        retry = exc.code in (408, 425, 429) or exc.code >= 500
+        raise DeliveryError(f"{who} answered {exc.code} {exc.reason}", not retry) from exc
+    except (TimeoutError, urllib.error.URLError, OSError) as exc:
+        raise DeliveryError(f"{who} at {url} is unreachable: {exc}") from exc

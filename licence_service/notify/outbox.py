@@ -24,6 +24,7 @@ from licence_service.store.sealing import seal_value
 _EMAIL_RE = re.compile(r"[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+")
 _PHONE_RE = re.compile(r"\+?[0-9]{6,15}")
 MAX_BODY = 10_000
+MAX_PUSH_BODY = 2_000_000  # a page of changes pushed to another region (JSON)
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,13 @@ def check_recipient(channel: Channel | str, recipient: str, field: str = "recipi
         if len(text) > 254 or not _EMAIL_RE.fullmatch(text):
             raise InvalidInputError(
                 f"{field} {recipient!r} is not an e-mail address: give it as name@example.cn",
+                field=field,
+            )
+        return text
+    if kind is Channel.PUSH:
+        if len(text) > 300 or not text.startswith(("http://", "https://")) or " " in text:
+            raise InvalidInputError(
+                f"{field} {recipient!r} is not a webhook URL: give it as https://host/path",
                 field=field,
             )
         return text
@@ -88,9 +96,10 @@ def enqueue(
     to = check_recipient(kind, recipient)
     if not dedupe_key or len(dedupe_key) > 200:
         raise InvalidInputError("dedupe_key must have 1 to 200 characters", field="dedupe_key")
-    if len(body) > MAX_BODY or len(subject) > 300:
+    most = MAX_PUSH_BODY if kind is Channel.PUSH else MAX_BODY
+    if len(body) > most or len(subject) > 300:
         raise InvalidInputError(
-            f"a message body has at most {MAX_BODY} characters, a subject 300", field="body"
+            f"a message body has at most {most} characters, a subject 300", field="body"
         )
     values = {
         "dedupe_key": dedupe_key, "channel": kind.value, "subject": subject,

@@ -16,6 +16,7 @@ from licence_service.store import sealing
 from licence_service.store import sharing_requests as _sharing_models  # noqa: F401 - registers tables
 from licence_service.store.field_key import FieldKey
 from licence_service.store.schema import SchemaError, ensure_current
+from licence_service.store.sequencing import install as install_sequencing
 
 __all__ = ["SchemaError", "make_engine", "make_sessions"]
 
@@ -48,5 +49,6 @@ def make_sessions(engine: Engine, field_key: FieldKey | None = None) -> sessionm
     """Sessions of ``engine``; ``field_key`` seals and opens the sensitive values
     (``store.sealing``; without it, the key registered for the database's URL)."""
     sealing.install()
+    install_sequencing()  # and registers the exchange's tables (store.exchange)
     info = {"field_key": field_key} if field_key is not None else {}
     return sessionmaker(engine, expire_on_commit=False, info=info)

@@ -13,10 +13,12 @@ from licence_service.store.models import Base, utcnow
 
 
 class Channel(StrEnum):
-    """How a message travels: e-mail (SMTP) or text message (the SMS gateway's webhook)."""
+    """How a message travels: e-mail (SMTP), text message (the SMS gateway's webhook), or a
+    signed push of changes to another region's webhook (``federation.push``)."""
 
     EMAIL = "email"
     SMS = "sms"
+    PUSH = "push"
 
 
 class MessageState(StrEnum):

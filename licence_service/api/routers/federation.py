@@ -24,7 +24,7 @@ from licence_service.api.deps import (
 from licence_service.api.routers.licences import ERRORS
 from licence_service.domain.errors import InvalidInputError
 from licence_service.federation.auth import Caller, verify_request
-from licence_service.federation.change_feed import changes_since
+from licence_service.federation.change_feed import MAX_LIMIT, changes_since, feed_page
 from licence_service.federation.client import domain
 from licence_service.federation.sharing import (
     grant_consent,
@@ -96,15 +96,23 @@ def changes_endpoint(
     rt: RuntimeDep,
     caller: RegionCaller,
     type: str,
-    since: datetime,
+    since: Annotated[
+        datetime | None, Query(description="the older, unpaged form: changed since a time")
+    ] = None,
+    cursor: Annotated[str | None, Query(description="cursor of the previous answer")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     purpose: Annotated[
         str | None,
         Query(description="Release data of licences whose holder consented for this purpose"),
     ] = None,
-) -> list[dict[str, Any]]:
-    """Licences of a type changed since a time: identifiers, status and leaves; personal data
-    only for consented licences, released (masked, logged, receipted) as by ``/release``."""
-    return changes_since(rt, caller, type, since, purpose)
+) -> dict[str, Any] | list[dict[str, Any]]:
+    """Changes of a type after ``cursor``, page by page (``{"items", "cursor", "more"}``):
+    identifiers, status and leaves; personal data only for consented licences, released
+    (masked, logged, receipted) as by ``/release``. With ``since`` (and no cursor): the older
+    unpaged list of licences changed since that time."""
+    if since is not None and cursor is None:
+        return changes_since(rt, caller, type, since, purpose)
+    return feed_page(rt, caller, type, cursor, limit, purpose)
 
 
 @router.post("/consents", status_code=201, responses=ERRORS)

@@ -1,0 +1,81 @@
+"""A real receiving region's webhook on 127.0.0.1: every push checked with ``verify_push``
+against the directory's certificates (the receiver's runtime), refused with 401 when it does
+not hold; accepted ones recorded by delivery id once, as the notifier's test gateway does
+(a held answer lets a crash test kill the sender mid-delivery)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from licence_service.federation.push import MemorySeen, PushRefused, VerifiedPush, verify_push
+from licence_service.region.runtime import Runtime
+from tests.notify_fixtures import Gateway
+
+
+@dataclass
+class Receiver:
+    rt: Runtime
+    audience: int
+    gateway: Gateway = field(default_factory=Gateway)
+    seen: MemorySeen = field(default_factory=MemorySeen)
+    refused: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    # accepted pushes as sent (header names in lower case)
+    raw: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+
+    def check(self, headers: dict[str, str], body: bytes) -> VerifiedPush:
+        self.rt.certificates.refresh()
+        return verify_push(self.rt.certificates, headers, body, audience=self.audience,
+                           seen=self.seen)  # fmt: skip
+
+
+def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            try:
+                push = receiver.check(headers, body)
+            except PushRefused as exc:
+                receiver.refused.append(str(exc))
+                self._answer(401, b'{"error": "refused"}')
+                return
+            receiver.raw.append((headers, body))
+            if push.duplicate:
+                receiver.duplicates.append(push.delivery)
+            status, hold = receiver.gateway.answer(push.delivery, push.payload, self.path)
+            if hold:
+                receiver.gateway.held.set()
+                receiver.gateway.release.wait(30)
+            self._answer(status, b'{"ok": true}' if status == 200 else b'{"error": "busy"}')
+
+        def _answer(self, status: int, text: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(text)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+@contextmanager
+def receiving(rt: Runtime, audience: int) -> Iterator[tuple[Receiver, str]]:
+    """A receiver for region ``audience`` (checking with ``rt``'s directory); its URL."""
+    receiver = Receiver(rt, audience)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver, f"http://127.0.0.1:{server.server_address[1]}/push"
+    finally:
+        receiver.gateway.release.set()
+        server.shutdown()
+        server.server_close()
