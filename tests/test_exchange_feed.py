@@ -207,8 +207,8 @@ def test_paging_beside_a_concurrent_writer_sees_each_change_once(rt: Runtime) ->
 def test_the_migration_numbers_the_changes_made_before_it(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = create_engine(url)
-    with engine.begin() as conn:  # a database at 0014: a licence, amended, then suspended
-        command.upgrade(alembic_config(conn), "0014")
+    with engine.begin() as conn:  # a database at 0017: a licence, amended, then suspended
+        command.upgrade(alembic_config(conn), "0017")
         conn.execute(text(
             "INSERT INTO agency (id, code, name, region_code, region_name, chain_address, "
             "cert_pem, cert_fingerprint, created_at) VALUES (1, 'A', 'x', 330100, 'x', '0x1', "

@@ -7,7 +7,7 @@ skips or repeats a change. Existing versions and status changes are recorded and
 here in the order they were made. ``push_subscription``: other regions' webhooks.
 
 Revision ID: 0015
-Revises: 0014
+Revises: 0017
 Create Date: 2026-12-07 12:50:00.000000
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0014"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
