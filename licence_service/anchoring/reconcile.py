@@ -55,19 +55,22 @@ def reconcile(rt: Runtime) -> Reconciled:
         "the chain (head %s) no longer holds %s confirmed batch(es): anchoring them again",
         head, len(lost),
     )  # fmt: skip
-    rt.indexer.rewind_to(head + 1)
-    for agency_id in {agency for _, agency in lost}:
+    # Forget the index's view from the oldest lost batch's block on: the node went back
+    # (a lower head) or a reorganisation replaced those blocks at the same height.
+    rt.indexer.rewind_to(min([head + 1, *(block for _, _, block in lost)]))
+    for agency_id in {agency for _, agency, _ in lost}:
         sender = agency_registry(rt, agency_id).sender
         if sender is not None:
             sender.reset_nonce()  # the chain's nonces went back with its blocks
-    for batch_id, agency_id in sorted(lost):  # the order they were sent in: nonces in order
+    for batch_id, agency_id, _ in sorted(lost):  # the order they were sent: nonces in order
         _requeue(rt, batch_id, agency_registry(rt, agency_id))
     return Reconciled(len(lost), _unlink_lost(rt, registry))
 
 
-def _lost_batches(rt: Runtime, registry: RegistryClient) -> list[tuple[int, int]]:
-    """Confirmed batches (id, agency id) newer than the newest one the chain still holds."""
-    lost: list[tuple[int, int]] = []
+def _lost_batches(rt: Runtime, registry: RegistryClient) -> list[tuple[int, int, int]]:
+    """Confirmed batches (id, agency id, block) newer than the newest one the chain still
+    holds."""
+    lost: list[tuple[int, int, int]] = []
     offset = 0
     while True:
         with rt.sessions() as s:
@@ -77,16 +80,17 @@ def _lost_batches(rt: Runtime, registry: RegistryClient) -> list[tuple[int, int]
                     AnchorBatch.agency_id,
                     AnchorBatch.root,
                     AnchorBatch.chain_batch_id,
+                    AnchorBatch.block_number,
                 )
                 .where(AnchorBatch.state == BatchState.CONFIRMED)
                 .order_by(AnchorBatch.block_number.desc(), AnchorBatch.id.desc())
                 .offset(offset)
                 .limit(_PAGE)
             ).all()
-        for batch_id, agency_id, root, chain_id in page:
+        for batch_id, agency_id, root, chain_id, block in page:
             if registry.batch_id_of_root(root) == chain_id:
                 return lost  # the chain holds this one, so every older one too
-            lost.append((batch_id, agency_id))
+            lost.append((batch_id, agency_id, int(block or 0)))
         if len(page) < _PAGE:
             return lost
         offset += _PAGE

@@ -27,7 +27,6 @@ from ledger_client.reverts import RevertDecoder
 from ledger_client.sharing import SharingClient
 from ledger_client.transactions import NonceLock, TransactionSender
 from licence_service.domain.errors import NotSetUpError
-from licence_service.domain.states import OutboxState
 from licence_service.federation.certificates import ChainCertificates
 from licence_service.region.at_rest import check_passphrase_source, key_passphrase, secure_home
 from licence_service.region.indexing import MarkingIndexer
@@ -190,7 +189,7 @@ class Runtime:
 
     @cached_property
     def index(self) -> ChainIndex:
-        return ChainIndex(self.sessions, self.deployment.registry)
+        return ChainIndex(self.sessions, self.deployment.registry, self.settings.confirmations)
 
     # ------------------------------------------------------------------ agencies
     def agency(self, session: Session, code: str | None = None) -> Agency:
@@ -256,12 +255,12 @@ class Runtime:
         return VerifyingState(self, freshness_from_env())
 
     def pending_leaf(self, key: bytes) -> bytes | None:
+        """The leaf this region accepted under ``key``. The verifier asks only when the chain
+        index holds no final batch of it: not anchored yet, or anchored in a batch that a
+        reorganisation or a node's lost blocks took away and the worker anchors again
+        (``anchoring.reconcile``). Either way PENDING, never NOT_ANCHORED or VALID."""
         with self.sessions() as s:
-            return s.scalar(
-                select(OutboxEntry.leaf).where(
-                    OutboxEntry.key == key, OutboxEntry.state != OutboxState.ANCHORED
-                )
-            )
+            return s.scalar(select(OutboxEntry.leaf).where(OutboxEntry.key == key).limit(1))
 
     def verifier(self, direct: bool = False) -> Verifier:
         return Verifier(
