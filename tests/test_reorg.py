@@ -10,6 +10,8 @@ partition does to the losing side. Here it drops anchoring transactions:
   index notices the reorganisation by its stored block hashes and forgets them, the licences
   answer PENDING (never VALID), the worker anchors them again (once), they answer VALID and
   the auditor's replay is clean;
+- a revocation whose block is replaced: the chain says ACTIVE again (verifiers follow the
+  chain), the worker notices the newest change's transaction is gone and sends it again;
 - ``LICLEDGER_CONFIRMATIONS=2``: a mined batch is PENDING until two blocks are on top of it;
   a reorganisation that drops it leaves it PENDING, the worker sends its stored transaction
   again, and it is VALID only once final.
@@ -28,12 +30,14 @@ import pytest
 from sqlalchemy import select
 
 from ledger_client.node import AnvilNode, NodeConfig
+from ledger_client.registry import LeafStatus
 from licence_service.anchoring.worker import AnchorWorker
 from licence_service.audit.replay import replay
 from licence_service.domain.states import BatchState, OutboxState
 from licence_service.region.runtime import Runtime
 from licence_service.services import issue_licence
 from licence_service.services.issue import IssuedDocument
+from licence_service.services.status import change_status
 from licence_service.store.models import AnchorBatch, OutboxEntry
 from tests.chain_fixtures import free_port
 from tests.service_fixtures import business_request, qr_of, region_runtime
@@ -152,6 +156,21 @@ def test_a_reorg_that_drops_confirmed_batches_never_leaves_a_wrong_verdict(
     _anchor_until_done(rt, dropped)
     assert _on_chain(rt, kept + dropped) == [1] * 5  # anchored again, none twice
     assert _verdicts(rt, kept + dropped) == ["VALID"] * 15
+    result = replay(rt)
+    assert result.consistent, result.discrepancies
+
+
+def test_a_revocation_a_reorg_dropped_is_sent_again(
+    node: AnvilNode, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    rt = region_runtime(tmp_path_factory.mktemp("reorg-status-region"), node)
+    doc = issue_licence(rt, business_request())
+    change_status(rt, doc.licence_id, LeafStatus.REVOKED, 1, "revoked, then reorganised away")
+    assert _verdicts(rt, [doc]) == ["REVOKED"] * 3
+    _reorg(rt, 1)  # only the revocation's block: the batch stays
+    assert _verdicts(rt, [doc]) == ["VALID"] * 3  # what the chain says now
+    AnchorWorker(rt).flush()  # the newest change's transaction is gone: sent again
+    assert _verdicts(rt, [doc]) == ["REVOKED"] * 3
     result = replay(rt)
     assert result.consistent, result.discrepancies
 

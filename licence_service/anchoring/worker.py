@@ -27,7 +27,7 @@ from ledger_client.errors import ChainUnavailableError, ContractRevertError, Tra
 from ledger_client.registry import RegistryClient
 from ledger_client.transactions import NonceConflictError, SignedTx
 from licence_service.anchoring.members import member_of
-from licence_service.anchoring.reconcile import agency_registry, reconcile
+from licence_service.anchoring.reconcile import agency_registry, reconcile, watch_head
 from licence_service.anchoring.statuses import restate_statuses
 from licence_service.audit import oplog
 from licence_service.domain.states import BatchState, LinkState, OutboxState
@@ -78,8 +78,9 @@ class AnchorWorker:
                 sent.append(prepared)
             done += [self._finish(batch_id) for batch_id in sent]
             self._link_versions()
-            if lost.lost_batches:  # now anchored again: the status changes lost with them
+            if lost.moved:  # status changes the chain lost with its blocks: sent again
                 restate_statuses(self.rt)
+            watch_head(self.rt)
             final = [n for n in done if n is not None]
             return FlushResult(len(final), sum(final), len(done) - len(final))
 

@@ -62,6 +62,9 @@ class Runtime:
         secure_home(settings.home)
         self._lock = threading.Lock()
         self.anchor_lock = threading.Lock()
+        # (number, hash) of the chain head the anchoring worker's last round left: a
+        # reorganisation that replaced it is noticed next round (``anchoring.reconcile``)
+        self.chain_watch: tuple[int, bytes] | None = None
         # One new licence at a time in this process: concurrent requests would take the same
         # serial, and all but one render and sign their PDF again (``services.issue``).
         self.issue_lock = threading.Lock()
