@@ -21,23 +21,19 @@ import argparse
 import json
 import os
 import platform
-import socket
-import tempfile
+import statistics
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
 from bench.gas_measure import anvil_version
-from ledger_client.node import AnvilNode, NodeConfig
+from bench.region import bench_region
 from licence_service.anchoring.worker import AnchorWorker, wait_anchored
 from licence_service.demo.applicants import demo_applications
 from licence_service.domain.states import OutboxState
-from licence_service.region.bootstrap import chain_up, init_region
 from licence_service.region.runtime import Runtime
-from licence_service.region.settings import load_settings
 from licence_service.services.issue import IssuedDocument, IssueRequest, issue
 from licence_service.store.models import LicenceVersion, OutboxEntry
 from verifier.engine import Verifier, VerifierConfig
@@ -46,15 +42,8 @@ from verifier.verdicts import Verdict
 POLL = 0.1  # seconds between two verification rounds of the time-to-VALID poller
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+def _pct(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
 def _requests(n: int, seed: int) -> list[IssueRequest]:
@@ -129,8 +118,8 @@ def _time_to_valid(rt: Runtime, n: int, pace: float) -> dict[str, Any]:
         raise RuntimeError(f"{len(waiting)} licences did not verify VALID within 300 s")
     return {
         "time_to_valid_n": len(seconds),
-        "time_to_valid_p50_s": round(_pct(seconds, 0.5), 2),
-        "time_to_valid_p99_s": round(_pct(seconds, 0.99), 2),
+        "time_to_valid_p50_s": round(_pct(seconds, 50), 2),
+        "time_to_valid_p99_s": round(_pct(seconds, 99), 2),
         "time_to_valid_max_s": round(max(seconds), 2),
     }
 
@@ -142,35 +131,19 @@ def run(
     n = licences or (64 if quick else 512)
     m = 16 if quick else 60
     pace = 0.25
-    with tempfile.TemporaryDirectory(prefix="licledger-blocks-") as tmp:
-        home = Path(tmp)
-        port = _free_port()
-        node = AnvilNode(
-            NodeConfig(directory=home / "chain", port=port, block_time=block_time,
-                       state_interval=86_400)
-        )  # fmt: skip
-        node.start()
-        try:
-            settings = load_settings(
-                home, chain_port=port, rpc_url=f"http://127.0.0.1:{port}",
-                embedded_chain=False, confirmations=confirmations,
-            )  # fmt: skip
-            rt = Runtime(settings)
-            t0 = time.perf_counter()
-            chain_up(rt)
-            init_region(rt)
-            setup_s = time.perf_counter() - t0
-            figures = _throughput(rt, n)
-            figures |= _time_to_valid(rt, m, pace)
-            with rt.sessions() as s:
-                unanchored = s.scalar(
-                    select(func.count())
-                    .select_from(OutboxEntry)
-                    .where(OutboxEntry.state != OutboxState.ANCHORED)
-                )
-            figures["left_unanchored"] = int(unanchored or 0)
-        finally:
-            node.stop()
+    t0 = time.perf_counter()
+    with bench_region(block_time=block_time, confirmations=confirmations) as rt:
+        setup_s = time.perf_counter() - t0
+        settings = rt.settings
+        figures = _throughput(rt, n)
+        figures |= _time_to_valid(rt, m, pace)
+        with rt.sessions() as s:
+            unanchored = s.scalar(
+                select(func.count())
+                .select_from(OutboxEntry)
+                .where(OutboxEntry.state != OutboxState.ANCHORED)
+            )
+        figures["left_unanchored"] = int(unanchored or 0)
     figures["conditions"] = {
         "chain": f"{anvil_version()}, --block-time {block_time:g}, on loopback",
         "confirmations": confirmations,

@@ -33,8 +33,10 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
-from web3.exceptions import BlockNotFound, TransactionNotFound
+from web3.exceptions import TransactionNotFound
 
+from ledger_client.errors import ChainUnavailableError
+from ledger_client.index_reorg import block_hash
 from ledger_client.registry import RegistryClient
 from licence_service.domain.states import BatchState, LinkState, OutboxState
 from licence_service.region.runtime import Runtime
@@ -89,8 +91,9 @@ def reconcile(rt: Runtime) -> Reconciled:
 
 def watch_head(rt: Runtime) -> None:
     """Remember the chain's head block as this round leaves it (``_head_replaced``)."""
-    block = rt.w3.eth.get_block("latest")
-    rt.chain_watch = (int(block["number"]), bytes(block["hash"]))
+    number = rt.indexer.head()
+    seen = block_hash(rt.w3, number)
+    rt.chain_watch = (number, seen) if seen is not None else None
 
 
 def _head_replaced(rt: Runtime) -> bool:
@@ -98,10 +101,7 @@ def _head_replaced(rt: Runtime) -> bool:
     if rt.chain_watch is None:
         return False
     number, seen = rt.chain_watch
-    try:
-        return bytes(rt.w3.eth.get_block(number)["hash"]) != seen
-    except BlockNotFound:
-        return True
+    return block_hash(rt.w3, number) != seen
 
 
 def _newest_change_dropped(rt: Runtime) -> bool:
@@ -115,6 +115,8 @@ def _newest_change_dropped(rt: Runtime) -> bool:
         rt.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
     except TransactionNotFound:
         return True
+    except Exception as exc:
+        raise ChainUnavailableError(f"cannot read a receipt ({exc})") from exc
     return False
 
 
