@@ -137,6 +137,12 @@ def run(
         settings = rt.settings
         figures = _throughput(rt, n)
         figures |= _time_to_valid(rt, m, pace)
+        with rt.sessions() as s:  # the operation log's heads, queued last: made final too
+            left = s.scalars(
+                select(OutboxEntry.leaf).where(OutboxEntry.state != OutboxState.ANCHORED)
+            ).all()
+        AnchorWorker(rt).flush()
+        wait_anchored(rt, list(left), timeout=120)
         with rt.sessions() as s:
             unanchored = s.scalar(
                 select(func.count())
