@@ -34,9 +34,11 @@ module.exports = {
       evmVersion: process.env.LICLEDGER_EVM_VERSION || "cancun",
     },
   },
+  // LICLEDGER_ARTIFACTS / LICLEDGER_HARDHAT_CACHE: a build for another EVM beside the product's
+  // (`python -m bench.gas --evm-version london` measures the gas of that build).
   paths: {
     sources: "./contracts",
-    artifacts: "./artifacts",
-    cache: "./cache",
+    artifacts: process.env.LICLEDGER_ARTIFACTS || "./artifacts",
+    cache: process.env.LICLEDGER_HARDHAT_CACHE || "./cache",
   },
 };

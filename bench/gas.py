@@ -17,6 +17,10 @@ import json
 import os
 import platform
 import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from bench.gas_measure import anvil_version, chain, compiler, measure, node_info, set_up
@@ -120,6 +124,29 @@ def _print(cond: dict[str, Any], runs: list[dict[str, Any]]) -> None:
         )
 
 
+def for_evm_version(evm: str, as_json: bool) -> int:
+    """Compile the contracts for EVM ``evm`` (``LICLEDGER_EVM_VERSION``, the one setting of the
+    target) into a temporary folder, then measure that build on a node of the same hardfork
+    (a separate process: the artifacts are read once per process)."""
+    root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory(prefix="licledger-evm-") as tmp:
+        env = {
+            **os.environ, "LICLEDGER_EVM_VERSION": evm,
+            "LICLEDGER_ARTIFACTS": str(Path(tmp) / "artifacts"),
+            "LICLEDGER_HARDHAT_CACHE": str(Path(tmp) / "cache"),
+            "HARDHAT_DISABLE_TELEMETRY_PROMPT": "true",
+        }  # fmt: skip
+        built = subprocess.run(
+            ["npx", "hardhat", "compile", "--quiet"], cwd=root, env=env,
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if built.returncode != 0:
+            print(f"compiling for {evm} failed: {built.stderr.strip()[-500:]}", file=sys.stderr)
+            return 1
+        again = [sys.executable, "-m", "bench.gas", "--hardfork", evm]
+        return subprocess.run(again + (["--json"] if as_json else []), cwd=root, env=env).returncode
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.gas", description=__doc__)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -127,7 +154,14 @@ def main(argv: list[str] | None = None) -> int:
         "--hardfork", action="append", metavar="NAME",
         help="measure under this anvil hardfork (repeatable; default: the product's and prague)",
     )  # fmt: skip
+    parser.add_argument(
+        "--evm-version", metavar="NAME",
+        help="build the contracts for this EVM (LICLEDGER_EVM_VERSION, e.g. london) and measure "
+        "that build under the same hardfork",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.evm_version:
+        return for_evm_version(args.evm_version, args.json)
     forks: list[str | None] = list(args.hardfork) if args.hardfork else [None, "prague"]
     runs = [run(hardfork=f) for f in forks]
     cond = conditions()

@@ -35,13 +35,15 @@ def machine() -> dict[str, object]:
 
 
 @contextmanager
-def bench_region(crypto: str | None = None, **overrides: object) -> Iterator[Runtime]:
+def bench_region(
+    crypto: str | None = None, block_time: float | None = None, **overrides: object
+) -> Iterator[Runtime]:
     """A bootstrapped region (authority, one agency) of crypto suite ``crypto`` (``intl``
-    unless named) on a fresh anvil node."""
+    unless named) on a fresh anvil node (mining every ``block_time`` seconds when given)."""
     with tempfile.TemporaryDirectory(prefix="licledger-bench-") as tmp:
         home = Path(tmp)
         port = free_port()
-        node = AnvilNode(NodeConfig(directory=home / "chain", port=port))
+        node = AnvilNode(NodeConfig(directory=home / "chain", port=port, block_time=block_time))
         node.start()
         try:
             settings = load_settings(

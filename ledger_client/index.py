@@ -2,8 +2,11 @@
 
 Every verifier and auditor reads this index instead of scanning the chain. It is filled by
 ``ChainIndexer.sync`` in bounded block ranges; each range is stored together with the
-checkpoint in one database transaction, so a crash between ranges loses nothing and reading
-a range twice changes nothing.
+checkpoint and its last block's hash in one database transaction, so a crash between ranges
+loses nothing and reading a range twice changes nothing; a reorganisation of recent blocks is
+noticed by that hash, and what was read from orphaned blocks is read again (``index_reorg``).
+With ``confirmations`` N the read side counts a batch only once N blocks are on top of its
+own; until then a verifier finds it ``unconfirmed`` (PENDING). N = 0: immediate finality.
 """
 
 from __future__ import annotations
@@ -14,91 +17,38 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Integer,
-    LargeBinary,
-    String,
-    UniqueConstraint,
-    delete,
-    select,
-)
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
-from ledger_client import merkle
+from ledger_client import index_reorg, merkle
 from ledger_client.errors import ChainUnavailableError
 from ledger_client.events import ChainEvents, scan
+from ledger_client.index_tables import (
+    IndexBase,
+    IndexCheckpoint,
+    IndexedBatch,
+    IndexedLeaf,
+    IndexedStatus,
+    IndexedSuccession,
+)
 from ledger_client.registry import LeafStatus, RegistryClient
 
+__all__ = [
+    "ChainIndex",
+    "ChainIndexer",
+    "IndexBase",
+    "IndexCheckpoint",
+    "IndexedBatch",
+    "IndexedLeaf",
+    "IndexedStatus",
+    "IndexedSuccession",
+    "LeafRecord",
+    "StatusRecord",
+    "SyncResult",
+]
+
 log = logging.getLogger(__name__)
-
-
-class IndexBase(DeclarativeBase):
-    """Tables owned by the chain index (created beside the service's own tables)."""
-
-
-class IndexCheckpoint(IndexBase):
-    __tablename__ = "chain_checkpoint"
-    contract: Mapped[str] = mapped_column(String(42), primary_key=True)
-    next_block: Mapped[int] = mapped_column(BigInteger)
-
-
-class IndexedBatch(IndexBase):
-    __tablename__ = "chain_batch"
-    contract: Mapped[str] = mapped_column(String(42), primary_key=True)
-    batch_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    root: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
-    region: Mapped[int] = mapped_column(Integer)
-    agency: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
-    submitter: Mapped[str] = mapped_column(String(42))
-    block_number: Mapped[int] = mapped_column(BigInteger)
-    timestamp: Mapped[int] = mapped_column(BigInteger)
-    tx_hash: Mapped[str] = mapped_column(String(66))
-    leaf_count: Mapped[int] = mapped_column(Integer)
-    # Why the batch's leaves could not be recovered from its calldata; its leaves are then
-    # not indexed (never trusted), and the batch stays here for an auditor to see.
-    problem: Mapped[str | None] = mapped_column(String(500), nullable=True, default=None)
-
-
-class IndexedLeaf(IndexBase):
-    __tablename__ = "chain_leaf"
-    contract: Mapped[str] = mapped_column(String(42), primary_key=True)
-    leaf: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
-    batch_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    position: Mapped[int] = mapped_column(Integer)
-    key: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
-
-
-class IndexedStatus(IndexBase):
-    __tablename__ = "chain_status"
-    __table_args__ = (UniqueConstraint("contract", "tx_hash", "log_index"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    contract: Mapped[str] = mapped_column(String(42), index=True)
-    leaf: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
-    batch_id: Mapped[int] = mapped_column(BigInteger)
-    region: Mapped[int] = mapped_column(Integer)
-    from_status: Mapped[int] = mapped_column(Integer)
-    to_status: Mapped[int] = mapped_column(Integer)
-    reason: Mapped[int] = mapped_column(Integer)
-    timestamp: Mapped[int] = mapped_column(BigInteger)
-    block_number: Mapped[int] = mapped_column(BigInteger)
-    tx_hash: Mapped[str] = mapped_column(String(66))
-    log_index: Mapped[int] = mapped_column(Integer)
-
-
-class IndexedSuccession(IndexBase):
-    """A version link as the chain announced it; the region is kept so that a link made by
-    any other region than the one that anchored the leaf is never followed."""
-
-    __tablename__ = "chain_successor"
-    contract: Mapped[str] = mapped_column(String(42), primary_key=True)
-    leaf: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
-    region: Mapped[int] = mapped_column(Integer, primary_key=True)
-    child: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
-    timestamp: Mapped[int] = mapped_column(BigInteger)
-    block_number: Mapped[int] = mapped_column(BigInteger)
-    tx_hash: Mapped[str] = mapped_column(String(66))
 
 
 @dataclass(frozen=True)
@@ -178,21 +128,44 @@ class ChainIndexer:
             log.warning("chain head %s is behind the index checkpoint %s; rewinding", head, start)
             self._rewind(head + 1)
             start = head + 1
+        with self.sessions() as s:
+            fork = index_reorg.fork_point(s, self.contract, self._block_hash, self.start_block)
+        if fork is not None and fork < start:
+            log.warning("the chain reorganised blocks from %s on (index checkpoint %s): "
+                        "reading them again", fork, start)  # fmt: skip
+            self._rewind(fork)
+            start = fork
         first, batches, statuses = start, 0, 0
-        for _, end, events in scan(self.registry.events_in_range, start, head, self.max_range):
-            try:
-                self._store(events, end + 1)
-            except IntegrityError:
-                # Another process stored part of it meanwhile: storing again skips what exists.
-                self._store(events, end + 1)
-            batches += len(events.batches)
-            statuses += len(events.statuses)
-            if progress:
-                progress(end, head)
+        fetch = index_reorg.HashedFetch(self.registry.events_in_range, self._block_hash)
+        try:
+            for _, end, (events, end_hash) in scan(fetch, start, head, self.max_range):
+                try:
+                    self._store(events, end + 1, end_hash)
+                except IntegrityError:
+                    # Another process stored part of it meanwhile: storing again skips it.
+                    self._store(events, end + 1, end_hash)
+                batches += len(events.batches)
+                statuses += len(events.statuses)
+                if progress:
+                    progress(end, head)
+        except index_reorg.ChainMoved as exc:  # the next sync finds the fork and reads again
+            log.warning("%s; the index stops at block %s for now", exc, self.checkpoint() - 1)
         return SyncResult(first, head, batches, statuses)
 
-    def _store(self, events: ChainEvents, nxt: int) -> None:
+    def _block_hash(self, number: int) -> bytes | None:
+        return index_reorg.block_hash(self.registry.w3, number)
+
+    def tip(self) -> tuple[int, bytes | None]:
+        """The checkpoint and the indexed hash of the block before it: what the index holds."""
+        with self.sessions() as s:
+            cp = s.get(IndexCheckpoint, self.contract)
+            nxt = cp.next_block if cp else self.start_block
+            return nxt, index_reorg.tip_hash(s, self.contract, nxt)
+
+    def _store(self, events: ChainEvents, nxt: int, end_hash: bytes | None = None) -> None:
         with self.sessions.begin() as s:
+            if end_hash is not None:
+                index_reorg.remember(s, self.contract, nxt - 1, end_hash)
             for b in events.batches:
                 if s.get(IndexedBatch, (self.contract, b.batch_id)) is not None:
                     continue
@@ -276,6 +249,7 @@ class ChainIndexer:
                     IndexedStatus.block_number >= first_missing,
                 )
             )
+            index_reorg.forget(s, self.contract, first_missing)
             cp = s.get(IndexCheckpoint, self.contract)
             if cp is not None:
                 cp.next_block = first_missing
@@ -284,14 +258,37 @@ class ChainIndexer:
 class ChainIndex:
     """Read side of the index for one registry contract."""
 
-    def __init__(self, sessions: sessionmaker[Session], contract: str) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], contract: str, confirmations: int = 0
+    ) -> None:
         self.sessions = sessions
         self.contract = contract
+        self.confirmations = confirmations
+
+    def final_block(self) -> int | None:
+        """The newest block whose batches count as anchored (``confirmations`` blocks below the
+        newest block indexed), or None when every indexed block counts (no confirmations)."""
+        if self.confirmations <= 0:
+            return None
+        with self.sessions() as s:
+            cp = s.get(IndexCheckpoint, self.contract)
+        return (cp.next_block if cp else 0) - 1 - self.confirmations
 
     def find_leaf(self, leaf: bytes) -> LeafRecord | None:
-        """The earliest batch that anchored ``leaf``, if any."""
+        """The earliest batch that anchored ``leaf`` in a final block, if any."""
         found = self._find(IndexedLeaf.leaf == leaf)
         return found[0] if found else None
+
+    def unconfirmed(self, key: bytes, agency: bytes) -> LeafRecord | None:
+        """A leaf of ``agency`` under ``key`` anchored in a block that has not yet
+        ``confirmations`` blocks on top of it (so it does not count yet), if any."""
+        final = self.final_block()
+        if final is None:
+            return None
+        found = self._find(
+            (IndexedLeaf.key == key) & (IndexedBatch.agency == agency), final_only=False
+        )
+        return next((r for r in found if r.block_number > final), None)
 
     def find_by_key(self, key: bytes, agency: bytes | None = None) -> list[LeafRecord]:
         """Every anchored leaf with lookup key ``key`` (of ``agency`` only, when given), oldest
@@ -301,7 +298,10 @@ class ChainIndex:
             return self._find(IndexedLeaf.key == key)
         return self._find((IndexedLeaf.key == key) & (IndexedBatch.agency == agency))
 
-    def _find(self, condition: Any) -> list[LeafRecord]:
+    def _find(self, condition: Any, final_only: bool = True) -> list[LeafRecord]:
+        final = self.final_block() if final_only else None
+        if final is not None:
+            condition = condition & (IndexedBatch.block_number <= final)
         with self.sessions() as s:
             rows = s.execute(
                 select(IndexedLeaf, IndexedBatch)

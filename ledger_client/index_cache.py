@@ -24,8 +24,10 @@ MAX_ENTRIES = 200_000
 class CachedChainIndex(ChainIndex):
     """``ChainIndex`` answers, remembered for one index generation (its checkpoint)."""
 
-    def __init__(self, sessions: sessionmaker[Session], contract: str) -> None:
-        super().__init__(sessions, contract)
+    def __init__(
+        self, sessions: sessionmaker[Session], contract: str, confirmations: int = 0
+    ) -> None:
+        super().__init__(sessions, contract, confirmations)
         self.generation: object = None
         self._memo: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.Lock()
@@ -52,6 +54,19 @@ class CachedChainIndex(ChainIndex):
         return value
 
     # The reads ChainIndex composes from (find_leaf, status_at, proof build on these).
+    def final_block(self) -> int | None:
+        final: int | None = self._remember(
+            ("final",), lambda: super(CachedChainIndex, self).final_block()
+        )
+        return final
+
+    def unconfirmed(self, key: bytes, agency: bytes) -> LeafRecord | None:
+        found: LeafRecord | None = self._remember(
+            ("unconfirmed", key, agency),
+            lambda: super(CachedChainIndex, self).unconfirmed(key, agency),
+        )
+        return found
+
     def find_by_key(self, key: bytes, agency: bytes | None = None) -> list[LeafRecord]:
         found: list[LeafRecord] = self._remember(
             ("key", key, agency), lambda: super(CachedChainIndex, self).find_by_key(key, agency)

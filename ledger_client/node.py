@@ -66,6 +66,9 @@ class NodeConfig:
     # 10 gas per calldata token, 2,560 gas per anchored licence. A Besu network sets its fork
     # in its genesis instead. None: anvil's default.
     hardfork: str | None = "cancun"
+    # Seconds between blocks (anvil's --block-time), as a real network seals them; None: a
+    # block per transaction at once (instant mining, the embedded node's default).
+    block_time: float | None = None
 
     @property
     def rpc_url(self) -> str:
@@ -154,6 +157,8 @@ class AnvilNode:
             cmd.append("--preserve-historical-states")
         if cfg.hardfork:
             cmd += ["--hardfork", cfg.hardfork]
+        if cfg.block_time:
+            cmd += ["--block-time", f"{cfg.block_time:g}"]
         log = open(cfg.log_file, "ab")  # noqa: SIM115 - handed to the child process
         try:
             proc = subprocess.Popen(

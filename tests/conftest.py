@@ -52,13 +52,28 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.write_line(f"widest eth_getLogs: {widest} blocks")
 
 
+BLOCK_TIME_ENV = "LICLEDGER_TEST_BLOCK_TIME"
+"""Seconds between the session node's blocks (``make test-block-time`` sets 2): the tests then
+run as on a real network, a block every period, instead of a block per transaction at once."""
+
+
+def session_block_time() -> float | None:
+    raw = os.environ.get(BLOCK_TIME_ENV, "").strip()
+    return float(raw) if raw else None
+
+
 @pytest.fixture(scope="session")
 def anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnvilNode]:
     directory: Path = tmp_path_factory.mktemp("anvil")
     # No state dumps while the suite runs: with every historical state kept, the session's
     # dump grew to 2.8 GB by the end of a run and was rewritten every second, which slowed the
     # node until a batch was not mined within its 60 s (no test restarts this node).
-    node = AnvilNode(NodeConfig(directory=directory, port=free_port(), state_interval=86_400))
+    node = AnvilNode(
+        NodeConfig(
+            directory=directory, port=free_port(), state_interval=86_400,
+            block_time=session_block_time(),
+        )
+    )  # fmt: skip
     node.start()
     yield node
     node.stop()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from ledger_client.index import LeafRecord
 from ledger_client.registry import LeafStatus
 from verifier.verdicts import Check, Verdict, VerificationResult
 
@@ -72,3 +73,14 @@ def validity_check(valid_from: date | None, valid_until: date, when: datetime) -
     if day > valid_until:
         return Check("validity", False, f"validity ended on {valid_until.isoformat()}")
     return Check("validity", True, f"within the validity period (until {valid_until})")
+
+
+def pending_detail(waiting: LeafRecord | None, confirmations: int) -> str:
+    """Why a document the chain does not count yet is PENDING: the issuing service holds it
+    unanchored (``waiting`` None), or its batch is in a block not yet final."""
+    if waiting is None:
+        return "accepted by the issuing service, not yet anchored"
+    return (
+        f"anchored in block {waiting.block_number}, not final until {confirmations} "
+        "blocks are on top of it"
+    )

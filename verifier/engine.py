@@ -19,7 +19,7 @@ from ledger_client.registry import LeafStatus, RegistryClient
 from signing.certificates import subject_attributes
 from signing.compact import verify_compact
 from signing.errors import MetadataError
-from verifier.decision import decide, validity_check
+from verifier.decision import decide, pending_detail, validity_check
 from verifier.documents import DocumentChecks
 from verifier.errors import VerificationError
 from verifier.leaves import ZERO, LeafInput, LeafKind, document_digest, signer_suite
@@ -284,10 +284,11 @@ class Verifier:
                 )
             )
             return
-        pending_leaf = self.pending(key) if self.pending else None
+        waiting = self.index.unconfirmed(key, agency_id(agency_code))  # not final yet
+        pending_leaf = waiting.leaf if waiting else self.pending(key) if self.pending else None
         if pending_leaf is not None and (leaf is None or pending_leaf == leaf):
             result.checks.append(
-                Check("anchor", False, "accepted by the issuing service, not yet anchored")
+                Check("anchor", False, pending_detail(waiting, self.index.confirmations))
             )
             result.extra["pending"] = True
             return

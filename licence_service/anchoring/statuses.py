@@ -8,7 +8,8 @@ is compared with the chain's, and sent again where they differ, with the leaf's 
 batch that holds it now; the record is pointed at the new transaction.
 
 The check reads one status per changed leaf, so the worker runs it when a reconciliation found
-lost batches and once when it starts (a crash may have come between the two).
+lost batches or saw the chain move under it (a reorganisation of recent blocks:
+``reconcile.Reconciled.moved``), and once when it starts (a crash may have come between).
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ log = logging.getLogger(__name__)
 
 
 def restate_statuses(rt: Runtime) -> int:
-    """Send again each latest status change the chain does not show; returns how many."""
+    """Send again each latest status change the chain does not show; returns how many. The
+    chain's nonces may have gone back with its blocks: each agency's is read afresh first."""
     reader = rt.registry()
     sent = 0
+    fresh: set[int] = set()
     for change_id, leaf, status, reason in _latest_changes(rt):
         want = LeafStatus[status]
         if reader.leaf_status(leaf).status == want:
@@ -41,6 +44,9 @@ def restate_statuses(rt: Runtime) -> int:
         if member is None or agency_id is None:
             continue  # not anchored again yet: the next check sends it
         registry = agency_registry(rt, agency_id)
+        if agency_id not in fresh and registry.sender is not None:
+            registry.sender.reset_nonce()
+            fresh.add(agency_id)
         event = registry.change_status(leaf, member.batch_id, member.proof, want, reason)
         with rt.sessions.begin() as s:
             row = s.get(StatusChange, change_id)

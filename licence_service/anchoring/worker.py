@@ -2,11 +2,12 @@
 
 A batch goes through three recorded states:
 ``prepared`` — its leaves are chosen and its signed transaction is stored, in one DB commit;
-``sent`` — the stored transaction was broadcast;
-``confirmed`` — the receipt (batch id, block, time) is recorded and its leaves are anchored.
+``sent`` — the stored transaction was broadcast (once mined: its block, batch id and time);
+``confirmed`` — ``LICLEDGER_CONFIRMATIONS`` blocks are on top of its block: its leaves are
+anchored (PENDING until then; a sent batch a reorganisation dropped is sent again).
 After any crash the worker resumes unfinished batches first. The contract refuses a second
-batch with the same root and can be asked which batch holds a root, so re-sending after a
-crash can never anchor anything twice, and nothing recorded is ever dropped.
+batch with the same root and can be asked which batch holds a root, so re-sending can never
+anchor anything twice, and nothing recorded is ever dropped.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from ledger_client.errors import ChainUnavailableError, ContractRevertError, Tra
 from ledger_client.registry import RegistryClient
 from ledger_client.transactions import NonceConflictError, SignedTx
 from licence_service.anchoring.members import member_of
-from licence_service.anchoring.reconcile import agency_registry, reconcile
+from licence_service.anchoring.reconcile import agency_registry, reconcile, watch_head
 from licence_service.anchoring.statuses import restate_statuses
 from licence_service.audit import oplog
 from licence_service.domain.states import BatchState, LinkState, OutboxState
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 class FlushResult:
     batches: int
     leaves: int
+    awaiting: int = 0  # batches mined but not yet final (confirmations)
 
 
 class _ClaimLost(Exception):
@@ -70,17 +72,17 @@ class AnchorWorker:
                     chained.seal(s)
                     chained.anchor_head(s, every=self.oplog_every)
             lost = reconcile(self.rt)
-            batches = leaves = 0
-            for batch_id in self._unfinished():
-                leaves += self._finish(batch_id)
-                batches += 1
+            done = [self._finish(batch_id) for batch_id in self._unfinished()]
+            sent = []  # all sent before waiting for any: one block mines them all
             while (prepared := self._prepare_next(send=True)) is not None:
-                leaves += self._finish(prepared)
-                batches += 1
+                sent.append(prepared)
+            done += [self._finish(batch_id) for batch_id in sent]
             self._link_versions()
-            if lost.lost_batches:  # now anchored again: the status changes lost with them
+            if lost.moved:  # status changes the chain lost with its blocks: sent again
                 restate_statuses(self.rt)
-            return FlushResult(batches, leaves)
+            watch_head(self.rt)
+            final = [n for n in done if n is not None]
+            return FlushResult(len(final), sum(final), len(done) - len(final))
 
     def run(
         self, stop: threading.Event, interval: float | None = None, lease: Lease | None = None
@@ -100,7 +102,7 @@ class AnchorWorker:
                         done = self.flush()
                         # Idle rounds space out (to IDLE_PAUSE): each costs queries and a chain
                         # call, and an idle server's rounds took CPU from its counters.
-                        busy = done.batches or done.leaves
+                        busy = done.batches or done.leaves or done.awaiting
                         pause = wait if busy else min(max(pause, 0.05) * 2, max(wait, IDLE_PAUSE))
                         if not restated:  # at start: a crash may have come mid-restatement
                             restate_statuses(self.rt)
@@ -237,8 +239,9 @@ class AnchorWorker:
                 raise _ClaimLost  # rolls the batch back
             return batch.id, signed
 
-    def _finish(self, batch_id: int) -> int:
-        """Broadcast (again, if needed) and record the confirmation of one stored batch."""
+    def _finish(self, batch_id: int) -> int | None:
+        """Broadcast (again, if needed) one stored batch, wait until it is mined and record
+        where; its leaf count once final, None while it awaits confirmations."""
         with self.rt.sessions() as s:
             batch = s.get(AnchorBatch, batch_id)
             assert batch is not None
@@ -270,16 +273,20 @@ class AnchorWorker:
                             self._send(registry, fresh, batch_id)
         chain_id = self._wait_for_root(registry, root)
         info = registry.batch_of_root(root)
+        needed = self.rt.settings.confirmations
+        final = needed <= 0 or int(registry.w3.eth.block_number) - info.block_number >= needed
         with self.rt.sessions.begin() as s:
             batch = s.get(AnchorBatch, batch_id)
             assert batch is not None
-            batch.state = BatchState.CONFIRMED
             batch.tx_hash = batch.tx_hash or registry.anchoring_transaction(
                 chain_id, info.block_number
             )
             batch.chain_batch_id = chain_id
             batch.block_number = info.block_number
             batch.block_time = datetime.fromtimestamp(info.timestamp, tz=UTC)
+            if not final:
+                return None  # stays ``sent``: the next round looks again
+            batch.state = BatchState.CONFIRMED
             s.execute(
                 update(OutboxEntry)
                 .where(OutboxEntry.batch_id == batch_id)
@@ -359,20 +366,24 @@ class AnchorWorker:
         return agency_registry(self.rt, agency_id)
 
 
-SWEEP_EVERY = 3600.0
-"""Seconds between two looks for PDF files no row names (``store.unrecorded``)."""
+SWEEP_EVERY = 3600.0  # seconds between two looks for PDF files no row names (store.unrecorded)
+IDLE_PAUSE = 2.0  # seconds between anchoring rounds that found nothing to do, at most
 
-IDLE_PAUSE = 2.0
-"""Seconds between anchoring rounds that found nothing to do, at most."""
+CONFIRM_POLL = 0.5  # seconds between two looks at confirmations while a caller waits
 
 CHANGE_REASON_CODES = {"change": 10, "correction": 11, "reissue": 12}
 """Reason codes of version links on-chain, by change category."""
 
 
 def wait_anchored(rt: Runtime, leaves: Sequence[bytes], timeout: float = 60.0) -> None:
-    """Block until every leaf in ``leaves`` is anchored (or raise ``TransactionError``)."""
+    """Block until every leaf in ``leaves`` is anchored (or raise ``TransactionError``); with
+    confirmations, flushing meanwhile (no background worker may run: the CLI)."""
     deadline = time.monotonic() + timeout
+    next_flush = time.monotonic() + CONFIRM_POLL
     while True:
+        if rt.settings.confirmations and time.monotonic() >= next_flush:
+            AnchorWorker(rt).flush()
+            next_flush = time.monotonic() + CONFIRM_POLL
         with rt.sessions() as s:
             left = s.scalar(
                 select(OutboxEntry.id)

@@ -145,6 +145,32 @@ def load_cmd(
     raise ExitWith(0 if passed else 1)
 
 
+@bench_app.command("blocks")
+@handled
+def blocks_cmd(
+    quick: Quick = False,
+    block_time: Annotated[
+        float, typer.Option(help="Seconds between blocks of the throwaway node.", min=0.5, max=60)
+    ] = 2.0,
+    confirmations: Annotated[
+        int, typer.Option(help="LICLEDGER_CONFIRMATIONS for the run.", min=0, max=64)
+    ] = 0,
+    licences: Annotated[
+        int,
+        typer.Option(
+            help="Licences anchored for throughput (default 512; --quick 64).", min=0, max=20_000
+        ),
+    ] = 0,
+    as_json: JsonOut = False,
+) -> None:
+    """Anchoring throughput and time-to-VALID on a node that mines a block every
+    --block-time seconds (not instantly), the worker running as in `serve`. About a minute."""
+    _run_and_show(
+        "blocks", as_json, quick, block_time=block_time, confirmations=confirmations,
+        licences=licences,
+    )  # fmt: skip
+
+
 @bench_app.command("abuse")
 @handled
 def abuse_cmd(as_json: JsonOut = False) -> None:

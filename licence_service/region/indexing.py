@@ -68,7 +68,13 @@ class MarkingIndexer(ChainIndexer):
         return result
 
     def checkpoint(self) -> int:
-        value = super().checkpoint()
+        return self._seen(super().checkpoint())
+
+    def tip(self) -> tuple[int, bytes | None]:
+        value, tip_hash = super().tip()
+        return self._seen(value), tip_hash
+
+    def _seen(self, value: int) -> int:
         if value < self._seen_checkpoint:  # another process rewound the index
             self.rewinds += 1
         self._seen_checkpoint = value

@@ -27,7 +27,6 @@ from ledger_client.reverts import RevertDecoder
 from ledger_client.sharing import SharingClient
 from ledger_client.transactions import NonceLock, TransactionSender
 from licence_service.domain.errors import NotSetUpError
-from licence_service.domain.states import OutboxState
 from licence_service.federation.certificates import ChainCertificates
 from licence_service.region.at_rest import check_passphrase_source, key_passphrase, secure_home
 from licence_service.region.indexing import MarkingIndexer
@@ -63,6 +62,9 @@ class Runtime:
         secure_home(settings.home)
         self._lock = threading.Lock()
         self.anchor_lock = threading.Lock()
+        # (number, hash) of the chain head the anchoring worker's last round left: a
+        # reorganisation that replaced it is noticed next round (``anchoring.reconcile``)
+        self.chain_watch: tuple[int, bytes] | None = None
         # One new licence at a time in this process: concurrent requests would take the same
         # serial, and all but one render and sign their PDF again (``services.issue``).
         self.issue_lock = threading.Lock()
@@ -190,7 +192,7 @@ class Runtime:
 
     @cached_property
     def index(self) -> ChainIndex:
-        return ChainIndex(self.sessions, self.deployment.registry)
+        return ChainIndex(self.sessions, self.deployment.registry, self.settings.confirmations)
 
     # ------------------------------------------------------------------ agencies
     def agency(self, session: Session, code: str | None = None) -> Agency:
@@ -256,12 +258,12 @@ class Runtime:
         return VerifyingState(self, freshness_from_env())
 
     def pending_leaf(self, key: bytes) -> bytes | None:
+        """The leaf this region accepted under ``key``. The verifier asks only when the chain
+        index holds no final batch of it: not anchored yet, or anchored in a batch that a
+        reorganisation or a node's lost blocks took away and the worker anchors again
+        (``anchoring.reconcile``). Either way PENDING, never NOT_ANCHORED or VALID."""
         with self.sessions() as s:
-            return s.scalar(
-                select(OutboxEntry.leaf).where(
-                    OutboxEntry.key == key, OutboxEntry.state != OutboxState.ANCHORED
-                )
-            )
+            return s.scalar(select(OutboxEntry.leaf).where(OutboxEntry.key == key).limit(1))
 
     def verifier(self, direct: bool = False) -> Verifier:
         return Verifier(

@@ -19,6 +19,7 @@ from licence_service.region.deadline_settings import (
 )
 
 ENV_PREFIX = "LICLEDGER_"
+MAX_CONFIRMATIONS = 64  # ``ledger_client.index_reorg.KEEP_BLOCKS``: deeper is not watched
 
 
 def _env(name: str, default: str) -> str:
@@ -143,6 +144,9 @@ class Settings:
     batch_size: int = 64
     flush_interval: float = 0.5
     receipt_timeout: float = 60.0
+    # Blocks on top of a batch's own before it counts as anchored (LICLEDGER_CONFIRMATIONS):
+    # 0 for an engine with immediate finality (QBFT, the embedded anvil), more for Clique
+    confirmations: int = 0
     # PDF files older than this with no row naming them (a crash between file and commit)
     # are moved aside by the anchoring worker (store.unrecorded)
     unrecorded_grace: float = 600.0
@@ -245,6 +249,7 @@ def load_settings(home: Path | str | None = None, **overrides: object) -> Settin
         batch_size=_int("BATCH_SIZE", 64),
         flush_interval=_float("FLUSH_INTERVAL", 0.5),
         receipt_timeout=_float("RECEIPT_TIMEOUT", 60.0),
+        confirmations=_int("CONFIRMATIONS", 0),
         unrecorded_grace=_float("UNRECORDED_GRACE_SECONDS", 600.0),
         threshold=_int("DIRECTORY_THRESHOLD", 2),
         max_upload_bytes=_int("MAX_UPLOAD_BYTES", 20 * 1024 * 1024),
@@ -265,6 +270,11 @@ def load_settings(home: Path | str | None = None, **overrides: object) -> Settin
     )
     if settings.batch_size < 1 or settings.batch_size > 1024:
         raise ConfigError(f"{ENV_PREFIX}BATCH_SIZE must be between 1 and 1024")
+    if not 0 <= settings.confirmations <= MAX_CONFIRMATIONS:
+        raise ConfigError(
+            f"{ENV_PREFIX}CONFIRMATIONS must be between 0 and {MAX_CONFIRMATIONS} blocks "
+            "(0: immediate finality, as QBFT; a few for Clique)"
+        )
     if settings.max_upload_bytes < 1024:
         raise ConfigError(f"{ENV_PREFIX}MAX_UPLOAD_BYTES must be at least 1024")
     _check_request_limits(settings)

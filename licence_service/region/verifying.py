@@ -37,6 +37,7 @@ from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
 from ledger_client.errors import ChainUnavailableError
+from ledger_client.index import ChainIndex
 from ledger_client.index_cache import CachedChainIndex
 from ledger_client.registry import RegistryClient
 from ledger_client.transactions import TransactionSender
@@ -54,6 +55,8 @@ class Region(Protocol):
     def sessions(self) -> sessionmaker[Session]: ...
     @property
     def indexer(self) -> MarkingIndexer: ...
+    @property
+    def index(self) -> ChainIndex: ...
     def registry(self, account: LocalAccount | None = None) -> RegistryClient: ...
     def trust_store(self) -> TrustStore: ...
     def pending_leaf(self, key: bytes) -> bytes | None: ...
@@ -140,13 +143,14 @@ class VerifyingState:
         self.rt = rt
         self.freshness = freshness
         self._registry = rt.registry()
-        self.index = CachedChainIndex(rt.sessions, self._registry.address)
+        self.index = CachedChainIndex(rt.sessions, self._registry.address, rt.index.confirmations)
         self.documents = RememberedDocumentChecks()
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
         self._beat = -1e9  # when the background refresher last finished a refresh
         self._built = -1e9  # when the current verifier (index view, trust store) was built
-        self._generation: tuple[int, int] | None = None  # the index generation it was built on
+        # the index generation the verifier was built on
+        self._generation: tuple[int, int, bytes | None] | None = None
 
     # ------------------------------------------------------------------ refreshing
     def refresh(self, not_before: float = 0.0) -> Snapshot:
@@ -159,9 +163,11 @@ class VerifyingState:
             at = datetime.now(UTC)
             self.rt.indexer.sync()
             mark = self.rt.indexer.last_sync_start
-            block = self.rt.indexer.checkpoint()
-            # after a rewind the checkpoint may come back to a value it had: a new generation
-            generation = (self.rt.indexer.rewinds, block)
+            block, tip = self.rt.indexer.tip()
+            # after a rewind the checkpoint may come back to a value it had, and a
+            # reorganisation read again ends at the same block with another hash: a new
+            # generation either way
+            generation = (self.rt.indexer.rewinds, block, tip)
             if (
                 current is not None
                 and generation == self._generation
