@@ -1,7 +1,7 @@
 """chain block hashes: the index notices a reorganisation of recent blocks
 
 Revision ID: 0019
-Revises: 0013
+Revises: 0015
 Create Date: 2026-12-07 13:00:00.000000
 
 ``chain_block`` keeps the hash of the last block of each range the chain index stored (the
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0013"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
