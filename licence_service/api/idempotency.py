@@ -133,45 +133,61 @@ class Idempotency:
             scope["method"].encode() + b" " + scope["path"].encode() + b"\n" + bytes(body)
         ).digest()
         takeover = TAKEOVER_ROUTES.match(scope["path"]) is not None
-        # database work off the event loop: a thousand requests arriving at once must not hold
-        # up the answers of those already done
+        while True:
+            row_id, replay = await self._settle(caller, key, digest, takeover)
+            if replay is not None:
+                await replay(send)
+                return
+            try:  # ``_claim`` holds the row in this process's heartbeat already
+                lost = await self._run(scope, bytes(body), send, row_id)
+            finally:
+                self._heartbeat.release(row_id)
+            if not lost:
+                return
+            # a retry took the request over while this attempt still ran (its heartbeat was
+            # late): this attempt's work rolled back, and the retry's answer is the answer
+            log.warning("request %s was taken over by a retry: answering its answer", row_id)
+
+    async def _settle(
+        self, caller: str, key: str, digest: bytes, takeover: bool
+    ) -> tuple[int, Replay | None]:
+        """The key's row to run (claimed or taken over), or what answers the request: waits
+        while another attempt's owner lives, bounded by :data:`IN_FLIGHT_WAIT`. Database work
+        off the event loop: a thousand requests arriving at once must not hold up the answers
+        of those already done."""
         waited_until, pause = time.monotonic() + IN_FLIGHT_WAIT, 0.05
         while True:
             claimed = await self._in_thread(self._claim, caller, key, digest, takeover)
             row_id, replay = cast(tuple[int, Replay | None], claimed)
             if replay is not _IN_FLIGHT:
-                break
+                return row_id, replay
             if time.monotonic() > waited_until:
-                replay = _answer(409, f"the first request with this key is still running after "
-                                 f"{IN_FLIGHT_WAIT:.0f} s; retry later")  # fmt: skip
-                break
+                return 0, _answer(409, f"the first request with this key is still running "
+                                  f"after {IN_FLIGHT_WAIT:.0f} s; retry later")  # fmt: skip
             # a retry of a request still running (its client's connection dropped): wait for
             # its answer (or for its work to be bound to the key) while its owner is alive
             await anyio.sleep(pause)
             pause = min(pause * 1.5, 1.0)
-        if replay is not None:
-            await replay(send)
-            return
-        self._heartbeat.hold(row_id)
-        try:
-            await self._run(scope, bytes(body), send, row_id)
-        finally:
-            self._heartbeat.release(row_id)
 
     def _claim(
         self, caller: str, key: str, digest: bytes, takeover: bool
     ) -> tuple[int, Replay | None]:
-        """Record the request as in flight (owned by this process), or find what answers it
-        already, or take over the request of a dead owner."""
+        """Record the request as in flight (owned by this process, held by its heartbeat
+        before the row is committed), or find what answers it already, or take over the
+        request of a dead owner."""
+        row_id = 0
         try:
             with self.rt.sessions.begin() as s:
                 row = IdempotentRequest(caller=caller, key=key, request_sha256=digest,
                                         owner=owner_name(), alive_at=utcnow())  # fmt: skip
                 s.add(row)
                 s.flush()
-                return row.id, None
+                row_id = row.id
+                self._heartbeat.hold(row_id)
+            return row_id, None
         except IntegrityError:
-            pass
+            if row_id:
+                self._heartbeat.release(row_id)
         with self.rt.sessions.begin() as s:
             found = s.scalar(
                 select(IdempotentRequest).where(
@@ -183,14 +199,15 @@ class Idempotency:
             if found.request_sha256 != digest:
                 return 0, _answer(422, "was used before for a different request; use a new key")
             if found.status_code is None:
-                if not owner_dead(found):
+                if not owner_dead(found, self._heartbeat):
                     return 0, _IN_FLIGHT
                 if not takeover:
                     return 0, _answer(409, _UNFINISHED)
-                if take_over(s, found.id, found.owner):
-                    log.warning("taking over request %s of %s (dead)", found.id, found.owner)
+                self._heartbeat.hold(found.id)
+                if take_over(s, found):  # committed with ``s``; held from before the commit
                     return found.id, None
-                return 0, _IN_FLIGHT  # another retry took it over: wait for its answer
+                self._heartbeat.release(found.id)
+                return 0, _IN_FLIGHT  # it lives after all, or another retry took it over
             stored, status, media = found.response or b"", found.status_code, found.media_type
 
         async def replay(send: Send) -> None:
@@ -199,7 +216,9 @@ class Idempotency:
 
         return 0, replay
 
-    async def _run(self, scope: Scope, body: bytes, send: Send, row_id: int) -> None:
+    async def _run(self, scope: Scope, body: bytes, send: Send, row_id: int) -> bool:
+        """Run the request and record its answer; True if a retry took the request over
+        before this attempt could bind its work (nothing was sent: the retry answers)."""
         sent = False
 
         async def receive() -> Message:
@@ -211,12 +230,14 @@ class Idempotency:
 
         status, media, chunks = 500, "application/json", bytearray()
         held: list[Message] = []
-        recorded = False
+        recorded, lost = False, False
 
         async def capture(message: Message) -> None:
             # The answer is stored before the client gets it: a client retrying the moment it
             # has its answer (or lost it) must find it, never "still being processed".
-            nonlocal status, media, recorded
+            nonlocal status, media, recorded, lost
+            if lost:
+                return
             held.append(message)
             if message["type"] == "http.response.start":
                 status = message["status"]
@@ -230,6 +251,10 @@ class Idempotency:
                     return
                 kept = await self._in_thread(self._record, row_id, status, bytes(chunks), media)
                 recorded = True
+                if kept is _LOST:
+                    lost = True
+                    held.clear()
+                    return
                 if kept is not None:  # an error after the work was done: answer the work
                     held[:] = _replay_messages(*cast(tuple[int, bytes, str], kept))
             for pending in held:
@@ -248,6 +273,8 @@ class Idempotency:
                 raise
             recorded = True
             kept = await self._in_thread(self._record, row_id, 500, b"", media)
+            if kept is _LOST:
+                return True
             if kept is None:  # nothing was recorded: the error is the answer
                 raise
             # the work was recorded and the key bound to it before the failure: answer it
@@ -258,19 +285,24 @@ class Idempotency:
             binding.reset(token)
             if not recorded:
                 await self._in_thread(self._record, row_id, status, bytes(chunks), media)
+        return lost
 
     def _record(
         self, row_id: int, status: int, response: bytes, media: str
-    ) -> tuple[int, bytes, str] | None:
+    ) -> tuple[int, bytes, str] | object | None:
         """Store the answer; when the request failed after its work was recorded (the key is
         bound: ``store.idempotency``), keep the bound answer and return it to be sent. A row
-        a retry took over (this process was thought dead) is that retry's to answer."""
+        a retry took over (this process was thought dead) is that retry's to answer: an error
+        of this attempt then returns :data:`_LOST` (its work rolled back at the refused bind),
+        and the caller waits for the retry's answer instead of answering the error."""
         with self.rt.sessions.begin() as s:
             row = s.get(IdempotentRequest, row_id)
             if row is None:
                 return None
             if row.status_code is not None and status >= 400:
                 return row.status_code, row.response or b"", row.media_type
+            if row.owner != owner_name() and status >= 400:
+                return _LOST
             mine = (IdempotentRequest.id == row_id, IdempotentRequest.owner == owner_name())
             if status >= 500:  # nothing was promised: a retry may try again
                 s.execute(delete(IdempotentRequest).where(*mine,
@@ -300,4 +332,5 @@ _UNFINISHED = (
     "the first request with this key did not finish (the service stopped); check its result "
     "with a GET, then retry with a new key"
 )
+_LOST = object()  # ``_record``: a retry took the request over; its answer is the answer
 _IN_FLIGHT = _answer(409, "in flight")  # a marker: ``__call__`` waits while the owner lives
