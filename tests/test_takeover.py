@@ -15,6 +15,7 @@ answered to — its bind was refused. These tests pin each step of the takeover 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -60,10 +61,9 @@ def test_the_owner_name_is_one_per_process_when_threads_ask_first_at_once(
     real = store_idempotency.socket.gethostname
 
     def hostname_meeting_the_other_thread() -> str:
-        try:
+        # with the fix the other thread waits on the lock instead, and the barrier breaks
+        with contextlib.suppress(threading.BrokenBarrierError):
             both_inside.wait()
-        except threading.BrokenBarrierError:
-            pass  # the other thread waits on the lock instead: what the fix does
         return real()
 
     monkeypatch.setattr(store_idempotency.socket, "gethostname", hostname_meeting_the_other_thread)
@@ -170,8 +170,8 @@ def test_an_attempt_taken_over_while_it_ran_answers_the_takers_licence(
     caplog.set_level("WARNING", logger="licence_service.store.idempotency")
     key = "takeover-live-owner"
     first: list[httpx.Response] = []
-    thread = threading.Thread(target=lambda: first.append(
-        c.post("/api/v1/licences", json=body, headers={**issuer, "Idempotency-Key": key})))  # fmt: skip
+    keyed_post = {"json": body, "headers": {**issuer, "Idempotency-Key": key}}
+    thread = threading.Thread(target=lambda: first.append(c.post("/api/v1/licences", **keyed_post)))
     thread.start()
     with rt.sessions() as s:
         row_of = select(IdempotentRequest).where(IdempotentRequest.key == key)
@@ -199,5 +199,6 @@ def test_an_attempt_taken_over_while_it_ran_answers_the_takers_licence(
     assert first[0].headers["idempotent-replay"] == "true"
     assert "taking over request" in caplog.text and "alive_at" in caplog.text
     with rt.sessions() as s:
-        count = s.scalar(select(func.count()).where(Licence.holder_id_hash == holder_key(s, holder)))
+        mine = Licence.holder_id_hash == holder_key(s, holder)
+        count = s.scalar(select(func.count()).where(mine))
     assert count == 1
