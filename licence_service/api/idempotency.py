@@ -1,28 +1,34 @@
-"""`Idempotency-Key` on every state-changing API request: a retry creates nothing twice.
+"""`Idempotency-Key` on the state-changing API requests that can keep it: a retry creates
+nothing twice.
 
 A client that timed out cannot know whether its issuance or status change happened. Sending
 the same ``Idempotency-Key`` again returns the first answer (same status, same body) instead of
 doing the work again. The key is scoped to the caller's credentials; reusing it for a different
-request is refused (422).
+request is refused (422). A key is taken only where it can be kept (:data:`KEYED_ROUTES`: the
+route binds its answer in its work's commit, or its work is exactly-once by itself); a
+verification or search ignores it (:data:`READ_ROUTES`); anywhere else it is refused (422,
+saying why and what to do) — a replay there would be a promise the route cannot keep, and on
+sign-in, people and token routes it would store a secret shown once.
 
 The first request's row is written before the work starts, naming the process that runs it;
 that process's heartbeat (``store.idempotency.Heartbeat``) keeps the row's ``alive_at`` fresh.
 A retry while the first request runs waits for its answer for as long as its owner is alive —
 never a 409 merely because the first attempt is slow — bounded by :data:`IN_FLIGHT_WAIT`, far
 longer than any issuance takes. Once the owner is dead (its heartbeat older than
-``DEAD_AFTER``, or on the same host its process gone), a retry on a route whose work binds its
-answer in the work's own commit (:data:`TAKEOVER_ROUTES`) takes the request over and does it:
-nothing was recorded, or the answer would be there. On other routes it is told 409 ("did not
-finish") rather than repeating work that may have happened.
+``DEAD_AFTER``, or on the same host its process gone), a retry takes the request over and does
+it: nothing was recorded, or the answer would be there. The takeover is a compare-and-set on
+what was seen dead, and a first attempt taken over while it still ran (its heartbeat late)
+answers the retry's answer, not an error (its own work rolled back at the refused bind).
 
-An issuance, an amendment and a status change bind the key to their answer in the commit that
-records the work (``store.idempotency``): from then on a retry gets that answer, whatever
-becomes of the first request — an anchoring error, a killed worker, a dropped connection — and
-an error after that commit is answered with the work too.
+An issuance, an amendment, a status change, an approval and a consent bind the key to their
+answer in the commit that records the work (``store.idempotency``): from then on a retry gets
+that answer, whatever becomes of the first request — an anchoring error, a killed worker, a
+dropped connection — and an error after that commit is answered with the work too.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -59,10 +65,25 @@ IN_FLIGHT_WAIT = 600.0
 """Seconds at most a retry waits for a first request with its key whose owner is alive. An
 issuance gives up anchoring in the request after 60 s and answers it queued; ten times that
 means only a hung (alive but stuck) owner ever gets its retry a 409."""
-TAKEOVER_ROUTES = re.compile(
-    r"^/api/v1/licences(/[^/]+/(amend|revoke|status|copies|copies/[^/]+/revoke|inspections))?$"
+KEYED_ROUTES = re.compile(
+    r"^/api/v1/(licences(/[^/]+/(amend|revoke|status|copies|copies/[^/]+/revoke|inspections))?"
+    r"|reviews/[^/]+/approve|consents(/[^/]+/withdraw)?|imports)$"
 )
-"""Routes whose work binds its answer in its own commit: a dead owner's request is taken over."""
+"""Routes that take an ``Idempotency-Key``: each binds its answer in its work's own commit
+(issuance, amendment, status change, copy, inspection, approval, consent), or its work is
+exactly-once by itself (an import skips the rows it issued before), so a dead owner's request
+is taken over and done — never twice."""
+READ_ROUTES = re.compile(
+    r"^(/api/v1/(verify/(pdf|qr|field-proof)|licences/[^/]+/check|federation/holders/licences)"
+    r"|/verify(/qr\.json|/pdf\.json|/holder)?)$"
+)
+"""POSTs that change nothing (verifications, checks, searches): a key is accepted and ignored
+— asking again is safe."""
+SECRET_ROUTES = re.compile(
+    r"^(/api/v1/(auth/token|people|people/[^/]+/tokens|wallet/(activations|register|sign-in.*))"
+    r"|/signin|/admin/(people|tokens)|/wallet/sign-in.*)$"
+)
+"""Routes whose answer holds a secret shown once (a password, a token, a sign-in code)."""
 _METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 Replay = Callable[[Send], Awaitable[None]]
 
@@ -92,7 +113,13 @@ def _renderer(scope: Scope) -> Callable[[object], tuple[int, bytes]]:
         if model is None:
             return status, json.dumps(jsonable_encoder(result), ensure_ascii=False).encode()
         adapter: TypeAdapter[Any] = TypeAdapter(model)
-        return status, adapter.dump_json(adapter.validate_python(result, from_attributes=True))
+        try:
+            value = adapter.validate_python(result, from_attributes=True)
+        except ValueError:  # a route answering ``asdict(result)`` (its model: a dict)
+            if not dataclasses.is_dataclass(result) or isinstance(result, type):
+                raise
+            value = adapter.validate_python(dataclasses.asdict(result))
+        return status, adapter.dump_json(value)
 
     return render
 
@@ -123,6 +150,13 @@ class Idempotency:
         if not key or len(key) > MAX_KEY_LENGTH:
             await _plain(send, 422, f"must be 1 to {MAX_KEY_LENGTH} characters")
             return
+        path = scope["path"]
+        if READ_ROUTES.match(path):  # nothing to do twice: the key changes nothing
+            await self.app(scope, receive, send)
+            return
+        if not KEYED_ROUTES.match(path):
+            await _plain(send, 422, _unsupported(scope["method"], path))
+            return
         body, more = bytearray(), True
         while more:  # the body limit middleware outside this one caps what arrives here
             message = await receive()
@@ -132,9 +166,8 @@ class Idempotency:
         digest = hashlib.sha256(
             scope["method"].encode() + b" " + scope["path"].encode() + b"\n" + bytes(body)
         ).digest()
-        takeover = TAKEOVER_ROUTES.match(scope["path"]) is not None
         while True:
-            row_id, replay = await self._settle(caller, key, digest, takeover)
+            row_id, replay = await self._settle(caller, key, digest)
             if replay is not None:
                 await replay(send)
                 return
@@ -148,16 +181,14 @@ class Idempotency:
             # late): this attempt's work rolled back, and the retry's answer is the answer
             log.warning("request %s was taken over by a retry: answering its answer", row_id)
 
-    async def _settle(
-        self, caller: str, key: str, digest: bytes, takeover: bool
-    ) -> tuple[int, Replay | None]:
+    async def _settle(self, caller: str, key: str, digest: bytes) -> tuple[int, Replay | None]:
         """The key's row to run (claimed or taken over), or what answers the request: waits
         while another attempt's owner lives, bounded by :data:`IN_FLIGHT_WAIT`. Database work
         off the event loop: a thousand requests arriving at once must not hold up the answers
         of those already done."""
         waited_until, pause = time.monotonic() + IN_FLIGHT_WAIT, 0.05
         while True:
-            claimed = await self._in_thread(self._claim, caller, key, digest, takeover)
+            claimed = await self._in_thread(self._claim, caller, key, digest)
             row_id, replay = cast(tuple[int, Replay | None], claimed)
             if replay is not _IN_FLIGHT:
                 return row_id, replay
@@ -169,9 +200,7 @@ class Idempotency:
             await anyio.sleep(pause)
             pause = min(pause * 1.5, 1.0)
 
-    def _claim(
-        self, caller: str, key: str, digest: bytes, takeover: bool
-    ) -> tuple[int, Replay | None]:
+    def _claim(self, caller: str, key: str, digest: bytes) -> tuple[int, Replay | None]:
         """Record the request as in flight (owned by this process, held by its heartbeat
         before the row is committed), or find what answers it already, or take over the
         request of a dead owner."""
@@ -201,8 +230,6 @@ class Idempotency:
             if found.status_code is None:
                 if not owner_dead(found, self._heartbeat):
                     return 0, _IN_FLIGHT
-                if not takeover:
-                    return 0, _answer(409, _UNFINISHED)
                 self._heartbeat.hold(found.id)
                 if take_over(s, found):  # committed with ``s``; held from before the commit
                     return found.id, None
@@ -328,9 +355,17 @@ def _answer(status: int, detail: str) -> Replay:
     return send_it
 
 
-_UNFINISHED = (
-    "the first request with this key did not finish (the service stopped); check its result "
-    "with a GET, then retry with a new key"
-)
+def _unsupported(method: str, path: str) -> str:
+    why = (
+        "its answer holds a secret shown once (a password, token or code), never stored for a "
+        "replay" if SECRET_ROUTES.match(path) else "its answer is not bound to its work in "
+        "one commit, so a replay could not be trusted"
+    )  # fmt: skip
+    return (
+        f"is not supported on {method} {path}: {why}; send the request without it, and check "
+        f"its result with a GET before sending it again"
+    )
+
+
 _LOST = object()  # ``_record``: a retry took the request over; its answer is the answer
 _IN_FLIGHT = _answer(409, "in flight")  # a marker: ``__call__`` waits while the owner lives

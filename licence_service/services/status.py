@@ -334,12 +334,15 @@ def approve(rt: Runtime, review_id: int, person: PersonInfo, note: str = "") -> 
         licence_base, reason_code, reason_text = (
             licence.base_id, review.reason_code, review.reason_text,
         )  # fmt: skip
-    anchor_all(rt)  # the approval is anchored before anything it allows happens
-    if count < required:
-        return StatusResult(
+        pending = StatusResult(
             licence_base, "PENDING_REVIEW", reason_code, None, None, None, review_id,
             count, required,
         )  # fmt: skip
+        if count < required:  # the request's Idempotency-Key: a retry never approves twice
+            bind_answer(s, pending)  # (the executing approval binds in the change's commit)
+    anchor_all(rt)  # the approval is anchored before anything it allows happens
+    if count < required:
+        return pending
     return change_status(
         rt, licence_base, LeafStatus.CANCELLED, reason_code, reason_text,
         f"joint review #{review_id}", review=(review_id, count, required),
