@@ -5,7 +5,9 @@ Three kinds of state-changing route, one of each tried on a real server:
   commit answers the work, a retry gets that first answer, the work is done once;
 - a route that cannot keep a key (here: a new token, whose answer is a secret shown once, and
   disabling a person): the key is refused with a 422 saying why and what to do, nothing done;
-- a verification: the key changes nothing (no row kept), the answer is the verification's.
+- a verification: the key changes nothing (no row kept), the answer is the verification's;
+- a joint review's approvals: each binds its answer, and a retry carries out an execution
+  that failed after the approval was recorded.
 """
 
 from __future__ import annotations
@@ -22,14 +24,17 @@ from ledger_client.node import AnvilNode
 from licence_service.api.app import create_app
 from licence_service.api.routers import federation as federation_router
 from licence_service.domain.national_ids import make_uscc
+from licence_service.domain.states import ReviewState
 from licence_service.federation.sharing import grant_consent
 from licence_service.people.service import list_tokens
 from licence_service.region.runtime import Runtime
+from licence_service.services import status as status_service
 from licence_service.services.issue import issue_licence
-from licence_service.store.models import Consent, IdempotentRequest
+from licence_service.store.models import Consent, IdempotentRequest, ReviewRequest
 from tests.chain_fixtures import free_port
 from tests.federation_fixtures import build_consortium
 from tests.people_fixtures import serving, staff
+from tests.security.fixtures import A1, A2, FP01, Region, secured_region
 from tests.service_fixtures import business_request, qr_of
 
 pytestmark = pytest.mark.e2e
@@ -108,3 +113,57 @@ def test_a_key_on_a_verification_changes_nothing(api: Api) -> None:
         assert r.status_code == 200, r.text
         assert "idempotent-replay" not in r.headers
     assert _count(rt, IdempotentRequest) == rows_before
+
+
+@pytest.fixture(scope="module")
+def reviewed(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Iterator[Region]:
+    """A region of two agencies that review an FP01 cancellation together."""
+    with secured_region(tmp_path_factory.mktemp("keyed-review"), anvil) as region:
+        yield region
+
+
+def test_an_approval_retried_with_its_key_after_an_error_approves_once(
+    reviewed: Region, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first approval binds its PENDING_REVIEW answer (a retry replays it, one approval);
+    the second, whose execution fails after the approval was recorded, is carried out by its
+    retry — before, the retry was told 409 "already approved" and the licence stayed ACTIVE."""
+    h = reviewed.headers
+    body = {**FP01, "holder_id": make_uscc("330106", "MA1KR1003")}
+    with reviewed.client() as c:
+        lid = c.post("/api/v1/licences", json=body, headers=h["issuer_a1"]).json()["licence_id"]
+        cancel = {"action": "cancel", "reason": "持证人申请注销"}
+        r = c.post(f"/api/v1/licences/{lid}/status", json=cancel, headers=h["issuer_a1"])
+        assert r.status_code == 200 and r.json()["status"] == "PENDING_REVIEW", r.text
+        review_id = r.json()["review_id"]
+        approve = f"/api/v1/reviews/{review_id}/approve"
+        first_key = {**h["issuer_a1"], "Idempotency-Key": "approve-a1"}
+        first = c.post(approve, json={"note": "同意"}, headers=first_key)
+        again = c.post(approve, json={"note": "同意"}, headers=first_key)
+        assert first.status_code == again.status_code == 200, (first.text, again.text)
+        assert again.headers["idempotent-replay"] == "true"
+        assert again.json()["approvals"] == first.json()["approvals"] == 1
+
+        real = status_service.change_status
+
+        def fails_once(*args: Any, **kwargs: Any) -> Any:
+            monkeypatch.setattr(status_service, "change_status", real)
+            raise RuntimeError("the chain went away before the cancellation")
+
+        monkeypatch.setattr(status_service, "change_status", fails_once)
+        second_key = {**h["issuer_a2"], "Idempotency-Key": "approve-a2"}
+        try:  # a 500, or the connection dropped: either way the client retries with its key
+            failed = c.post(approve, json={}, headers=second_key)
+            assert failed.status_code == 500, failed.text
+        except httpx.TransportError:
+            pass
+    with reviewed.client() as c:  # a new connection: the server dropped the one that failed
+        retried = c.post(approve, json={}, headers=second_key)
+        assert retried.status_code == 200, retried.text
+        assert retried.json()["status"] == "CANCELLED" and retried.json()["approvals"] == 2
+        shown = c.get(f"/api/v1/licences/{lid}", headers=h["auditor"]).json()
+    assert shown["status"] == "CANCELLED"
+    with reviewed.rt.sessions() as s:
+        review = s.get(ReviewRequest, review_id)
+        assert review is not None and review.state == ReviewState.EXECUTED
+        assert sorted(a.agency_code for a in review.approvals) == sorted([A1, A2])  # once each
