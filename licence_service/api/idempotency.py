@@ -204,38 +204,46 @@ class Idempotency:
         """Record the request as in flight (owned by this process, held by its heartbeat
         before the row is committed), or find what answers it already, or take over the
         request of a dead owner."""
-        row_id = 0
+        held = 0  # a row held by the heartbeat before its commit: let go if the commit fails
         try:
+            try:
+                with self.rt.sessions.begin() as s:
+                    row = IdempotentRequest(caller=caller, key=key, request_sha256=digest,
+                                            owner=owner_name(), alive_at=utcnow())  # fmt: skip
+                    s.add(row)
+                    s.flush()
+                    held = row.id
+                    self._heartbeat.hold(held)
+                return held, None
+            except IntegrityError:
+                self._heartbeat.release(held)
+                held = 0
             with self.rt.sessions.begin() as s:
-                row = IdempotentRequest(caller=caller, key=key, request_sha256=digest,
-                                        owner=owner_name(), alive_at=utcnow())  # fmt: skip
-                s.add(row)
-                s.flush()
-                row_id = row.id
-                self._heartbeat.hold(row_id)
-            return row_id, None
-        except IntegrityError:
-            if row_id:
-                self._heartbeat.release(row_id)
-        with self.rt.sessions.begin() as s:
-            found = s.scalar(
-                select(IdempotentRequest).where(
-                    IdempotentRequest.caller == caller, IdempotentRequest.key == key
+                found = s.scalar(
+                    select(IdempotentRequest).where(
+                        IdempotentRequest.caller == caller, IdempotentRequest.key == key
+                    )
                 )
-            )
-            if found is None:  # the first attempt failed (5xx) and let go of the key
-                return 0, _IN_FLIGHT  # (the next round claims it)
-            if found.request_sha256 != digest:
-                return 0, _answer(422, "was used before for a different request; use a new key")
-            if found.status_code is None:
-                if not owner_dead(found, self._heartbeat):
-                    return 0, _IN_FLIGHT
-                self._heartbeat.hold(found.id)
-                if take_over(s, found):  # committed with ``s``; held from before the commit
-                    return found.id, None
-                self._heartbeat.release(found.id)
-                return 0, _IN_FLIGHT  # it lives after all, or another retry took it over
-            stored, status, media = found.response or b"", found.status_code, found.media_type
+                if found is None:  # the first attempt failed (5xx) and let go of the key
+                    return 0, _IN_FLIGHT  # (the next round claims it)
+                if found.request_sha256 != digest:
+                    return 0, _answer(422, "was used before for a different request; "
+                                      "use a new key")  # fmt: skip
+                if found.status_code is None:
+                    if not owner_dead(found, self._heartbeat):
+                        return 0, _IN_FLIGHT
+                    held = found.id
+                    self._heartbeat.hold(held)
+                    if take_over(s, found):  # committed with ``s``, held from before
+                        return held, None
+                    self._heartbeat.release(held)
+                    held = 0
+                    return 0, _IN_FLIGHT  # it lives after all, or another retry took it over
+                stored, status = found.response or b"", found.status_code
+                media = found.media_type
+        except BaseException:
+            self._heartbeat.release(held)
+            raise
 
         async def replay(send: Send) -> None:
             for message in _replay_messages(status, stored, media):
