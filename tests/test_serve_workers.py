@@ -167,8 +167,9 @@ def test_kill_9_of_the_master_then_a_restart_serves_within_5_s(
     bytecode under PYTHONDONTWRITEBYTECODE: `make setup` now writes it) 35%, the master's
     imports most of the rest, each worker's full garbage collection of the inherited heap
     0.9-1.6 s (now frozen once in the master before the fork: 0.01 s); workers are forked from
-    the master's imports, never spawned. Measured on a machine other jobs load too, so the
-    better of two kill-and-restart cycles counts. Runs last: it replaces the module's server."""
+    the master's imports and the app it built (`api.workers.prebuild`), never spawned.
+    Measured on a machine other jobs load too, so the better of two kill-and-restart cycles
+    counts. Runs last: it replaces the module's server."""
     from bench.abuse import verify_ms, worker_pids
 
     rt, url, licence_id, _ = served
