@@ -186,10 +186,10 @@ def test_copy_cap(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LICLEDGER_COPY_CAP", "2")
     doc = issue_licence(rt, business_request())
     until = datetime.now(UTC).date() + timedelta(days=10)
-    make_copy(rt, doc.licence_id, "a", "r", until)
-    make_copy(rt, doc.licence_id, "b", "r", until)
+    make_copy(rt, doc.licence_id, "用途a", "某银行", until)
+    make_copy(rt, doc.licence_id, "用途b", "某银行", until)
     with pytest.raises(ConflictError, match="cap 2"):
-        make_copy(rt, doc.licence_id, "c", "r", until)
+        make_copy(rt, doc.licence_id, "用途c", "某银行", until)
 
 
 def _qr(rt: Runtime, data: bytes) -> str:

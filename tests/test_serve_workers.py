@@ -145,12 +145,16 @@ def _kill_and_restart(url: str, workers_of: Callable[[int], set[int]]) -> float:
     proc.wait(10)
     free = wait_for(lambda: port_free(port), 5)
     assert free is not None, "port still in use"
-    assert wait_for(lambda: not any(alive(p) for p in workers), 5) is not None, workers
+    gone = wait_for(lambda: not any(alive(p) for p in workers), 5)
+    assert gone is not None, workers
     SERVED[url] = subprocess.Popen(SERVED_CMD[url], env=SERVED_ENV[url])
     serving = wait_for(lambda: _answers(url), 60, step=0.02)
     assert serving is not None, "the restart did not serve"
     total = time.monotonic() - killed
-    print(f"kill -9: port free after {free:.2f} s, restart serving after {total:.2f} s")
+    print(
+        f"kill -9: port free after {free:.2f} s, workers gone after {gone:.2f} s, restart "
+        f"serving after {total:.2f} s (load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+    )
     return total
 
 
@@ -158,15 +162,18 @@ def test_kill_9_of_the_master_then_a_restart_serves_within_5_s(
     served: tuple[Runtime, str, str, bytes],
 ) -> None:
     """kill -9 of the `serve --workers 2` master: its workers go with it, the port is free at
-    once, and a restarted `serve --workers 2` answers within 5 s of the kill: its workers are
-    forked from the master's imports (with spawned workers re-importing the stack it took
-    6.5 s on this shared 2-core machine). Measured on a machine other jobs load too, so the
-    better of two kill-and-restart cycles counts (measured: 4.2 s and 5.05 s). Runs last: it
-    replaces the module's server."""
+    once, and a restarted `serve --workers 2` answers in under 5 s of the kill. Where a loaded
+    restart's time went (2 shared cores, load ~10): compiling the project's modules (no
+    bytecode under PYTHONDONTWRITEBYTECODE: `make setup` now writes it) 35%, the master's
+    imports most of the rest, each worker's full garbage collection of the inherited heap
+    0.9-1.6 s (now frozen once in the master before the fork: 0.01 s); workers are forked from
+    the master's imports and the app it built (`api.workers.prebuild`), never spawned.
+    Measured on a machine other jobs load too, so the better of two kill-and-restart cycles
+    counts. Runs last: it replaces the module's server."""
     from bench.abuse import verify_ms, worker_pids
 
     rt, url, licence_id, _ = served
     first = _kill_and_restart(url, worker_pids)
-    best = first if first <= 5.0 else min(first, _kill_and_restart(url, worker_pids))
-    assert best <= 5.0, best
+    best = first if first < 5.0 else min(first, _kill_and_restart(url, worker_pids))
+    assert best < 5.0, best
     assert verify_ms(url, qr_of(rt, licence_id))[0] in (200, 429)  # 429: the budget is spent

@@ -45,7 +45,7 @@ def serve_cmd(
     from licence_service.api.app import create_app
     from licence_service.api.http_limits import PROTOCOL
     from licence_service.api.shared_limits import prepare_shared
-    from licence_service.api.workers import default_workers, fork_workers, hand_over
+    from licence_service.api.workers import default_workers, fork_workers, hand_over, prebuild
     from licence_service.region.verifying import freshness_from_env
 
     count = default_workers() if workers is None else workers
@@ -68,6 +68,7 @@ def serve_cmd(
         return
     hand_over(settings)
     prepare_shared(settings.home)
+    prebuild(rt)  # the workers' app, built once here (it opens no connection)
     fork_workers()  # the workers start from this process's imports: a restart serves at once
     uvicorn.run(
         "licence_service.api.workers:worker_app",

@@ -30,6 +30,7 @@ from licence_service.federation.auth import Caller
 from licence_service.federation.masking import Released, release_fields
 from licence_service.federation.metering import check_cap, reserve_use, return_use
 from licence_service.region.runtime import Runtime
+from licence_service.store.idempotency import bind_answer
 from licence_service.store.models import Consent, Licence, Release
 from licence_service.store.queries import find_licence
 from licence_service.store.reads import add_read, licence_subject
@@ -134,7 +135,9 @@ def grant_consent(
             grantee_region=grantee_region,
             purpose=purpose.strip(),
         )
-        return ConsentResult(row.id, consent_hash.hex(), tx.tx.tx_hash, valid_until)
+        granted = ConsentResult(row.id, consent_hash.hex(), tx.tx.tx_hash, valid_until)
+        bind_answer(s, granted)  # the request's Idempotency-Key, if any: a retry gets this
+        return granted
 
 
 def withdraw_consent(rt: Runtime, consent_id: int) -> ConsentResult:
@@ -153,7 +156,9 @@ def withdraw_consent(rt: Runtime, consent_id: int) -> ConsentResult:
         assert row is not None
         row.withdrawn_at = datetime.now(UTC)
         oplog.record(s, "consent:withdraw", f"consent:{consent_id}")
-        return ConsentResult(row.id, consent_hash.hex(), tx.tx.tx_hash, row.valid_until)
+        withdrawn = ConsentResult(row.id, consent_hash.hex(), tx.tx.tx_hash, row.valid_until)
+        bind_answer(s, withdrawn)  # the request's Idempotency-Key, if any
+        return withdrawn
 
 
 def find_consent(

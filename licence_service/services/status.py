@@ -303,43 +303,52 @@ def approve(rt: Runtime, review_id: int, person: PersonInfo, note: str = "") -> 
                 f"review #{review_id} ({', '.join(approvers)})",
                 field="agency",
             )
-        for given in review.approvals:
-            if given.person == person.label or given.agency_code == agency_code:
-                raise ConflictError(
-                    f"agency {agency_code} has already approved review #{review_id} "
-                    f"(by {given.person}); the other named agencies must approve",
-                    field="agency",
-                )
-        approver = s.scalar(select(Agency).where(Agency.code == agency_code))
-        if approver is None:
-            raise NotFoundError(f"agency {agency_code} is not set up in this region", "agency")
         licence = review.licence
-        data = {
-            "review": str(review.id),
-            "action": review.action,
-            "licence_leaf": licence.versions[-1].leaf.hex(),
-            "approver": agency_code,
-            "approved_by": person.label,
-            "decision": "approve",
-            "note": note,
-        }
-        attachment_id, _ = record_approval(rt, s, licence, approver, data)
-        review.approvals.append(
-            Approval(agency_code=agency_code, person=person.label, attachment_id=attachment_id)
+        # the approval that made the count, sent again by its person after the review's
+        # execution failed (a retry): carry the execution out, never "already approved"
+        resume = len(review.approvals) >= review.required and any(
+            given.person == person.label for given in review.approvals
         )
-        oplog.record(s, "review:approve", licence.base_id, review=review.id, agency=agency_code,
-                     person=person.label)  # fmt: skip
+        if not resume:
+            for given in review.approvals:
+                if given.person == person.label or given.agency_code == agency_code:
+                    raise ConflictError(
+                        f"agency {agency_code} has already approved review #{review_id} "
+                        f"(by {given.person}); the other named agencies must approve",
+                        field="agency",
+                    )
+            approver = s.scalar(select(Agency).where(Agency.code == agency_code))
+            if approver is None:
+                raise NotFoundError(f"agency {agency_code} is not set up in this region", "agency")
+            data = {
+                "review": str(review.id),
+                "action": review.action,
+                "licence_leaf": licence.versions[-1].leaf.hex(),
+                "approver": agency_code,
+                "approved_by": person.label,
+                "decision": "approve",
+                "note": note,
+            }
+            attachment_id, _ = record_approval(rt, s, licence, approver, data)
+            review.approvals.append(
+                Approval(agency_code=agency_code, person=person.label, attachment_id=attachment_id)
+            )
+            oplog.record(s, "review:approve", licence.base_id, review=review.id, agency=agency_code,
+                         person=person.label)  # fmt: skip
         s.flush()
         count, required = len(review.approvals), review.required
         licence_base, reason_code, reason_text = (
             licence.base_id, review.reason_code, review.reason_text,
         )  # fmt: skip
-    anchor_all(rt)  # the approval is anchored before anything it allows happens
-    if count < required:
-        return StatusResult(
+        pending = StatusResult(
             licence_base, "PENDING_REVIEW", reason_code, None, None, None, review_id,
             count, required,
         )  # fmt: skip
+        if count < required:  # the request's Idempotency-Key: a retry never approves twice
+            bind_answer(s, pending)  # (the executing approval binds in the change's commit)
+    anchor_all(rt)  # the approval is anchored before anything it allows happens
+    if count < required:
+        return pending
     return change_status(
         rt, licence_base, LeafStatus.CANCELLED, reason_code, reason_text,
         f"joint review #{review_id}", review=(review_id, count, required),

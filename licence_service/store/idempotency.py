@@ -24,7 +24,7 @@ import os
 import secrets
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -49,6 +49,11 @@ DEAD_AFTER = timedelta(seconds=20)
 ten missed beats). On the owner's own host a vanished process is dead at once."""
 
 Render = Callable[[object], tuple[int, bytes]]
+
+
+class TakenOverError(ConflictError):
+    """The request's key was taken over by a retry (its owner was thought dead): the work's
+    transaction rolls back, and the middleware answers the retry's answer, not this error."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,15 @@ def _bind(s: Session, current: Binding, status: int, body: bytes) -> None:
         .execution_options(synchronize_session=False)
     )
     if getattr(done, "rowcount", 1) != 1:
-        raise ConflictError(
+        row = s.get(IdempotentRequest, current.row_id)
+        log.warning(
+            "not binding request %s of %s: its row is %s (owner %s, alive_at %s)",
+            current.row_id, current.owner,
+            "gone" if row is None else f"answered {row.status_code}"
+            if row.status_code is not None else "in flight",
+            None if row is None else row.owner, None if row is None else row.alive_at,
+        )  # fmt: skip
+        raise TakenOverError(
             "a retry with this Idempotency-Key took the request over; it answers it",
             field="Idempotency-Key",
         )
@@ -130,14 +143,23 @@ def bind_answer(s: Session, result: object) -> None:
 # ---------------------------------------------------------------------------- ownership
 
 _NAME: tuple[int, str] | None = None
+_NAME_LOCK = threading.Lock()
 
 
 def owner_name() -> str:
-    """This process: ``host:pid:token`` (made anew after a fork)."""
+    """This process: ``host:pid:token`` (made anew after a fork). Made under a lock: the first
+    requests after a start call this from several threads at once, and two tokens made for one
+    process had a row owned by a name the process no longer answered to — its bind was refused
+    (409 "a retry took the request over" with no retry sent) and its heartbeat never beat it."""
     global _NAME
-    if _NAME is None or _NAME[0] != os.getpid():
-        _NAME = (os.getpid(), f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}")
-    return _NAME[1]
+    pid = os.getpid()
+    name = _NAME
+    if name is not None and name[0] == pid:
+        return name[1]
+    with _NAME_LOCK:
+        if _NAME is None or _NAME[0] != pid:
+            _NAME = (pid, f"{socket.gethostname()}:{pid}:{secrets.token_hex(4)}")
+        return _NAME[1]
 
 
 def _pid_gone(owner: str) -> bool:
@@ -154,9 +176,15 @@ def _pid_gone(owner: str) -> bool:
     return False
 
 
-def owner_dead(row: IdempotentRequest, now: datetime | None = None) -> bool:
+def owner_dead(
+    row: IdempotentRequest, running: Container[int] = (), now: datetime | None = None
+) -> bool:
     """Is the process that runs ``row``'s request gone (its heartbeat too old, or on this
-    host its process has exited)?"""
+    host its process has exited)? A row of this process's own is dead only if no request of
+    this process runs it (``running``: the rows its :class:`Heartbeat` holds) — a stalled
+    heartbeat never makes a request of this same process look dead to a retry beside it."""
+    if row.owner is not None and row.owner == owner_name():
+        return row.id not in running
     seen = row.alive_at or row.created_at
     seen = seen.replace(tzinfo=seen.tzinfo or UTC)
     if (now or datetime.now(UTC)) - seen > DEAD_AFTER:
@@ -164,19 +192,28 @@ def owner_dead(row: IdempotentRequest, now: datetime | None = None) -> bool:
     return row.owner is not None and _pid_gone(row.owner)
 
 
-def take_over(s: Session, row_id: int, seen_owner: str | None) -> bool:
-    """Make this process the owner of ``row_id``'s request if it is still in flight under
-    ``seen_owner`` (one of several waiting retries wins)."""
-    owner = IdempotentRequest.owner
+def take_over(s: Session, row: IdempotentRequest, new_owner: str | None = None) -> bool:
+    """Make this process (or ``new_owner``) the owner of ``row``'s request if it is still in
+    flight exactly as it was seen dead: the same owner *and* the same ``alive_at``. An owner
+    whose heartbeat landed between the look and the take is alive, and keeps its request (one
+    of several waiting retries wins too)."""
+    owner, alive_at = IdempotentRequest.owner, IdempotentRequest.alive_at
     done = s.execute(
         update(IdempotentRequest)
-        .where(IdempotentRequest.id == row_id)
+        .where(IdempotentRequest.id == row.id)
         .where(IdempotentRequest.status_code.is_(None))
-        .where(owner.is_(None) if seen_owner is None else owner == seen_owner)
-        .values(owner=owner_name(), alive_at=datetime.now(UTC))
+        .where(owner.is_(None) if row.owner is None else owner == row.owner)
+        .where(alive_at.is_(None) if row.alive_at is None else alive_at == row.alive_at)
+        .values(owner=new_owner or owner_name(), alive_at=datetime.now(UTC))
         .execution_options(synchronize_session=False)
     )
-    return getattr(done, "rowcount", 0) == 1
+    taken = getattr(done, "rowcount", 0) == 1
+    log.warning(
+        "%s request %s of %s (alive_at %s, dead) for %s",
+        "taking over" if taken else "not taking over (changed meanwhile)",
+        row.id, row.owner, row.alive_at, new_owner or owner_name(),
+    )  # fmt: skip
+    return taken
 
 
 class Heartbeat:
@@ -195,6 +232,10 @@ class Heartbeat:
                 self._thread = threading.Thread(target=self._beat, name="idem-beat", daemon=True)
                 self._thread.start()
 
+    def __contains__(self, row_id: object) -> bool:
+        with self._lock:
+            return row_id in self._held
+
     def release(self, row_id: int) -> None:
         with self._lock:
             self._held.discard(row_id)
@@ -202,19 +243,23 @@ class Heartbeat:
     def _beat(self) -> None:
         stop = threading.Event()
         while not stop.wait(HEARTBEAT):
-            with self._lock:
-                held = sorted(self._held)
-            if not held:
-                continue
-            try:
-                with self._sessions.begin() as s:
-                    s.execute(
-                        update(IdempotentRequest)
-                        .where(IdempotentRequest.id.in_(held))
-                        .where(IdempotentRequest.owner == owner_name())
-                        .where(IdempotentRequest.status_code.is_(None))
-                        .values(alive_at=datetime.now(UTC))
-                        .execution_options(synchronize_session=False)
-                    )
-            except Exception:  # a database hiccup: the next beat tries again
-                log.warning("idempotency heartbeat failed", exc_info=True)
+            self.beat()
+
+    def beat(self) -> None:
+        """One heartbeat: ``alive_at`` of every row this process holds is now."""
+        with self._lock:
+            held = sorted(self._held)
+        if not held:
+            return
+        try:
+            with self._sessions.begin() as s:
+                s.execute(
+                    update(IdempotentRequest)
+                    .where(IdempotentRequest.id.in_(held))
+                    .where(IdempotentRequest.owner == owner_name())
+                    .where(IdempotentRequest.status_code.is_(None))
+                    .values(alive_at=datetime.now(UTC))
+                    .execution_options(synchronize_session=False)
+                )
+        except Exception:  # a database hiccup: the next beat tries again
+            log.warning("idempotency heartbeat failed", exc_info=True)
