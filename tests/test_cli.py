@@ -169,7 +169,7 @@ def test_lifecycle_commands(cli: Cli) -> None:
     assert "ACTIVE" in bad.stderr and "cannot become" in bad.stderr
     too_long = (datetime.now(UTC).date() + timedelta(days=120)).isoformat()
     refused = cli.run(
-        "copy", lid, "--purpose", "开户", "--recipient", "某银行", "--valid-until", too_long, check=2
+        "copy", lid, "--purpose", "开户", "--recipient", "某行", "--valid-until", too_long, check=2
     )
     assert "90 days" in refused.stderr
 
