@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
+import schemathesis.specs.openapi.schemas  # loaded at collection: see EXAMPLES below
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -38,6 +39,10 @@ from licence_service.services import issue_licence
 from tests.people_fixtures import bearer, person_token, served_region
 from tests.service_fixtures import business_request
 
+# schemathesis loads its OpenAPI modules on first use; imported here, at collection, pytest
+# rewrites them before any server thread runs. Imported lazily inside the test, the rewriting's
+# ``ast.parse`` once met a worker thread formatting a traceback (which parses source too on
+# CPython 3.11) and failed with "SystemError: AST constructor recursion depth mismatch".
 EXAMPLES = 2  # per operation, generation mode and person
 HUGE = (2**64, -(2**64))
 BUDGET_S = 150.0  # a hard bound on the loop (56 s measured on a machine at load 15 on 2 cores)

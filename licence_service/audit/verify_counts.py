@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime
 from typing import NamedTuple
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from licence_service.store.reads import VerificationCount
@@ -103,11 +104,30 @@ class VerificationCounter:
             atexit.register(self.close)
 
     def _run(self) -> None:
+        failing = False
         while not self._stop.wait(self.interval):
             try:
                 self.flush()
-            except Exception:  # the counts stay in memory; the next round retries
-                log.exception("could not write verification counts; retrying")
+            except Exception as exc:  # the counts stay in memory; the next round retries
+                if _schema_missing(exc):  # retrying cannot help: stop, and say why once
+                    self._stop.set()
+                    log.error(
+                        "verification counts are no longer written: the region's database has "
+                        "no table verification_count (%s); %d counts stay in memory only. Run "
+                        "`licledger init` on this region (it migrates) and restart the service",
+                        _one_line(exc), self.pending(),
+                    )  # fmt: skip
+                    return
+                if not failing:  # one line when it starts failing, not one per round
+                    log.error(
+                        "could not write verification counts (%s); they stay in memory and "
+                        "are retried every %.0f s", _one_line(exc), self.interval,
+                    )  # fmt: skip
+                failing = True
+            else:
+                if failing:
+                    log.warning("verification counts are written again")
+                failing = False
 
     def pending(self) -> int:
         """Verifications counted in memory and not yet written."""
@@ -139,8 +159,26 @@ class VerificationCounter:
         self._stop.set()
         try:
             self.flush()
-        except Exception:
-            log.exception("verification counts of the last interval were not written")
+        except Exception as exc:
+            log.error("verification counts of the last interval were not written (%s)",
+                      _one_line(exc))  # fmt: skip
+
+
+def _schema_missing(exc: Exception) -> bool:
+    """The database answers but has no counts table: removed, or never migrated."""
+    text = str(getattr(exc, "orig", exc))
+    return isinstance(exc, DBAPIError) and (
+        "no such table" in text or ("verification_count" in text and "does not exist" in text)
+    )
+
+
+def _one_line(exc: Exception) -> str:
+    """The error in one line, without a traceback: the flush thread runs beside the workers,
+    and on CPython 3.11 formatting a traceback parses source (``ast.parse``, for the caret
+    marks) in this thread, which can break an ``ast.parse`` running at the same moment in
+    another one (a ``SystemError`` about the AST recursion depth, seen in a test run)."""
+    text = str(getattr(exc, "orig", exc)).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
 
 
 _COUNTERS: weakref.WeakKeyDictionary[object, VerificationCounter] = weakref.WeakKeyDictionary()
