@@ -25,6 +25,7 @@ from typer.testing import CliRunner, Result
 from ledger_client.node import AnvilNode
 from licence_service.api.app import create_app
 from licence_service.audit.replay import replay
+from licence_service.audit.verify_counts import close_counter
 from licence_service.cli.main import app
 from licence_service.domain.errors import StorageError
 from licence_service.region.runtime import Runtime
@@ -95,6 +96,7 @@ def region(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Iterat
         rt.sessions.kw["bind"].dispose()  # from now on no connection stays open between uses:
         rt.__dict__["sessions"] = make_sessions(make_engine(rt.settings.database_url, NullPool))
         yield Region(rt, home / "pdfs", db_dir)
+        close_counter(rt)  # its last counts go in before the database's mount goes
     finally:
         for mount in (home / "pdfs", db_dir):
             subprocess.run(["umount", "-l", str(mount)], capture_output=True)

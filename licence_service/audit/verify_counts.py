@@ -196,6 +196,14 @@ def counter_of(owner: object, sessions: sessionmaker[Session]) -> VerificationCo
     return found
 
 
+def close_counter(owner: object) -> None:
+    """Stop the counter of ``owner`` now and write its rest (before its database goes away:
+    a runtime left to the garbage collector stops its counter only when collected)."""
+    found = _COUNTERS.pop(owner, None)
+    if found is not None:
+        found.close()
+
+
 @functools.lru_cache(maxsize=4096)  # the hot path: a counter sees the same codes again and again
 def _base(licence_id: str | None) -> str:
     """The base identifier of any version's or copy's identifier ("" if not one of ours)."""
