@@ -10,7 +10,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 
-from licence_service.federation.push import MemorySeen, PushRefused, VerifiedPush, verify_push
+from licence_service.federation.push import (
+    MemorySeen,
+    PushRefused,
+    SeenDeliveries,
+    VerifiedPush,
+    verify_push,
+)
 from licence_service.region.runtime import Runtime
 from tests.loopback_http import loopback_http, send_json
 from tests.notify_fixtures import Gateway
@@ -21,7 +27,7 @@ class Receiver:
     rt: Runtime
     audience: int
     gateway: Gateway = field(default_factory=Gateway)
-    seen: MemorySeen = field(default_factory=MemorySeen)
+    seen: SeenDeliveries = field(default_factory=MemorySeen)
     refused: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     # accepted pushes as sent (header names in lower case)
@@ -56,9 +62,12 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def receiving(rt: Runtime, audience: int) -> Iterator[tuple[Receiver, str]]:
-    """A receiver for region ``audience`` (checking with ``rt``'s directory); its URL."""
-    receiver = Receiver(rt, audience)
+def receiving(
+    rt: Runtime, audience: int, seen: SeenDeliveries | None = None
+) -> Iterator[tuple[Receiver, str]]:
+    """A receiver for region ``audience`` (checking with ``rt``'s directory); its URL.
+    ``seen`` keeps its delivery ids (in memory unless given)."""
+    receiver = Receiver(rt, audience) if seen is None else Receiver(rt, audience, seen=seen)
     with loopback_http(_handler(receiver)) as base:
         try:
             yield receiver, f"{base}/push"
