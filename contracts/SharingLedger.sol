@@ -242,10 +242,7 @@ contract SharingLedger is ISharingLedger {
         SharingRequest storage r = _holdersRequest(requestHash, sender);
         if (r.state != RequestState.Approved) revert RequestNotApproved(requestHash, r.state);
         if (block.timestamp > r.validUntil) revert ApprovalExpired(requestHash, r.validUntil);
-        if (r.requesterRegion != toRegion) {
-            revert WrongGrantee(requestHash, r.requesterRegion, toRegion);
-        }
-        if (r.leaf != leaf) revert WrongLeaf(requestHash, r.leaf, leaf);
+        _requireBasisMatches(requestHash, r.requesterRegion, toRegion, r.leaf, leaf);
         if (r.purposeHash != purposeHash) {
             revert WrongPurpose(requestHash, r.purposeHash, purposeHash);
         }
@@ -413,9 +410,25 @@ contract SharingLedger is ISharingLedger {
         Consent storage c = _grantorsConsent(consentHash, sender);
         if (c.withdrawnAt != 0) revert ConsentAlreadyWithdrawn(consentHash, c.withdrawnAt);
         if (block.timestamp > c.validUntil) revert ConsentExpired(consentHash, c.validUntil);
-        if (c.granteeRegion != toRegion) {
-            revert WrongGrantee(consentHash, c.granteeRegion, toRegion);
+        _requireBasisMatches(consentHash, c.granteeRegion, toRegion, c.leaf, leaf);
+    }
+
+    /**
+     * @dev The one check both kinds of release share: it goes to the region its basis (a
+     * consent or an approved request, `basisHash`) names, for the leaf it names. A zero
+     * `basisLeaf` is a consent for every licence of a kind; a request's leaf is never zero
+     * (`recordRequest` refuses it), so for a request this is the exact leaf.
+     */
+    function _requireBasisMatches(
+        bytes32 basisHash,
+        uint32 basisRegion,
+        uint32 toRegion,
+        bytes32 basisLeaf,
+        bytes32 leaf
+    ) private pure {
+        if (basisRegion != toRegion) revert WrongGrantee(basisHash, basisRegion, toRegion);
+        if (basisLeaf != bytes32(0) && basisLeaf != leaf) {
+            revert WrongLeaf(basisHash, basisLeaf, leaf);
         }
-        if (c.leaf != bytes32(0) && c.leaf != leaf) revert WrongLeaf(consentHash, c.leaf, leaf);
     }
 }

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import Message as EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -18,6 +18,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from tests.chain_fixtures import free_port
+from tests.loopback_http import loopback_http, send_json
 
 
 class MailBox:
@@ -80,21 +81,21 @@ class Gateway:
                 self.delivered[key] = body
         return 200, number in self.hold_at
 
+    def reply(self, handler: BaseHTTPRequestHandler, key: str, body: dict[str, Any]) -> None:
+        """Answer the request ``handler`` serves as this gateway does, holding it when told."""
+        status, hold = self.answer(key, body, handler.path)
+        if hold:
+            self.held.set()
+            self.release.wait(30)
+        send_json(handler, status, b'{"ok": true}' if status == 200 else b'{"error": "busy"}')
+
 
 def _handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             body = json.loads(self.rfile.read(length))
-            key = self.headers.get("Idempotency-Key", "")
-            status, hold = gateway.answer(key, body, self.path)
-            if hold:
-                gateway.held.set()
-                gateway.release.wait(30)
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(b'{"ok": true}' if status == 200 else b'{"error": "busy"}')
+            gateway.reply(self, self.headers.get("Idempotency-Key", ""), body)
 
         def log_message(self, *args: object) -> None:
             pass
@@ -105,13 +106,8 @@ def _handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def gateway() -> Iterator[tuple[Gateway, str]]:
     gw = Gateway()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(gw))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield gw, f"http://127.0.0.1:{server.server_address[1]}/sms/send"
-    finally:
-        gw.release.set()
-        server.shutdown()
-        server.server_close()
+    with loopback_http(_handler(gw)) as base:
+        try:
+            yield gw, f"{base}/sms/send"
+        finally:
+            gw.release.set()  # a held answer ends before the server is shut down

@@ -5,14 +5,20 @@ not hold; accepted ones recorded by delivery id once, as the notifier's test gat
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
-from licence_service.federation.push import MemorySeen, PushRefused, VerifiedPush, verify_push
+from licence_service.federation.push import (
+    MemorySeen,
+    PushRefused,
+    SeenDeliveries,
+    VerifiedPush,
+    verify_push,
+)
 from licence_service.region.runtime import Runtime
+from tests.loopback_http import loopback_http, send_json
 from tests.notify_fixtures import Gateway
 
 
@@ -21,7 +27,7 @@ class Receiver:
     rt: Runtime
     audience: int
     gateway: Gateway = field(default_factory=Gateway)
-    seen: MemorySeen = field(default_factory=MemorySeen)
+    seen: SeenDeliveries = field(default_factory=MemorySeen)
     refused: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     # accepted pushes as sent (header names in lower case)
@@ -42,22 +48,12 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 push = receiver.check(headers, body)
             except PushRefused as exc:
                 receiver.refused.append(str(exc))
-                self._answer(401, b'{"error": "refused"}')
+                send_json(self, 401, b'{"error": "refused"}')
                 return
             receiver.raw.append((headers, body))
             if push.duplicate:
                 receiver.duplicates.append(push.delivery)
-            status, hold = receiver.gateway.answer(push.delivery, push.payload, self.path)
-            if hold:
-                receiver.gateway.held.set()
-                receiver.gateway.release.wait(30)
-            self._answer(status, b'{"ok": true}' if status == 200 else b'{"error": "busy"}')
-
-        def _answer(self, status: int, text: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(text)
+            receiver.gateway.reply(self, push.delivery, push.payload)
 
         def log_message(self, *args: object) -> None:
             pass
@@ -66,16 +62,14 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def receiving(rt: Runtime, audience: int) -> Iterator[tuple[Receiver, str]]:
-    """A receiver for region ``audience`` (checking with ``rt``'s directory); its URL."""
-    receiver = Receiver(rt, audience)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield receiver, f"http://127.0.0.1:{server.server_address[1]}/push"
-    finally:
-        receiver.gateway.release.set()
-        server.shutdown()
-        server.server_close()
+def receiving(
+    rt: Runtime, audience: int, seen: SeenDeliveries | None = None
+) -> Iterator[tuple[Receiver, str]]:
+    """A receiver for region ``audience`` (checking with ``rt``'s directory); its URL.
+    ``seen`` keeps its delivery ids (in memory unless given)."""
+    receiver = Receiver(rt, audience) if seen is None else Receiver(rt, audience, seen=seen)
+    with loopback_http(_handler(receiver)) as base:
+        try:
+            yield receiver, f"{base}/push"
+        finally:
+            receiver.gateway.release.set()  # a held answer ends before the server is shut down

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from ledger_client.node import AnvilNode
 from licence_service.federation.auth import Caller
 from licence_service.federation.push import PushRefused, PushSigner, push_headers, verify_push
+from licence_service.federation.push_seen import SqliteSeen
 from licence_service.federation.region import (
     approve_proposal,
     finish_rotation,
@@ -273,6 +274,49 @@ def test_a_worker_signs_with_the_key_after_a_rotation(consortium: Consortium) ->
         ((headers, _),) = receiver.raw
         assert headers["x-ll-certificate"] not in (old, "") and receiver.refused == []
     _end_all(a)
+
+
+def _receiver_process(rt: Runtime, rpc_url: str, seen: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.push_receiver_process", str(rt.settings.home), rpc_url,
+         str(B), str(seen)],
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def test_delivery_ids_kept_on_disk_survive_a_restart_of_the_receiver(
+    consortium: Consortium, anvil: AnvilNode, tmp_path: Path
+) -> None:
+    """B keeps its delivery ids in a SQLite file (``SqliteSeen``): after a restart — a new
+    store on the file, then a receiver process of its own — the same signed push is a
+    duplicate. With ids in memory the restarted receiver would take it for new."""
+    a, b = consortium.a, consortium.b
+    path = tmp_path / "b-seen.sqlite3"
+    with SqliteSeen(path) as seen, receiving(b, B, seen) as (receiver, url):
+        subscribe(a, Caller(B, account(b, "B")), url, "BL01")
+        issue_licence(a, business_request(), wait=False)
+        _deliver(a)
+        assert receiver.raw and receiver.refused == [] and receiver.duplicates == []
+        sent, body = receiver.raw[0]
+    _end_all(a)
+    headers = {k: v for k, v in sent.items() if k not in ("content-length", "host")}
+    delivery = headers["x-ll-delivery"]
+    with SqliteSeen(path) as seen, receiving(b, B, seen) as (restarted, url):
+        assert httpx.post(url, content=body, headers=headers, timeout=10).status_code == 200
+        assert restarted.duplicates == [delivery] and restarted.refused == []
+    process = _receiver_process(b, anvil.config.rpc_url, path)
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), url
+        assert httpx.post(url, content=body, headers=headers, timeout=30).status_code == 200
+        out, _ = process.communicate("", timeout=60)
+    finally:
+        process.kill()
+    assert json.loads(out) == {"duplicates": [delivery], "refused": []}
+    with receiving(b, B) as (forgetful, url):  # ids in memory: the replay looks new
+        assert httpx.post(url, content=body, headers=headers, timeout=10).status_code == 200
+        assert forgetful.duplicates == [] and forgetful.raw
 
 
 def test_a_push_signed_with_a_key_reported_lost_is_refused(consortium: Consortium) -> None:

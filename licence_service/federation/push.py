@@ -112,7 +112,9 @@ class SeenDeliveries(Protocol):
 
 
 class MemorySeen:
-    """Delivery ids kept in memory (a receiver with a database keeps them there)."""
+    """Delivery ids kept in memory, lost on a restart: for tests and one-off receivers. A
+    receiver that runs as a service keeps them on disk (``push_seen.SqliteSeen``) or in its
+    own database, or it applies a repeat sent after its restart twice."""
 
     def __init__(self) -> None:
         self.ids: set[str] = set()
