@@ -9,7 +9,9 @@ strictest place to look: over HTTP the same few microseconds hide in a larger ti
 
 On a shared machine two separate runs swing with the load by far more than 5 %, so the two
 sides alternate call by call (the order flipped every pair) and each call is timed: a load
-spike then falls on both sides alike. The headline is the ratio of the mean times.
+spike then falls on both sides alike. The headline (``time_ratio``) is the median, over 20
+blocks of consecutive pairs, of each block's ratio of total times (``block_ratio``); the
+ratios of the mean and of the median call are printed beside it.
 ``python -m bench.counting [--quick] [--json]``; ``licledger bench counting``.
 """
 
@@ -72,6 +74,7 @@ def measure(rt: Runtime, payloads: list[str], plan: Plan) -> dict[str, Any]:
         counted = s.scalar(select(func.sum(VerificationCount.count))) or 0
     before, after = times["before"], times["after"]
     return {
+        "time_ratio": block_ratio(before, after),
         "before_qr_us_mean": round(statistics.fmean(before) * 1e6, 1),
         "after_qr_us_mean": round(statistics.fmean(after) * 1e6, 1),
         "time_ratio_mean": round(statistics.fmean(after) / statistics.fmean(before), 4),
@@ -83,6 +86,19 @@ def measure(rt: Runtime, payloads: list[str], plan: Plan) -> dict[str, Any]:
     }
 
 
+def block_ratio(before: list[float], after: list[float], blocks: int = 20) -> float:
+    """The median over consecutive blocks of pairs of (time counted / time uncounted) in the
+    block: each block's ratio is of sums, so it weighs every call as the mean does, and the
+    median over blocks drops the few blocks in which another job's burst on this shared
+    machine landed on one side (a single 50 ms stall moves a 1,500-pair mean by 5 %)."""
+    size = max(len(before) // blocks, 1)
+    ratios = [
+        sum(after[i : i + size]) / sum(before[i : i + size])
+        for i in range(0, len(before) - size + 1, size)
+    ]
+    return round(statistics.median(ratios), 4)
+
+
 def run(quick: bool = False, plan: Plan | None = None) -> dict[str, Any]:
     plan = plan or (QUICK if quick else FULL)
     load_before = round(os.getloadavg()[0], 2)
@@ -91,14 +107,14 @@ def run(quick: bool = False, plan: Plan | None = None) -> dict[str, Any]:
         import_rate(rt, plan.rows, 0)
         payloads = valid_payloads(rt)
         figures = measure(rt, payloads, plan)
-    figures["target_met"] = figures["time_ratio_mean"] <= TARGET
+    figures["target_met"] = figures["time_ratio"] <= TARGET
     figures["conditions"] = {
         **machine(),
         "load_1min_before": load_before,
         "seconds": round(time.perf_counter() - started, 1),
         "pairs": plan.pairs,
         "licences": len(payloads),
-        "target": f"mean time ratio counted/uncounted <= {TARGET}",
+        "target": f"time counted/uncounted (median of 20 blocks' ratios) <= {TARGET}",
     }
     return figures
 

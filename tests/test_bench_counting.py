@@ -19,3 +19,12 @@ def test_counting_costs_the_counter_almost_nothing() -> None:
     assert figures["verifications_counted"] > 0, "the counted side did not count"
     assert figures["count_share_of_a_verification"] <= COUNT_SHARE_CEILING, figures
     assert "load_1min_before" in figures["conditions"]
+
+
+@pytest.mark.unit
+def test_the_headline_ratio_weighs_every_call_and_drops_a_burst() -> None:
+    before = [1.0] * 1000
+    after = [1.02] * 1000
+    after[10] += 50.0  # one stall of another job, landed on the counted side
+    assert counting.block_ratio(before, after) == 1.02  # the mean's ratio would be 1.07
+    assert counting.block_ratio(before, [1.1] * 1000) == 1.1  # a real 10 % is not hidden
