@@ -41,6 +41,25 @@ const EDITS = [
     replacement: "bls: new MCLBLS(mcl), cliqueSigner: __licledgerCliqueSigner,",
     prelude: "import { cliqueSigner as __licledgerCliqueSigner } from '@ethereumjs/block';\n",
   },
+  {
+    // eth_getTransactionReceipt and eth_getTransactionByHash take the block hash from the
+    // receipts' tx-hash index, then load that block. The miner saves a sealed block's
+    // receipts and index entries (execution/receipt.js saveReceipts, the index update not
+    // even awaited) *before* handing the block to the chain, and takes its transactions out
+    // of the pool whatever the chain does with it (miner.js); when the chain refuses it (a
+    // competing "not in turn" block of another signer won the height: a Clique fork), the
+    // index points at a block the DB never held, and the lookup threw "value for 0x… not
+    // found in DB" (@ethereumjs/blockchain db/manager.js hashToNumber) until the transaction
+    // was mined elsewhere: the product's wait for a receipt failed on it. The right answer
+    // is null (not mined on the canonical chain); the Python side sends the same signed
+    // bytes again when the node no longer knows the transaction
+    // (ledger_client/transactions.py, TransactionSender.wait).
+    file: "/@ethereumjs/client/dist/esm/src/rpc/modules/eth.js",
+    needle: "const block = await this._chain.getBlock(blockHash);",
+    replacement:
+      "let block; try { block = await this._chain.getBlock(blockHash); } catch (e) { " +
+      "if (String(e?.message ?? e).includes('not found in DB')) return null; throw e; }",
+  },
 ];
 
 export async function load(url, context, nextLoad) {
