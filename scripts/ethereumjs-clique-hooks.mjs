@@ -60,6 +60,42 @@ const EDITS = [
       "let block; try { block = await this._chain.getBlock(blockHash); } catch (e) { " +
       "if (String(e?.message ?? e).includes('not found in DB')) return null; throw e; }",
   },
+  {
+    // Why a node stopped importing (a follower at block 24 for minutes while its peers were
+    // at 59 and announced every block; a signer left on a block of its own): its sync loop
+    // asks `best()` for a peer whose total difficulty is at least its own, and for Clique
+    // reads that from the peer's *handshake* status, which is never updated. Once the node
+    // had imported past what its peers said at connection time, no peer qualified ("Waiting
+    // for best peer (attempt #N)" in its debug log, every 5 s, for ever). Clique takes any
+    // peer that did the handshake, as the client already does after the merge; whether that
+    // peer is ahead is asked from the peer itself (`peer.latest()`, next edit).
+    file: "/@ethereumjs/client/dist/esm/src/sync/fullsync.js",
+    needle:
+      "if ((consensus === ConsensusAlgorithm.Ethash || consensus === ConsensusAlgorithm.Clique) &&",
+    replacement: "if (consensus === ConsensusAlgorithm.Ethash &&",
+  },
+  {
+    // ... and the sync with that peer starts only if the peer's current head (asked just
+    // now) is not already this node's head or behind it: otherwise the loop, once a second,
+    // would fetch the last 100 blocks (safeReorgDistance) from any peer again. A head at the
+    // same height but another hash (a fork) is fetched: the chain then keeps the heavier.
+    file: "/@ethereumjs/client/dist/esm/src/sync/fullsync.js",
+    needle: "        const height = latest.number;\n",
+    replacement:
+      "        const height = latest.number;\n" +
+      "        if (height < this.chain.blocks.height || (height === this.chain.blocks.height &&\n" +
+      "            equalsBytes(latest.hash(), this.chain.blocks.latest.hash())))\n" +
+      "            return false;\n",
+  },
+  {
+    // A new block went in full to sqrt(peers) peers only (1 of 2 here) and as a hash to the
+    // others, and a hash is fetched only while a fetcher runs (none once synchronized): a
+    // node not first in a signer's peer list learnt of new blocks only through the sync loop
+    // above. A consortium has a handful of nodes: every block goes in full to every peer.
+    file: "/@ethereumjs/client/dist/esm/src/sync/fullsync.js",
+    needle: "const numPeersToShareWith = Math.floor(Math.sqrt(this.pool.peers.length));",
+    replacement: "const numPeersToShareWith = this.pool.peers.length;",
+  },
 ];
 
 export async function load(url, context, nextLoad) {
