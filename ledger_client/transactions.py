@@ -6,6 +6,7 @@ can record it durably first and, after a crash, re-broadcast exactly the same by
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -38,6 +39,8 @@ RESEND_EVERY = 3.0
 """Seconds between two looks, while waiting for a receipt, whether the node still knows the
 transaction (and if not, sending its bytes again)."""
 _NONCE_TAKEN_LOOKS = 3  # looks in a row that find the nonce used but no receipt: another tx
+
+log = logging.getLogger(__name__)
 
 NonceLock = Callable[[str], AbstractContextManager[None]]
 """A lock on one account's nonces shared by every process that signs for it (given the
@@ -254,6 +257,8 @@ class TransactionSender:
             self.broadcast(signed)
         except NonceConflictError:
             return None
+        log.info("the node did not know transaction %s (nonce %s): its bytes sent again",
+                 signed.tx_hash, signed.nonce)  # fmt: skip
         return True
 
     def transact(self, call: ContractFunction, attempts: int = 3) -> TxReceipt:

@@ -96,6 +96,29 @@ const EDITS = [
     needle: "const numPeersToShareWith = Math.floor(Math.sqrt(this.pool.peers.length));",
     replacement: "const numPeersToShareWith = this.pool.peers.length;",
   },
+  {
+    // A block that came in full (NewBlock, the edit above) went into the chain without its
+    // transactions leaving the pool (only the fetcher's and the miner's paths remove them).
+    file: "/@ethereumjs/client/dist/esm/src/sync/fullsync.js",
+    needle: "            await this.chain.putBlocks([block]);\n",
+    replacement:
+      "            await this.chain.putBlocks([block]);\n" +
+      "            this.txPool.removeNewBlockTxs([block]);\n",
+  },
+  {
+    // The miner took an account's transactions only if the lowest nonce in the pool was the
+    // account's next one: one transaction left in the pool after it was mined (the path
+    // above, or a block imported otherwise) blocked every later one of that account ("skipped
+    // byNonce=2" at every block, and the deployment of the contracts waited for ever).
+    // Transactions whose nonce the account has used can never be mined: they are ignored.
+    file: "/@ethereumjs/client/dist/esm/src/service/txpool.js",
+    needle: "            const { nonce } = account;\n",
+    replacement:
+      "            const { nonce } = account;\n" +
+      "            txsSortedByNonce = txsSortedByNonce.filter((tx) => tx.nonce >= nonce);\n" +
+      "            if (txsSortedByNonce.length === 0)\n" +
+      "                continue;\n",
+  },
 ];
 
 export async function load(url, context, nextLoad) {
