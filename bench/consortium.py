@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -54,6 +56,14 @@ def _region_env(rt: Runtime, rpc_url: str) -> dict[str, str]:
     }  # fmt: skip
 
 
+def _keep_logs(root: Path) -> None:
+    """On a failure, the nodes' and servers' logs are copied out of the temporary folder."""
+    kept = Path(tempfile.mkdtemp(prefix="licledger-cons-logs-"))
+    for log in [*root.glob("network/node*/node.log"), *root.glob("regions/*/serve-*.log")]:
+        shutil.copy(log, kept / f"{log.parent.name}-{log.name}")
+    print(f"bench consortium failed; logs kept in {kept}", file=sys.stderr)
+
+
 def _issuer_token(env: dict[str, str], agency: str) -> str:
     done = subprocess.run(
         [*licledger(), "user", "add", "bench-issuer", "--unit", agency, "--role", "issuer",
@@ -74,6 +84,22 @@ def _sample_pdf(url: str, headers: dict[str, str]) -> bytes:
         return c.get(f"{url}/api/v1/licences/{lid}/pdf", headers=headers).content
 
 
+def _until_valid(foreign: dict[str, bytes], timeout: float = 180.0) -> float:
+    """Seconds until every server answers VALID for the licence its counters will send."""
+    started = time.monotonic()
+    with httpx.Client(timeout=60) as c:
+        for base, pdf in foreign.items():
+            while True:
+                files = {"file": ("l.pdf", pdf, "application/pdf")}
+                r = c.post(f"{base}/api/v1/verify/pdf", files=files)
+                if r.status_code == 200 and r.json().get("verdict") == "VALID":
+                    break
+                if time.monotonic() - started > timeout:
+                    raise RuntimeError(f"{base} did not answer VALID within {timeout:.0f} s")
+                time.sleep(1.0)
+    return time.monotonic() - started
+
+
 def run(
     quick: bool = False, seconds: float | None = None, verifiers: int | None = None,
     issuers: int | None = None, block_period: int = 2,
@@ -85,6 +111,7 @@ def run(
     started = time.monotonic()
     with ExitStack() as stack:
         root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="licledger-cons-")))
+        stack.push(lambda kind, exc, tb: _keep_logs(root) if exc is not None else None)
         stack.enter_context(london_artifacts())
         net = stack.enter_context(running_network(root / "network", block_period=block_period))
         urls = {name: region_urls(net, i) for i, name in enumerate(NAMES)}
@@ -125,6 +152,7 @@ def run(
                     issued[region_of[base]].append(r.json()["licence_id"])
             return r
 
+        warmup = _until_valid(foreign)
         order = [servers[n] for n in NAMES]
         until = time.monotonic() + seconds
         jobs = [(verify, send_verify)] * verifiers + [(issue, send_issue)] * issuers
@@ -171,6 +199,9 @@ def run(
             "load_1min_after_clients": load_during,
             "seconds": round(ran_s, 1),
             "setup_seconds": round(setup_s, 1),
+            # until every server answered VALID for its foreign sample (its node had the
+            # batch CONFIRMATIONS deep): nodes lag their peers by a few blocks
+            "warmup_seconds": round(warmup, 1),
             "total_seconds": round(time.monotonic() - started, 1),
             "nodes": 3,
             "block_period_s": block_period,
