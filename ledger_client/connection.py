@@ -8,6 +8,7 @@ from typing import Any
 import requests
 from eth_typing import URI
 from web3 import Web3
+from web3.middleware import ExtraDataToPOAMiddleware
 from web3.providers.rpc import HTTPProvider
 from web3.types import RPCEndpoint, RPCResponse
 
@@ -126,6 +127,11 @@ def connect(config: ChainConfig) -> Web3:
         cacheable_requests={RPCEndpoint("eth_chainId")},
     )
     w3 = Web3(provider)
+    # Proof-of-authority headers carry more than the 32 bytes of extraData web3's block
+    # formatter accepts: Clique's signers and seal (97 bytes and more: the multi-node test
+    # network), QBFT's RLP of validators and votes (Besu). "cannot read block 70 (The field
+    # extraData is 97 bytes, but should be 32 …)" stopped the indexer on the Clique network.
+    w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
     try:
         chain_id = w3.eth.chain_id
     except Exception as exc:  # requests/aiohttp/OS errors all mean the same thing to the caller

@@ -72,7 +72,7 @@ def _deploy(sender: TransactionSender, name: str, *args: Any) -> tuple[str, TxRe
     art = load_artifact(name)
     signed = sender.prepare_deploy(art.abi, art.bytecode, *args)
     sender.broadcast(signed)
-    receipt = sender.wait(signed.tx_hash)
+    receipt = sender.wait(signed.tx_hash, signed=signed)
     address = receipt["contractAddress"]
     if address is None:
         raise DeploymentError(f"deploying {name} created no contract")

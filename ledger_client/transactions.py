@@ -6,6 +6,7 @@ can record it durably first and, after a crash, re-broadcast exactly the same by
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +18,7 @@ from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound
+from web3.exceptions import ContractLogicError, TransactionNotFound
 from web3.types import TxReceipt
 
 from ledger_client.connection import ChainConfig
@@ -26,6 +27,20 @@ from ledger_client.reverts import RevertDecoder, revert_data
 
 _GAS_HEADROOM = 1.25
 _NONCE_ERRORS = ("nonce too low", "nonce too high", "already known", "replacement transaction")
+# The node has these very bytes already: geth/anvil/Besu say "already known"/"already
+# imported", @ethereumjs/client "…: this transaction is already in the TxPool".
+_ALREADY_SENT = ("already known", "already imported", "already in the txpool")
+# An answer that means "not mined on the canonical chain (yet)", not a fault: the tx-hash index
+# of @ethereumjs/client 0.10.5 can point at a block its chain does not hold (one its miner
+# sealed and the chain then refused, a Clique fork), and its lookups then fail with "value for
+# 0x… not found in DB" (scripts/ethereumjs-clique-hooks.mjs makes them answer null instead).
+_NOT_MINED_ERRORS = ("not found in db",)
+RESEND_EVERY = 3.0
+"""Seconds between two looks, while waiting for a receipt, whether the node still knows the
+transaction (and if not, sending its bytes again)."""
+_NONCE_TAKEN_LOOKS = 3  # looks in a row that find the nonce used but no receipt: another tx
+
+log = logging.getLogger(__name__)
 
 NonceLock = Callable[[str], AbstractContextManager[None]]
 """A lock on one account's nonces shared by every process that signs for it (given the
@@ -168,7 +183,7 @@ class TransactionSender:
             self.w3.eth.send_raw_transaction(HexBytes(signed.raw))
         except Exception as exc:
             message = str(exc).lower()
-            if "already known" in message or "already imported" in message:
+            if any(m in message for m in _ALREADY_SENT):
                 return signed.tx_hash
             if any(m in message for m in _NONCE_ERRORS):
                 self.reset_nonce()
@@ -179,32 +194,72 @@ class TransactionSender:
         return signed.tx_hash
 
     def receipt(self, tx_hash: str) -> TxReceipt | None:
-        """The receipt of ``tx_hash`` if it is mined, else None."""
+        """The receipt of ``tx_hash`` if it is mined on the canonical chain, else None."""
         try:
             return self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
         except TransactionNotFound:
             return None
         except Exception as exc:
+            if _not_mined(exc):
+                return None
             raise self._wrap(exc, "reading a receipt") from exc
 
-    def wait(self, tx_hash: str, call: ContractFunction | None = None) -> TxReceipt:
-        """Wait for the receipt; a failed transaction raises with the decoded revert if known."""
-        try:
-            receipt = self.w3.eth.wait_for_transaction_receipt(
-                HexBytes(tx_hash),
-                timeout=self.config.receipt_timeout,
-                poll_latency=self.config.poll_interval,
-            )
-        except TimeExhausted as exc:
-            raise TransactionError(
-                f"transaction {tx_hash} not mined within {self.config.receipt_timeout:.0f} s; "
-                "is the chain producing blocks?"
-            ) from exc
-        except Exception as exc:
-            raise self._wrap(exc, "waiting for a receipt") from exc
+    def wait(
+        self, tx_hash: str, call: ContractFunction | None = None, signed: SignedTx | None = None
+    ) -> TxReceipt:
+        """Wait for the receipt; a failed transaction raises with the decoded revert if known.
+
+        Given ``signed`` (the transaction's bytes), send them again whenever the node no longer
+        knows the transaction: a node may drop the transactions of a block that the chain then
+        replaced (a Clique fork: @ethereumjs/client takes them out of its pool when it seals,
+        whether or not its chain keeps the block) and never put them back. The same bytes
+        carry the same nonce, so at most one of the copies is ever mined."""
+        deadline = time.monotonic() + self.config.receipt_timeout
+        next_look = time.monotonic() + RESEND_EVERY
+        taken = 0  # looks in a row that found the nonce used and no receipt
+        while (receipt := self.receipt(tx_hash)) is None:
+            now = time.monotonic()
+            if now > deadline:
+                raise TransactionError(
+                    f"transaction {tx_hash} not mined within "
+                    f"{self.config.receipt_timeout:.0f} s; is the chain producing blocks?"
+                )
+            if signed is not None and now >= next_look:
+                taken = taken + 1 if self.resend_if_dropped(signed) is None else 0
+                if taken >= _NONCE_TAKEN_LOOKS and self.receipt(tx_hash) is None:
+                    raise NonceConflictError(
+                        f"nonce {signed.nonce} of {signed.sender} was mined in another "
+                        f"transaction: {tx_hash} never will be"
+                    )
+                next_look = now + RESEND_EVERY
+            time.sleep(self.config.poll_interval)
         if receipt["status"] != 1:
             raise TransactionError(f"transaction {tx_hash} failed on-chain (status 0)")
         return receipt
+
+    def resend_if_dropped(self, signed: SignedTx) -> bool | None:
+        """Send ``signed`` again if the node does not know it (neither pending nor mined).
+
+        True: sent again; False: the node knows it; None: the node refused it because its
+        nonce is used already (by this very transaction, whose receipt then comes, or by
+        another one). Safe at any time: the same bytes, the same nonce."""
+        try:
+            known = self.w3.eth.get_transaction(HexBytes(signed.tx_hash))
+        except TransactionNotFound:
+            known = None
+        except Exception as exc:
+            if not _not_mined(exc):
+                raise self._wrap(exc, "looking up a transaction") from exc
+            known = None
+        if known is not None:
+            return False
+        try:
+            self.broadcast(signed)
+        except NonceConflictError:
+            return None
+        log.info("the node did not know transaction %s (nonce %s): its bytes sent again",
+                 signed.tx_hash, signed.nonce)  # fmt: skip
+        return True
 
     def transact(self, call: ContractFunction, attempts: int = 3) -> TxReceipt:
         """Prepare, broadcast and wait; retries when another writer took the nonce."""
@@ -218,7 +273,7 @@ class TransactionSender:
                     raise
                 time.sleep(0.05 * (attempt + 1))
                 continue
-            return self.wait(signed.tx_hash)
+            return self.wait(signed.tx_hash, signed=signed)
         raise AssertionError("unreachable")
 
     def _wrap(self, exc: BaseException, doing: str) -> Exception:
@@ -230,6 +285,11 @@ class TransactionSender:
                 f"chain node at {self.config.rpc_url} stopped answering while {doing} ({name})"
             )
         return TransactionError(f"error while {doing}: {exc}")
+
+
+def _not_mined(exc: BaseException) -> bool:
+    message = str(exc).lower()
+    return any(m in message for m in _NOT_MINED_ERRORS)
 
 
 class NonceConflictError(TransactionError):

@@ -34,15 +34,22 @@ def region_settings(home: Path, rpc_url: str, port: int, **extra: object):
 
 
 def build_consortium(
-    root: Path, rpc_url: str, port: int, suites: Mapping[str, str] | None = None, **extra: object
+    root: Path,
+    rpc_url: str,
+    port: int,
+    suites: Mapping[str, str] | None = None,
+    rpc_urls: Mapping[str, str] | None = None,
+    **extra: object,
 ) -> Consortium:
     """A deploys and bootstraps; B joins with one approval; C needs A's and B's (M=2).
-    ``suites`` names a region's crypto suite (``{"A": "sm"}``); the others are ``intl``."""
+    ``suites`` names a region's crypto suite (``{"A": "sm"}``); the others are ``intl``.
+    ``rpc_urls`` gives a region its own node list (a network with a node per region)."""
     runtimes = {}
     for name, (code, region_name, agency_code, agency_name) in REGIONS.items():
         home = root / name
         home.mkdir(parents=True, exist_ok=True)
-        rt = Runtime(region_settings(home, rpc_url, port, **extra.get(name, {})))  # type: ignore[arg-type]
+        url = (rpc_urls or {}).get(name, rpc_url)
+        rt = Runtime(region_settings(home, url, port, **extra.get(name, {})))  # type: ignore[arg-type]
         if name == "A":
             chain_up(rt)
         else:

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from ledger_client import merkle
 from ledger_client.errors import ChainUnavailableError, ContractRevertError, TransactionError
 from ledger_client.registry import RegistryClient
-from ledger_client.transactions import NonceConflictError, SignedTx
+from ledger_client.transactions import RESEND_EVERY, NonceConflictError, SignedTx
 from licence_service.anchoring.members import member_of
 from licence_service.anchoring.reconcile import agency_registry, reconcile, watch_head
 from licence_service.anchoring.statuses import restate_statuses
@@ -255,10 +255,12 @@ class AnchorWorker:
         sender = registry.sender
         assert sender is not None
 
+        signed = None if raw is None or tx_hash is None or nonce is None else (
+            SignedTx(raw, tx_hash, nonce, sender.address)
+        )  # fmt: skip
         if registry.batch_id_of_root(root) == 0:
-            if raw is None or tx_hash is None or nonce is None:
+            if signed is None:
                 raise TransactionError(f"batch {batch_id} has no transaction and is not on-chain")
-            signed = SignedTx(raw, tx_hash, nonce, sender.address)
             with sender.sending():
                 try:
                     self._send(registry, signed, batch_id)
@@ -271,7 +273,8 @@ class AnchorWorker:
                         if fresh is not None:
                             self._store_tx(batch_id, fresh)
                             self._send(registry, fresh, batch_id)
-        chain_id = self._wait_for_root(registry, root)
+                            signed = fresh
+        chain_id = self._wait_for_root(registry, root, signed)
         info = registry.batch_of_root(root)
         needed = self.rt.settings.confirmations
         final = needed <= 0 or int(registry.w3.eth.block_number) - info.block_number >= needed
@@ -321,13 +324,22 @@ class AnchorWorker:
             assert batch is not None
             batch.raw_tx, batch.tx_hash, batch.nonce = signed.raw, signed.tx_hash, signed.nonce
 
-    def _wait_for_root(self, registry: RegistryClient, root: bytes) -> int:
-        """The chain batch id of ``root`` once mined (the receipt itself may be lost)."""
+    def _wait_for_root(self, registry: RegistryClient, root: bytes, signed: SignedTx | None) -> int:
+        """The chain batch id of ``root`` once mined (the receipt itself may be lost).
+
+        Meanwhile the stored transaction is sent again whenever the node no longer knows it
+        (``TransactionSender.resend_if_dropped``: a node can drop the transactions of a block
+        a Clique fork replaced): the same bytes and nonce, and the contract refuses a root
+        twice, so the batch is still anchored at most once."""
         deadline = time.monotonic() + self.rt.settings.receipt_timeout
+        next_look = time.monotonic() + RESEND_EVERY
         while time.monotonic() < deadline:
             chain_id = registry.batch_id_of_root(root)
             if chain_id:
                 return chain_id
+            if signed is not None and registry.sender and time.monotonic() >= next_look:
+                registry.sender.resend_if_dropped(signed)
+                next_look = time.monotonic() + RESEND_EVERY
             time.sleep(self.rt.settings.chain().poll_interval)
         raise TransactionError(
             f"batch with root 0x{root.hex()} not anchored within "

@@ -145,6 +145,31 @@ def load_cmd(
     raise ExitWith(0 if passed else 1)
 
 
+@bench_app.command("consortium")
+@handled
+def consortium_cmd(
+    quick: Quick = False,
+    seconds: Annotated[
+        float | None, typer.Option(help="How long the clients run (default 60; --quick 15).")
+    ] = None,
+    block_period: Annotated[
+        int, typer.Option(help="Seconds between the network's blocks.", min=1, max=30)
+    ] = 2,
+    as_json: JsonOut = False,
+) -> None:
+    """Three regions on three nodes of a real Clique network (@ethereumjs/client), each with
+    its `licledger serve`: 32 counters verify across regions while 4 issuers issue; exit 1
+    unless zero errors and every acknowledged issuance anchored exactly once. Needs
+    `make artifacts-london`; a few minutes; not part of `bench all`."""
+    if seconds is not None and not 1 <= seconds <= 600:
+        raise ServiceError("--seconds must be between 1 and 600", field="seconds")
+    figures = _run_and_show(
+        "consortium", as_json, quick, seconds=seconds, block_period=block_period
+    )
+    passed = figures["zero_errors"] and figures["nothing_lost"] and figures["anchored_once_each"]
+    raise ExitWith(0 if passed else 1)
+
+
 @bench_app.command("blocks")
 @handled
 def blocks_cmd(

@@ -40,7 +40,7 @@ from ledger_client.errors import ChainUnavailableError
 from ledger_client.index import ChainIndex
 from ledger_client.index_cache import CachedChainIndex
 from ledger_client.registry import RegistryClient
-from ledger_client.transactions import TransactionSender
+from ledger_client.transactions import SignedTx, TransactionSender
 from licence_service.region.indexing import MarkingIndexer
 from licence_service.region.settings import ENV_PREFIX, ConfigError
 from verifier.documents import RememberedDocumentChecks
@@ -106,9 +106,11 @@ class WriteMarkingSender(TransactionSender):
             _note_mined()
         return found
 
-    def wait(self, tx_hash: str, call: ContractFunction | None = None) -> TxReceipt:
+    def wait(
+        self, tx_hash: str, call: ContractFunction | None = None, signed: SignedTx | None = None
+    ) -> TxReceipt:
         try:
-            return super().wait(tx_hash, call)
+            return super().wait(tx_hash, call, signed)
         finally:
             _note_mined()
 
