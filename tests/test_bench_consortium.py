@@ -11,6 +11,7 @@ from bench.consortium import run
 pytestmark = [pytest.mark.e2e, pytest.mark.network]
 
 
+@pytest.mark.timeout(900)  # network start, 3 regions, 3 servers, settling: ~5 min loaded
 def test_the_consortium_bench_verifies_across_regions_and_anchors_everything_once() -> None:
     figures = run(seconds=8, verifiers=4, issuers=2)
     assert figures["verify"]["requests"] > 0 and figures["acknowledged"] > 0, figures
