@@ -26,14 +26,14 @@ from ledger_client import merkle
 from ledger_client.errors import ChainUnavailableError, ContractRevertError, TransactionError
 from ledger_client.registry import RegistryClient
 from ledger_client.transactions import RESEND_EVERY, NonceConflictError, SignedTx
-from licence_service.anchoring.members import member_of
+from licence_service.anchoring.links import link_versions
 from licence_service.anchoring.reconcile import agency_registry, reconcile, watch_head
 from licence_service.anchoring.statuses import restate_statuses
 from licence_service.audit import oplog
-from licence_service.domain.states import BatchState, LinkState, OutboxState
+from licence_service.domain.states import BatchState, OutboxState
 from licence_service.region.runtime import Runtime
 from licence_service.store.lease import Lease, holder_name
-from licence_service.store.models import Agency, AnchorBatch, LicenceVersion, OutboxEntry
+from licence_service.store.models import Agency, AnchorBatch, OutboxEntry
 from licence_service.store.unrecorded import UNRECORDED_DIR, set_aside_unrecorded
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ class AnchorWorker:
             while (prepared := self._prepare_next(send=True)) is not None:
                 sent.append(prepared)
             done += [self._finish(batch_id) for batch_id in sent]
-            self._link_versions()
+            link_versions(self.rt)
             if lost.moved:  # status changes the chain lost with its blocks: sent again
                 restate_statuses(self.rt)
             watch_head(self.rt)
@@ -346,34 +346,6 @@ class AnchorWorker:
             f"{self.rt.settings.receipt_timeout:.0f} s; it stays recorded and is retried"
         )
 
-    def _link_versions(self) -> None:
-        """Write the on-chain parent → child link of every amended version now anchored."""
-        with self.rt.sessions() as s:
-            pending = [
-                (v.id, v.parent_leaf, v.leaf, v.licence.agency_id, v.change_category)
-                for v in s.scalars(
-                    select(LicenceVersion).where(LicenceVersion.link_state == LinkState.PENDING)
-                )
-            ]
-        for version_id, parent, child, agency_id, category in pending:
-            with self.rt.sessions() as s:
-                parent_m, child_m = member_of(s, parent), member_of(s, child)
-            if parent_m is None or child_m is None:
-                continue  # not anchored yet: next round
-            registry = self._registry(agency_id)
-            try:
-                registry.supersede(parent_m, child_m, CHANGE_REASON_CODES.get(category or "", 10))
-            except ContractRevertError as exc:
-                # A crash after the link was mined but before it was recorded: already done.
-                if not (
-                    exc.name == "SuccessorAlreadySet" and registry.successor_of(parent) == child
-                ):
-                    raise
-            with self.rt.sessions.begin() as s:
-                row = s.get(LicenceVersion, version_id)
-                assert row is not None
-                row.link_state = LinkState.LINKED
-
     def _registry(self, agency_id: int) -> RegistryClient:
         return agency_registry(self.rt, agency_id)
 
@@ -382,9 +354,6 @@ SWEEP_EVERY = 3600.0  # seconds between two looks for PDF files no row names (st
 IDLE_PAUSE = 2.0  # seconds between anchoring rounds that found nothing to do, at most
 
 CONFIRM_POLL = 0.5  # seconds between two looks at confirmations while a caller waits
-
-CHANGE_REASON_CODES = {"change": 10, "correction": 11, "reissue": 12}
-"""Reason codes of version links on-chain, by change category."""
 
 
 def wait_anchored(rt: Runtime, leaves: Sequence[bytes], timeout: float = 60.0) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from licence_service.anchoring.worker import member_of
+from licence_service.anchoring.members import member_of
 from licence_service.domain.errors import ConflictError, InvalidInputError
 from licence_service.domain.states import OutboxState
 from licence_service.region.runtime import Runtime

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger_client.registry import LeafStatus
-from licence_service.anchoring.worker import member_of
+from licence_service.anchoring.members import member_of
 from licence_service.audit import oplog
 from licence_service.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from licence_service.domain.licence_types import get_licence_type
