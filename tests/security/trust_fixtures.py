@@ -15,7 +15,8 @@ from eth_account.signers.local import LocalAccount
 from ledger_client import merkle
 from ledger_client.node import AnvilNode
 from ledger_client.registry import Member, RegistryClient
-from licence_service.anchoring.worker import AnchorWorker, member_of
+from licence_service.anchoring.members import member_of
+from licence_service.anchoring.worker import AnchorWorker
 from licence_service.federation.region import propose_region
 from licence_service.region.bootstrap import (
     DEFAULT_AGENCY,
