@@ -24,6 +24,7 @@ import secrets
 import signal
 import subprocess
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from eth_keys import keys
 from web3 import Web3
 from web3.types import RPCEndpoint
 
+from ledger_client.clique import genesis
 from ledger_client.connection import DEFAULT_CHAIN_ID, BoundedLogsProvider, is_reachable
 from ledger_client.errors import ChainUnavailableError, ForeignNodeError
 from ledger_client.node import wait_gone
@@ -50,8 +52,6 @@ _CLIENT = (
 )
 _SCRIPTS = _PROJECT_ROOT / "scripts"
 CHAIN_NAME = "licledger"  # the client names its network folder after the genesis file
-# Far above any batch: a block more than half full would lift the base fee off 0 for good.
-_GAS_LIMIT = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ class CliqueNetwork:
             "p2p_port": cfg.p2p_port,
             "nodes": nodes,
         }
-        cfg.genesis_file.write_text(json.dumps(_genesis(layout), indent=1))
+        cfg.genesis_file.write_text(json.dumps(genesis(layout), indent=1))
         for index, node in enumerate(nodes):
             network_dir = cfg.node_dir(index) / CHAIN_NAME
             network_dir.mkdir(parents=True, exist_ok=True)
@@ -178,17 +178,24 @@ class CliqueNetwork:
             return None
         return pid
 
-    def start(self) -> list[int]:
+    def start(self, followers: Collection[int] = ()) -> list[int]:
         """Start every node not running (all at once: each has the others as static peers),
-        then wait until each answers; the indices started now."""
-        started = [i for i in range(self.config.nodes) if self.start_node(i, wait=False)]
+        then wait until each answers; the indices started now. ``followers`` seal nothing."""
+        started = [
+            i
+            for i in range(self.config.nodes)
+            if self.start_node(i, wait=False, seal=i not in followers)
+        ]
         for index in started:
             self._wait_answering(index)
         return started
 
-    def start_node(self, index: int, wait: bool = True, seal: bool = True) -> bool:
+    def start_node(
+        self, index: int, wait: bool = True, seal: bool = True, seal_empty: bool = True
+    ) -> bool:
         """Start node ``index`` unless it runs; True when this call started it. ``seal``
-        False: it follows (verifies, serves and relays) without sealing blocks."""
+        False: it follows (verifies, serves and relays) without sealing blocks;
+        ``seal_empty`` False: it seals only blocks with transactions (a test's knob)."""
         cfg = self.config
         layout = self.layout()
         if self.pid(index) is not None:
@@ -199,7 +206,7 @@ class CliqueNetwork:
                 f"node that {cfg.directory} did not start; stop it or choose --port"
             )
         peers = ",".join(
-            f"enode://{node['enode_id']}@{cfg.host}:{cfg.p2p_port + i}"
+            f"enode://{node['enode_id']}@{cfg.host}:{self.peer_port(index, i)}"
             for i, node in enumerate(layout["nodes"])
             if i != index
         )
@@ -222,10 +229,11 @@ class CliqueNetwork:
             cmd.append("--mine")
         (node_dir / "sealing").write_text("1" if seal else "0")
         log = open(node_dir / "node.log", "ab")  # noqa: SIM115 - handed to the child process
+        env = {**os.environ, "LICLEDGER_SEAL_ONLY_WITH_TXS": "0" if seal_empty else "1"}
         try:
             proc = subprocess.Popen(
                 cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, cwd=node_dir,
+                start_new_session=True, cwd=node_dir, env=env,
             )  # fmt: skip
         finally:
             log.close()
@@ -233,6 +241,11 @@ class CliqueNetwork:
         if wait:
             self._wait_answering(index)
         return True
+
+    def peer_port(self, dialer: int, peer: int) -> int:
+        """The port node ``dialer`` dials to reach node ``peer`` (a test may put a link it
+        can cut between them: tests/tcp_link.py)."""
+        return self.config.p2p_port + peer
 
     def _wait_answering(self, index: int) -> None:
         deadline = time.monotonic() + self.config.start_timeout
@@ -370,27 +383,3 @@ class CliqueNetwork:
         except Exception:
             return NodeStatus(index, url, pid, False, signer, sealing, None, None, None)
         return NodeStatus(index, url, pid, True, signer, sealing, peers, number, head_hash)
-
-
-def _genesis(layout: dict[str, Any]) -> dict[str, Any]:
-    """A geth-style London genesis with Clique: every node a signer (sorted, in extraData)."""
-    signers = sorted((n["signer"] for n in layout["nodes"]), key=lambda a: int(a, 16))
-    forks = ["homestead", "eip150", "eip155", "eip158", "byzantium", "constantinople"]
-    forks += ["petersburg", "istanbul", "berlin", "london"]
-    config: dict[str, Any] = {"chainId": layout["chain_id"]}
-    config.update({f"{fork}Block": 0 for fork in forks})
-    config["clique"] = {"period": layout["block_period"], "epoch": 30000}
-    zero32 = "00" * 32
-    return {
-        "config": config,
-        "nonce": "0x0",
-        "timestamp": hex(int(time.time())),
-        "difficulty": "0x1",
-        "gasLimit": hex(_GAS_LIMIT),
-        "baseFeePerGas": "0x0",
-        "extraData": "0x" + zero32 + "".join(a[2:].lower() for a in signers) + "00" * 65,
-        "coinbase": "0x" + "00" * 20,
-        "mixHash": "0x" + zero32,
-        "parentHash": "0x" + zero32,
-        "alloc": {},
-    }

@@ -35,6 +35,10 @@ _ALREADY_SENT = ("already known", "already imported", "already in the txpool")
 # sealed and the chain then refused, a Clique fork), and its lookups then fail with "value for
 # 0x… not found in DB" (scripts/ethereumjs-clique-hooks.mjs makes them answer null instead).
 _NOT_MINED_ERRORS = ("not found in db",)
+# A node that is still catching up with its peers refuses transactions for a while (the
+# client: "client is not aware of the current chain height yet"): the chain is not there yet,
+# as when the node is down, so it is a ChainUnavailableError (retried), not a refusal.
+_NOT_SYNCED_ERRORS = ("not aware of the current chain height",)
 RESEND_EVERY = 3.0
 """Seconds between two looks, while waiting for a receipt, whether the node still knows the
 transaction (and if not, sending its bytes again)."""
@@ -283,6 +287,11 @@ class TransactionSender:
         if "connection" in name.lower() or "timeout" in name.lower() or isinstance(exc, OSError):
             return ChainUnavailableError(
                 f"chain node at {self.config.rpc_url} stopped answering while {doing} ({name})"
+            )
+        if any(m in str(exc).lower() for m in _NOT_SYNCED_ERRORS):
+            return ChainUnavailableError(
+                f"chain node at {self.config.rpc_url} is still catching up with its peers "
+                f"and takes no transaction yet ({doing}); try again shortly"
             )
         return TransactionError(f"error while {doing}: {exc}")
 

@@ -133,6 +133,59 @@ const EDITS = [
       "            if (txsSortedByNonce.length === 0)\n" +
       "                continue;\n",
   },
+  {
+    // The chain's head moves when a block is imported, its VM executes it a moment later
+    // (receipts and state appear then). In between, "latest" named a block the node could
+    // not answer for: eth_call failed with "State trie does not contain state root" (a
+    // region's start-up read of the directory, on a node that had just imported a block),
+    // and worse, eth_getLogs up to eth_blockNumber found no logs in that block, so an index
+    // reading to the head could store a block as read without the events it holds. The head
+    // this node answers with is the newest block it has executed (the VM's iterator head,
+    // set only after a block ran).
+    file: "/@ethereumjs/client/dist/esm/src/rpc/helpers.js",
+    needle: "        case 'latest':\n            block = latest;\n",
+    replacement:
+      "        case 'latest':\n            block = latest;\n" +
+      "            { const vmHash = chain.blockchain?._heads?.vm;\n" +
+      "              if (vmHash !== undefined && !equalsBytes(vmHash, latest.hash())) {\n" +
+      "                const vmBlock = await chain.getBlock(vmHash).catch(() => undefined);\n" +
+      "                if (vmBlock !== undefined && vmBlock.header.number < latest.header.number)\n" +
+      "                  block = vmBlock; } }\n",
+    prelude: "import { equalsBytes } from '@ethereumjs/util';\n",
+  },
+  {
+    // ... and eth_blockNumber says the same head (it read the chain's header head).
+    file: "/@ethereumjs/client/dist/esm/src/rpc/modules/eth.js",
+    needle: "return bigIntToHex(this._chain.headers.latest?.number ?? BIGINT_0);",
+    replacement: "return bigIntToHex((await getBlockByOption('latest', this._chain)).header.number);",
+  },
+  {
+    // Not a bug: a knob for the partition test (tests/test_network_partition.py). A signer
+    // started with LICLEDGER_SEAL_ONLY_WITH_TXS=1 seals no empty block: cut off from its
+    // peers it seals the one block it may seal alone (one of any two in a row, of three
+    // signers) only once its region's transactions are in its pool, as a node does that is
+    // partitioned while its region is working. Clique with period 0 behaves so everywhere.
+    file: "/@ethereumjs/client/dist/esm/src/miner/miner.js",
+    needle: "    async assembleBlock() {\n        if (this.assembling) {\n            return;\n        }\n",
+    replacement:
+      "    async assembleBlock() {\n        if (this.assembling) {\n            return;\n        }\n" +
+      "        if (process.env.LICLEDGER_SEAL_ONLY_WITH_TXS === '1' &&\n" +
+      "            this.service.txPool.txsInPool === 0) {\n" +
+      "            void this.queueNextAssembly(500);\n            return;\n        }\n",
+  },
+  {
+    // eth_getTransactionByHash answered with a transaction of a block the chain had left (a
+    // reorganisation: the partition test's lone block), as if it were mined. The product,
+    // told so, never sent it again and the licence stayed unanchored. The receipt lookup
+    // already checks that the block is canonical; this lookup now does the same (geth does).
+    file: "/@ethereumjs/client/dist/esm/src/rpc/modules/eth.js",
+    needle: "        const tx = block.transactions[txIndex];\n        return toJSONRPCTx(tx, block, txIndex);\n",
+    replacement:
+      "        const canonical = await this._chain.getBlock(block.header.number).catch(() => null);\n" +
+      "        if (canonical === null || !equalsBytes(canonical.hash(), block.hash()))\n" +
+      "            return null;\n" +
+      "        const tx = block.transactions[txIndex];\n        return toJSONRPCTx(tx, block, txIndex);\n",
+  },
 ];
 
 export async function load(url, context, nextLoad) {

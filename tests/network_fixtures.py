@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from ledger_client.network import CliqueNetwork, NetworkConfig
 from licence_service.audit.history import read_history
 from licence_service.region.runtime import Runtime
 from tests.chain_fixtures import free_port
+from tests.tcp_link import TcpLink
 
 PROJECT = Path(__file__).resolve().parent.parent
 LONDON_ARTIFACTS = PROJECT / "artifacts-london"
@@ -45,24 +46,78 @@ def london_artifacts() -> Iterator[None]:
         revert_decoder.cache_clear()
 
 
+class LinkedNetwork(CliqueNetwork):
+    """A network whose every pair of nodes talks through a ``TcpLink`` of its own (one per
+    direction of dialling), so that a test can cut a node off while it runs."""
+
+    def __init__(self, config: NetworkConfig) -> None:
+        super().__init__(config)
+        n = config.nodes
+        self.links = {
+            (i, j): TcpLink(config.p2p_port + j) for i in range(n) for j in range(n) if i != j
+        }
+
+    def peer_port(self, dialer: int, peer: int) -> int:
+        return self.links[(dialer, peer)].port
+
+    def isolate(self, index: int) -> None:
+        for pair, link in self.links.items():
+            if index in pair:
+                link.cut()
+
+    def rejoin(self, index: int) -> None:
+        for pair, link in self.links.items():
+            if index in pair:
+                link.mend()
+
+    def close_links(self) -> None:
+        for link in self.links.values():
+            link.close()
+
+
 @contextmanager
 def running_network(
-    directory: Path, nodes: int = 3, block_period: int = 2, timeout: float = 180.0
+    directory: Path,
+    nodes: int = 3,
+    block_period: int = 2,
+    timeout: float = 180.0,
+    linked: bool = False,
+    followers: Collection[int] = (),
 ) -> Iterator[CliqueNetwork]:
     """``nodes`` signer nodes on free loopback ports, on one chain before it yields; always
-    stopped. ``timeout`` is generous: on a loaded 2-core machine the nodes converge slowly."""
+    stopped. ``timeout`` is generous: on a loaded 2-core machine the nodes converge slowly.
+    ``linked``: a ``LinkedNetwork``, whose nodes a test can cut off from each other;
+    ``followers``: nodes that seal nothing (signers in the genesis all the same)."""
     rpc = _free_run(nodes)
     config = NetworkConfig(
         directory, nodes=nodes, rpc_port=rpc, p2p_port=_free_run(nodes),
         block_period=block_period, start_timeout=120.0,
     )  # fmt: skip
-    net = CliqueNetwork(config)
+    net = LinkedNetwork(config) if linked else CliqueNetwork(config)
     try:
-        net.start()
-        net.converge(timeout=timeout)
+        if followers:
+            _start_in_turn(net, followers, timeout)
+        else:
+            net.start()
+            net.converge(timeout=timeout)
         yield net
     finally:
         net.stop()
+        if isinstance(net, LinkedNetwork):
+            net.close_links()
+
+
+def _start_in_turn(net: CliqueNetwork, followers: Collection[int], timeout: float) -> None:
+    """Start a network where only some signers seal: the first of them alone until every node
+    has block 1, then the others. Started at once, two signers each seal a block 1 and, each
+    having signed the block before, may seal nothing on top of it: the chain stops."""
+    sealers = [i for i in range(net.config.nodes) if i not in followers]
+    net.start(followers=[*followers, *sealers[1:]])
+    net.converge(timeout=timeout)
+    for index in sealers[1:]:
+        net.stop_node(index)
+        net.start_node(index, seal=True)
+    net.converge(timeout=timeout)
 
 
 def _free_run(count: int) -> int:

@@ -72,13 +72,15 @@ class AnchorWorker:
                     chained.seal(s)
                     chained.anchor_head(s, every=self.oplog_every)
             lost = reconcile(self.rt)
+            if lost.moved:  # first: a status change the chain dropped may hold the nonce
+                restate_statuses(self.rt)  # that a stored batch's transaction waits behind
             done = [self._finish(batch_id) for batch_id in self._unfinished()]
             sent = []  # all sent before waiting for any: one block mines them all
             while (prepared := self._prepare_next(send=True)) is not None:
                 sent.append(prepared)
             done += [self._finish(batch_id) for batch_id in sent]
             link_versions(self.rt)
-            if lost.moved:  # status changes the chain lost with its blocks: sent again
+            if lost.moved:  # and those of leaves anchored again just now
                 restate_statuses(self.rt)
             watch_head(self.rt)
             final = [n for n in done if n is not None]
@@ -361,9 +363,14 @@ def wait_anchored(rt: Runtime, leaves: Sequence[bytes], timeout: float = 60.0) -
     confirmations, flushing meanwhile (no background worker may run: the CLI)."""
     deadline = time.monotonic() + timeout
     next_flush = time.monotonic() + CONFIRM_POLL
+    unavailable: ChainUnavailableError | None = None  # a node away or catching up: wait on
     while True:
         if rt.settings.confirmations and time.monotonic() >= next_flush:
-            AnchorWorker(rt).flush()
+            try:
+                AnchorWorker(rt).flush()
+                unavailable = None
+            except ChainUnavailableError as exc:
+                unavailable = exc
             next_flush = time.monotonic() + CONFIRM_POLL
         with rt.sessions() as s:
             left = s.scalar(
@@ -376,5 +383,6 @@ def wait_anchored(rt: Runtime, leaves: Sequence[bytes], timeout: float = 60.0) -
         if left is None:
             return
         if time.monotonic() > deadline:
-            raise TransactionError(f"not anchored within {timeout:.0f} s")
+            why = f" (the chain: {unavailable})" if unavailable else ""
+            raise TransactionError(f"not anchored within {timeout:.0f} s{why}")
         time.sleep(0.05)
