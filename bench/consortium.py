@@ -42,6 +42,8 @@ from tests.network_fixtures import (
 )
 
 NAMES = ("A", "B", "C")
+CHECKS = ("zero_errors", "nothing_lost", "anchored_once_each")
+"""What must hold for the bench to pass (`licledger bench consortium` exits 1 otherwise)."""
 SETTLE_TIMEOUT = 240.0  # seconds after the clients stop for every acknowledged licence to anchor
 
 
@@ -57,7 +59,8 @@ def _region_env(rt: Runtime, rpc_url: str) -> dict[str, str]:
 
 
 def _keep_logs(root: Path) -> None:
-    """On a failure, the nodes' and servers' logs are copied out of the temporary folder."""
+    """On an error or a failed check, the nodes' and servers' logs are copied out of the
+    temporary folder, which goes when the bench ends."""
     kept = Path(tempfile.mkdtemp(prefix="licledger-cons-logs-"))
     for log in [*root.glob("network/node*/node.log"), *root.glob("regions/*/serve-*.log")]:
         shutil.copy(log, kept / f"{log.parent.name}-{log.name}")
@@ -111,7 +114,8 @@ def run(
     started = time.monotonic()
     with ExitStack() as stack:
         root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="licledger-cons-")))
-        stack.push(lambda kind, exc, tb: _keep_logs(root) if exc is not None else None)
+        failed = [True]  # until the checks below pass: logs are kept on an error or a failure
+        stack.push(lambda kind, exc, tb: _keep_logs(root) if failed[0] else None)
         stack.enter_context(london_artifacts())
         net = stack.enter_context(running_network(root / "network", block_period=block_period))
         urls = {name: region_urls(net, i) for i, name in enumerate(NAMES)}
@@ -176,39 +180,41 @@ def run(
         }
         batches, leaves, distinct = anchored_counts(runtimes["B"])
         heads = [s.head_block for s in net.status()]  # None: a node that is not running
-    acknowledged = sum(len(v) for v in issued.values())
-    anchored = sum(s["anchored"] for s in settled.values())
-    one_entry_each = all(settled[n]["outbox_rows_found"] == len(issued[n]) for n in NAMES)
-    return {
-        "verify": verify.figures(),
-        "issue": issue.figures(),
-        "acknowledged": acknowledged,
-        "anchored": anchored,
-        "by_region": {n: {"acknowledged": len(issued[n]), **settled[n]} for n in NAMES},
-        "chain_batches": batches,
-        "chain_leaves": leaves,
-        "chain_leaves_distinct": distinct,
-        "errors": len(verify.errors) + len(issue.errors),
-        "zero_errors": not verify.errors and not issue.errors,
-        "nothing_lost": anchored == acknowledged,
-        "anchored_once_each": leaves == distinct and one_entry_each,
-        "conditions": {
-            **machine(),
-            "chain": "3 Clique signer nodes of @ethereumjs/client 0.10.5 on loopback",
-            "load_1min_before": load_before,
-            "load_1min_after_clients": load_during,
-            "seconds": round(ran_s, 1),
-            "setup_seconds": round(setup_s, 1),
-            # until every server answered VALID for its foreign sample (its node had the
-            # batch CONFIRMATIONS deep): nodes lag their peers by a few blocks
-            "warmup_seconds": round(warmup, 1),
-            "total_seconds": round(time.monotonic() - started, 1),
-            "nodes": 3,
-            "block_period_s": block_period,
-            "confirmations": CLIQUE_CONFIRMATIONS,
-            "node_heads_at_end": heads,
-            "verifying_clients": verifiers,
-            "issuing_clients": issuers,
-            "servers": "one `licledger serve` per region, SQLite, 1 worker",
-        },
-    }
+        acknowledged = sum(len(v) for v in issued.values())
+        anchored = sum(s["anchored"] for s in settled.values())
+        one_entry_each = all(settled[n]["outbox_rows_found"] == len(issued[n]) for n in NAMES)
+        figures: dict[str, Any] = {
+            "verify": verify.figures(),
+            "issue": issue.figures(),
+            "acknowledged": acknowledged,
+            "anchored": anchored,
+            "by_region": {n: {"acknowledged": len(issued[n]), **settled[n]} for n in NAMES},
+            "chain_batches": batches,
+            "chain_leaves": leaves,
+            "chain_leaves_distinct": distinct,
+            "errors": len(verify.errors) + len(issue.errors),
+            "zero_errors": not verify.errors and not issue.errors,
+            "nothing_lost": anchored == acknowledged,
+            "anchored_once_each": leaves == distinct and one_entry_each,
+            "conditions": {
+                **machine(),
+                "chain": "3 Clique signer nodes of @ethereumjs/client 0.10.5 on loopback",
+                "load_1min_before": load_before,
+                "load_1min_after_clients": load_during,
+                "seconds": round(ran_s, 1),
+                "setup_seconds": round(setup_s, 1),
+                # until every server answered VALID for its foreign sample (its node had the
+                # batch CONFIRMATIONS deep): nodes lag their peers by a few blocks
+                "warmup_seconds": round(warmup, 1),
+                "nodes": 3,
+                "block_period_s": block_period,
+                "confirmations": CLIQUE_CONFIRMATIONS,
+                "node_heads_at_end": heads,
+                "verifying_clients": verifiers,
+                "issuing_clients": issuers,
+                "servers": "one `licledger serve` per region, SQLite, 1 worker",
+            },
+        }
+        failed[0] = not all(figures[check] for check in CHECKS)
+    figures["conditions"]["total_seconds"] = round(time.monotonic() - started, 1)
+    return figures

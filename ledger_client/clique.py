@@ -3,9 +3,8 @@
 Clique (EIP-225) keeps its signer list and each block's seal in the header's ``extraData``:
 32 vanity bytes, then (genesis and epoch blocks) the signers' addresses, then a 65-byte
 signature over the header without it. The miner field says nothing (it carries votes), so the
-sealer of a block is recovered from that signature. The network tests use it to cut a node off
-just after a block it did not seal: only then may it seal one of its own while alone (a signer
-seals at most one of any ``len(signers) // 2 + 1`` blocks in a row).
+sealer of a block is recovered from that signature. The partition test uses it to check that
+the block its cut-off node made alone really was sealed by that node.
 """
 
 from __future__ import annotations

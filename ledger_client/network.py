@@ -350,16 +350,21 @@ class CliqueNetwork:
                 looks.pop(n.index, None)
         return stuck
 
-    def block_hash(self, index: int, number: int) -> str | None:
-        """The hash of block ``number`` on node ``index`` (None: unreachable or unknown)."""
+    def block(self, index: int, number: int | str = "latest") -> dict[str, Any] | None:
+        """Block ``number`` (or a tag) on node ``index``, raw: web3's block formatter refuses
+        Clique's 97-byte extraData (None: unreachable or unknown)."""
         w3 = Web3(BoundedLogsProvider(self.config.rpc_url(index), request_kwargs={"timeout": 2.0}))
+        which = hex(number) if isinstance(number, int) else number
         try:
-            block = w3.provider.make_request(
-                RPCEndpoint("eth_getBlockByNumber"), [hex(number), False]
-            )
-            return str(block["result"]["hash"])
+            found = w3.provider.make_request(RPCEndpoint("eth_getBlockByNumber"), [which, False])
+            return dict(found["result"]) if found.get("result") else None
         except Exception:
             return None
+
+    def block_hash(self, index: int, number: int) -> str | None:
+        """The hash of block ``number`` on node ``index`` (None: unreachable or unknown)."""
+        block = self.block(index, number)
+        return None if block is None else str(block["hash"])
 
     # ------------------------------------------------------------------ status
 
@@ -371,15 +376,16 @@ class CliqueNetwork:
 
     def _node_status(self, index: int, signer: str) -> NodeStatus:
         url = self.config.rpc_url(index)
-        w3 = Web3(BoundedLogsProvider(url, request_kwargs={"timeout": 2.0}))
         pid = self.pid(index)
         seal_file = self.config.node_dir(index) / "sealing"
         sealing = pid is not None and seal_file.exists() and seal_file.read_text() == "1"
+        block = self.block(index)
         try:
-            # raw: web3's block formatter refuses Clique's 97-byte extraData
-            block = w3.provider.make_request(RPCEndpoint("eth_getBlockByNumber"), ["latest", False])
+            w3 = Web3(BoundedLogsProvider(url, request_kwargs={"timeout": 2.0}))
             peers: int | None = int(w3.net.peer_count)
-            number, head_hash = int(block["result"]["number"], 16), str(block["result"]["hash"])
         except Exception:
+            block = None
+        if block is None:
             return NodeStatus(index, url, pid, False, signer, sealing, None, None, None)
+        number, head_hash = int(block["number"], 16), str(block["hash"])
         return NodeStatus(index, url, pid, True, signer, sealing, peers, number, head_hash)

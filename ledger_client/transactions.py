@@ -186,10 +186,9 @@ class TransactionSender:
         try:
             self.w3.eth.send_raw_transaction(HexBytes(signed.raw))
         except Exception as exc:
-            message = str(exc).lower()
-            if any(m in message for m in _ALREADY_SENT):
+            if _says(exc, _ALREADY_SENT):
                 return signed.tx_hash
-            if any(m in message for m in _NONCE_ERRORS):
+            if _says(exc, _NONCE_ERRORS):
                 self.reset_nonce()
                 raise NonceConflictError(
                     f"nonce {signed.nonce} of {signed.sender} was already used ({exc})"
@@ -204,7 +203,7 @@ class TransactionSender:
         except TransactionNotFound:
             return None
         except Exception as exc:
-            if _not_mined(exc):
+            if _says(exc, _NOT_MINED_ERRORS):
                 return None
             raise self._wrap(exc, "reading a receipt") from exc
 
@@ -252,7 +251,7 @@ class TransactionSender:
         except TransactionNotFound:
             known = None
         except Exception as exc:
-            if not _not_mined(exc):
+            if not _says(exc, _NOT_MINED_ERRORS):
                 raise self._wrap(exc, "looking up a transaction") from exc
             known = None
         if known is not None:
@@ -288,7 +287,7 @@ class TransactionSender:
             return ChainUnavailableError(
                 f"chain node at {self.config.rpc_url} stopped answering while {doing} ({name})"
             )
-        if any(m in str(exc).lower() for m in _NOT_SYNCED_ERRORS):
+        if _says(exc, _NOT_SYNCED_ERRORS):
             return ChainUnavailableError(
                 f"chain node at {self.config.rpc_url} is still catching up with its peers "
                 f"and takes no transaction yet ({doing}); try again shortly"
@@ -296,9 +295,10 @@ class TransactionSender:
         return TransactionError(f"error while {doing}: {exc}")
 
 
-def _not_mined(exc: BaseException) -> bool:
+def _says(exc: BaseException, messages: tuple[str, ...]) -> bool:
+    """Nodes tell these cases apart only in their error's words (lower case here)."""
     message = str(exc).lower()
-    return any(m in message for m in _NOT_MINED_ERRORS)
+    return any(m in message for m in messages)
 
 
 class NonceConflictError(TransactionError):

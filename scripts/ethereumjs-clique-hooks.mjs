@@ -160,6 +160,23 @@ const EDITS = [
     replacement: "return bigIntToHex((await getBlockByOption('latest', this._chain)).header.number);",
   },
   {
+    // Why a signer sealed blocks that its own chain then refused ("invalid timestamp diff
+    // (lower than period)" or "invalid timestamp": 1 s or 0 s after the parent), dropping
+    // their transactions from its pool (14 of one node's 32 seals in a benchmark): two
+    // assembly timers were live at once. CHAIN_UPDATED often comes twice for one new head
+    // (two queueings 1 ms apart in the log); queueNextAssembly clears the old timer, awaits
+    // (is this signer in turn?), then sets the new one, so both calls cleared before either
+    // set, and the first timer, no longer held, fired later on whatever head the chain had
+    // by then (seen: queued at 56.116 s with a not-in-turn delay, fired at 59.355 s on a
+    // parent of 58 s). The old timer is cleared again as the new one is set, with no await
+    // between: one timer at a time.
+    file: "/@ethereumjs/client/dist/esm/src/miner/miner.js",
+    needle: "        this._nextAssemblyTimeoutId = setTimeout(this.assembleBlock.bind(this), timeout);\n",
+    replacement:
+      "        clearTimeout(this._nextAssemblyTimeoutId);\n" +
+      "        this._nextAssemblyTimeoutId = setTimeout(this.assembleBlock.bind(this), timeout);\n",
+  },
+  {
     // Not a bug: a knob for the partition test (tests/test_network_partition.py). A signer
     // started with LICLEDGER_SEAL_ONLY_WITH_TXS=1 seals no empty block: cut off from its
     // peers it seals the one block it may seal alone (one of any two in a row, of three

@@ -33,8 +33,8 @@ class TcpLink:
         self._open: list[socket.socket] = []
         self._cut = False
         self._closed = False
-        for run in (self._accept, self._relay_out, self._relay_back):
-            threading.Thread(target=run, name=f"link-{self.port}", daemon=True).start()
+        for run, args in ((self._accept, ()), (self._relay, (True,)), (self._relay, (False,))):
+            threading.Thread(target=run, args=args, name=f"link-{self.port}", daemon=True).start()
 
     def cut(self) -> None:
         """Drop every connection through the link and refuse new ones."""
@@ -54,22 +54,20 @@ class TcpLink:
         for sock in (self._listener, self._datagrams, self._upstream):
             _close(sock)
 
-    def _relay_out(self) -> None:
+    def _relay(self, outward: bool) -> None:
+        """Carry datagrams one way: from the dialling node to the target (``outward``), or
+        the target's answers back to the last node that sent one."""
+        source, dest = (
+            (self._datagrams, self._upstream) if outward else (self._upstream, self._datagrams)
+        )
         while not self._closed:
             try:
-                data, self._client = self._datagrams.recvfrom(_CHUNK)
-                if not self._cut:
-                    self._upstream.sendto(data, ("127.0.0.1", self.target))
-            except OSError:
-                if self._closed:
-                    return
-
-    def _relay_back(self) -> None:
-        while not self._closed:
-            try:
-                data, _ = self._upstream.recvfrom(_CHUNK)
-                if not self._cut and self._client is not None:
-                    self._datagrams.sendto(data, self._client)
+                data, sender = source.recvfrom(_CHUNK)
+                if outward:
+                    self._client = sender
+                to = ("127.0.0.1", self.target) if outward else self._client
+                if not self._cut and to is not None:
+                    dest.sendto(data, to)
             except OSError:
                 if self._closed:
                     return

@@ -24,11 +24,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from web3 import Web3
-from web3.types import RPCEndpoint
 
 from ledger_client.clique import block_signer
-from ledger_client.connection import BoundedLogsProvider
 from ledger_client.registry import LeafStatus
 from licence_service.anchoring.worker import AnchorWorker, wait_anchored
 from licence_service.audit.replay import replay
@@ -87,14 +84,6 @@ def _until(check: Callable[[], T], ok: Callable[[T], bool], timeout: float, step
         time.sleep(step)
 
 
-def _block(net: LinkedNetwork, index: int, number: int | str) -> Any:
-    """Block ``number`` (or "latest") as node ``index`` has it, raw: web3's formatter refuses
-    Clique's extraData."""
-    w3 = Web3(BoundedLogsProvider(net.config.rpc_url(index)))
-    which = hex(number) if isinstance(number, int) else number
-    return w3.provider.make_request(RPCEndpoint("eth_getBlockByNumber"), [which, False])["result"]
-
-
 def test_a_partition_healed_leaves_every_verdict_right_and_nothing_twice(
     regions: tuple[Consortium, LinkedNetwork],
 ) -> None:
@@ -110,7 +99,9 @@ def test_a_partition_healed_leaves_every_verdict_right_and_nothing_twice(
     net.isolate(2)
     net.stop_node(2)
     net.start_node(2, seal=True, seal_empty=False)
-    cut_at = int(_block(net, 2, "latest")["number"], 16)
+    head = net.block(2)
+    assert head is not None, "C's node does not answer"
+    cut_at = int(head["number"], 16)
     with ThreadPoolExecutor(2) as pool:
         revoking: Future[Any] = pool.submit(
             change_status, c, base.licence_id, LeafStatus.REVOKED, 1, "revoked while cut off"
@@ -125,7 +116,7 @@ def test_a_partition_healed_leaves_every_verdict_right_and_nothing_twice(
             print(f"revocation while cut off: {type(exc).__name__}: {exc}")
     assert majority.anchored, majority.extra
     assert not lone.anchored  # two confirmations never come to a node alone
-    c_own = _block(net, 2, cut_at + 1)
+    c_own = net.block(2, cut_at + 1)
     assert c_own is not None, "C's node sealed no block of its own while cut off"
     assert block_signer(c_own) == net.layout()["nodes"][2]["signer"]
     lone_hash, lone_txs = c_own["hash"], len(c_own["transactions"])
@@ -138,7 +129,7 @@ def test_a_partition_healed_leaves_every_verdict_right_and_nothing_twice(
     # The links are mended: C's node takes the heavier chain and drops its own block.
     net.rejoin(2)
     net.converge(timeout=180)
-    replaced = _block(net, 2, cut_at + 1)
+    replaced = net.block(2, cut_at + 1)
     assert replaced is not None and replaced["hash"] != lone_hash, "no reorganisation on C"
     if not revoked_alone:
         change_status(c, base.licence_id, LeafStatus.REVOKED, 1, "revoked after the partition")

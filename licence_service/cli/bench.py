@@ -15,7 +15,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -107,6 +107,17 @@ def _run_and_show(name: str, as_json: bool, *args: Any, **kwargs: Any) -> dict[s
     return figures
 
 
+def _run_gated(
+    name: str, as_json: bool, quick: bool, seconds: float | None, checks: tuple[str, ...],
+    **kwargs: Any,
+) -> NoReturn:  # fmt: skip
+    """A load benchmark that is also a check: exit 1 unless every figure in ``checks`` holds."""
+    if seconds is not None and not 1 <= seconds <= 600:
+        raise ServiceError("--seconds must be between 1 and 600", field="seconds")
+    figures = _run_and_show(name, as_json, quick, seconds=seconds, **kwargs)
+    raise ExitWith(0 if all(figures[check] for check in checks) else 1)
+
+
 def _command(name: str) -> None:
     @bench_app.command(name, help=f"Run the {name} benchmark.")
     @handled
@@ -136,13 +147,8 @@ def load_cmd(
     """Verifying and issuing clients against two `licledger serve` instances on one
     PostgreSQL (a throwaway cluster); exit 1 unless zero errors and every acknowledged
     issuance anchored. Not part of `bench all` (it needs PostgreSQL and a minute)."""
-    if seconds is not None and not 1 <= seconds <= 600:
-        raise ServiceError("--seconds must be between 1 and 600", field="seconds")
-    figures = _run_and_show(
-        "load", as_json, quick, seconds=seconds, verifiers=verifiers, issuers=issuers
-    )
-    passed = figures["zero_errors"] and figures["nothing_lost"] and figures["one_outbox_entry_each"]
-    raise ExitWith(0 if passed else 1)
+    checks = ("zero_errors", "nothing_lost", "one_outbox_entry_each")
+    _run_gated("load", as_json, quick, seconds, checks, verifiers=verifiers, issuers=issuers)
 
 
 @bench_app.command("consortium")
@@ -161,13 +167,8 @@ def consortium_cmd(
     its `licledger serve`: 32 counters verify across regions while 4 issuers issue; exit 1
     unless zero errors and every acknowledged issuance anchored exactly once. Needs
     `make artifacts-london`; a few minutes; not part of `bench all`."""
-    if seconds is not None and not 1 <= seconds <= 600:
-        raise ServiceError("--seconds must be between 1 and 600", field="seconds")
-    figures = _run_and_show(
-        "consortium", as_json, quick, seconds=seconds, block_period=block_period
-    )
-    passed = figures["zero_errors"] and figures["nothing_lost"] and figures["anchored_once_each"]
-    raise ExitWith(0 if passed else 1)
+    checks = ("zero_errors", "nothing_lost", "anchored_once_each")
+    _run_gated("consortium", as_json, quick, seconds, checks, block_period=block_period)
 
 
 @bench_app.command("blocks")
