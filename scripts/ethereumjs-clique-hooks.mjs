@@ -97,6 +97,32 @@ const EDITS = [
     replacement: "const numPeersToShareWith = this.pool.peers.length;",
   },
   {
+    // Why a signer was 8 blocks behind its peers at the end of three of seven consortium
+    // benches, catching up only in bursts through the sync loop ("New sync target", then
+    // "Imported blocks count=56 first=1"): a new block whose parent is known but is not this node's head (a competing
+    // block of the same height, as when two signers seal one height: Clique's out-of-turn
+    // seals) was not stored at all, only announced to a fetcher that runs only while syncing.
+    // Its child then failed ("value for 0x… not found in DB": its parent) and every later
+    // block was "too high" to validate, until the sync loop came round (15 s in the log).
+    // Such a block is now put into the chain, which stores it and keeps the heavier branch
+    // (total difficulty), as geth does; its transactions leave the pool only if it became the
+    // head; one already stored (the same block from a second peer) is left alone, and one the
+    // chain refuses (Clique's own checks) is dropped as before.
+    file: "/@ethereumjs/client/dist/esm/src/sync/fullsync.js",
+    needle:
+      "            // Call handleNewBlockHashes to retrieve all blocks between chain tip and new block\n" +
+      "            this.handleNewBlockHashes([[block.hash(), block.header.number]]);\n",
+    replacement:
+      "            const known = await this.chain.blockchain.getBlock(block.hash()).then(() => true, () => false);\n" +
+      "            if (!known) {\n" +
+      "                try { await this.chain.putBlocks([block]); } catch (err) {\n" +
+      "                    this.config.logger?.debug(`Refused competing block ${short(block.hash())}: ${err}`); }\n" +
+      "                if (equalsBytes(this.chain.blocks.latest.hash(), block.hash()))\n" +
+      "                    this.txPool.removeNewBlockTxs([block]);\n" +
+      "            }\n" +
+      "            this.handleNewBlockHashes([[block.hash(), block.header.number]]);\n",
+  },
+  {
     // A block that came in full (NewBlock, the edit above) went into the chain without its
     // transactions leaving the pool (only the fetcher's and the miner's paths remove them).
     file: "/@ethereumjs/client/dist/esm/src/sync/fullsync.js",
