@@ -296,8 +296,8 @@ class CliqueNetwork:
 
     def converge(self, timeout: float = 90.0) -> list[NodeStatus]:
         """Wait until every running node is on one chain and connected to all the others; a
-        node left on a branch of its own is restarted as a follower, one short of a peer as
-        it was (ledger_client/network_health.py). Returns the final status."""
+        node left on a branch of its own or short of a peer is restarted, sealing as it did
+        (ledger_client/network_health.py). Returns the final status."""
         deadline = time.monotonic() + timeout
         behind: dict[int, int] = {}
         alone: dict[int, int] = {}
@@ -315,13 +315,16 @@ class CliqueNetwork:
                         for n in nodes
                     )
                 )
-            for index in health.stranded(nodes, self.block_hash, behind):
-                self.stop_node(index)
-                self.start_node(index, seal=False)
             sealing = {n.index: n.sealing for n in nodes}
-            for index in health.short_of_peers(nodes, alone):
+            due = health.stranded(nodes, self.block_hash, behind) + health.short_of_peers(
+                nodes, alone
+            )
+            for index in sorted(set(due)):
                 self.stop_node(index)
                 self.start_node(index, seal=sealing[index])
+            if due:  # the others lose a peer meanwhile: every count starts again
+                behind.clear()
+                alone.clear()
             time.sleep(self.config.block_period / 2)
 
     def block(self, index: int, number: int | str = "latest") -> dict[str, Any] | None:

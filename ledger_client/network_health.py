@@ -6,7 +6,11 @@ machine (deploy/README.md):
 - **stranded on a branch**: a node left on a block of its own at a height where the others
   went on (two signers sealed at once, at a start or after a partition) kept it and stopped
   importing; a restart re-fetches the last 100 blocks from its peers and takes the heavier
-  chain. (The hooks now store such competing blocks as they come; the restart stays as a net.)
+  chain. The hooks now store such competing blocks as they come, so the restart is only a net,
+  and the node comes back sealing as it did. Made a follower (as before), a node stranded at
+  the start refused the deployment that came next, still catching up ("not aware of the
+  current chain height"), and it would leave two sealers, of which one stopped leaves a last
+  that cannot seal alone (of three signers, each seals at most one of two blocks in a row).
 - **short of a peer**: a node that missed a static peer never dials it again while it has any
   other peer (the peer pool restarts its RLPx server only with no peer at all), and a failed
   ping bans that peer in its discovery table for 5 minutes (@ethereumjs/devp2p dpt.js
@@ -25,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-STRANDED_LOOKS = 3
+STRANDED_LOOKS = 8  # the client's own sync loop (every 5 s or so) gets a chance first
 SHORT_OF_PEERS_LOOKS = 15  # about 15-30 s: a fresh node dials its peers within seconds
 
 
