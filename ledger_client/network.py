@@ -300,7 +300,8 @@ class CliqueNetwork:
         (ledger_client/network_health.py). Returns the final status."""
         deadline = time.monotonic() + timeout
         behind: dict[int, int] = {}
-        alone: dict[int, int] = {}
+        short_since: dict[int, float] = {}
+        spared: set[int] = set()
         agreed = 0
         while True:
             nodes = [n for n in self.status() if n.running]
@@ -316,15 +317,14 @@ class CliqueNetwork:
                     )
                 )
             sealing = {n.index: n.sealing for n in nodes}
-            due = health.stranded(nodes, self.block_hash, behind) + health.short_of_peers(
-                nodes, alone
-            )
+            due = health.stranded(nodes, self.block_hash, behind)
+            due += health.short_of_peers(nodes, short_since, time.monotonic(), spared)
             for index in sorted(set(due)):
                 self.stop_node(index)
                 self.start_node(index, seal=sealing[index])
             if due:  # the others lose a peer meanwhile: every count starts again
                 behind.clear()
-                alone.clear()
+                short_since.clear()
             time.sleep(self.config.block_period / 2)
 
     def block(self, index: int, number: int | str = "latest") -> dict[str, Any] | None:

@@ -18,10 +18,11 @@ machine (deploy/README.md):
   restarted their RLPx servers every minute, both in the same second, without reaching each
   other again; their chain of two stalled ("too recently signed"). Whether they had been
   joined only through the third from the start was not logged. A restarted process has a
-  fresh table and dials every static peer, so a node short of a peer is restarted.
+  fresh table and dials every static peer, so a node short of a peer is restarted (once
+  in a `converge`, after SHORT_OF_PEERS_S).
 
-Both are judged over several looks in a row, so that a block in flight or a link being dialled
-is not mistaken for either.
+Both are judged over time (looks in a row, or seconds), so that a block in flight or a link
+being dialled is not mistaken for either.
 """
 
 from __future__ import annotations
@@ -30,7 +31,11 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 STRANDED_LOOKS = 8  # the client's own sync loop (every 5 s or so) gets a chance first
-SHORT_OF_PEERS_LOOKS = 15  # about 15-30 s: a fresh node dials its peers within seconds
+SHORT_OF_PEERS_S = 45.0
+"""A node may be short of a peer this long before it is restarted, once per `converge`: a
+fresh node dials its peers within seconds, but a restart takes some 10 s to stop the node, and
+restarting again before the peers have dropped the old connection only repeats itself (seen:
+15 looks, 10-18 s, restarted one node five times in a row)."""
 
 
 class Status(Protocol):
@@ -72,12 +77,21 @@ def stranded(nodes: Sequence[Status], hash_at: HashAt, looks: dict[int, int]) ->
     )  # fmt: skip
 
 
-def short_of_peers(nodes: Sequence[Status], looks: dict[int, int]) -> list[int]:
-    """Nodes connected to fewer than all the other running nodes for SHORT_OF_PEERS_LOOKS."""
-    return _for_looks(
-        nodes, looks, SHORT_OF_PEERS_LOOKS,
-        lambda n: n.peers is not None and n.peers < len(nodes) - 1,
-    )  # fmt: skip
+def short_of_peers(
+    nodes: Sequence[Status], since: dict[int, float], now: float, spared: set[int]
+) -> list[int]:
+    """Nodes connected to fewer than all the other running nodes without a break since
+    SHORT_OF_PEERS_S ago (``since``: when each was first seen short), except those in
+    ``spared`` (restarted for it once already); each returned node is added to ``spared``."""
+    due = []
+    for n in nodes:
+        if n.peers is None or n.peers >= len(nodes) - 1:
+            since.pop(n.index, None)
+        elif now - since.setdefault(n.index, now) >= SHORT_OF_PEERS_S and n.index not in spared:
+            due.append(n.index)
+            spared.add(n.index)
+            since.pop(n.index)
+    return due
 
 
 def _for_looks(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ledger_client.network import NodeStatus
 from ledger_client.network_health import (
-    SHORT_OF_PEERS_LOOKS,
+    SHORT_OF_PEERS_S,
     STRANDED_LOOKS,
     agree,
     short_of_peers,
@@ -36,25 +36,27 @@ def test_one_chain_counts_only_with_every_node_connected_to_every_other() -> Non
     assert not agree([], _on_chain)
 
 
-def test_a_node_short_of_a_peer_is_due_for_a_restart_only_after_looks_in_a_row() -> None:
-    looks: dict[int, int] = {}
+def test_a_node_short_of_a_peer_is_due_for_a_restart_once_and_only_after_a_while() -> None:
+    since: dict[int, float] = {}
+    spared: set[int] = set()
     rows = [_node(0, 2, 5), _node(1, 1, 5), _node(2, 1, 5)]
-    for _ in range(SHORT_OF_PEERS_LOOKS - 1):
-        assert short_of_peers(rows, looks) == []
+    assert short_of_peers(rows, since, 100.0, spared) == []
+    assert short_of_peers(rows, since, 100.0 + SHORT_OF_PEERS_S - 1, spared) == []
     healed = [_node(0, 2, 6), _node(1, 2, 6), _node(2, 2, 6)]
-    assert short_of_peers(healed, looks) == []  # one good look starts the count again
-    for _ in range(SHORT_OF_PEERS_LOOKS - 1):
-        assert short_of_peers(rows, looks) == []
-    assert short_of_peers(rows, looks) == [1, 2]
-    assert short_of_peers(rows, looks) == []  # counted afresh after the restart
+    assert short_of_peers(healed, since, 150.0, spared) == []  # a good look: the clock restarts
+    assert short_of_peers(rows, since, 151.0, spared) == []
+    assert short_of_peers(rows, since, 151.0 + SHORT_OF_PEERS_S, spared) == [1, 2]
+    # restarted once: still short afterwards, it is not restarted again by this converge
+    assert short_of_peers(rows, since, 300.0, spared) == []
+    assert short_of_peers(rows, since, 300.0 + 10 * SHORT_OF_PEERS_S, spared) == []
 
 
 def test_two_running_nodes_need_one_peer_each() -> None:
-    looks: dict[int, int] = {}
+    since: dict[int, float] = {}
     two = [_node(1, 1, 5), _node(2, 1, 5)]  # node 0 stopped: not in the list
     assert agree(two, _on_chain)
-    for _ in range(SHORT_OF_PEERS_LOOKS + 1):
-        assert short_of_peers(two, looks) == []
+    assert short_of_peers(two, since, 0.0, set()) == []
+    assert short_of_peers(two, since, 10 * SHORT_OF_PEERS_S, set()) == []
 
 
 def test_a_node_on_a_branch_of_its_own_is_stranded_after_three_looks() -> None:
