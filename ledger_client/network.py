@@ -10,8 +10,7 @@ node is given all the others as bootnodes, discovery off), blocks come every
 What that client needs and what it still cannot do, learnt by running it, is in
 deploy/README.md (*A multi-node network run here*): a London genesis (its Clique miner stops
 at Paris), base fee 0, node keys fixed before the first start, five client bugs patched in
-memory (scripts/ethereumjs-clique-loader.mjs), stranded nodes and nodes short of a peer
-restarted (``converge``, ledger_client/network_health.py).
+memory (scripts/ethereumjs-clique-loader.mjs), stranded nodes restarted (``converge``).
 
 Only this module knows the client; the rest of the code sees JSON-RPC URLs.
 """
@@ -35,7 +34,6 @@ from eth_keys import keys
 from web3 import Web3
 from web3.types import RPCEndpoint
 
-from ledger_client import network_health as health
 from ledger_client.clique import genesis
 from ledger_client.connection import DEFAULT_CHAIN_ID, BoundedLogsProvider, is_reachable
 from ledger_client.errors import ChainUnavailableError, ForeignNodeError
@@ -295,37 +293,62 @@ class CliqueNetwork:
         return len(running)
 
     def converge(self, timeout: float = 90.0) -> list[NodeStatus]:
-        """Wait until every running node is on one chain and connected to all the others; a
-        node left on a branch of its own or short of a peer is restarted, sealing as it did
-        (ledger_client/network_health.py). Returns the final status."""
+        """Wait until every running node is on one chain; a node left on a branch of its own
+        is restarted as a follower (see ``_stranded``). Returns the final status."""
         deadline = time.monotonic() + timeout
         behind: dict[int, int] = {}
-        short_since: dict[int, float] = {}
-        spared: set[int] = set()
         agreed = 0
         while True:
             nodes = [n for n in self.status() if n.running]
-            agreed = agreed + 1 if health.agree(nodes, self.block_hash) else 0
-            if agreed >= 2:
-                return self.status()
+            if self._agree(nodes):
+                agreed += 1
+                if agreed >= 2:
+                    return self.status()
+            else:
+                agreed = 0
             if time.monotonic() > deadline:
                 raise ChainUnavailableError(
-                    f"the chain nodes did not agree on one chain within {timeout:.0f} s: "
-                    + "; ".join(
-                        f"node {n.index} at {n.head_block} {n.head_hash}, {n.peers} peers"
-                        for n in nodes
-                    )
+                    "the chain nodes did not agree on one chain within "
+                    f"{timeout:.0f} s: "
+                    + "; ".join(f"node {n.index} at {n.head_block} {n.head_hash}" for n in nodes)
                 )
-            sealing = {n.index: n.sealing for n in nodes}
-            due = health.stranded(nodes, self.block_hash, behind)
-            due += health.short_of_peers(nodes, short_since, time.monotonic(), spared)
-            for index in sorted(set(due)):
+            for index in self._stranded(nodes, behind):
                 self.stop_node(index)
-                self.start_node(index, seal=sealing[index])
-            if due:  # the others lose a peer meanwhile: every count starts again
-                behind.clear()
-                short_since.clear()
+                self.start_node(index, seal=False)
+                behind.pop(index, None)
             time.sleep(self.config.block_period / 2)
+
+    def _agree(self, nodes: list[NodeStatus]) -> bool:
+        """All running nodes past genesis and on one chain: each holds the same block at the
+        lowest head among them (a follower may lag a few blocks; it is not on a branch)."""
+        heads = [n.head_block or 0 for n in nodes]
+        if not nodes or min(heads) < 1:
+            return False
+        hashes = {self.block_hash(n.index, min(heads)) for n in nodes}
+        return len(hashes) == 1 and None not in hashes
+
+    def _stranded(self, nodes: list[NodeStatus], looks: dict[int, int]) -> list[int]:
+        """Nodes whose head is not on the leading node's chain, for three looks in a row.
+
+        @ethereumjs/client 0.10.5 does not leave a branch it sealed itself: a node that sealed
+        a block at the same height as a peer (two signers at once, at a start or after a
+        partition) keeps it and stops importing; only a restart, which re-fetches the last 100
+        blocks from its peers, moves it to the heavier chain. It comes back as a follower: a
+        node that joins a running chain seals at once on the first head it imports, and so
+        forks again."""
+        leader = max(nodes, key=lambda n: n.head_block or 0)
+        stuck = []
+        for n in nodes:
+            if (
+                n.head_block is not None
+                and self.block_hash(leader.index, n.head_block) != n.head_hash
+            ):
+                looks[n.index] = looks.get(n.index, 0) + 1
+                if looks[n.index] >= 3:
+                    stuck.append(n.index)
+            else:
+                looks.pop(n.index, None)
+        return stuck
 
     def block(self, index: int, number: int | str = "latest") -> dict[str, Any] | None:
         """Block ``number`` (or a tag) on node ``index``, raw: web3's block formatter refuses
