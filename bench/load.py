@@ -31,6 +31,8 @@ from licence_service.domain.states import OutboxState
 from licence_service.store.models import LicenceVersion, OutboxEntry
 
 AGENCY = "11330100002489458U"  # the default agency of `licledger init`
+CHECKS = ("zero_errors", "nothing_lost", "one_outbox_entry_each")
+"""What must hold for the bench to pass (`licledger bench load` exits 1 otherwise)."""
 FIELDS = {
     "类型": "有限责任公司",
     "法定代表人": "王晓东",
